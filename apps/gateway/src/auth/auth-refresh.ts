@@ -1,0 +1,27 @@
+import { type AuthRefreshOk, type Principal, ProtocolError, subjectOf } from "@hub/events";
+import type { HubSocket } from "../protocol/hub-socket.js";
+import { armTokenExpiry } from "./token-expiry.js";
+import type { TokenVerifier } from "./token-verifier.js";
+
+/**
+ * Handles `auth.refresh`: a fresh token for the same subject (and, for users, the same org, since
+ * the socket's subscriptions were authorized for it) extends the connection's life.
+ */
+export async function refreshAuth(socket: HubSocket, request: unknown, verifier: TokenVerifier): Promise<AuthRefreshOk> {
+  if (typeof request !== "object" || request === null || typeof (request as { token?: unknown }).token !== "string") {
+    throw new ProtocolError("bad_request", "auth.refresh takes { token: string }");
+  }
+  const next = await verifier.verify((request as { token: string }).token);
+  const current = socket.data.principal;
+  if (!sameIdentity(current, next)) {
+    throw new ProtocolError("forbidden", "the new token belongs to a different subject");
+  }
+  socket.data.principal = next;
+  armTokenExpiry(socket);
+  return { ok: true, exp: next.exp };
+}
+
+function sameIdentity(a: Principal, b: Principal): boolean {
+  if (a.kind !== b.kind || subjectOf(a) !== subjectOf(b)) return false;
+  return a.kind === "service" || (b.kind === "user" && a.orgId === b.orgId);
+}

@@ -1,0 +1,97 @@
+import { normalizeId, type Principal, ProtocolError } from "@hub/events";
+import type { AuthSettings } from "@hub/runtime";
+import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
+
+/** Verifies user and service tokens (CONTRACT.md "Tokens"). */
+export interface TokenVerifier {
+  /** Resolves the principal; throws `ProtocolError` with `token_missing | token_invalid | token_expired`. */
+  verify(token: unknown): Promise<Principal>;
+}
+
+const MAX_TOKEN_LENGTH = 8192;
+const ASYMMETRIC_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
+
+/**
+ * Service tokens are HS256 with `INTERNAL_JWT_SECRET`; user tokens are HS256 with `JWT_SECRET` or
+ * asymmetric through `JWT_JWKS_URL`. Each key accepts only its own algorithms, so `alg: none` and
+ * algorithm confusion (an HS256 token signed with a public key) never verify.
+ *
+ * @example
+ * const verifier = createTokenVerifier(config.auth);
+ * const principal = await verifier.verify(socket.handshake.auth.token);
+ */
+export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
+  const encoder = new TextEncoder();
+  const internalKey = encoder.encode(settings.internalSecret);
+  const userKey = settings.jwtSecret === undefined ? undefined : encoder.encode(settings.jwtSecret);
+  const jwks: JWTVerifyGetKey | undefined = settings.jwksUrl
+    ? createRemoteJWKSet(new URL(settings.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 600_000 })
+    : undefined;
+  const userClaims = {
+    requiredClaims: ["exp", "sub"],
+    ...(settings.issuer === undefined ? {} : { issuer: settings.issuer }),
+    ...(settings.audience === undefined ? {} : { audience: settings.audience }),
+  };
+
+  async function verifyUser(token: string, alg: string): Promise<Principal> {
+    let payload: JWTPayload;
+    if (alg === "HS256") {
+      if (!userKey) throw invalid("HS256 user tokens are not accepted (no JWT_SECRET)");
+      ({ payload } = await jwtVerify(token, userKey, { ...userClaims, algorithms: ["HS256"] }));
+    } else {
+      if (!jwks) throw invalid(`algorithm ${alg} is not accepted`);
+      ({ payload } = await jwtVerify(token, jwks, { ...userClaims, algorithms: ASYMMETRIC_ALGS }));
+    }
+    const userId = normalizeId(payload.sub);
+    const orgId = normalizeId(payload.org_id);
+    if (userId === undefined) throw invalid("claim sub must be a user id");
+    if (orgId === undefined) throw invalid("claim org_id is required");
+    const roles = payload.roles ?? [];
+    if (!Array.isArray(roles) || !roles.every((r) => typeof r === "string")) throw invalid("claim roles must be a list of strings");
+    return { kind: "user", userId, orgId, roles, exp: payload.exp as number };
+  }
+
+  async function verifyService(token: string): Promise<Principal | undefined> {
+    try {
+      const { payload } = await jwtVerify(token, internalKey, { algorithms: ["HS256"], requiredClaims: ["exp", "sub"] });
+      if (typeof payload.sub !== "string" || payload.sub === "") throw invalid("claim sub must name the service");
+      return { kind: "service", service: payload.sub, exp: payload.exp as number };
+    } catch (error) {
+      // Not signed with the internal secret: it may still be a user token.
+      if (error instanceof errors.JWSSignatureVerificationFailed) return undefined;
+      throw error;
+    }
+  }
+
+  return {
+    async verify(token) {
+      if (token === undefined || token === null || token === "") {
+        throw new ProtocolError("token_missing", "no token: connect with io(url, { auth: { token } })");
+      }
+      if (typeof token !== "string" || token.length > MAX_TOKEN_LENGTH) throw invalid("token must be a JWT string");
+      try {
+        const { alg } = decodeProtectedHeader(token);
+        if (typeof alg !== "string") throw invalid("token header has no alg");
+        if (alg === "HS256") {
+          const service = await verifyService(token);
+          if (service) return service;
+        }
+        return await verifyUser(token, alg);
+      } catch (error) {
+        throw toProtocolError(error);
+      }
+    },
+  };
+}
+
+function invalid(message: string): ProtocolError {
+  return new ProtocolError("token_invalid", message);
+}
+
+function toProtocolError(error: unknown): ProtocolError {
+  if (error instanceof ProtocolError) return error;
+  if (error instanceof errors.JWTExpired) return new ProtocolError("token_expired", "token has expired");
+  if (error instanceof errors.JWTClaimValidationFailed) return invalid(`claim ${error.claim} ${error.reason}`);
+  if (error instanceof errors.JOSEError) return invalid("token could not be verified");
+  return invalid("token is malformed");
+}

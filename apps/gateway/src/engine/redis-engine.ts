@@ -1,0 +1,61 @@
+import type { HubKeys } from "@hub/emitter";
+import type { RedisSettings } from "@hub/runtime";
+import { createAdapter } from "@socket.io/redis-adapter";
+import { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Engine } from "./engine.js";
+
+export interface RedisEngineOptions {
+  redis: RedisSettings;
+  keys: HubKeys;
+  logger: Logger;
+}
+
+/** Clustered: gateways share broadcasts through `@socket.io/redis-adapter`. */
+export function createRedisEngine(options: RedisEngineOptions): Engine {
+  const { logger } = options;
+  const pub = connect(options.redis, "pub", logger);
+  const sub = pub.duplicate();
+  watch(sub, "sub", logger);
+
+  return {
+    kind: "redis",
+    attach(io) {
+      io.adapter(createAdapter(pub, sub, { key: options.keys.socketIo }));
+    },
+    async ready() {
+      // Redis answers commands of one connection in order: once this PING returns, the adapter's
+      // PSUBSCRIBE has been applied and broadcasts from any node reach this one.
+      await sub.ping();
+    },
+    redisState: () => (pub.status === "ready" && sub.status === "ready" ? "connected" : "disconnected"),
+    async close() {
+      await Promise.allSettled([pub.quit(), sub.quit()]);
+    },
+  };
+}
+
+function connect(settings: RedisSettings, name: string, logger: Logger): Redis {
+  const client = new Redis(settings.url, {
+    ...(settings.password === undefined ? {} : { password: settings.password }),
+    connectionName: `hub-gateway-${name}`,
+    maxRetriesPerRequest: null,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+  });
+  watch(client, name, logger);
+  return client;
+}
+
+/** Logs connection changes once per change, not once per retry. */
+function watch(client: Redis, name: string, logger: Logger): void {
+  let lastError = "";
+  client.on("error", (error: Error) => {
+    if (error.message === lastError) return;
+    lastError = error.message;
+    logger.warn({ redis: name, err: error.message }, "redis connection error");
+  });
+  client.on("ready", () => {
+    lastError = "";
+    logger.info({ redis: name }, "redis connected");
+  });
+}

@@ -1,0 +1,108 @@
+import { createServer, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type Broadcaster, createPublisher, type Publisher } from "@hub/emitter";
+import { TopicRegistry } from "@hub/events";
+import type { HubConfig } from "@hub/runtime";
+import type { Logger } from "pino";
+import { Server } from "socket.io";
+import { refreshAuth } from "./auth/auth-refresh.js";
+import { authenticateHandshake } from "./auth/handshake.js";
+import { armTokenExpiry, clearTokenExpiry } from "./auth/token-expiry.js";
+import { createTokenVerifier } from "./auth/token-verifier.js";
+import type { Engine } from "./engine/engine.js";
+import { healthRoutes, type Lifecycle } from "./http/health-routes.js";
+import { createHttpApp } from "./http/http-app.js";
+import { publishRoutes } from "./http/publish-routes.js";
+import type { HubServer, HubSocket } from "./protocol/hub-socket.js";
+import { onRequest, rejectUnknownEvents } from "./protocol/respond.js";
+import { subscribe, unsubscribe } from "./protocol/subscriptions.js";
+import { TokenBucket } from "./protocol/token-bucket.js";
+import { VERSION } from "./version.js";
+
+export interface GatewayOptions {
+  config: HubConfig;
+  engine: Engine;
+  logger: Logger;
+}
+
+/** One gateway node: Socket.IO + HTTP on one port, joined to its peers by the engine. */
+export interface Gateway {
+  readonly io: HubServer;
+  readonly http: HttpServer;
+  /** The publish pipeline of this node (HTTP ingress uses it). */
+  readonly publisher: Publisher;
+  /** Starts listening; resolves with the bound address (PORT=0 picks a free port). */
+  listen(): Promise<AddressInfo>;
+  /** Resolves once the engine is joined to the cluster; `/health/ready` turns 200 then. */
+  ready(): Promise<void>;
+  /** Stops accepting, disconnects clients, closes the engine. */
+  close(): Promise<void>;
+}
+
+/** Broadcasts through the server's adapter: local sockets at once, other nodes through Redis. */
+function ioBroadcaster(io: HubServer): Broadcaster {
+  const untyped = io as unknown as Server;
+  return { broadcast: (topic, clientEvent, envelope) => untyped.to(topic).emit(clientEvent, envelope) };
+}
+
+const CLIENT_EVENTS = new Set(["subscribe", "unsubscribe", "auth.refresh"]);
+
+export function createGateway({ config, engine, logger }: GatewayOptions): Gateway {
+  let lifecycle: Lifecycle = "starting";
+  const registry = new TopicRegistry(config.namespaces);
+  const verifier = createTokenVerifier(config.auth);
+
+  const io: HubServer = new Server({
+    cors: { origin: config.corsOrigins, credentials: config.corsOrigins !== "*" },
+    maxHttpBufferSize: config.limits.maxMessageBytes,
+    pingInterval: 25_000,
+    pingTimeout: 20_000,
+  });
+  engine.attach(io);
+  const publisher = createPublisher({ broadcaster: ioBroadcaster(io) });
+
+  const app = createHttpApp({
+    logger,
+    bodyLimit: "1mb",
+    routers: [
+      healthRoutes({ engine, version: VERSION, nodeId: config.nodeId, lifecycle: () => lifecycle }),
+      publishRoutes({ publisher, verifier, logger }),
+    ],
+  });
+  const http = createServer(app);
+  io.attach(http);
+
+  io.use(authenticateHandshake(verifier, logger));
+  io.on("connection", (socket: HubSocket) => {
+    socket.data.subscribeBucket = new TokenBucket(config.limits.subscribeRatePerSecond);
+    armTokenExpiry(socket);
+    socket.on("disconnect", () => clearTokenExpiry(socket));
+    onRequest(socket, "subscribe", (req) => subscribe(socket, req, registry, config.limits), logger);
+    onRequest(socket, "unsubscribe", (req) => unsubscribe(socket, req), logger);
+    onRequest(socket, "auth.refresh", (req) => refreshAuth(socket, req, verifier), logger);
+    rejectUnknownEvents(socket, CLIENT_EVENTS);
+  });
+
+  return {
+    io,
+    http,
+    publisher,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        http.once("error", reject);
+        http.listen(config.port, config.host, () => {
+          http.off("error", reject);
+          resolve(http.address() as AddressInfo);
+        });
+      }),
+    async ready() {
+      await engine.ready();
+      if (lifecycle === "starting") lifecycle = "serving";
+    },
+    async close() {
+      lifecycle = "draining";
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await engine.close();
+    },
+  };
+}

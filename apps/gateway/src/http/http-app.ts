@@ -1,0 +1,40 @@
+import express, { type ErrorRequestHandler, type Router } from "express";
+import type { Logger } from "pino";
+import { HttpError } from "./http-error.js";
+
+export interface HttpAppOptions {
+  routers: readonly Router[];
+  logger: Logger;
+  /** Largest JSON body, e.g. `"1mb"`. */
+  bodyLimit: string;
+}
+
+/** The express app: JSON bodies, the given routes, JSON errors for everything else. */
+export function createHttpApp({ routers, logger, bodyLimit }: HttpAppOptions): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.use(express.json({ limit: bodyLimit }));
+  for (const router of routers) app.use(router);
+  app.use((_req, _res, next) => next(new HttpError(404, "not_found", "no such route")));
+  app.use(errorHandler(logger));
+  return app;
+}
+
+function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const failure = toHttpError(error);
+    if (failure.status >= 500) logger.error({ err: error, path: req.path }, "request failed");
+    res.status(failure.status).json(failure);
+  };
+}
+
+function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  const type = (error as { type?: unknown } | null)?.type;
+  if (type === "entity.too.large") return new HttpError(413, "payload_too_large", "request body is too large");
+  if (type === "entity.parse.failed") return new HttpError(400, "bad_request", "request body is not valid JSON");
+  if ((typeof type === "string" && type.startsWith("encoding.")) || type === "charset.unsupported") {
+    return new HttpError(415, "bad_request", "unsupported body encoding");
+  }
+  return new HttpError(500, "internal", "internal error");
+}

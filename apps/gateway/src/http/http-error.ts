@@ -1,0 +1,28 @@
+/** Error codes of the HTTP routes. */
+export type HttpErrorCode =
+  | "bad_request"
+  | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "payload_too_large"
+  | "invalid_event"
+  | "unknown_type"
+  | "no_route"
+  | "internal";
+
+/** An HTTP failure; rendered as `{ error: { code, message, issues? } }` with its status. */
+export class HttpError extends Error {
+  override readonly name = "HttpError";
+  constructor(
+    readonly status: number,
+    readonly code: HttpErrorCode,
+    message: string,
+    readonly issues: readonly string[] = [],
+  ) {
+    super(message);
+  }
+
+  toJSON(): { error: { code: HttpErrorCode; message: string; issues?: readonly string[] } } {
+    return { error: { code: this.code, message: this.message, ...(this.issues.length > 0 ? { issues: this.issues } : {}) } };
+  }
+}

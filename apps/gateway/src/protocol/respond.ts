@@ -1,0 +1,54 @@
+import { type ErrorBody, ProtocolError } from "@hub/events";
+import type { Logger } from "pino";
+import type { HubSocket } from "./hub-socket.js";
+
+type Handler = (request: unknown) => unknown;
+
+/**
+ * Registers a request handler that always answers: through the client's acknowledgement callback
+ * when there is one, otherwise failures go to the socket's `error` event. Nothing a client sends
+ * can throw out of here.
+ */
+export function onRequest(socket: HubSocket, event: string, handler: Handler, logger: Logger): void {
+  (socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }).on(event, (...args) => {
+    const ack = typeof args.at(-1) === "function" ? (args.pop() as (reply: unknown) => void) : undefined;
+    let result: unknown;
+    try {
+      result = handler(args[0]);
+    } catch (error) {
+      fail(socket, ack, error, logger, event);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (value) => ack?.(value),
+        (error: unknown) => fail(socket, ack, error, logger, event),
+      );
+    } else {
+      ack?.(result);
+    }
+  });
+}
+
+/** Answers an event no handler knows, so a client's ack never waits forever. */
+export function rejectUnknownEvents(socket: HubSocket, known: ReadonlySet<string>): void {
+  socket.onAny((event: string, ...args: unknown[]) => {
+    if (known.has(event)) return;
+    const body: ErrorBody = { code: "bad_request", message: `unknown event "${event}"` };
+    const ack = args.at(-1);
+    if (typeof ack === "function") ack({ ok: false, error: body });
+    else socket.emit("error", body);
+  });
+}
+
+function fail(socket: HubSocket, ack: ((reply: unknown) => void) | undefined, error: unknown, logger: Logger, event: string): void {
+  let body: ErrorBody;
+  if (error instanceof ProtocolError) {
+    body = error.toJSON();
+  } else {
+    logger.error({ err: error, event, socket: socket.id }, "request handler failed");
+    body = { code: "internal", message: "internal error" };
+  }
+  if (ack) ack({ ok: false, error: body });
+  else socket.emit("error", body);
+}

@@ -1,0 +1,52 @@
+/** Error codes a client can receive: the socket protocol's codes plus the handshake's. */
+export type ProtocolErrorCode =
+  | "bad_request"
+  | "invalid_topic"
+  | "unknown_namespace"
+  | "forbidden"
+  | "too_many_subscriptions"
+  | "rate_limited"
+  | "token_missing"
+  | "token_invalid"
+  | "token_expired"
+  | "internal";
+
+/** Error codes of the publish pipeline (every producer path). */
+export type PublishErrorCode = "invalid_event" | "unknown_type" | "no_route";
+
+/** The wire shape of an error, as acks and `error` events carry it. */
+export interface ErrorBody<C extends string = ProtocolErrorCode> {
+  code: C;
+  message: string;
+}
+
+/** A socket-protocol or handshake failure with a stable code from the contract. */
+export class ProtocolError extends Error {
+  override readonly name = "ProtocolError";
+  constructor(
+    readonly code: ProtocolErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  toJSON(): ErrorBody {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** An event a producer handed in that cannot be delivered, with the reason. */
+export class PublishError extends Error {
+  override readonly name = "PublishError";
+  constructor(
+    readonly code: PublishErrorCode,
+    message: string,
+    readonly issues: readonly string[] = [],
+  ) {
+    super(message);
+  }
+
+  toJSON(): ErrorBody<PublishErrorCode> & { issues: readonly string[] } {
+    return { code: this.code, message: this.message, issues: this.issues };
+  }
+}

@@ -1,0 +1,29 @@
+export type { Envelope } from "./envelope.js";
+export type { ErrorBody, ProtocolErrorCode, PublishErrorCode } from "./hub-error.js";
+export { ProtocolError, PublishError } from "./hub-error.js";
+export { ID_SEGMENT, normalizeId } from "./ids.js";
+export { namespaceSpecSchema, parseNamespaceSpecs } from "./namespace-spec-schema.js";
+export type { Principal, ServicePrincipal, UserPrincipal } from "./principal.js";
+export { subjectOf } from "./principal.js";
+export type { NormalizedEvent, ProducerEvent } from "./producer-event.js";
+export { EVENT_TYPE, parseProducerEvent } from "./producer-event.js";
+export type {
+  Ack,
+  AuthRefreshOk,
+  AuthRefreshRequest,
+  ClientToServerEvents,
+  Failure,
+  MatchData,
+  NotificationCreatedData,
+  ServerToClientEvents,
+  StreamPosition,
+  SubscribeOk,
+  SubscribeRequest,
+  UnsubscribeOk,
+  UnsubscribeRequest,
+} from "./protocol.js";
+export type { Delivery, Route } from "./routing.js";
+export { ROUTES, Router, toEnvelope } from "./routing.js";
+export type { HistoryPolicy, NamespaceScope, NamespaceSpec, ParsedTopic, ResolvedNamespace } from "./topic-registry.js";
+export { BUILTIN_NAMESPACES, MAX_TOPIC_LENGTH, TopicRegistry } from "./topic-registry.js";
+export { uuidv7 } from "./uuidv7.js";

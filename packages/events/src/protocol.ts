@@ -1,0 +1,84 @@
+import type { Envelope } from "./envelope.js";
+import type { ErrorBody } from "./hub-error.js";
+
+/** Where a client left off on a topic with history. */
+export interface StreamPosition {
+  offset: number;
+  epoch: string;
+}
+
+export interface SubscribeRequest {
+  topic: string;
+  since?: StreamPosition;
+}
+
+export interface SubscribeOk {
+  ok: true;
+  topic: string;
+  /** Present when `since` was given: whether every missed event was replayed. */
+  recovered?: boolean;
+  /** Present on topics with history. */
+  epoch?: string;
+  /** Present on topics with history: the topic's latest offset. */
+  offset?: number;
+}
+
+export interface UnsubscribeRequest {
+  topic: string;
+}
+
+export interface UnsubscribeOk {
+  ok: true;
+  topic: string;
+}
+
+export interface AuthRefreshRequest {
+  token: string;
+}
+
+export interface AuthRefreshOk {
+  ok: true;
+  /** The new expiry, epoch seconds. */
+  exp: number;
+}
+
+/** Every failed request is answered with this. */
+export interface Failure {
+  ok: false;
+  error: ErrorBody;
+}
+
+export type Ack<T> = (reply: T | Failure) => void;
+
+/** Events a client may send; each takes an acknowledgement callback. */
+export interface ClientToServerEvents {
+  subscribe: (req: SubscribeRequest, ack?: Ack<SubscribeOk>) => void;
+  unsubscribe: (req: UnsubscribeRequest, ack?: Ack<UnsubscribeOk>) => void;
+  "auth.refresh": (req: AuthRefreshRequest, ack?: Ack<AuthRefreshOk>) => void;
+}
+
+/** Data of the seed's client events. */
+export interface NotificationCreatedData {
+  notification: Record<string, unknown>;
+}
+export interface MatchData {
+  match: Record<string, unknown>;
+}
+
+type FamilyEvents = {
+  [K in `${"scrim_request" | "team_goal" | "player" | "roster"}.${string}`]: (msg: Envelope<Record<string, unknown>>) => void;
+};
+
+/** Events the hub sends to clients. */
+export interface ServerToClientEvents extends FamilyEvents {
+  "notification.created": (msg: Envelope<NotificationCreatedData>) => void;
+  match_confirmed: (msg: Envelope<MatchData>) => void;
+  match_walkover: (msg: Envelope<MatchData>) => void;
+  queue_updated: (msg: Envelope<{ queue: Record<string, unknown> }>) => void;
+  check_in_expired: (msg: Envelope<{ queue: Record<string, unknown>; removed: string[] }>) => void;
+  session_started: (msg: Envelope<{ queue: Record<string, unknown> }>) => void;
+  /** A request sent without an acknowledgement callback failed. */
+  error: (err: ErrorBody) => void;
+  /** The token expired and no fresh one arrived: the server disconnects right after. */
+  "auth.expired": (info: { exp: number }) => void;
+}

@@ -1,0 +1,145 @@
+import { ProtocolError } from "./hub-error.js";
+import { ID_SEGMENT } from "./ids.js";
+import type { Principal } from "./principal.js";
+
+/**
+ * Who may subscribe to a namespace's topics. The scoped identity is the first segment of the
+ * topic id: `notifications:{user_id}`, `inhouse:{org_id}`, `staff:{org_id}:team:{uuid}`.
+ * - `user`: the token's `sub` must equal that segment.
+ * - `org`: the token's `org_id` must equal that segment.
+ * - `authenticated`: any verified user.
+ * Service principals may subscribe to every topic.
+ */
+export type NamespaceScope = "user" | "org" | "authenticated";
+
+/** How much of a topic's past the hub keeps for recovery. */
+export interface HistoryPolicy {
+  /** How long an event stays recoverable, in milliseconds. */
+  ttlMs: number;
+  /** How many events per topic are kept at most. */
+  size: number;
+}
+
+export interface NamespaceSpec {
+  /** The part before the first `:`; lowercase letters, digits and `_`. */
+  name: string;
+  scope: NamespaceScope;
+  /**
+   * How many `:`-separated segments the id may have (`staff:{org_id}:team:{uuid}` has 3).
+   * @default 1
+   */
+  maxSegments?: number;
+  /** Recovery window; `null` keeps no history. @default null */
+  history?: HistoryPolicy | null;
+  /** Whether presence is tracked on the namespace's topics. @default false */
+  presence?: boolean;
+}
+
+/** A topic that passed syntax checks and belongs to a declared namespace. */
+export interface ParsedTopic {
+  topic: string;
+  namespace: ResolvedNamespace;
+  /** Everything after `<namespace>:`. */
+  id: string;
+  /** The first segment of the id: the user or org the topic belongs to, for scoped namespaces. */
+  owner: string;
+}
+
+export type ResolvedNamespace = Required<NamespaceSpec>;
+
+/** Longest topic string accepted, in characters. */
+export const MAX_TOPIC_LENGTH = 256;
+
+const NAMESPACE_NAME = /^[a-z][a-z0-9_]{0,31}$/;
+const MINUTE = 60_000;
+
+/** The namespaces every hub declares (CONTRACT.md "Topics"). */
+export const BUILTIN_NAMESPACES: readonly NamespaceSpec[] = [
+  { name: "notifications", scope: "user", history: { ttlMs: 7 * 24 * 60 * MINUTE, size: 1000 } },
+  { name: "inhouse", scope: "org", history: { ttlMs: 5 * MINUTE, size: 200 }, presence: true },
+  { name: "org", scope: "org", history: { ttlMs: 5 * MINUTE, size: 200 }, presence: true },
+  { name: "tournament", scope: "authenticated", history: { ttlMs: 10 * MINUTE, size: 200 } },
+];
+
+/**
+ * The one registry of topic namespaces: parses topics and decides who may subscribe.
+ *
+ * @example
+ * const registry = new TopicRegistry();
+ * const topic = registry.parse("org:42"); // throws ProtocolError("invalid_topic" | "unknown_namespace")
+ * registry.authorize(principal, topic);   // throws ProtocolError("forbidden")
+ */
+export class TopicRegistry {
+  readonly #namespaces = new Map<string, ResolvedNamespace>();
+
+  /** @param extra namespaces added to (or replacing, by name) the built-in ones */
+  constructor(extra: readonly NamespaceSpec[] = []) {
+    for (const spec of [...BUILTIN_NAMESPACES, ...extra]) this.#namespaces.set(spec.name, resolve(spec));
+  }
+
+  /** The declared namespace of that name, if any. */
+  namespace(name: string): ResolvedNamespace | undefined {
+    return this.#namespaces.get(name);
+  }
+
+  /** Every declared namespace. */
+  namespaces(): ResolvedNamespace[] {
+    return [...this.#namespaces.values()];
+  }
+
+  /** Parses a topic string; throws `invalid_topic` or `unknown_namespace`. */
+  parse(topic: unknown): ParsedTopic {
+    if (typeof topic !== "string" || topic.length === 0) {
+      throw new ProtocolError("invalid_topic", "topic must be a non-empty string");
+    }
+    if (topic.length > MAX_TOPIC_LENGTH) {
+      throw new ProtocolError("invalid_topic", `topic is longer than ${MAX_TOPIC_LENGTH} characters`);
+    }
+    const colon = topic.indexOf(":");
+    if (colon <= 0) throw new ProtocolError("invalid_topic", "topic must look like <namespace>:<id>");
+    const name = topic.slice(0, colon);
+    if (!NAMESPACE_NAME.test(name)) throw new ProtocolError("invalid_topic", "malformed namespace");
+    const namespace = this.#namespaces.get(name);
+    if (!namespace) throw new ProtocolError("unknown_namespace", `namespace "${name}" is not declared`);
+
+    const id = topic.slice(colon + 1);
+    const segments = id.split(":");
+    if (segments.length > namespace.maxSegments) {
+      throw new ProtocolError("invalid_topic", `namespace "${name}" takes ids of at most ${namespace.maxSegments} segment(s)`);
+    }
+    for (const segment of segments) {
+      if (!ID_SEGMENT.test(segment)) {
+        throw new ProtocolError("invalid_topic", "topic id segments must match [A-Za-z0-9_.-]{1,128}");
+      }
+    }
+    return { topic, namespace, id, owner: segments[0] as string };
+  }
+
+  /** Throws `forbidden` unless the principal may subscribe to the topic. */
+  authorize(principal: Principal, topic: ParsedTopic): void {
+    if (!mayAccess(principal, topic)) {
+      throw new ProtocolError("forbidden", `not allowed to subscribe to ${topic.topic}`);
+    }
+  }
+}
+
+function mayAccess(principal: Principal, topic: ParsedTopic): boolean {
+  if (principal.kind === "service") return true;
+  switch (topic.namespace.scope) {
+    case "authenticated":
+      return true;
+    case "user":
+      return topic.owner === principal.userId;
+    case "org":
+      return topic.owner === principal.orgId;
+  }
+}
+
+function resolve(spec: NamespaceSpec): ResolvedNamespace {
+  if (!NAMESPACE_NAME.test(spec.name)) throw new TypeError(`invalid namespace name "${spec.name}"`);
+  const maxSegments = spec.maxSegments ?? 1;
+  if (!Number.isInteger(maxSegments) || maxSegments < 1 || maxSegments > 8) {
+    throw new TypeError(`namespace "${spec.name}": maxSegments must be an integer from 1 to 8`);
+  }
+  return { name: spec.name, scope: spec.scope, maxSegments, history: spec.history ?? null, presence: spec.presence ?? false };
+}

@@ -1,0 +1,175 @@
+import { hostname } from "node:os";
+import { type NamespaceSpec, parseNamespaceSpecs } from "@hub/events";
+import { ConfigError } from "./config-error.js";
+import { type Env, int, oneOf, str, url } from "./env-readers.js";
+
+export type NodeEnv = "development" | "production" | "test";
+export type EngineKind = "redis" | "memory";
+
+/** Which process reads the configuration; each requires a different subset. */
+export type ProcessRole = "gateway" | "worker";
+
+export interface RedisSettings {
+  url: string;
+  password: string | undefined;
+}
+
+export interface AuthSettings {
+  /** HS256 secret for user tokens. */
+  jwtSecret: string | undefined;
+  /** JWKS endpoint for RS256/ES256/EdDSA user tokens. */
+  jwksUrl: string | undefined;
+  issuer: string | undefined;
+  audience: string | undefined;
+  /** HS256 secret for service-to-service tokens. */
+  internalSecret: string;
+}
+
+export interface LimitSettings {
+  /** `MAX_SUBSCRIPTIONS_PER_SOCKET`, default 200. */
+  maxSubscriptionsPerSocket: number;
+  /** `SUBSCRIBE_RATE_PER_SECOND`: subscribe requests per socket per second, default 50. */
+  subscribeRatePerSecond: number;
+  /** `MAX_MESSAGE_BYTES`: largest client message, default 64 KiB. */
+  maxMessageBytes: number;
+}
+
+/** Every setting of a hub process, validated. */
+export interface HubConfig {
+  nodeEnv: NodeEnv;
+  /** `HUB_NODE_ID`, default `<hostname>-<pid>`: names this process in logs and health. */
+  nodeId: string;
+  port: number;
+  host: string;
+  engine: EngineKind;
+  /** Whether `HUB_ENGINE` was set rather than derived. */
+  engineExplicit: boolean;
+  redis: RedisSettings | undefined;
+  /** `HUB_KEY_PREFIX`, default `hub`: every Redis key and channel starts with it. */
+  keyPrefix: string;
+  auth: AuthSettings;
+  scraperApiKey: string | undefined;
+  legacyChannelPattern: string;
+  backendApiUrl: string | undefined;
+  checkInTimeoutMs: number;
+  /** `"*"` or the allowed origins. */
+  corsOrigins: "*" | string[];
+  /** `HUB_NAMESPACES`: namespaces added to the built-in ones. */
+  namespaces: NamespaceSpec[];
+  limits: LimitSettings;
+  /** `SHUTDOWN_TIMEOUT_MS`, default 10000: how long a drain may take before the process exits anyway. */
+  shutdownTimeoutMs: number;
+  /** `LOG_LEVEL`, default `info`. */
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+}
+
+/**
+ * Reads the whole configuration from the environment; throws `ConfigError` naming the first bad
+ * variable. Nothing else in the project reads `process.env` for settings.
+ *
+ * @example
+ * const config = loadConfig(process.env, "gateway");
+ */
+export function loadConfig(env: Env, role: ProcessRole): HubConfig {
+  const nodeEnv = oneOf(env, "NODE_ENV", ["development", "production", "test"] as const) ?? "development";
+  const production = nodeEnv === "production";
+
+  const redisUrl = url(env, "REDIS_URL", ["redis:", "rediss:"]);
+  const explicitEngine = oneOf(env, "HUB_ENGINE", ["redis", "memory"] as const);
+  const engine = explicitEngine ?? (redisUrl ? "redis" : "memory");
+  if (engine === "redis" && !redisUrl) throw new ConfigError("REDIS_URL", "is required when HUB_ENGINE=redis");
+  if (engine === "memory" && production && !explicitEngine) {
+    throw new ConfigError("REDIS_URL", "is required with NODE_ENV=production (or set HUB_ENGINE=memory to run a single node on purpose)");
+  }
+
+  return {
+    nodeEnv,
+    nodeId: str(env, "HUB_NODE_ID") ?? `${hostname()}-${process.pid}`,
+    port: int(env, "PORT", { default: 4000, min: 0, max: 65535 }),
+    host: str(env, "HOST") ?? "0.0.0.0",
+    engine,
+    engineExplicit: explicitEngine !== undefined,
+    redis: redisUrl ? { url: redisUrl, password: str(env, "REDIS_PASSWORD") } : undefined,
+    keyPrefix: keyPrefix(env),
+    auth: auth(env, role, production),
+    scraperApiKey: secret(env, "SCRAPER_API_KEY", production),
+    legacyChannelPattern: str(env, "LEGACY_CHANNEL_PATTERN") ?? "prostaff:events:*",
+    backendApiUrl: url(env, "BACKEND_API_URL", ["http:", "https:"]) ?? url(env, "RAILS_API_URL", ["http:", "https:"]),
+    checkInTimeoutMs: int(env, "CHECK_IN_TIMEOUT_MS", { default: 60_000, min: 1_000, max: 86_400_000 }),
+    corsOrigins: corsOrigins(env, production),
+    namespaces: namespaces(env),
+    limits: {
+      maxSubscriptionsPerSocket: int(env, "MAX_SUBSCRIPTIONS_PER_SOCKET", { default: 200, min: 1, max: 100_000 }),
+      subscribeRatePerSecond: int(env, "SUBSCRIBE_RATE_PER_SECOND", { default: 50, min: 1, max: 100_000 }),
+      maxMessageBytes: int(env, "MAX_MESSAGE_BYTES", { default: 65_536, min: 1_024, max: 16_777_216 }),
+    },
+    shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", { default: 10_000, min: 0, max: 600_000 }),
+    logLevel: oneOf(env, "LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const) ?? "info",
+  };
+}
+
+function auth(env: Env, role: ProcessRole, production: boolean): AuthSettings {
+  const jwtSecret = secret(env, "JWT_SECRET", production);
+  const jwksUrl = url(env, "JWT_JWKS_URL", ["http:", "https:"]);
+  const internalSecret = secret(env, "INTERNAL_JWT_SECRET", production);
+  if (!internalSecret) throw new ConfigError("INTERNAL_JWT_SECRET", "is required (HS256 secret for service tokens)");
+  if (role === "gateway" && !jwtSecret && !jwksUrl) {
+    throw new ConfigError("JWT_SECRET", "is required (HS256 secret for user tokens) unless JWT_JWKS_URL is set");
+  }
+  if (jwtSecret && jwtSecret === internalSecret) {
+    // A user token would verify as a service token and gain access to every topic.
+    throw new ConfigError("INTERNAL_JWT_SECRET", "must differ from JWT_SECRET");
+  }
+  return { jwtSecret, jwksUrl, issuer: str(env, "JWT_ISSUER"), audience: str(env, "JWT_AUDIENCE"), internalSecret };
+}
+
+/** Secrets must be long enough to resist guessing once the hub faces the internet. */
+function secret(env: Env, name: string, production: boolean): string | undefined {
+  const value = str(env, name);
+  if (value !== undefined && production && value.length < 32) {
+    throw new ConfigError(name, "must be at least 32 characters with NODE_ENV=production");
+  }
+  return value;
+}
+
+function keyPrefix(env: Env): string {
+  const value = str(env, "HUB_KEY_PREFIX") ?? "hub";
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(value)) throw new ConfigError("HUB_KEY_PREFIX", "must match [A-Za-z0-9_.-]{1,64}");
+  return value;
+}
+
+function corsOrigins(env: Env, production: boolean): "*" | string[] {
+  const raw = str(env, "CORS_ORIGINS");
+  if (raw === undefined) {
+    if (production) throw new ConfigError("CORS_ORIGINS", "is required with NODE_ENV=production (comma-separated origins)");
+    return "*";
+  }
+  if (raw === "*") {
+    if (production) throw new ConfigError("CORS_ORIGINS", "must list origins with NODE_ENV=production, not *");
+    return "*";
+  }
+  const origins = raw
+    .split(",")
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {}
+    if (!parsed || parsed.origin !== origin) {
+      throw new ConfigError("CORS_ORIGINS", `has "${origin}", which is not an origin like https://app.example.com`);
+    }
+  }
+  return origins;
+}
+
+function namespaces(env: Env): NamespaceSpec[] {
+  const raw = str(env, "HUB_NAMESPACES");
+  if (raw === undefined) return [];
+  try {
+    return parseNamespaceSpecs(raw);
+  } catch (error) {
+    throw new ConfigError("HUB_NAMESPACES", (error as Error).message);
+  }
+}

@@ -1,0 +1,7 @@
+export { ConfigError } from "./config-error.js";
+export type { Env } from "./env-readers.js";
+export { redactUrl } from "./env-readers.js";
+export type { AuthSettings, EngineKind, HubConfig, LimitSettings, NodeEnv, ProcessRole, RedisSettings } from "./hub-config.js";
+export { loadConfig } from "./hub-config.js";
+export { createLogger } from "./logger.js";
+export { exitOnSignal, loadConfigOrExit } from "./process-lifecycle.js";
