@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// Makes sure the programs the test suite starts are on PATH: redis-server (integration tests) and
+// haproxy (load-balancer test). Installs them with apt-get when running as root on Debian/Ubuntu;
+// otherwise stops with one line saying how to install them.
+import { execFileSync, spawnSync } from "node:child_process";
+
+const needed = [
+  { bin: "redis-server", pkg: "redis-server" },
+  { bin: "haproxy", pkg: "haproxy" },
+];
+
+const onPath = (bin) => spawnSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" }).status === 0;
+const missing = needed.filter(({ bin }) => !onPath(bin));
+if (missing.length === 0) process.exit(0);
+
+const packages = missing.map((m) => m.pkg);
+const canApt = process.getuid?.() === 0 && onPath("apt-get");
+if (!canApt) {
+  console.error(`tests need ${missing.map((m) => m.bin).join(" and ")}: install them with 'sudo apt-get install -y ${packages.join(" ")}' (or your OS's packages) and run the tests again`);
+  process.exit(1);
+}
+
+console.error(`installing ${packages.join(", ")} with apt-get ...`);
+const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+try {
+  execFileSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env });
+  execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages], { stdio: ["ignore", "ignore", "inherit"], env });
+} catch {
+  console.error(`could not install ${packages.join(", ")} with apt-get; install them by hand and run the tests again`);
+  process.exit(1);
+}
+// The Debian package starts a system redis on 6379; the tests start their own on free ports.
+spawnSync("sh", ["-c", "service redis-server stop || systemctl stop redis-server"], { stdio: "ignore" });
+const still = missing.filter(({ bin }) => !onPath(bin));
+if (still.length > 0) {
+  console.error(`${still.map((m) => m.bin).join(", ")} still not on PATH after apt-get install`);
+  process.exit(1);
+}

@@ -1,0 +1,106 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { stopChild, track } from "./child-processes.js";
+import { TEST_INTERNAL_SECRET, TEST_JWT_SECRET } from "./tokens.js";
+
+/** The repository root. */
+export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+export interface HubProcess {
+  child: ChildProcess;
+  /** Every JSON log line printed so far. */
+  logs: Array<Record<string, unknown>>;
+  /** Everything printed on stderr. */
+  stderr(): string;
+  /** Resolves with the first log line (already printed or still to come) that matches. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL, as a crash. */
+  kill(): Promise<number | null>;
+}
+
+export interface GatewayProcess extends HubProcess {
+  port: number;
+  url: string;
+}
+
+/** Environment every test gateway starts with; override per test. */
+export function gatewayEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    PATH: process.env.PATH,
+    NODE_ENV: "test",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    JWT_SECRET: TEST_JWT_SECRET,
+    INTERNAL_JWT_SECRET: TEST_INTERNAL_SECRET,
+    LOG_LEVEL: "info",
+    ...overrides,
+  };
+}
+
+/** Spawns a hub process from a script of the repository and collects its JSON log lines. */
+export function spawnHubProcess(script: string, env: Record<string, string | undefined>): HubProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    cwd: REPO_ROOT,
+    env: env as NodeJS.ProcessEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  track(child);
+  const logs: Array<Record<string, unknown>> = [];
+  const waiters: Array<{ match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }> = [];
+  let stderr = "";
+  let pending = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    pending += chunk.toString();
+    let newline = pending.indexOf("\n");
+    while (newline >= 0) {
+      const text = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      newline = pending.indexOf("\n");
+      let line: Record<string, unknown>;
+      try {
+        line = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        line = { msg: text, unparsed: true };
+      }
+      logs.push(line);
+      for (let i = waiters.length - 1; i >= 0; i--) {
+        const waiter = waiters[i];
+        if (waiter?.match(line)) {
+          waiters.splice(i, 1);
+          waiter.resolve(line);
+        }
+      }
+    }
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return {
+    child,
+    logs,
+    stderr: () => stderr,
+    waitForLog(match) {
+      const found = logs.find(match);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        waiters.push({ match, resolve });
+        child.once("exit", (code) =>
+          reject(new Error(`${script} exited (${code}) while a test waited for a log line.\nstderr: ${stderr.slice(-2000)}`)),
+        );
+      });
+    },
+    stop: () => stopChild(child),
+    kill: () => stopChild(child, "SIGKILL"),
+  };
+}
+
+/** Starts a real gateway process (`apps/gateway/src/main.ts`) and resolves once it is ready. */
+export async function startGateway(overrides: Record<string, string | undefined> = {}): Promise<GatewayProcess> {
+  const hub = spawnHubProcess("apps/gateway/src/main.ts", gatewayEnv(overrides));
+  const listening = await hub.waitForLog((l) => l.msg === "listening");
+  await hub.waitForLog((l) => l.msg === "ready");
+  const port = listening.port as number;
+  return { ...hub, port, url: `http://127.0.0.1:${port}` };
+}

@@ -1,0 +1,10 @@
+export { stopChild } from "./child-processes.js";
+export { freePort } from "./free-port.js";
+export { REPO_ROOT, gatewayEnv, spawnHubProcess, startGateway } from "./gateway-process.js";
+export type { GatewayProcess, HubProcess } from "./gateway-process.js";
+export { startRedis } from "./redis-server.js";
+export type { RedisServer } from "./redis-server.js";
+export { closeAllClients, collect, connectClient, nextEvent, refusal, request } from "./socket-client.js";
+export type { ConnectOptions, HubClient } from "./socket-client.js";
+export { TEST_INTERNAL_SECRET, TEST_JWT_SECRET, serviceToken, userToken } from "./tokens.js";
+export type { SignOptions, UserClaims } from "./tokens.js";
