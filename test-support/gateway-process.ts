@@ -39,8 +39,13 @@ export function gatewayEnv(overrides: Record<string, string | undefined> = {}): 
   };
 }
 
+export interface SpawnOptions {
+  /** Also copy the child's output to this process's stdout / stderr. @default false */
+  echo?: boolean;
+}
+
 /** Spawns a hub process from a script of the repository and collects its JSON log lines. */
-export function spawnHubProcess(script: string, env: Record<string, string | undefined>): HubProcess {
+export function spawnHubProcess(script: string, env: Record<string, string | undefined>, options: SpawnOptions = {}): HubProcess {
   const child = spawn(process.execPath, ["--import", "tsx", script], {
     cwd: REPO_ROOT,
     env: env as NodeJS.ProcessEnv,
@@ -52,6 +57,7 @@ export function spawnHubProcess(script: string, env: Record<string, string | und
   let stderr = "";
   let pending = "";
   child.stdout?.on("data", (chunk: Buffer) => {
+    if (options.echo) process.stdout.write(chunk);
     pending += chunk.toString();
     let newline = pending.indexOf("\n");
     while (newline >= 0) {
@@ -75,6 +81,7 @@ export function spawnHubProcess(script: string, env: Record<string, string | und
     }
   });
   child.stderr?.on("data", (chunk: Buffer) => {
+    if (options.echo) process.stderr.write(chunk);
     stderr += chunk.toString();
   });
   return {

@@ -1,7 +1,7 @@
 export { stopChild } from "./child-processes.js";
 export { freePort } from "./free-port.js";
 export { REPO_ROOT, gatewayEnv, spawnHubProcess, startGateway } from "./gateway-process.js";
-export type { GatewayProcess, HubProcess } from "./gateway-process.js";
+export type { GatewayProcess, HubProcess, SpawnOptions } from "./gateway-process.js";
 export { startRedis } from "./redis-server.js";
 export type { RedisServer } from "./redis-server.js";
 export { closeAllClients, collect, connectClient, nextEvent, refusal, request } from "./socket-client.js";

@@ -1,0 +1,89 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { runGateway } from "@hub/gateway";
+import { createLogger, exitOnSignal, loadConfigOrExit } from "@hub/runtime";
+import { REPO_ROOT, serviceToken, spawnHubProcess, startRedis, stopChild, userToken } from "@hub/test-support";
+import { printBanner } from "./banner.js";
+import { fillDevSecrets } from "./dev-secrets.js";
+import { parseLaunchOptions } from "./launch-options.js";
+
+const envFile = resolve(REPO_ROOT, ".env");
+if (existsSync(envFile)) process.loadEnvFile(envFile);
+
+let cluster: number;
+try {
+  ({ cluster } = parseLaunchOptions(process.argv.slice(2), process.env));
+} catch (error) {
+  process.stderr.write(`start: ${(error as Error).message}\n`);
+  process.exit(1);
+}
+
+const generated = fillDevSecrets(process.env);
+const config = loadConfigOrExit(process.env, "gateway");
+const logger = createLogger("hub", config.logLevel, config.nodeId);
+if (generated.length > 0) logger.warn({ generated }, "generated random development secrets for this run; set them in .env to keep tokens valid across restarts");
+
+async function devTokens(): Promise<{ userToken: string | undefined; serviceToken: string | undefined }> {
+  if (config.nodeEnv === "production" || !config.auth.jwtSecret) return { userToken: undefined, serviceToken: undefined };
+  const day = { expiresIn: 86_400 };
+  return {
+    userToken: await userToken({ sub: "dev-user", org_id: "dev-org" }, { ...day, secret: config.auth.jwtSecret }),
+    serviceToken: await serviceToken("dev-console", { ...day, secret: config.auth.internalSecret }),
+  };
+}
+
+async function runSingle(): Promise<void> {
+  const { gateway, address } = await runGateway(config, logger);
+  await gateway.ready();
+  const url = `http://localhost:${address.port}`;
+  printBanner({ mode: `single node, ${config.engine} engine`, gateways: [url], redisUrl: config.redis?.url, ...(await devTokens()) });
+  exitOnSignal(logger, config.shutdownTimeoutMs, () => gateway.close());
+}
+
+async function runCluster(nodes: number): Promise<void> {
+  let redis: Awaited<ReturnType<typeof startRedis>>;
+  try {
+    redis = await startRedis();
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+    process.stderr.write(`start: ${missing ? "redis-server is not on PATH; install it (apt-get install redis-server) for --cluster" : (error as Error).message}\n`);
+    process.exit(1);
+  }
+  logger.info({ redis: redis.url }, "local redis-server started (no persistence)");
+  const env = { ...process.env, REDIS_URL: redis.url, HUB_ENGINE: "redis" };
+  const gateways = Array.from({ length: nodes }, (_, i) =>
+    spawnHubProcess("apps/gateway/src/main.ts", { ...env, PORT: String(config.port + i), HUB_NODE_ID: `gateway-${i + 1}` }, { echo: true }),
+  );
+  const worker = spawnHubProcess("apps/queue-worker/src/main.ts", { ...env, HUB_NODE_ID: "worker-1" }, { echo: true });
+  const children = [...gateways, worker];
+
+  let stopping = false;
+  const stopAll = async () => {
+    stopping = true;
+    await Promise.all(children.map((c) => stopChild(c.child)));
+    await redis.stop();
+  };
+  for (const child of children) {
+    child.child.once("exit", (code) => {
+      if (stopping) return;
+      logger.error({ code }, "a hub process exited; stopping the cluster");
+      void stopAll().then(() => process.exit(1));
+    });
+  }
+  exitOnSignal(logger, config.shutdownTimeoutMs, stopAll);
+
+  await Promise.all(gateways.map((g) => g.waitForLog((line) => line.msg === "ready")));
+  printBanner({
+    mode: `local cluster of ${nodes} gateways + 1 worker on one redis-server`,
+    gateways: gateways.map((_, i) => `http://localhost:${config.port + i}`),
+    redisUrl: redis.url,
+    ...(await devTokens()),
+  });
+}
+
+try {
+  await (cluster > 0 ? runCluster(cluster) : runSingle());
+} catch (error) {
+  logger.fatal({ err: error }, "hub failed to start");
+  process.exit(1);
+}
