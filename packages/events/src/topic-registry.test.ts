@@ -105,8 +105,8 @@ describe("TopicRegistry.parse", () => {
   it(`refuses topics longer than ${MAX_TOPIC_LENGTH} characters`, () => {
     const namespace = { name: "deep", scope: "authenticated", maxSegments: 3 } as const;
     const nested = new TopicRegistry([namespace]);
-    // Three 84-character segments: every segment is valid, only the total length is not.
-    const exact = `deep:${"a".repeat(83)}:${"b".repeat(83)}:${"c".repeat(84)}`;
+    // Three 83-character segments: every segment is valid, only the total length is not.
+    const exact = `deep:${"a".repeat(83)}:${"b".repeat(83)}:${"c".repeat(83)}`;
     expect(exact).toHaveLength(MAX_TOPIC_LENGTH);
     expect(nested.parse(exact).topic).toBe(exact);
     const tooLong = `${exact}c`;

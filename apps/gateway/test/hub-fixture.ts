@@ -1,0 +1,61 @@
+import { createHubEmitter } from "@hub/emitter";
+import type { ProducerEvent } from "@hub/events";
+import { type GatewayProcess, type RedisServer, serviceToken, startGateway, startRedis } from "@hub/test-support";
+import { Redis } from "ioredis";
+
+/** A running hub as the contract tests see it, whatever its engine. */
+export interface HubFixture {
+  engine: "memory" | "redis";
+  gateways: GatewayProcess[];
+  /** Publishes one event the way a backend would on this engine. */
+  publish(event: ProducerEvent): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** POSTs events to `/api/v1/events` with a service token. */
+export async function httpPublish(url: string, body: unknown, token?: string): Promise<Response> {
+  return fetch(`${url}/api/v1/events`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token ?? (await serviceToken())}` },
+    body: JSON.stringify(body),
+  });
+}
+
+/** One gateway on the embedded memory engine; producers reach it over HTTP. */
+export async function memoryHub(env: Record<string, string> = {}): Promise<HubFixture> {
+  const gateway = await startGateway(env);
+  return {
+    engine: "memory",
+    gateways: [gateway],
+    async publish(event) {
+      const res = await httpPublish(gateway.url, event);
+      if (res.status !== 202) throw new Error(`publish failed: ${res.status} ${await res.text()}`);
+    },
+    async close() {
+      await gateway.stop();
+    },
+  };
+}
+
+/** `nodes` gateways on a fresh redis-server; producers use the emitter SDK. */
+export async function redisHub(nodes: number, env: Record<string, string> = {}): Promise<HubFixture & { redis: RedisServer }> {
+  const redis = await startRedis();
+  const gateways = await Promise.all(
+    Array.from({ length: nodes }, (_, i) => startGateway({ REDIS_URL: redis.url, HUB_NODE_ID: `gw-${i + 1}`, ...env })),
+  );
+  const producer = new Redis(redis.url);
+  const hub = createHubEmitter({ redis: producer });
+  return {
+    engine: "redis",
+    redis,
+    gateways,
+    async publish(event) {
+      await hub.publish(event);
+    },
+    async close() {
+      producer.disconnect();
+      await Promise.all(gateways.map((g) => g.stop()));
+      await redis.stop();
+    },
+  };
+}
