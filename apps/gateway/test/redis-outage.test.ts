@@ -1,0 +1,82 @@
+import {
+  type GatewayProcess,
+  type RedisServer,
+  closeAllClients,
+  connectClient,
+  gatewayEnv,
+  nextEvent,
+  request,
+  serviceToken,
+  spawnHubProcess,
+  startGateway,
+  startRedis,
+  userToken,
+} from "@hub/test-support";
+import { afterAll, describe, expect, it } from "vitest";
+import { httpPublish } from "./hub-fixture.js";
+
+/** Polls `check` until it returns true; fails after `ms`. For conditions no event announces. */
+async function eventually(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not reached in time");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe("health while Redis goes away and comes back", () => {
+  let redis: RedisServer;
+  let gateway: GatewayProcess;
+  afterAll(async () => {
+    closeAllClients();
+    await gateway?.stop();
+    await redis?.stop();
+  });
+
+  it("answers 503 degraded without Redis and recovers when it returns", async () => {
+    redis = await startRedis();
+    gateway = await startGateway({ REDIS_URL: redis.url });
+    const health = async () => {
+      const res = await fetch(`${gateway.url}/health`);
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    expect(await health()).toMatchObject({ status: 200, body: { status: "ok", redis: "connected", engine: "redis" } });
+
+    await redis.kill();
+    await eventually(async () => (await health()).status === 503);
+    expect((await health()).body).toMatchObject({ status: "degraded", redis: "disconnected" });
+    expect((await fetch(`${gateway.url}/health/ready`)).status).toBe(503);
+    expect((await fetch(`${gateway.url}/health/live`)).status).toBe(200);
+
+    redis = await startRedis({ port: redis.port });
+    await eventually(async () => (await health()).status === 200);
+    expect((await fetch(`${gateway.url}/health/ready`)).status).toBe(200);
+
+    // Still a working hub after the outage.
+    const client = await connectClient(gateway.url, await userToken({ sub: "u1", org_id: "o1" }));
+    await request(client, "subscribe", { topic: "org:o1" });
+    const arrived = nextEvent(client, "player.transferred", "after-outage");
+    expect((await httpPublish(gateway.url, { id: "after-outage", type: "player.transferred", org_id: "o1", payload: {} }, await serviceToken())).status).toBe(202);
+    expect((await arrived).id).toBe("after-outage");
+  });
+
+  it("starts without Redis, answers 503 until it arrives, then turns ready", async () => {
+    const port = redis.port;
+    await redis.stop();
+    const late = spawnHubProcess("apps/gateway/src/main.ts", gatewayEnv({ REDIS_URL: `redis://127.0.0.1:${port}` }));
+    try {
+      const { port: httpPort } = (await late.waitForLog((l) => l.msg === "listening")) as { port: number };
+      const url = `http://127.0.0.1:${httpPort}`;
+      expect((await fetch(`${url}/health`)).status).toBe(503);
+      const notReady = await fetch(`${url}/health/ready`);
+      expect(notReady.status).toBe(503);
+      expect(await notReady.json()).toMatchObject({ status: "starting" });
+
+      redis = await startRedis({ port });
+      await late.waitForLog((l) => l.msg === "ready");
+      expect((await fetch(`${url}/health/ready`)).status).toBe(200);
+    } finally {
+      await late.stop();
+    }
+  });
+});
