@@ -1,5 +1,5 @@
+import { closeAllClients, collect, connectClient, type HubClient, nextEvent, request, serviceToken, userToken } from "@hub/devkit";
 import { createHubEmitter } from "@hub/emitter";
-import { type HubClient, closeAllClients, collect, connectClient, nextEvent, request, serviceToken, userToken } from "@hub/test-support";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type HubFixture, redisHub } from "./hub-fixture.js";

@@ -1,14 +1,4 @@
-import {
-  type HubClient,
-  closeAllClients,
-  collect,
-  connectClient,
-  nextEvent,
-  refusal,
-  request,
-  serviceToken,
-  userToken,
-} from "@hub/test-support";
+import { closeAllClients, collect, connectClient, type HubClient, nextEvent, refusal, request, serviceToken, userToken } from "@hub/devkit";
 import { SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type HubFixture, httpPublish } from "./hub-fixture.js";
@@ -182,7 +172,14 @@ export function contractSuite(name: string, start: () => Promise<HubFixture>): v
         const before = Date.now();
         await hub.publish({ id: "evt-1", type: "scrim_request.accepted", org_id: 42, payload: { scrim_id: 3 } });
         const msg = await arrived;
-        expect(msg).toEqual({ id: "evt-1", type: "scrim_request.accepted", topic: "org:42", org_id: "42", data: { scrim_id: 3 }, ts: msg.ts });
+        expect(msg).toEqual({
+          id: "evt-1",
+          type: "scrim_request.accepted",
+          topic: "org:42",
+          org_id: "42",
+          data: { scrim_id: 3 },
+          ts: msg.ts,
+        });
         expect(msg.ts).toBeGreaterThanOrEqual(before - 1000);
       });
 

@@ -1,6 +1,6 @@
+import { type GatewayProcess, type RedisServer, serviceToken, startGateway, startRedis } from "@hub/devkit";
 import { createHubEmitter } from "@hub/emitter";
 import type { ProducerEvent } from "@hub/events";
-import { type GatewayProcess, type RedisServer, serviceToken, startGateway, startRedis } from "@hub/test-support";
 import { Redis } from "ioredis";
 
 /** A running hub as the contract tests see it, whatever its engine. */

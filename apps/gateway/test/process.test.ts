@@ -1,4 +1,4 @@
-import { closeAllClients, connectClient, gatewayEnv, spawnHubProcess, startGateway, userToken } from "@hub/test-support";
+import { closeAllClients, connectClient, gatewayEnv, spawnHubProcess, startGateway, userToken } from "@hub/devkit";
 import { afterEach, describe, expect, it } from "vitest";
 
 /** Runs the gateway with a broken setting and returns its exit code and stderr. */

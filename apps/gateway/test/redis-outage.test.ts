@@ -1,17 +1,17 @@
 import {
-  type GatewayProcess,
-  type RedisServer,
   closeAllClients,
   connectClient,
+  type GatewayProcess,
   gatewayEnv,
   nextEvent,
+  type RedisServer,
   request,
   serviceToken,
   spawnHubProcess,
   startGateway,
   startRedis,
   userToken,
-} from "@hub/test-support";
+} from "@hub/devkit";
 import { afterAll, describe, expect, it } from "vitest";
 import { httpPublish } from "./hub-fixture.js";
 
@@ -56,7 +56,10 @@ describe("health while Redis goes away and comes back", () => {
     const client = await connectClient(gateway.url, await userToken({ sub: "u1", org_id: "o1" }));
     await request(client, "subscribe", { topic: "org:o1" });
     const arrived = nextEvent(client, "player.transferred", "after-outage");
-    expect((await httpPublish(gateway.url, { id: "after-outage", type: "player.transferred", org_id: "o1", payload: {} }, await serviceToken())).status).toBe(202);
+    expect(
+      (await httpPublish(gateway.url, { id: "after-outage", type: "player.transferred", org_id: "o1", payload: {} }, await serviceToken()))
+        .status,
+    ).toBe(202);
     expect((await arrived).id).toBe("after-outage");
   });
 

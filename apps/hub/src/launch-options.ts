@@ -18,6 +18,7 @@ export function parseLaunchOptions(argv: readonly string[], env: Readonly<Record
   }
   if (raw === undefined) return { cluster: 0 };
   const cluster = Number(raw);
-  if (!Number.isInteger(cluster) || cluster < 1 || cluster > 16) throw new Error(`--cluster takes a number of gateways from 1 to 16; ${USAGE}`);
+  if (!Number.isInteger(cluster) || cluster < 1 || cluster > 16)
+    throw new Error(`--cluster takes a number of gateways from 1 to 16; ${USAGE}`);
   return { cluster };
 }

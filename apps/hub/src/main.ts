@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { REPO_ROOT, serviceToken, spawnHubProcess, startRedis, stopChild, userToken } from "@hub/devkit";
 import { runGateway } from "@hub/gateway";
 import { createLogger, exitOnSignal, loadConfigOrExit } from "@hub/runtime";
-import { REPO_ROOT, serviceToken, spawnHubProcess, startRedis, stopChild, userToken } from "@hub/test-support";
 import { printBanner } from "./banner.js";
 import { fillDevSecrets } from "./dev-secrets.js";
 import { parseLaunchOptions } from "./launch-options.js";
@@ -21,7 +21,8 @@ try {
 const generated = fillDevSecrets(process.env);
 const config = loadConfigOrExit(process.env, "gateway");
 const logger = createLogger("hub", config.logLevel, config.nodeId);
-if (generated.length > 0) logger.warn({ generated }, "generated random development secrets for this run; set them in .env to keep tokens valid across restarts");
+if (generated.length > 0)
+  logger.warn({ generated }, "generated random development secrets for this run; set them in .env to keep tokens valid across restarts");
 
 async function devTokens(): Promise<{ userToken: string | undefined; serviceToken: string | undefined }> {
   if (config.nodeEnv === "production" || !config.auth.jwtSecret) return { userToken: undefined, serviceToken: undefined };
@@ -46,7 +47,9 @@ async function runCluster(nodes: number): Promise<void> {
     redis = await startRedis();
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
-    process.stderr.write(`start: ${missing ? "redis-server is not on PATH; install it (apt-get install redis-server) for --cluster" : (error as Error).message}\n`);
+    process.stderr.write(
+      `start: ${missing ? "redis-server is not on PATH; install it (apt-get install redis-server) for --cluster" : (error as Error).message}\n`,
+    );
     process.exit(1);
   }
   logger.info({ redis: redis.url }, "local redis-server started (no persistence)");

@@ -25,9 +25,9 @@ function expectIssueOn(raw: unknown, field: string): PublishError {
 
 describe("parseProducerEvent: valid input", () => {
   it("returns the normalized event", () => {
-    expect(
-      parseProducerEvent({ id: "evt-1", type: "notification.created", org_id: "42", user_id: "7", payload: { title: "hi" } }),
-    ).toEqual({ id: "evt-1", type: "notification.created", org_id: "42", user_id: "7", payload: { title: "hi" } });
+    expect(parseProducerEvent({ id: "evt-1", type: "notification.created", org_id: "42", user_id: "7", payload: { title: "hi" } })).toEqual(
+      { id: "evt-1", type: "notification.created", org_id: "42", user_id: "7", payload: { title: "hi" } },
+    );
   });
 
   it("leaves id and user_id undefined when absent", () => {

@@ -148,13 +148,17 @@ describe("Router: versioned types", () => {
 });
 
 describe("Router: refusals", () => {
-  it.each([["ticket.sold"], ["ticket.sold.v2"], ["notification.deleted"], ["inhouse.unknown"], ["scrim.created"], ["rosters.player_hired"]])(
-    "%s has no route: unknown_type",
-    (type) => {
-      const error = expectPublishError({ type, org_id: 42, payload: {} }, "unknown_type");
-      expect(error.message).toContain(type);
-    },
-  );
+  it.each([
+    ["ticket.sold"],
+    ["ticket.sold.v2"],
+    ["notification.deleted"],
+    ["inhouse.unknown"],
+    ["scrim.created"],
+    ["rosters.player_hired"],
+  ])("%s has no route: unknown_type", (type) => {
+    const error = expectPublishError({ type, org_id: 42, payload: {} }, "unknown_type");
+    expect(error.message).toContain(type);
+  });
 
   it("does not match a family by a bare prefix without the dot", () => {
     expect(router.find("roster_extra.thing")).toBeUndefined();

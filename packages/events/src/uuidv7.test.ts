@@ -47,7 +47,9 @@ describe("uuidv7", () => {
   });
 
   it("sorts by time as a plain string", () => {
-    const times = [0, 1, 255, 256, 65_535, 65_536, 1_600_000_000_000, 1_700_000_000_000, 1_700_000_000_001, 2 ** 40, 2 ** 48 - 1].sort((a, b) => a - b);
+    const times = [0, 1, 255, 256, 65_535, 65_536, 1_600_000_000_000, 1_700_000_000_000, 1_700_000_000_001, 2 ** 40, 2 ** 48 - 1].sort(
+      (a, b) => a - b,
+    );
     const ids = times.map((t) => uuidv7(t));
     const shuffled = [...ids].reverse();
     expect(shuffled.sort()).toEqual(ids);

@@ -5,6 +5,7 @@ export class ConfigError extends Error {
     readonly variable: string,
     problem: string,
   ) {
-    super(`${variable} ${problem}`);
+    // One line, whatever the offending value held.
+    super(`${variable} ${problem}`.replace(/[\r\n]+/g, " "));
   }
 }

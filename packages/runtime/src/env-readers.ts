@@ -11,7 +11,7 @@ export function str(env: Env, name: string): string | undefined {
 export function int(env: Env, name: string, spec: { default: number; min: number; max: number }): number {
   const raw = str(env, name);
   if (raw === undefined) return spec.default;
-  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `must be an integer, got "${raw}"`);
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `must be an integer, got ${JSON.stringify(raw)}`);
   const value = Number(raw);
   if (value < spec.min || value > spec.max) {
     throw new ConfigError(name, `must be between ${spec.min} and ${spec.max}, got ${value}`);
@@ -23,7 +23,7 @@ export function oneOf<T extends string>(env: Env, name: string, allowed: readonl
   const raw = str(env, name);
   if (raw === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(name, `must be one of ${allowed.join(", ")}, got "${raw}"`);
+    throw new ConfigError(name, `must be one of ${allowed.join(", ")}, got ${JSON.stringify(raw)}`);
   }
   return raw as T;
 }
@@ -35,7 +35,7 @@ export function url(env: Env, name: string, protocols: readonly string[]): strin
   try {
     parsed = new URL(raw);
   } catch {
-    throw new ConfigError(name, `is not a valid URL: "${redactUrl(raw)}"`);
+    throw new ConfigError(name, `is not a valid URL: ${JSON.stringify(redactUrl(raw))}`);
   }
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(name, `must use ${protocols.join(" or ")}, got "${parsed.protocol}"`);
@@ -43,7 +43,16 @@ export function url(env: Env, name: string, protocols: readonly string[]): strin
   return raw;
 }
 
-/** Hides the password of a URL so it can be printed. */
+/**
+ * Hides the password of a URL so it can be printed. Works on strings that do not parse as URLs,
+ * and on passwords holding `/` or `@` (everything up to the last `@` is user info).
+ */
 export function redactUrl(raw: string): string {
-  return raw.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
+  const start = raw.indexOf("//");
+  const at = raw.lastIndexOf("@");
+  if (start < 0 || at < start) return raw;
+  const userInfo = raw.slice(start + 2, at);
+  const colon = userInfo.indexOf(":");
+  if (colon < 0) return raw;
+  return `${raw.slice(0, start + 2)}${userInfo.slice(0, colon)}:***${raw.slice(at)}`;
 }

@@ -96,7 +96,8 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
     legacyChannelPattern: str(env, "LEGACY_CHANNEL_PATTERN") ?? "prostaff:events:*",
     backendApiUrl: url(env, "BACKEND_API_URL", ["http:", "https:"]) ?? url(env, "RAILS_API_URL", ["http:", "https:"]),
     checkInTimeoutMs: int(env, "CHECK_IN_TIMEOUT_MS", { default: 60_000, min: 1_000, max: 86_400_000 }),
-    corsOrigins: corsOrigins(env, production),
+    // Only the gateway serves browsers.
+    corsOrigins: corsOrigins(env, production && role === "gateway"),
     namespaces: namespaces(env),
     limits: {
       maxSubscriptionsPerSocket: int(env, "MAX_SUBSCRIPTIONS_PER_SOCKET", { default: 200, min: 1, max: 100_000 }),
@@ -138,14 +139,14 @@ function keyPrefix(env: Env): string {
   return value;
 }
 
-function corsOrigins(env: Env, production: boolean): "*" | string[] {
+function corsOrigins(env: Env, required: boolean): "*" | string[] {
   const raw = str(env, "CORS_ORIGINS");
   if (raw === undefined) {
-    if (production) throw new ConfigError("CORS_ORIGINS", "is required with NODE_ENV=production (comma-separated origins)");
+    if (required) throw new ConfigError("CORS_ORIGINS", "is required with NODE_ENV=production (comma-separated origins)");
     return "*";
   }
   if (raw === "*") {
-    if (production) throw new ConfigError("CORS_ORIGINS", "must list origins with NODE_ENV=production, not *");
+    if (required) throw new ConfigError("CORS_ORIGINS", "must list origins with NODE_ENV=production, not *");
     return "*";
   }
   const origins = raw
@@ -158,7 +159,7 @@ function corsOrigins(env: Env, production: boolean): "*" | string[] {
       parsed = new URL(origin);
     } catch {}
     if (!parsed || parsed.origin !== origin) {
-      throw new ConfigError("CORS_ORIGINS", `has "${origin}", which is not an origin like https://app.example.com`);
+      throw new ConfigError("CORS_ORIGINS", `has ${JSON.stringify(origin)}, which is not an origin like https://app.example.com`);
     }
   }
   return origins;

@@ -30,7 +30,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
     },
     redisState: () => (pub.status === "ready" && sub.status === "ready" ? "connected" : "disconnected"),
     async close() {
-      await Promise.allSettled([pub.quit(), sub.quit()]);
+      await Promise.allSettled([pub, sub].map(closeClient));
     },
   };
 }
@@ -44,6 +44,12 @@ function connect(settings: RedisSettings, name: string, logger: Logger): Redis {
   });
   watch(client, name, logger);
   return client;
+}
+
+/** QUIT when connected; a client that is reconnecting would wait for Redis, so it just stops. */
+async function closeClient(client: Redis): Promise<void> {
+  if (client.status === "ready") await client.quit();
+  else client.disconnect();
 }
 
 /** Logs connection changes once per change, not once per retry. */

@@ -1,5 +1,5 @@
 import type { ClientToServerEvents, Envelope, ServerToClientEvents } from "@hub/events";
-import { type Socket, io } from "socket.io-client";
+import { io, type Socket } from "socket.io-client";
 
 export type HubClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -7,6 +7,8 @@ export interface ConnectOptions {
   transports?: Array<"websocket" | "polling">;
   /** Extra handshake `auth` fields, or a replacement (`{}` connects without a token). */
   auth?: Record<string, unknown>;
+  /** Keep cookies between requests (sticky sessions behind a load balancer need it for polling). @default false */
+  withCredentials?: boolean;
 }
 
 const open = new Set<HubClient>();
@@ -18,6 +20,7 @@ export function connectClient(url: string, token: string | undefined, options: C
     transports: options.transports ?? ["websocket"],
     reconnection: false,
     forceNew: true,
+    withCredentials: options.withCredentials ?? false,
   });
   open.add(socket);
   return new Promise((resolve, reject) => {

@@ -4,7 +4,7 @@ import { stopChild, track } from "./child-processes.js";
 import { TEST_INTERNAL_SECRET, TEST_JWT_SECRET } from "./tokens.js";
 
 /** The repository root. */
-export const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
 export interface HubProcess {
   child: ChildProcess;

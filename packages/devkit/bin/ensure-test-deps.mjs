@@ -16,7 +16,9 @@ if (missing.length === 0) process.exit(0);
 const packages = missing.map((m) => m.pkg);
 const canApt = process.getuid?.() === 0 && onPath("apt-get");
 if (!canApt) {
-  console.error(`tests need ${missing.map((m) => m.bin).join(" and ")}: install them with 'sudo apt-get install -y ${packages.join(" ")}' (or your OS's packages) and run the tests again`);
+  console.error(
+    `tests need ${missing.map((m) => m.bin).join(" and ")}: install them with 'sudo apt-get install -y ${packages.join(" ")}' (or your OS's packages) and run the tests again`,
+  );
   process.exit(1);
 }
 
@@ -24,7 +26,10 @@ console.error(`installing ${packages.join(", ")} with apt-get ...`);
 const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
 try {
   execFileSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env });
-  execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages], { stdio: ["ignore", "ignore", "inherit"], env });
+  execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages], {
+    stdio: ["ignore", "ignore", "inherit"],
+    env,
+  });
 } catch {
   console.error(`could not install ${packages.join(", ")} with apt-get; install them by hand and run the tests again`);
   process.exit(1);

@@ -1,0 +1,436 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ProtocolError, type ProtocolErrorCode } from "@hub/events";
+import type { AuthSettings } from "@hub/runtime";
+import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTokenVerifier } from "./token-verifier.js";
+
+const USER_SECRET = "user-secret-0123456789abcdef0123456789";
+const INTERNAL_SECRET = "internal-secret-0123456789abcdef012345";
+const KID = "test-key-1";
+
+const encoder = new TextEncoder();
+
+function settings(overrides: Partial<AuthSettings> = {}): AuthSettings {
+  return {
+    jwtSecret: USER_SECRET,
+    jwksUrl: undefined,
+    issuer: undefined,
+    audience: undefined,
+    internalSecret: INTERNAL_SECRET,
+    ...overrides,
+  };
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+interface SignSpec {
+  /** Seconds from now; `null` leaves `exp` out. @default 3600 */
+  expiresIn?: number | null;
+  header?: Record<string, unknown>;
+}
+
+/** Signs `claims` as a JWT with an HMAC secret (HS256 unless the header says otherwise). */
+function signHmac(claims: JWTPayload, secret: string | Uint8Array, spec: SignSpec = {}): Promise<string> {
+  const key = typeof secret === "string" ? encoder.encode(secret) : secret;
+  return withExp(new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT", ...spec.header }), spec).sign(key);
+}
+
+function signAsymmetric(claims: JWTPayload, key: CryptoKey, spec: SignSpec = {}): Promise<string> {
+  return withExp(new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid: KID, ...spec.header }), spec).sign(key);
+}
+
+function withExp(jwt: SignJWT, spec: SignSpec): SignJWT {
+  const expiresIn = spec.expiresIn === undefined ? 3600 : spec.expiresIn;
+  jwt.setIssuedAt(nowSeconds());
+  if (expiresIn !== null) jwt.setExpirationTime(nowSeconds() + expiresIn);
+  return jwt;
+}
+
+function base64url(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64url");
+}
+
+/** An unsigned token, `alg: none`, built by hand: header.payload. with an empty signature. */
+function unsignedToken(claims: Record<string, unknown>): string {
+  return `${base64url({ alg: "none", typ: "JWT" })}.${base64url({ exp: nowSeconds() + 3600, ...claims })}.`;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ProtocolError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ProtocolError);
+    return error as ProtocolError;
+  }
+  throw new Error("expected the token to be refused, it verified");
+}
+
+async function expectRefused(promise: Promise<unknown>, code: ProtocolErrorCode): Promise<ProtocolError> {
+  const error = await rejection(promise);
+  expect(error.code).toBe(code);
+  expect(error.message).not.toBe("");
+  return error;
+}
+
+describe("createTokenVerifier: HS256 user tokens", () => {
+  const verifier = createTokenVerifier(settings());
+
+  it("verifies a user token into a user principal", async () => {
+    const token = await signHmac({ sub: "7", org_id: "42", roles: ["coach", "admin"] }, USER_SECRET);
+    const principal = await verifier.verify(token);
+    expect(principal).toEqual({ kind: "user", userId: "7", orgId: "42", roles: ["coach", "admin"], exp: expect.any(Number) });
+    expect(principal.exp).toBeGreaterThan(nowSeconds());
+    expect(principal.exp).toBeLessThanOrEqual(nowSeconds() + 3600);
+  });
+
+  it("defaults roles to an empty list", async () => {
+    const principal = await verifier.verify(await signHmac({ sub: "u-1", org_id: "acme" }, USER_SECRET));
+    expect(principal).toMatchObject({ kind: "user", userId: "u-1", orgId: "acme", roles: [] });
+  });
+
+  it("normalizes integer sub and org_id to strings", async () => {
+    const principal = await verifier.verify(await signHmac({ sub: 7 as unknown as string, org_id: 42 }, USER_SECRET));
+    expect(principal).toMatchObject({ kind: "user", userId: "7", orgId: "42" });
+  });
+
+  it("keeps exp from the token", async () => {
+    const exp = nowSeconds() + 120;
+    const token = await new SignJWT({ sub: "7", org_id: "42" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setExpirationTime(exp)
+      .sign(encoder.encode(USER_SECRET));
+    expect((await verifier.verify(token)).exp).toBe(exp);
+  });
+
+  it("refuses an expired token with token_expired", async () => {
+    const token = await signHmac({ sub: "7", org_id: "42" }, USER_SECRET, { expiresIn: -60 });
+    await expectRefused(verifier.verify(token), "token_expired");
+  });
+
+  it("refuses a token signed with another secret with token_invalid", async () => {
+    const token = await signHmac({ sub: "7", org_id: "42" }, "some-other-secret-0123456789abcdef");
+    await expectRefused(verifier.verify(token), "token_invalid");
+  });
+
+  it("refuses an expired token signed with another secret as token_invalid, not token_expired", async () => {
+    const token = await signHmac({ sub: "7", org_id: "42" }, "some-other-secret-0123456789abcdef", { expiresIn: -60 });
+    await expectRefused(verifier.verify(token), "token_invalid");
+  });
+
+  it("refuses a tampered payload", async () => {
+    const token = await signHmac({ sub: "7", org_id: "42" }, USER_SECRET);
+    const [header, , signature] = token.split(".");
+    const forged = `${header}.${base64url({ sub: "7", org_id: "43", exp: nowSeconds() + 3600 })}.${signature}`;
+    await expectRefused(verifier.verify(forged), "token_invalid");
+  });
+
+  it("refuses an unsigned alg: none token", async () => {
+    await expectRefused(verifier.verify(unsignedToken({ sub: "7", org_id: "42" })), "token_invalid");
+  });
+
+  it("refuses an alg: none token carrying a (valid HS256) signature", async () => {
+    const signed = await signHmac({ sub: "7", org_id: "42" }, USER_SECRET);
+    const [, payload, signature] = signed.split(".");
+    await expectRefused(verifier.verify(`${base64url({ alg: "none" })}.${payload}.${signature}`), "token_invalid");
+  });
+
+  it.each(["HS384", "HS512"])("refuses %s, which is not HS256", async (alg) => {
+    const token = await signHmac({ sub: "7", org_id: "42" }, USER_SECRET, { header: { alg } });
+    await expectRefused(verifier.verify(token), "token_invalid");
+  });
+
+  it("refuses a token without sub", async () => {
+    await expectRefused(verifier.verify(await signHmac({ org_id: "42" }, USER_SECRET)), "token_invalid");
+  });
+
+  it("refuses a token without org_id", async () => {
+    await expectRefused(verifier.verify(await signHmac({ sub: "7" }, USER_SECRET)), "token_invalid");
+  });
+
+  it("refuses a token without exp", async () => {
+    await expectRefused(verifier.verify(await signHmac({ sub: "7", org_id: "42" }, USER_SECRET, { expiresIn: null })), "token_invalid");
+  });
+
+  it.each([
+    ["empty", ""],
+    ["with a colon", "7:8"],
+    ["negative", -7],
+    ["fractional", 7.5],
+    ["an object", { id: 7 }],
+  ])("refuses a sub that is %s", async (_label, sub) => {
+    const token = await signHmac({ sub: sub as string, org_id: "42" }, USER_SECRET);
+    await expectRefused(verifier.verify(token), "token_invalid");
+  });
+
+  it.each([
+    ["empty", ""],
+    ["with a space", "4 2"],
+    ["negative", -42],
+    ["null", null],
+    ["a list", ["42"]],
+  ])("refuses an org_id that is %s", async (_label, orgId) => {
+    const token = await signHmac({ sub: "7", org_id: orgId }, USER_SECRET);
+    await expectRefused(verifier.verify(token), "token_invalid");
+  });
+
+  it.each([
+    ["a string", "admin"],
+    ["a list with a number", ["admin", 1]],
+    ["an object", { admin: true }],
+  ])("refuses roles that are %s", async (_label, roles) => {
+    const token = await signHmac({ sub: "7", org_id: "42", roles }, USER_SECRET);
+    await expectRefused(verifier.verify(token), "token_invalid");
+  });
+
+  it("refuses a token that is not valid yet (nbf in the future)", async () => {
+    const token = await signHmac({ sub: "7", org_id: "42", nbf: nowSeconds() + 600 }, USER_SECRET);
+    await expectRefused(verifier.verify(token), "token_invalid");
+  });
+
+  it("refuses HS256 user tokens when only a JWKS URL is configured", async () => {
+    const jwksOnly = createTokenVerifier(settings({ jwtSecret: undefined, jwksUrl: "http://127.0.0.1:9/jwks.json" }));
+    await expectRefused(jwksOnly.verify(await signHmac({ sub: "7", org_id: "42" }, USER_SECRET)), "token_invalid");
+  });
+});
+
+describe("createTokenVerifier: missing and malformed tokens", () => {
+  const verifier = createTokenVerifier(settings());
+
+  it.each([[undefined], [null], [""]])("refuses %j with token_missing", async (token) => {
+    await expectRefused(verifier.verify(token), "token_missing");
+  });
+
+  it.each([["garbage"], ["a.b.c"], ["a.b"], ["...."], ["Bearer abc"], ["eyJhbGciOiJIUzI1NiJ9.e30"]])(
+    "refuses the garbage string %j with token_invalid",
+    async (token) => {
+      await expectRefused(verifier.verify(token), "token_invalid");
+    },
+  );
+
+  it("refuses a header that is not JSON", async () => {
+    await expectRefused(
+      verifier.verify(`${Buffer.from("not json").toString("base64url")}.${base64url({ sub: "7" })}.sig`),
+      "token_invalid",
+    );
+  });
+
+  it("refuses a header without alg", async () => {
+    await expectRefused(verifier.verify(`${base64url({ typ: "JWT" })}.${base64url({ sub: "7", org_id: "42" })}.sig`), "token_invalid");
+  });
+
+  it.each([[42], [{ token: "x" }], [["a.b.c"]], [true]])("refuses the non-string %j with token_invalid", async (token) => {
+    await expectRefused(verifier.verify(token), "token_invalid");
+  });
+
+  it("refuses a token longer than 8192 characters", async () => {
+    const token = await signHmac({ sub: "7", org_id: "42", pad: "x".repeat(9000) }, USER_SECRET);
+    await expectRefused(verifier.verify(token), "token_invalid");
+  });
+});
+
+describe("createTokenVerifier: service tokens", () => {
+  const verifier = createTokenVerifier(settings());
+
+  it("verifies a token signed with INTERNAL_JWT_SECRET into a service principal", async () => {
+    const token = await signHmac({ sub: "billing" }, INTERNAL_SECRET);
+    const principal = await verifier.verify(token);
+    expect(principal).toEqual({ kind: "service", service: "billing", exp: expect.any(Number) });
+    expect(principal.exp).toBeGreaterThan(nowSeconds());
+  });
+
+  it("makes a service principal even when the token carries user claims", async () => {
+    const principal = await verifier.verify(await signHmac({ sub: "rails", org_id: "42" }, INTERNAL_SECRET));
+    expect(principal.kind).toBe("service");
+  });
+
+  it("verifies service tokens when user tokens come only from a JWKS", async () => {
+    const jwksOnly = createTokenVerifier(settings({ jwtSecret: undefined, jwksUrl: "http://127.0.0.1:9/jwks.json" }));
+    expect(await jwksOnly.verify(await signHmac({ sub: "billing" }, INTERNAL_SECRET))).toMatchObject({
+      kind: "service",
+      service: "billing",
+    });
+  });
+
+  it("never makes a user token (JWT_SECRET) a service principal", async () => {
+    const principal = await verifier.verify(await signHmac({ sub: "billing", org_id: "42" }, USER_SECRET));
+    expect(principal.kind).toBe("user");
+  });
+
+  it("refuses an expired service token with token_expired", async () => {
+    await expectRefused(verifier.verify(await signHmac({ sub: "billing" }, INTERNAL_SECRET, { expiresIn: -1 })), "token_expired");
+  });
+
+  it("refuses a service token without exp", async () => {
+    await expectRefused(verifier.verify(await signHmac({ sub: "billing" }, INTERNAL_SECRET, { expiresIn: null })), "token_invalid");
+  });
+
+  it("refuses a service token without sub", async () => {
+    await expectRefused(verifier.verify(await signHmac({}, INTERNAL_SECRET)), "token_invalid");
+  });
+
+  it("refuses a service token with an empty sub", async () => {
+    await expectRefused(verifier.verify(await signHmac({ sub: "" }, INTERNAL_SECRET)), "token_invalid");
+  });
+
+  it("does not apply the user issuer/audience to service tokens", async () => {
+    const strict = createTokenVerifier(settings({ issuer: "https://auth.example.com", audience: "hub" }));
+    expect((await strict.verify(await signHmac({ sub: "billing" }, INTERNAL_SECRET))).kind).toBe("service");
+  });
+});
+
+describe("createTokenVerifier: issuer and audience", () => {
+  const strict = createTokenVerifier(settings({ issuer: "https://auth.example.com", audience: "hub" }));
+  const claims = { sub: "7", org_id: "42" };
+
+  it("accepts a token with the configured issuer and audience", async () => {
+    const token = await signHmac({ ...claims, iss: "https://auth.example.com", aud: "hub" }, USER_SECRET);
+    expect(await strict.verify(token)).toMatchObject({ kind: "user", userId: "7" });
+  });
+
+  it("accepts an audience list that contains the configured audience", async () => {
+    const token = await signHmac({ ...claims, iss: "https://auth.example.com", aud: ["other", "hub"] }, USER_SECRET);
+    expect((await strict.verify(token)).kind).toBe("user");
+  });
+
+  it("refuses a wrong issuer", async () => {
+    const token = await signHmac({ ...claims, iss: "https://evil.example.com", aud: "hub" }, USER_SECRET);
+    await expectRefused(strict.verify(token), "token_invalid");
+  });
+
+  it("refuses a missing issuer", async () => {
+    await expectRefused(strict.verify(await signHmac({ ...claims, aud: "hub" }, USER_SECRET)), "token_invalid");
+  });
+
+  it("refuses a wrong audience", async () => {
+    const token = await signHmac({ ...claims, iss: "https://auth.example.com", aud: "other" }, USER_SECRET);
+    await expectRefused(strict.verify(token), "token_invalid");
+  });
+
+  it("refuses a missing audience", async () => {
+    await expectRefused(strict.verify(await signHmac({ ...claims, iss: "https://auth.example.com" }, USER_SECRET)), "token_invalid");
+  });
+
+  it("ignores iss and aud when none are configured", async () => {
+    const lax = createTokenVerifier(settings());
+    const token = await signHmac({ ...claims, iss: "https://anyone.example.com", aud: "anything" }, USER_SECRET);
+    expect((await lax.verify(token)).kind).toBe("user");
+  });
+});
+
+describe("createTokenVerifier: JWKS (RS256)", () => {
+  let server: Server;
+  let jwksUrl: string;
+  let privateKey: CryptoKey;
+  let publicKeyPem: string;
+  let publicJwkJson: string;
+  let otherPrivateKey: CryptoKey;
+  let jwksRequests = 0;
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair("RS256", { extractable: true });
+    privateKey = pair.privateKey;
+    publicKeyPem = await exportSPKI(pair.publicKey);
+    otherPrivateKey = (await generateKeyPair("RS256")).privateKey;
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: KID, alg: "RS256", use: "sig" };
+    publicJwkJson = JSON.stringify(jwk);
+    const body = JSON.stringify({ keys: [jwk] });
+    server = createServer((req, res) => {
+      jwksRequests++;
+      if (req.url !== "/.well-known/jwks.json") {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+  });
+
+  it("verifies an RS256 token signed with the JWKS key into a user principal", async () => {
+    const verifier = createTokenVerifier(settings({ jwtSecret: undefined, jwksUrl }));
+    const before = jwksRequests;
+    const principal = await verifier.verify(await signAsymmetric({ sub: "7", org_id: 42, roles: ["player"] }, privateKey));
+    expect(principal).toEqual({ kind: "user", userId: "7", orgId: "42", roles: ["player"], exp: expect.any(Number) });
+    expect(jwksRequests).toBeGreaterThan(before);
+  });
+
+  it("verifies RS256 tokens next to HS256 ones when both are configured", async () => {
+    const verifier = createTokenVerifier(settings({ jwksUrl }));
+    expect((await verifier.verify(await signAsymmetric({ sub: "7", org_id: "42" }, privateKey))).kind).toBe("user");
+    expect((await verifier.verify(await signHmac({ sub: "8", org_id: "42" }, USER_SECRET))).kind).toBe("user");
+  });
+
+  it("enforces issuer and audience on JWKS tokens", async () => {
+    const verifier = createTokenVerifier(settings({ jwtSecret: undefined, jwksUrl, issuer: "https://auth.example.com", audience: "hub" }));
+    const good = await signAsymmetric({ sub: "7", org_id: "42", iss: "https://auth.example.com", aud: "hub" }, privateKey);
+    expect((await verifier.verify(good)).kind).toBe("user");
+    const wrongIssuer = await signAsymmetric({ sub: "7", org_id: "42", iss: "https://evil.example.com", aud: "hub" }, privateKey);
+    await expectRefused(verifier.verify(wrongIssuer), "token_invalid");
+  });
+
+  it("refuses an expired RS256 token with token_expired", async () => {
+    const verifier = createTokenVerifier(settings({ jwtSecret: undefined, jwksUrl }));
+    await expectRefused(verifier.verify(await signAsymmetric({ sub: "7", org_id: "42" }, privateKey, { expiresIn: -60 })), "token_expired");
+  });
+
+  it("refuses an RS256 token without exp or org_id", async () => {
+    const verifier = createTokenVerifier(settings({ jwtSecret: undefined, jwksUrl }));
+    await expectRefused(
+      verifier.verify(await signAsymmetric({ sub: "7", org_id: "42" }, privateKey, { expiresIn: null })),
+      "token_invalid",
+    );
+    await expectRefused(verifier.verify(await signAsymmetric({ sub: "7" }, privateKey)), "token_invalid");
+  });
+
+  it("refuses an RS256 token signed with a key that is not in the JWKS", async () => {
+    const verifier = createTokenVerifier(settings({ jwtSecret: undefined, jwksUrl }));
+    await expectRefused(verifier.verify(await signAsymmetric({ sub: "7", org_id: "42" }, otherPrivateKey)), "token_invalid");
+  });
+
+  it("refuses an RS256 token whose kid is not in the JWKS", async () => {
+    const verifier = createTokenVerifier(settings({ jwtSecret: undefined, jwksUrl }));
+    const token = await signAsymmetric({ sub: "7", org_id: "42" }, otherPrivateKey, { header: { kid: "unknown-kid" } });
+    await expectRefused(verifier.verify(token), "token_invalid");
+  });
+
+  it("refuses an unsigned alg: none token when a JWKS is configured", async () => {
+    const verifier = createTokenVerifier(settings({ jwtSecret: undefined, jwksUrl }));
+    await expectRefused(verifier.verify(unsignedToken({ sub: "7", org_id: "42" })), "token_invalid");
+  });
+
+  it("refuses HS256 signed with the RSA public key's PEM (algorithm confusion), JWKS only", async () => {
+    const verifier = createTokenVerifier(settings({ jwtSecret: undefined, jwksUrl }));
+    const token = await signHmac({ sub: "7", org_id: "42" }, publicKeyPem, { header: { kid: KID } });
+    await expectRefused(verifier.verify(token), "token_invalid");
+  });
+
+  it("refuses HS256 signed with the RSA public key's PEM (algorithm confusion), JWT_SECRET set to something else", async () => {
+    const verifier = createTokenVerifier(settings({ jwksUrl }));
+    const token = await signHmac({ sub: "7", org_id: "42" }, publicKeyPem, { header: { kid: KID } });
+    await expectRefused(verifier.verify(token), "token_invalid");
+  });
+
+  it("refuses HS256 signed with the public JWK's JSON (algorithm confusion)", async () => {
+    const verifier = createTokenVerifier(settings({ jwtSecret: undefined, jwksUrl }));
+    const token = await signHmac({ sub: "7", org_id: "42" }, publicJwkJson, { header: { kid: KID } });
+    await expectRefused(verifier.verify(token), "token_invalid");
+  });
+
+  it("refuses an RS256 token when no JWKS is configured", async () => {
+    const verifier = createTokenVerifier(settings());
+    await expectRefused(verifier.verify(await signAsymmetric({ sub: "7", org_id: "42" }, privateKey)), "token_invalid");
+  });
+
+  it("refuses tokens when the JWKS endpoint answers 404", async () => {
+    const verifier = createTokenVerifier(settings({ jwtSecret: undefined, jwksUrl: jwksUrl.replace("jwks.json", "missing.json") }));
+    await expectRefused(verifier.verify(await signAsymmetric({ sub: "7", org_id: "42" }, privateKey)), "token_invalid");
+  });
+});

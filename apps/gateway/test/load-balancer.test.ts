@@ -1,0 +1,347 @@
+// Three real gateway nodes behind the real HAProxy configuration (infra/haproxy/haproxy.cfg), the
+// same file docker-compose uses, pointed at them through its environment variables.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import {
+  freePort,
+  type GatewayProcess,
+  type HubClient,
+  nextEvent,
+  REPO_ROOT,
+  type RedisServer,
+  request,
+  startGateway,
+  startRedis,
+  stopChild,
+  userToken,
+} from "@hub/devkit";
+import { createHubEmitter, type HubEmitter } from "@hub/emitter";
+import type { Envelope } from "@hub/events";
+import { Redis } from "ioredis";
+import { io } from "socket.io-client";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+
+const HAPROXY_CFG = join(REPO_ROOT, "infra/haproxy/haproxy.cfg");
+const NODE_IDS = ["lb-node-1", "lb-node-2", "lb-node-3"] as const;
+
+interface HaproxyProcess {
+  child: ChildProcess;
+  url: string;
+  /** What haproxy printed (its request log included), for failure messages. */
+  output(): string;
+}
+
+let redis: RedisServer | undefined;
+let publisherRedis: Redis | undefined;
+let hub: HubEmitter;
+let gateways: GatewayProcess[] = [];
+let haproxy: HaproxyProcess | undefined;
+/** Clients this file opens itself (with `io()`, for `withCredentials`). */
+const clients = new Set<HubClient>();
+
+beforeAll(async () => {
+  const haproxyBin = onPath("haproxy");
+  if (!haproxyBin) {
+    throw new Error(
+      "haproxy is not on PATH: this test runs the real load balancer. Install it (Debian/Ubuntu: `apt-get install -y haproxy`; `pnpm test` does that through packages/devkit/bin/ensure-test-deps.mjs) and run it again.",
+    );
+  }
+  redis = await startRedis();
+  const redisUrl = redis.url;
+  gateways = await Promise.all(NODE_IDS.map((id) => startGateway({ HUB_NODE_ID: id, REDIS_URL: redisUrl })));
+  haproxy = await startHaproxy(haproxyBin, gateways);
+  publisherRedis = new Redis(redisUrl, { lazyConnect: true });
+  await publisherRedis.connect();
+  hub = createHubEmitter({ redis: publisherRedis });
+});
+
+afterEach(() => {
+  for (const socket of clients) socket.close();
+  clients.clear();
+});
+
+afterAll(async () => {
+  for (const socket of clients) socket.close();
+  clients.clear();
+  await publisherRedis?.quit().catch(() => undefined);
+  // Front to back: the balancer first, so no gateway waits on its pooled connections while draining.
+  if (haproxy) await stopChild(haproxy.child);
+  await Promise.allSettled(gateways.map((g) => g.stop()));
+  await redis?.stop();
+});
+
+describe("HAProxy in front of three gateways", () => {
+  it("keeps a long-polling session on one node across many HTTP round trips (sticky cookie)", async () => {
+    const socket = await connectThroughLb(await userToken({ sub: "lb-user-a", org_id: "71" }), ["polling"]);
+    const watch = watchSession(socket);
+    const { id: socketId } = socket;
+    const sid = engineOf(socket).id;
+    const cookie = serverCookie(socket);
+    expect(engineOf(socket).transport.name).toBe("polling");
+    expect(cookie).toMatch(/^gw[123]$/);
+
+    await expect(request(socket, "subscribe", { topic: "org:71" })).resolves.toMatchObject({ ok: true, topic: "org:71" });
+    await publishAndReceive(socket, "71");
+
+    for (let round = 0; round < 20; round++) {
+      await expect(request(socket, "unsubscribe", { topic: "org:71" })).resolves.toMatchObject({ ok: true });
+      await expect(request(socket, "subscribe", { topic: "org:71" })).resolves.toMatchObject({ ok: true });
+      await publishAndReceive(socket, "71");
+    }
+
+    // 20 rounds of 2 acks + 1 event, each needing a POST and a completed long-poll GET.
+    expect(watch.pollsCompleted()).toBeGreaterThanOrEqual(40);
+    expect(watch.problems, `haproxy:\n${haproxyOrThrow().output().slice(-4000)}`).toEqual([]);
+    expect(socket.connected).toBe(true);
+    expect(socket.id).toBe(socketId);
+    expect(engineOf(socket).id).toBe(sid);
+    expect(engineOf(socket).transport.name).toBe("polling");
+    expect(serverCookie(socket)).toBe(cookie);
+  });
+
+  it("spreads long-polling clients over several nodes, each session living on its own node only", async () => {
+    const token = await userToken({ sub: "lb-user-b", org_id: "72" });
+    const sockets: HubClient[] = [];
+    for (let i = 0; i < 6; i++) sockets.push(await connectThroughLb(token, ["polling"]));
+    const watches = sockets.map(watchSession);
+
+    const placements = await Promise.all(
+      sockets.map(async (socket) => ({ sid: engineOf(socket).id, node: await nodeOfCookie(serverCookie(socket)) })),
+    );
+    const nodes = new Set(placements.map((p) => p.node));
+    expect(nodes.size, `sessions by node: ${JSON.stringify(placements)}`).toBeGreaterThan(1);
+
+    // The cookie names the node that holds the session: every other node has never heard of it,
+    // so a request that reached one of them (no stickiness) would fail.
+    for (const { sid, node } of placements) {
+      for (const gateway of gateways.filter((_, i) => NODE_IDS[i] !== node)) {
+        const response = await fetch(`${gateway.url}/socket.io/?EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`);
+        expect(response.status).toBe(400);
+        expect(await response.json()).toMatchObject({ message: "Session ID unknown" });
+      }
+    }
+
+    // One publish reaches every client, whichever node it is pinned to, and nobody lost a session.
+    for (const socket of sockets) {
+      await expect(request(socket, "subscribe", { topic: "org:72" })).resolves.toMatchObject({ ok: true });
+    }
+    const id = randomUUID();
+    const arriving = Promise.all(sockets.map((socket) => nextEvent(socket, "roster.player_hired", id)));
+    await hub.publish({ id, type: "roster.player_hired", org_id: "72", payload: { player_id: "p-72" } });
+    const received = await arriving;
+    for (const envelope of received) expect(envelope).toMatchObject({ id, topic: "org:72" });
+    for (const watch of watches) expect(watch.problems).toEqual([]);
+  });
+
+  it("loses a long-polling session without the cookie (round robin sends its requests to other nodes)", async () => {
+    const token = await userToken({ sub: "lb-user-c", org_id: "73" });
+    const socket = io(haproxyOrThrow().url, {
+      auth: { token },
+      transports: ["polling"],
+      withCredentials: false,
+      reconnection: false,
+      forceNew: true,
+    }) as HubClient;
+    clients.add(socket);
+    const failure = await new Promise<string>((resolve) => {
+      socket.once("connect", () => resolve("connected"));
+      socket.once("connect_error", (error) => resolve(`connect_error: ${error.message}`));
+      socket.once("disconnect", (reason) => resolve(`disconnect: ${reason}`));
+    });
+    // Either the handshake's follow-up requests were refused, or (if the CONNECT slipped through
+    // on the right node) the next poll was: the session cannot hold.
+    if (failure === "connected") {
+      const reason = await new Promise<string>((resolve) => socket.once("disconnect", resolve));
+      expect(reason).toBe("transport error");
+    } else {
+      expect(failure).toMatch(/^(connect_error|disconnect): /);
+    }
+  });
+
+  it("delivers to a WebSocket-only client through the balancer, which needs no cookie", async () => {
+    const socket = await connectThroughLb(await userToken({ sub: "lb-user-d", org_id: "74" }), ["websocket"], { withCredentials: false });
+    expect(engineOf(socket).transport.name).toBe("websocket");
+    expect(engineOf(socket)._cookieJar).toBeUndefined();
+    await expect(request(socket, "subscribe", { topic: "org:74" })).resolves.toMatchObject({ ok: true });
+    const envelope = await publishAndReceive(socket, "74");
+    expect(envelope.topic).toBe("org:74");
+  });
+
+  it("upgrades a default client from polling to WebSocket on its sticky node", async () => {
+    const socket = await connectThroughLb(await userToken({ sub: "lb-user-e", org_id: "75" }), ["polling", "websocket"]);
+    const watch = watchSession(socket);
+    if (engineOf(socket).transport.name !== "websocket") {
+      await new Promise<void>((resolve) => engineOf(socket).once("upgrade", () => resolve()));
+    }
+    expect(engineOf(socket).transport.name).toBe("websocket");
+    await expect(request(socket, "subscribe", { topic: "org:75" })).resolves.toMatchObject({ ok: true });
+    await publishAndReceive(socket, "75");
+    expect(watch.problems).toEqual([]);
+  });
+});
+
+/** Publishes one event to `org:<orgId>` through the emitter SDK and waits for the socket to get it. */
+async function publishAndReceive(socket: HubClient, orgId: string): Promise<Envelope> {
+  const id = randomUUID();
+  // Listen before publishing so a fast delivery is not missed.
+  const arriving = nextEvent(socket, "roster.player_hired", id);
+  await hub.publish({ id, type: "roster.player_hired", org_id: orgId, payload: { player_id: `p-${orgId}` } });
+  return arriving;
+}
+
+/** A client connected through HAProxy that keeps and sends back cookies (the sticky SERVERID). */
+function connectThroughLb(
+  token: string,
+  transports: Array<"polling" | "websocket">,
+  { withCredentials = true }: { withCredentials?: boolean } = {},
+): Promise<HubClient> {
+  const socket = io(haproxyOrThrow().url, {
+    auth: { token },
+    transports,
+    // In Node, engine.io-client only keeps a cookie jar (and so honours Set-Cookie) with this flag.
+    withCredentials,
+    reconnection: false,
+    forceNew: true,
+  }) as HubClient;
+  clients.add(socket);
+  return new Promise((resolve, reject) => {
+    socket.once("connect", () => resolve(socket));
+    socket.once("connect_error", (error) => {
+      socket.close();
+      reject(error);
+    });
+  });
+}
+
+interface EngineView {
+  id: string;
+  transport: { name: string; on(event: "pollComplete", fn: () => void): void };
+  once(event: "upgrade", fn: () => void): void;
+  /** engine.io-client internal: present only with `withCredentials: true` in Node. */
+  _cookieJar?: { cookies: IterableIterator<[string, { value: string }]> };
+}
+
+function engineOf(socket: HubClient): EngineView {
+  return socket.io.engine as unknown as EngineView;
+}
+
+/** The SERVERID cookie HAProxy inserted for this client. */
+function serverCookie(socket: HubClient): string {
+  const jar = engineOf(socket)._cookieJar;
+  if (!jar) throw new Error("engine.io-client has no cookie jar: was withCredentials set?");
+  for (const [name, cookie] of jar.cookies) if (name === "SERVERID") return cookie.value;
+  throw new Error("HAProxy set no SERVERID cookie");
+}
+
+/** The node id (`/health`'s `node`) of the gateway a SERVERID cookie pins requests to. */
+async function nodeOfCookie(cookie: string): Promise<string> {
+  const response = await fetch(`${haproxyOrThrow().url}/health`, { headers: { cookie: `SERVERID=${cookie}` } });
+  const body = (await response.json()) as { node?: string };
+  if (typeof body.node !== "string") throw new Error(`/health has no node: ${JSON.stringify(body)}`);
+  return body.node;
+}
+
+/** Records anything that would mean the session was lost, and counts completed long-polls. */
+function watchSession(socket: HubClient): { problems: string[]; pollsCompleted(): number } {
+  const problems: string[] = [];
+  let polls = 0;
+  socket.on("connect_error", (error) => problems.push(`connect_error: ${error.message}`));
+  socket.on("disconnect", (reason) => problems.push(`disconnect: ${reason}`));
+  socket.io.on("reconnect_attempt", () => problems.push("reconnect_attempt"));
+  socket.on("connect", () => problems.push("connected again"));
+  const engine = engineOf(socket);
+  if (engine.transport.name === "polling") engine.transport.on("pollComplete", () => polls++);
+  return { problems, pollsCompleted: () => polls };
+}
+
+function haproxyOrThrow(): HaproxyProcess {
+  if (!haproxy) throw new Error("haproxy did not start");
+  return haproxy;
+}
+
+function onPath(bin: string): string | undefined {
+  const found = spawnSync("sh", ["-c", `command -v ${bin}`], { encoding: "utf8" });
+  const path = found.stdout.trim();
+  return found.status === 0 && path ? path : undefined;
+}
+
+/** Starts haproxy on free ports and resolves once its health checks have seen every gateway UP. */
+async function startHaproxy(bin: string, backends: GatewayProcess[]): Promise<HaproxyProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchHaproxy(bin, backends);
+    } catch (error) {
+      // A free port can be taken between freePort() and bind(): try again on others.
+      if (attempt >= 3 || !/cannot bind|Address already in use/i.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+async function launchHaproxy(bin: string, backends: GatewayProcess[]): Promise<HaproxyProcess> {
+  const [port, statsPort] = [await freePort(), await freePort()];
+  const child = spawn(bin, ["-f", HAPROXY_CFG, "-db"], {
+    cwd: REPO_ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HUB_LB_ADDR: "127.0.0.1",
+      HUB_LB_PORT: String(port),
+      HUB_LB_STATS_PORT: String(statsPort),
+      HUB_LB_CHECK_INTER: "200ms",
+      HUB_LB_MAXCONN: "2000",
+      HUB_GATEWAY_1: `127.0.0.1:${backends[0]?.port}`,
+      HUB_GATEWAY_2: `127.0.0.1:${backends[1]?.port}`,
+      HUB_GATEWAY_3: `127.0.0.1:${backends[2]?.port}`,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  process.once("exit", () => child.kill("SIGKILL"));
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  });
+  const exited = new Promise<never>((_, reject) => {
+    child.once("error", (error) => reject(new Error(`could not run haproxy: ${error.message}`)));
+    child.once("exit", (code, signal) => reject(new Error(`haproxy exited (${code ?? signal}) while starting:\n${output}`)));
+  });
+  exited.catch(() => undefined);
+  const statsUrl = `http://127.0.0.1:${statsPort}/stats;csv`;
+  try {
+    await Promise.race([exited, allServersUp(statsUrl, backends.length, 15_000, () => output)]);
+  } catch (error) {
+    await stopChild(child, "SIGKILL");
+    throw error;
+  }
+  return { child, url: `http://127.0.0.1:${port}`, output: () => output };
+}
+
+/** Polls the stats CSV until every gateway server is UP after a passed check (L7OK), or times out. */
+async function allServersUp(statsUrl: string, count: number, timeoutMs: number, output: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer yet";
+  while (Date.now() < deadline) {
+    try {
+      const csv = await (await fetch(statsUrl)).text();
+      const servers = parseStatsCsv(csv).filter((row) => row.pxname === "gateways" && row.svname !== "BACKEND");
+      last = JSON.stringify(servers.map((s) => [s.svname, s.status, s.check_status]));
+      if (servers.length === count && servers.every((s) => s.status === "UP" && s.check_status === "L7OK")) return;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`haproxy did not report ${count} gateways UP within ${timeoutMs} ms (last: ${last})\n${output()}`);
+}
+
+function parseStatsCsv(csv: string): Array<Record<string, string>> {
+  const [header, ...lines] = csv.trim().split("\n");
+  if (!header?.startsWith("# ")) return [];
+  const columns = header.slice(2).split(",");
+  return lines.map((line) => {
+    const values = line.split(",");
+    return Object.fromEntries(columns.map((column, i) => [column, values[i] ?? ""]));
+  });
+}

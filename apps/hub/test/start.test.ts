@@ -1,0 +1,76 @@
+import { closeAllClients, connectClient, freePort, type HubProcess, nextEvent, request, spawnHubProcess } from "@hub/devkit";
+import { afterEach, describe, expect, it } from "vitest";
+
+interface Banner {
+  gateways: string[];
+  userToken: string;
+  serviceToken: string;
+}
+
+/** Resolves with what `pnpm start` printed for the person at the terminal. */
+function banner(hub: HubProcess): Promise<Banner> {
+  return new Promise((resolve, reject) => {
+    const read = () => {
+      const text = hub.stderr();
+      const user = /^ {2}user .*:\s+(\S+)$/m.exec(text);
+      const service = /^ {2}service .*:\s+(\S+)$/m.exec(text);
+      if (!text.includes("Ctrl-C") || !user?.[1] || !service?.[1]) return;
+      hub.child.stderr?.off("data", read);
+      const gateways = [...text.matchAll(/gateway \d+: (\S+)/g)].map((m) => m[1] as string);
+      resolve({ gateways, userToken: user[1], serviceToken: service[1] });
+    };
+    hub.child.stderr?.on("data", read);
+    hub.child.once("exit", (code) => reject(new Error(`pnpm start exited (${code}):\n${hub.stderr()}`)));
+  });
+}
+
+async function roundTrip(info: Banner): Promise<void> {
+  const client = await connectClient(info.gateways.at(-1) as string, info.userToken);
+  expect(await request(client, "subscribe", { topic: "org:dev-org" })).toEqual({ ok: true, topic: "org:dev-org" });
+  const arrived = nextEvent(client, "roster.player_hired", "start-1");
+  const res = await fetch(`${info.gateways[0]}/api/v1/events`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${info.serviceToken}` },
+    body: JSON.stringify({ id: "start-1", type: "roster.player_hired", org_id: "dev-org", payload: {} }),
+  });
+  expect(res.status).toBe(202);
+  expect((await arrived).data).toEqual({});
+}
+
+const baseEnv = (port: number) => ({ PATH: process.env.PATH, NODE_ENV: "development", PORT: String(port), HOST: "127.0.0.1" });
+
+describe("pnpm start", () => {
+  afterEach(() => closeAllClients());
+
+  it("runs a whole single-node hub on the memory engine with no configuration", async () => {
+    const hub = spawnHubProcess("apps/hub/src/main.ts", baseEnv(await freePort()));
+    try {
+      const info = await banner(hub);
+      expect(info.gateways).toHaveLength(1);
+      expect(hub.logs.some((l) => l.engine === "memory" && /single-node/.test(String(l.msg)))).toBe(true);
+      const health = (await (await fetch(`${info.gateways[0]}/health`)).json()) as Record<string, unknown>;
+      expect(health).toMatchObject({ status: "ok", engine: "memory" });
+      await roundTrip(info);
+    } finally {
+      expect(await hub.stop()).toBe(0);
+    }
+  });
+
+  it("HUB_NODES=2 (same as --cluster 2) runs a local redis-server, two gateways and a worker as one hub", async () => {
+    const hub = spawnHubProcess("apps/hub/src/main.ts", { ...baseEnv(await freePort()), HUB_NODES: "2" });
+    let info: Banner | undefined;
+    try {
+      info = await banner(hub);
+      expect(info.gateways).toHaveLength(2);
+      for (const url of info.gateways) {
+        expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ status: "ok", redis: "connected", engine: "redis" });
+      }
+      expect(hub.logs.filter((l) => l.service === "queue-worker").length).toBeGreaterThan(0);
+      await roundTrip(info);
+    } finally {
+      expect(await hub.stop()).toBe(0);
+    }
+    // Everything it started is gone with it.
+    for (const url of info.gateways) await expect(fetch(`${url}/health`)).rejects.toThrow();
+  });
+});

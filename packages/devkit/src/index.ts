@@ -1,0 +1,10 @@
+export { stopChild, track } from "./child-processes.js";
+export { freePort } from "./free-port.js";
+export type { GatewayProcess, HubProcess, SpawnOptions } from "./gateway-process.js";
+export { gatewayEnv, REPO_ROOT, spawnHubProcess, startGateway } from "./gateway-process.js";
+export type { RedisServer } from "./redis-server.js";
+export { startRedis } from "./redis-server.js";
+export type { ConnectOptions, HubClient } from "./socket-client.js";
+export { closeAllClients, collect, connectClient, nextEvent, refusal, request } from "./socket-client.js";
+export type { SignOptions, UserClaims } from "./tokens.js";
+export { serviceToken, TEST_INTERNAL_SECRET, TEST_JWT_SECRET, userToken } from "./tokens.js";

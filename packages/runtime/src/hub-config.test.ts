@@ -1,0 +1,446 @@
+import { hostname } from "node:os";
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "./config-error.js";
+import type { Env } from "./env-readers.js";
+import { loadConfig, type ProcessRole } from "./hub-config.js";
+
+/** The least a gateway needs in development. */
+const DEV: Env = { JWT_SECRET: "user-secret", INTERNAL_JWT_SECRET: "internal-secret" };
+
+const LONG_USER_SECRET = "u".repeat(32);
+const LONG_INTERNAL_SECRET = "i".repeat(32);
+
+/** A complete, valid production environment. */
+const PROD: Env = {
+  NODE_ENV: "production",
+  REDIS_URL: "redis://redis:6379",
+  JWT_SECRET: LONG_USER_SECRET,
+  INTERNAL_JWT_SECRET: LONG_INTERNAL_SECRET,
+  CORS_ORIGINS: "https://app.example.com",
+};
+
+function configError(env: Env, role: ProcessRole = "gateway"): ConfigError {
+  try {
+    loadConfig(env, role);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error("expected a ConfigError, the configuration loaded");
+}
+
+/** Asserts a refusal naming `variable`, with a one-line message that starts with the variable's name. */
+function expectRefused(env: Env, variable: string, role: ProcessRole = "gateway"): ConfigError {
+  const error = configError(env, role);
+  expect(error.variable).toBe(variable);
+  expect(error.message.startsWith(`${variable} `)).toBe(true);
+  expect(error.message).not.toMatch(/[\r\n]/);
+  expect(error.message.trim()).toBe(error.message);
+  expect(error.message.length).toBeGreaterThan(variable.length + 5);
+  return error;
+}
+
+describe("loadConfig defaults", () => {
+  it("fills in every default in development", () => {
+    const config = loadConfig(DEV, "gateway");
+    expect(config).toEqual({
+      nodeEnv: "development",
+      nodeId: `${hostname()}-${process.pid}`,
+      port: 4000,
+      host: "0.0.0.0",
+      engine: "memory",
+      engineExplicit: false,
+      redis: undefined,
+      keyPrefix: "hub",
+      auth: {
+        jwtSecret: "user-secret",
+        jwksUrl: undefined,
+        issuer: undefined,
+        audience: undefined,
+        internalSecret: "internal-secret",
+      },
+      scraperApiKey: undefined,
+      legacyChannelPattern: "prostaff:events:*",
+      backendApiUrl: undefined,
+      checkInTimeoutMs: 60_000,
+      corsOrigins: "*",
+      namespaces: [],
+      limits: { maxSubscriptionsPerSocket: 200, subscribeRatePerSecond: 50, maxMessageBytes: 65_536 },
+      shutdownTimeoutMs: 10_000,
+      logLevel: "info",
+    });
+  });
+
+  it("picks the redis engine when REDIS_URL is set", () => {
+    const config = loadConfig({ ...DEV, REDIS_URL: "redis://:pw@localhost:6380/2", REDIS_PASSWORD: "extra" }, "gateway");
+    expect(config.engine).toBe("redis");
+    expect(config.engineExplicit).toBe(false);
+    expect(config.redis).toEqual({ url: "redis://:pw@localhost:6380/2", password: "extra" });
+  });
+
+  it("accepts rediss:// URLs", () => {
+    expect(loadConfig({ ...DEV, REDIS_URL: "rediss://redis.example.com:6380" }, "gateway").redis?.url).toBe(
+      "rediss://redis.example.com:6380",
+    );
+  });
+
+  it("treats blank variables as unset", () => {
+    const config = loadConfig({ ...DEV, PORT: "  ", REDIS_URL: "", HOST: "", CORS_ORIGINS: " " }, "gateway");
+    expect(config.port).toBe(4000);
+    expect(config.engine).toBe("memory");
+    expect(config.host).toBe("0.0.0.0");
+    expect(config.corsOrigins).toBe("*");
+  });
+
+  it("reads the other variables", () => {
+    const config = loadConfig(
+      {
+        ...DEV,
+        NODE_ENV: "test",
+        HUB_NODE_ID: "node-a",
+        PORT: "8080",
+        HOST: "127.0.0.1",
+        HUB_KEY_PREFIX: "hub-test.1",
+        JWT_ISSUER: "https://auth.example.com",
+        JWT_AUDIENCE: "hub",
+        SCRAPER_API_KEY: "scraper",
+        LEGACY_CHANNEL_PATTERN: "legacy:*",
+        BACKEND_API_URL: "https://api.example.com",
+        CHECK_IN_TIMEOUT_MS: "30000",
+        MAX_SUBSCRIPTIONS_PER_SOCKET: "10",
+        SUBSCRIBE_RATE_PER_SECOND: "5",
+        MAX_MESSAGE_BYTES: "2048",
+        SHUTDOWN_TIMEOUT_MS: "0",
+        LOG_LEVEL: "silent",
+      },
+      "gateway",
+    );
+    expect(config).toMatchObject({
+      nodeEnv: "test",
+      nodeId: "node-a",
+      port: 8080,
+      host: "127.0.0.1",
+      keyPrefix: "hub-test.1",
+      auth: { issuer: "https://auth.example.com", audience: "hub" },
+      scraperApiKey: "scraper",
+      legacyChannelPattern: "legacy:*",
+      backendApiUrl: "https://api.example.com",
+      checkInTimeoutMs: 30_000,
+      limits: { maxSubscriptionsPerSocket: 10, subscribeRatePerSecond: 5, maxMessageBytes: 2048 },
+      shutdownTimeoutMs: 0,
+      logLevel: "silent",
+    });
+  });
+
+  it("loads a complete production environment", () => {
+    const config = loadConfig(PROD, "gateway");
+    expect(config.nodeEnv).toBe("production");
+    expect(config.engine).toBe("redis");
+    expect(config.corsOrigins).toEqual(["https://app.example.com"]);
+  });
+
+  it("refuses an unknown NODE_ENV", () => {
+    expectRefused({ ...DEV, NODE_ENV: "staging" }, "NODE_ENV");
+  });
+});
+
+describe("PORT", () => {
+  it.each([["0"], ["1"], ["65535"], [" 8080 "]])("accepts %j", (port) => {
+    expect(loadConfig({ ...DEV, PORT: port }, "gateway").port).toBe(Number(port.trim()));
+  });
+
+  it.each([["abc"], ["80.5"], ["8080a"], ["0x50"], ["1e3"], ["80 80"]])("refuses the non-integer %j", (port) => {
+    const error = expectRefused({ ...DEV, PORT: port }, "PORT");
+    expect(error.message).toContain("integer");
+  });
+
+  it.each([["65536"], ["-1"], ["100000"]])("refuses the out-of-range %j", (port) => {
+    const error = expectRefused({ ...DEV, PORT: port }, "PORT");
+    expect(error.message).toContain("between 0 and 65535");
+  });
+});
+
+describe("REDIS_URL", () => {
+  it.each([["http://localhost:6379"], ["https://redis"], ["tcp://localhost:6379"], ["localhost:6379"]])(
+    "refuses %j, which is not redis:// or rediss://",
+    (value) => {
+      const error = expectRefused({ ...DEV, REDIS_URL: value }, "REDIS_URL");
+      expect(error.message).toContain("redis:");
+    },
+  );
+
+  it("refuses a value that is not a URL", () => {
+    expectRefused({ ...DEV, REDIS_URL: "not a url" }, "REDIS_URL");
+  });
+
+  it("does not print the password of an invalid URL", () => {
+    const error = expectRefused({ ...DEV, REDIS_URL: "redis://:s3cretpass@redis host:6379" }, "REDIS_URL");
+    expect(error.message).not.toContain("s3cretpass");
+  });
+
+  it("does not print a password containing '/' (e.g. a base64 secret) of an invalid URL", () => {
+    const error = expectRefused({ ...DEV, REDIS_URL: "redis://:Zm9v/YmFy+cXV4@redis:6379" }, "REDIS_URL");
+    expect(error.message).not.toContain("Zm9v/YmFy+cXV4");
+    expect(error.message).not.toContain("YmFy");
+  });
+});
+
+describe("HUB_ENGINE", () => {
+  it("accepts memory even with REDIS_URL set", () => {
+    const config = loadConfig({ ...DEV, REDIS_URL: "redis://localhost:6379", HUB_ENGINE: "memory" }, "gateway");
+    expect(config.engine).toBe("memory");
+    expect(config.engineExplicit).toBe(true);
+  });
+
+  it("accepts redis with REDIS_URL set", () => {
+    const config = loadConfig({ ...DEV, REDIS_URL: "redis://localhost:6379", HUB_ENGINE: "redis" }, "gateway");
+    expect(config.engine).toBe("redis");
+    expect(config.engineExplicit).toBe(true);
+  });
+
+  it("refuses redis without REDIS_URL, naming REDIS_URL", () => {
+    expectRefused({ ...DEV, HUB_ENGINE: "redis" }, "REDIS_URL");
+  });
+
+  it.each([["postgres"], ["Redis"], ["MEMORY"], ["nats"]])("refuses %j", (value) => {
+    const error = expectRefused({ ...DEV, HUB_ENGINE: value }, "HUB_ENGINE");
+    expect(error.message).toContain("redis, memory");
+  });
+
+  it("refuses the derived memory engine with NODE_ENV=production", () => {
+    const { REDIS_URL: _omitted, ...withoutRedis } = PROD;
+    const error = expectRefused(withoutRedis, "REDIS_URL");
+    expect(error.message).toContain("HUB_ENGINE=memory");
+  });
+
+  it("allows the memory engine in production when HUB_ENGINE=memory is explicit", () => {
+    const { REDIS_URL: _omitted, ...withoutRedis } = PROD;
+    const config = loadConfig({ ...withoutRedis, HUB_ENGINE: "memory" }, "gateway");
+    expect(config.engine).toBe("memory");
+    expect(config.engineExplicit).toBe(true);
+    expect(config.redis).toBeUndefined();
+  });
+
+  it("also refuses the derived memory engine in production for the worker", () => {
+    const { REDIS_URL: _omitted, JWT_SECRET: _alsoOmitted, ...worker } = PROD;
+    expectRefused(worker, "REDIS_URL", "worker");
+  });
+});
+
+describe("JWT_SECRET / JWT_JWKS_URL / INTERNAL_JWT_SECRET", () => {
+  it("requires JWT_SECRET for the gateway when no JWKS URL is set", () => {
+    const error = expectRefused({ INTERNAL_JWT_SECRET: "internal-secret" }, "JWT_SECRET");
+    expect(error.message).toContain("JWT_JWKS_URL");
+  });
+
+  it("accepts JWT_JWKS_URL instead of JWT_SECRET", () => {
+    const config = loadConfig(
+      { INTERNAL_JWT_SECRET: "internal-secret", JWT_JWKS_URL: "https://auth.example.com/.well-known/jwks.json" },
+      "gateway",
+    );
+    expect(config.auth.jwtSecret).toBeUndefined();
+    expect(config.auth.jwksUrl).toBe("https://auth.example.com/.well-known/jwks.json");
+  });
+
+  it("refuses a JWKS URL that is not http(s)", () => {
+    expectRefused({ ...DEV, JWT_JWKS_URL: "ftp://auth.example.com/jwks" }, "JWT_JWKS_URL");
+  });
+
+  it("does not require JWT_SECRET for the worker", () => {
+    const config = loadConfig({ INTERNAL_JWT_SECRET: "internal-secret" }, "worker");
+    expect(config.auth.jwtSecret).toBeUndefined();
+    expect(config.auth.internalSecret).toBe("internal-secret");
+  });
+
+  it.each(["gateway", "worker"] as const)("requires INTERNAL_JWT_SECRET for the %s", (role) => {
+    expectRefused({ JWT_SECRET: "user-secret" }, "INTERNAL_JWT_SECRET", role);
+  });
+
+  it("treats a blank INTERNAL_JWT_SECRET as missing", () => {
+    expectRefused({ JWT_SECRET: "user-secret", INTERNAL_JWT_SECRET: "   " }, "INTERNAL_JWT_SECRET");
+  });
+
+  it("refuses the same secret for user and service tokens", () => {
+    const error = expectRefused({ JWT_SECRET: "same-secret", INTERNAL_JWT_SECRET: "same-secret" }, "INTERNAL_JWT_SECRET");
+    expect(error.message).toContain("JWT_SECRET");
+    expect(error.message).not.toContain("same-secret");
+  });
+
+  it("refuses the same secret for the worker too", () => {
+    expectRefused({ JWT_SECRET: "same-secret", INTERNAL_JWT_SECRET: "same-secret" }, "INTERNAL_JWT_SECRET", "worker");
+  });
+
+  it("refuses a short JWT_SECRET in production", () => {
+    const error = expectRefused({ ...PROD, JWT_SECRET: "u".repeat(31) }, "JWT_SECRET");
+    expect(error.message).toContain("32");
+    expect(error.message).not.toContain("u".repeat(31));
+  });
+
+  it("refuses a short INTERNAL_JWT_SECRET in production", () => {
+    expectRefused({ ...PROD, INTERNAL_JWT_SECRET: "short" }, "INTERNAL_JWT_SECRET");
+  });
+
+  it("refuses a short SCRAPER_API_KEY in production", () => {
+    expectRefused({ ...PROD, SCRAPER_API_KEY: "short-key" }, "SCRAPER_API_KEY");
+  });
+
+  it("accepts 32-character secrets in production", () => {
+    const config = loadConfig({ ...PROD, SCRAPER_API_KEY: "s".repeat(32) }, "gateway");
+    expect(config.auth.jwtSecret).toBe(LONG_USER_SECRET);
+    expect(config.auth.internalSecret).toBe(LONG_INTERNAL_SECRET);
+    expect(config.scraperApiKey).toBe("s".repeat(32));
+  });
+
+  it("accepts short secrets outside production", () => {
+    expect(loadConfig({ JWT_SECRET: "a", INTERNAL_JWT_SECRET: "b", SCRAPER_API_KEY: "c" }, "gateway").auth.jwtSecret).toBe("a");
+  });
+});
+
+describe("CORS_ORIGINS", () => {
+  it("defaults to * in development", () => {
+    expect(loadConfig(DEV, "gateway").corsOrigins).toBe("*");
+  });
+
+  it("accepts * in development", () => {
+    expect(loadConfig({ ...DEV, CORS_ORIGINS: "*" }, "gateway").corsOrigins).toBe("*");
+  });
+
+  it("parses a comma-separated list, trimming spaces and empty entries", () => {
+    expect(
+      loadConfig({ ...DEV, CORS_ORIGINS: "https://app.example.com, http://localhost:3000,,https://a.b.c:8443" }, "gateway").corsOrigins,
+    ).toEqual(["https://app.example.com", "http://localhost:3000", "https://a.b.c:8443"]);
+  });
+
+  it("is required in production", () => {
+    const { CORS_ORIGINS: _omitted, ...withoutCors } = PROD;
+    expectRefused(withoutCors, "CORS_ORIGINS");
+  });
+
+  it("refuses * in production", () => {
+    expectRefused({ ...PROD, CORS_ORIGINS: "*" }, "CORS_ORIGINS");
+  });
+
+  it.each([
+    ["app.example.com"],
+    ["https://app.example.com/"],
+    ["https://app.example.com/path"],
+    ["https://app.example.com?x=1"],
+    ["https://app.example.com, example.org"],
+    ["null"],
+  ])("refuses the malformed origin in %j", (value) => {
+    const error = expectRefused({ ...DEV, CORS_ORIGINS: value }, "CORS_ORIGINS");
+    expect(error.message).toContain("origin");
+  });
+
+  it("keeps the refusal on one line when the value spans several lines", () => {
+    expectRefused({ ...DEV, CORS_ORIGINS: "https://app.example.com\nnot an origin" }, "CORS_ORIGINS");
+  });
+});
+
+describe("HUB_NAMESPACES", () => {
+  it("parses extra namespace declarations", () => {
+    const config = loadConfig(
+      {
+        ...DEV,
+        HUB_NAMESPACES: JSON.stringify([
+          { name: "staff", scope: "org", maxSegments: 3, history: { ttlMs: 60_000, size: 100 }, presence: true },
+          { name: "lobby", scope: "authenticated" },
+        ]),
+      },
+      "gateway",
+    );
+    expect(config.namespaces).toEqual([
+      { name: "staff", scope: "org", maxSegments: 3, history: { ttlMs: 60_000, size: 100 }, presence: true },
+      { name: "lobby", scope: "authenticated" },
+    ]);
+  });
+
+  it("accepts pretty-printed JSON over several lines", () => {
+    const config = loadConfig({ ...DEV, HUB_NAMESPACES: '[\n  { "name": "lobby", "scope": "authenticated" }\n]\n' }, "gateway");
+    expect(config.namespaces).toEqual([{ name: "lobby", scope: "authenticated" }]);
+  });
+
+  it.each([["not json"], ["[{name: 'staff'}]"], ["[{"], ['{"name":"staff",}']])("refuses the bad JSON %j", (value) => {
+    const error = expectRefused({ ...DEV, HUB_NAMESPACES: value }, "HUB_NAMESPACES");
+    expect(error.message).toContain("JSON");
+  });
+
+  it.each([
+    ["a single object instead of a list", '{"name":"staff","scope":"org"}', "(root)"],
+    ["a bad name", '[{"name":"Staff","scope":"org"}]', "0.name"],
+    ["an unknown scope", '[{"name":"staff","scope":"admin"}]', "0.scope"],
+    ["a missing scope", '[{"name":"lobby","scope":"authenticated"},{"name":"staff"}]', "1.scope"],
+    ["maxSegments 0", '[{"name":"staff","scope":"org","maxSegments":0}]', "0.maxSegments"],
+    ["maxSegments 9", '[{"name":"staff","scope":"org","maxSegments":9}]', "0.maxSegments"],
+    ["a negative history ttl", '[{"name":"staff","scope":"org","history":{"ttlMs":-1,"size":10}}]', "0.history.ttlMs"],
+    ["an unknown key", '[{"name":"staff","scope":"org","colour":"red"}]', "0"],
+    ["a non-boolean presence", '[{"name":"staff","scope":"org","presence":"yes"}]', "0.presence"],
+  ])("refuses %s", (_label, value, path) => {
+    const error = expectRefused({ ...DEV, HUB_NAMESPACES: value }, "HUB_NAMESPACES");
+    expect(error.message.startsWith(`HUB_NAMESPACES ${path}: `)).toBe(true);
+  });
+});
+
+describe("CHECK_IN_TIMEOUT_MS", () => {
+  it.each([
+    ["1000", 1_000],
+    ["86400000", 86_400_000],
+  ])("accepts the bound %s", (value, expected) => {
+    expect(loadConfig({ ...DEV, CHECK_IN_TIMEOUT_MS: value }, "worker").checkInTimeoutMs).toBe(expected);
+  });
+
+  it.each([["999"], ["0"], ["-60000"], ["86400001"]])("refuses %s, out of range", (value) => {
+    const error = expectRefused({ ...DEV, CHECK_IN_TIMEOUT_MS: value }, "CHECK_IN_TIMEOUT_MS", "worker");
+    expect(error.message).toContain("between 1000 and 86400000");
+  });
+
+  it.each([["60s"], ["1.5"], ["soon"]])("refuses the non-integer %j", (value) => {
+    expectRefused({ ...DEV, CHECK_IN_TIMEOUT_MS: value }, "CHECK_IN_TIMEOUT_MS", "worker");
+  });
+});
+
+describe("BACKEND_API_URL / RAILS_API_URL", () => {
+  it("reads RAILS_API_URL as an alias", () => {
+    expect(loadConfig({ ...DEV, RAILS_API_URL: "http://rails:3000" }, "worker").backendApiUrl).toBe("http://rails:3000");
+  });
+
+  it("prefers BACKEND_API_URL over RAILS_API_URL", () => {
+    const config = loadConfig({ ...DEV, BACKEND_API_URL: "https://backend.example.com", RAILS_API_URL: "http://rails:3000" }, "worker");
+    expect(config.backendApiUrl).toBe("https://backend.example.com");
+  });
+
+  it("refuses a BACKEND_API_URL that is not http(s)", () => {
+    expectRefused({ ...DEV, BACKEND_API_URL: "redis://backend" }, "BACKEND_API_URL", "worker");
+  });
+
+  it("refuses a RAILS_API_URL that is not http(s), naming RAILS_API_URL", () => {
+    expectRefused({ ...DEV, RAILS_API_URL: "ftp://rails" }, "RAILS_API_URL", "worker");
+  });
+
+  it("refuses a malformed RAILS_API_URL", () => {
+    expectRefused({ ...DEV, RAILS_API_URL: "rails:3000 api" }, "RAILS_API_URL", "worker");
+  });
+});
+
+describe("other variables", () => {
+  it.each([["has space"], ["a".repeat(65)], ["hub:prefix"]])("refuses HUB_KEY_PREFIX %j", (value) => {
+    expectRefused({ ...DEV, HUB_KEY_PREFIX: value }, "HUB_KEY_PREFIX");
+  });
+
+  it("refuses an unknown LOG_LEVEL", () => {
+    expectRefused({ ...DEV, LOG_LEVEL: "verbose" }, "LOG_LEVEL");
+  });
+
+  it.each([
+    ["MAX_SUBSCRIPTIONS_PER_SOCKET", "0"],
+    ["SUBSCRIBE_RATE_PER_SECOND", "0"],
+    ["MAX_MESSAGE_BYTES", "1023"],
+    ["SHUTDOWN_TIMEOUT_MS", "600001"],
+  ])("refuses %s=%s", (variable, value) => {
+    expectRefused({ ...DEV, [variable]: value }, variable);
+  });
+
+  it("keeps the refusal on one line when a value contains a line break", () => {
+    expectRefused({ ...DEV, PORT: "80\n80" }, "PORT");
+  });
+});
