@@ -1,5 +1,5 @@
 import type { ProducerEvent } from "@hub/events";
-import { type Broadcaster, type RedisPublisher, redisBroadcaster } from "./broadcaster.js";
+import { type RedisPublisher, redisBroadcaster } from "./broadcaster.js";
 import { hubKeys } from "./keys.js";
 import { createPublisher, type PublishResult } from "./publisher.js";
 
@@ -33,11 +33,6 @@ export interface HubEmitter {
  * await hub.publish({ type: "roster.player_hired", org_id: 42, payload: { player_id: 7 } });
  */
 export function createHubEmitter(options: HubEmitterOptions): HubEmitter {
-  return fromBroadcaster(redisBroadcaster(options.redis, hubKeys(options.prefix)));
-}
-
-/** The same SDK over another broadcaster (the gateway's embedded engine uses this). */
-export function fromBroadcaster(broadcaster: Broadcaster): HubEmitter {
-  const publisher = createPublisher({ broadcaster });
+  const publisher = createPublisher({ broadcaster: redisBroadcaster(options.redis, hubKeys(options.prefix)) });
   return { publish: (event) => publisher.publish(event), publishMany: (events) => publisher.publishMany(events) };
 }
