@@ -1,6 +1,6 @@
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Broadcaster, createPublisher, type Publisher } from "@hub/emitter";
+import { createPublisher, type DeadLetterEntry, type PublishContext, type Publisher } from "@hub/emitter";
 import { TopicRegistry } from "@hub/events";
 import type { HubConfig } from "@hub/runtime";
 import type { Logger } from "pino";
@@ -10,9 +10,13 @@ import { authenticateHandshake } from "./auth/handshake.js";
 import { armTokenExpiry, clearTokenExpiry } from "./auth/token-expiry.js";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import type { Engine } from "./engine/engine.js";
+import { deadLetterRoutes } from "./http/dead-letter-routes.js";
 import { healthRoutes, type Lifecycle } from "./http/health-routes.js";
 import { createHttpApp } from "./http/http-app.js";
 import { publishRoutes } from "./http/publish-routes.js";
+import { webhookRoutes } from "./http/webhook-routes.js";
+import { IngestStats } from "./ingest/ingest-stats.js";
+import { channelOrg, startLegacyChannel } from "./ingest/legacy-channel.js";
 import type { HubServer, HubSocket } from "./protocol/hub-socket.js";
 import { onRequest, rejectUnknownEvents } from "./protocol/respond.js";
 import { subscribe, unsubscribe } from "./protocol/subscriptions.js";
@@ -39,12 +43,6 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** Broadcasts through the server's adapter: local sockets at once, other nodes through Redis. */
-function ioBroadcaster(io: HubServer): Broadcaster {
-  const untyped = io as unknown as Server;
-  return { broadcast: (topic, clientEvent, envelope) => untyped.to(topic).emit(clientEvent, envelope) };
-}
-
 const CLIENT_EVENTS = new Set(["subscribe", "unsubscribe", "auth.refresh"]);
 
 export function createGateway({ config, engine, logger }: GatewayOptions): Gateway {
@@ -59,14 +57,25 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     pingTimeout: 20_000,
   });
   engine.attach(io);
-  const publisher = createPublisher({ broadcaster: ioBroadcaster(io) });
+  const stats = new IngestStats(logger);
+  const publisher = createPublisher({
+    sink: engine.eventSink(io as unknown as Server),
+    deadLetters: engine.deadLetters,
+    onDeadLetterError: (error) => logger.error({ err: error }, "could not write to the dead-letter queue"),
+  });
+  startLegacyChannel({ engine, publisher, pattern: config.legacyChannelPattern, stats });
+  const legacyContext = (entry: DeadLetterEntry): PublishContext =>
+    entry.source === "legacy" && entry.channel
+      ? { source: "legacy", channel: entry.channel, expectOrgId: channelOrg(config.legacyChannelPattern, entry.channel) }
+      : { source: entry.source };
 
   const app = createHttpApp({
     logger,
-    bodyLimit: "1mb",
     routers: [
       healthRoutes({ engine, version: VERSION, nodeId: config.nodeId, lifecycle: () => lifecycle }),
-      publishRoutes({ publisher, verifier, logger }),
+      publishRoutes({ publisher, verifier, stats }),
+      ...(config.scraperApiKey ? [webhookRoutes({ publisher, apiKey: config.scraperApiKey, stats })] : []),
+      deadLetterRoutes({ deadLetters: engine.deadLetters, publisher, verifier, contextOf: legacyContext }),
     ],
   });
   const http = createServer(app);

@@ -14,6 +14,9 @@ const redis = config.redis
   : undefined;
 redis?.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
 logger.info({ engine: config.engine }, "queue-worker started (stub: inhouse queues are not implemented yet)");
+// Nothing else holds the event loop open yet; the process lives until it is told to stop.
+const keepAlive = setInterval(() => {}, 60_000);
 exitOnSignal(logger, config.shutdownTimeoutMs, async () => {
+  clearInterval(keepAlive);
   await redis?.quit();
 });

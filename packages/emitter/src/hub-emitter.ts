@@ -1,11 +1,13 @@
 import type { ProducerEvent } from "@hub/events";
-import { type RedisPublisher, redisBroadcaster } from "./broadcaster.js";
+import type { Redis } from "ioredis";
 import { hubKeys } from "./keys.js";
 import { createPublisher, type PublishResult } from "./publisher.js";
+import { redisDeadLetters } from "./redis-dead-letters.js";
+import { redisEventSink } from "./redis-event-sink.js";
 
 export interface HubEmitterOptions {
   /** The Redis the gateways use (an ioredis client); the caller owns and closes it. */
-  redis: RedisPublisher;
+  redis: Redis;
   /**
    * Key prefix shared with the gateways (`HUB_KEY_PREFIX`).
    * @default "hub"
@@ -16,8 +18,11 @@ export interface HubEmitterOptions {
 /** Publishes domain events to the hub from any backend process; no Socket.IO server needed. */
 export interface HubEmitter {
   /**
-   * Validates, routes and broadcasts one event. Rejects with `PublishError` (codes
-   * `invalid_event`, `unknown_type`, `no_route`) and delivers nothing when the event is bad.
+   * Validates, routes and broadcasts one event to every subscribed client on every gateway.
+   * Resolves with `duplicate: true` (and delivers nothing) when the id was published within the
+   * last 5 minutes. Rejects with `PublishError` (`invalid_event`, `unknown_type`, `no_route`) and
+   * records the event in the dead-letter queue when it is bad. Events published by one emitter
+   * reach each client in call order.
    */
   publish(event: ProducerEvent): Promise<PublishResult>;
   /** Publishes several events; validates all first and publishes none if any is bad. */
@@ -28,11 +33,16 @@ export interface HubEmitter {
  * Creates the producer SDK.
  *
  * @example
- * import Redis from "ioredis";
+ * import { Redis } from "ioredis";
  * const hub = createHubEmitter({ redis: new Redis(process.env.REDIS_URL) });
  * await hub.publish({ type: "roster.player_hired", org_id: 42, payload: { player_id: 7 } });
  */
 export function createHubEmitter(options: HubEmitterOptions): HubEmitter {
-  const publisher = createPublisher({ broadcaster: redisBroadcaster(options.redis, hubKeys(options.prefix)) });
-  return { publish: (event) => publisher.publish(event), publishMany: (events) => publisher.publishMany(events) };
+  const keys = hubKeys(options.prefix);
+  const publisher = createPublisher({ sink: redisEventSink(options.redis, keys), deadLetters: redisDeadLetters(options.redis, keys) });
+  const context = { source: "emitter" } as const;
+  return {
+    publish: (event) => publisher.publish(event, context),
+    publishMany: (events) => publisher.publishMany(events, context),
+  };
 }

@@ -8,6 +8,14 @@ export interface HubKeys {
   readonly prefix: string;
   /** Channel prefix shared by `@socket.io/redis-adapter` (gateways) and `@socket.io/redis-emitter` (producers). */
   readonly socketIo: string;
+  /** Marks an event id as delivered for the dedupe window. */
+  dedupe(eventId: string): string;
+  /** Dead-letter stream by name (see `deadLetterStreamName`): `<prefix>:dlq:{org_id}:{event_type}`. */
+  deadLetters(stream: string): string;
+  /** Set of every dead-letter stream name that has entries. */
+  readonly deadLetterIndex: string;
+  /** Marks a rejected input as dead-lettered, so several nodes seeing it append it once. */
+  deadLetterSeen(fingerprint: string): string;
 }
 
 /**
@@ -18,5 +26,12 @@ export interface HubKeys {
  */
 export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
   if (!PREFIX.test(prefix)) throw new TypeError(`key prefix must match ${PREFIX}`);
-  return { prefix, socketIo: `${prefix}:sio` };
+  return {
+    prefix,
+    socketIo: `${prefix}:sio`,
+    dedupe: (eventId) => `${prefix}:dedupe:${eventId}`,
+    deadLetters: (stream) => `${prefix}:dlq:${stream}`,
+    deadLetterIndex: `${prefix}:dlq-index`,
+    deadLetterSeen: (fingerprint) => `${prefix}:dlq-seen:${fingerprint}`,
+  };
 }

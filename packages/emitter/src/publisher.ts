@@ -1,5 +1,6 @@
-import { type Delivery, type ProducerEvent, PublishError, parseProducerEvent, Router, toEnvelope, uuidv7 } from "@hub/events";
-import type { Broadcaster } from "./broadcaster.js";
+import { type NormalizedEvent, PublishError, parseProducerEvent, Router, SchemaRegistry, toEnvelope, uuidv7 } from "@hub/events";
+import { capRaw, type DeadLetters, type IngestSource } from "./dead-letters.js";
+import type { EventSink, Outgoing } from "./event-sink.js";
 
 /** What a successful publish reports. */
 export interface PublishResult {
@@ -7,69 +8,181 @@ export interface PublishResult {
   id: string;
   /** Every topic the event was delivered on. */
   topics: string[];
+  /** True when the id was seen within the dedupe window: accepted, not delivered again. */
+  duplicate: boolean;
+}
+
+export interface PublishContext {
+  source: IngestSource;
+  /** The legacy channel the input arrived on. */
+  channel?: string;
+  /** Refuse the event (`org_mismatch`) unless its `org_id` is this one. */
+  expectOrgId?: string;
+  /** Identifies the input across nodes, so a rejection is dead-lettered once. */
+  fingerprint?: string;
+  /** The id to give an event without one. @default a fresh UUIDv7 */
+  assignId?: (event: NormalizedEvent) => string;
+  /** Record rejections in the dead-letter queue. @default true */
+  deadLetter?: boolean;
 }
 
 export interface PublisherOptions {
-  broadcaster: Broadcaster;
+  sink: EventSink;
+  deadLetters: DeadLetters;
   /** @default the contract's routing table */
   router?: Router;
+  /** @default the contract's event schemas */
+  schemas?: SchemaRegistry;
   /** @default Date.now */
   now?: () => number;
+  /** Told about dead-letter writes that failed (the rejection itself still reaches the caller). */
+  onDeadLetterError?: (error: unknown) => void;
 }
 
-/** The publish pipeline every producer path goes through: validate, route, broadcast. */
+/**
+ * The one publish pipeline every producer path goes through: parse -> validate (envelope, then the
+ * versioned payload schema) -> route -> scrub sensitive fields -> dedupe + broadcast (one atomic
+ * step in the sink). Rejections go to the dead-letter queue and reach the caller as `PublishError`.
+ */
 export interface Publisher {
-  /** Throws `PublishError` when the event is invalid or has no route; nothing is delivered then. */
-  publish(event: ProducerEvent | unknown): Promise<PublishResult>;
+  publish(input: unknown, context: PublishContext): Promise<PublishResult>;
   /**
    * Validates every event first and delivers none if any is bad: the `PublishError`'s issues are
-   * prefixed with the event's index (`events.3.org_id: ...`).
+   * prefixed with the event's index (`events.3.org_id: ...`); the bad events are dead-lettered.
    */
-  publishMany(events: readonly unknown[]): Promise<PublishResult[]>;
+  publishMany(inputs: readonly unknown[], context: PublishContext): Promise<PublishResult[]>;
 }
 
-interface PreparedEvent {
-  event: ReturnType<typeof parseProducerEvent> & { id: string };
-  deliveries: Delivery[];
+interface Prepared {
+  id: string;
+  outgoing: Outgoing[];
 }
 
 export function createPublisher(options: PublisherOptions): Publisher {
   const router = options.router ?? new Router();
+  const schemas = options.schemas ?? new SchemaRegistry();
   const now = options.now ?? Date.now;
-  const { broadcaster } = options;
+  const { sink, deadLetters } = options;
 
-  function prepare(raw: unknown): PreparedEvent {
-    const parsed = parseProducerEvent(raw);
-    const deliveries = router.route(parsed);
-    return { event: { ...parsed, id: parsed.id ?? uuidv7() }, deliveries };
+  /** Everything before delivery; synchronous, so calls reach the sink in call order. */
+  function prepare(input: unknown, context: PublishContext): Prepared {
+    const raw = typeof input === "string" ? parseJson(input) : input;
+    const event = parseProducerEvent(raw);
+    if (context.expectOrgId !== undefined && event.org_id !== context.expectOrgId) {
+      throw new PublishError("org_mismatch", `org_id ${event.org_id} does not match the channel's org ${context.expectOrgId}`);
+    }
+    schemas.validate(event);
+    // Sensitive fields go before routing, so no delivery can carry them.
+    const scrubbed = { ...event, id: event.id ?? context.assignId?.(event) ?? uuidv7(), payload: schemas.scrub(event) };
+    const ts = now();
+    const outgoing = router
+      .route(scrubbed)
+      .map((d) => ({ topic: d.topic, clientEvent: d.clientEvent, envelope: toEnvelope(scrubbed, d, ts) }));
+    return { id: scrubbed.id, outgoing };
   }
 
-  function deliver({ event, deliveries }: PreparedEvent): PublishResult {
-    const ts = now();
-    for (const delivery of deliveries) {
-      broadcaster.broadcast(delivery.topic, delivery.clientEvent, toEnvelope(event, delivery, ts));
+  async function deliver({ id, outgoing }: Prepared): Promise<PublishResult> {
+    const delivered = await sink.deliver(id, outgoing);
+    return { id, topics: outgoing.map((o) => o.topic), duplicate: !delivered };
+  }
+
+  async function reject(input: unknown, error: PublishError, context: PublishContext): Promise<void> {
+    if (context.deadLetter === false) return;
+    const text = typeof input === "string" ? input : safeStringify(input);
+    const head = readHead(input);
+    try {
+      await deadLetters.append(
+        {
+          source: context.source,
+          code: error.code,
+          message: error.message,
+          issues: error.issues,
+          orgId: head.orgId,
+          type: head.type,
+          channel: context.channel,
+          ...capRaw(scrubRaw(text, head, schemas)),
+          receivedAt: now(),
+        },
+        context.fingerprint,
+      );
+    } catch (failure) {
+      options.onDeadLetterError?.(failure);
     }
-    return { id: event.id, topics: deliveries.map((d) => d.topic) };
   }
 
   return {
-    async publish(raw) {
-      return deliver(prepare(raw));
+    async publish(input, context) {
+      let prepared: Prepared;
+      try {
+        prepared = prepare(input, context);
+      } catch (error) {
+        if (error instanceof PublishError) await reject(input, error, context);
+        throw error;
+      }
+      return deliver(prepared);
     },
-    async publishMany(raws) {
-      const prepared: PreparedEvent[] = [];
+
+    async publishMany(inputs, context) {
+      const prepared: Prepared[] = [];
+      const failures: Array<[unknown, PublishError]> = [];
       const issues: string[] = [];
-      raws.forEach((raw, index) => {
+      inputs.forEach((input, index) => {
         try {
-          prepared.push(prepare(raw));
+          prepared.push(prepare(input, context));
         } catch (error) {
           if (!(error instanceof PublishError)) throw error;
-          const details = error.issues.length > 0 ? error.issues : [error.message];
-          for (const issue of details) issues.push(`events.${index}.${issue}`);
+          failures.push([input, error]);
+          for (const issue of error.issues.length > 0 ? error.issues : [error.message]) issues.push(`events.${index}.${issue}`);
         }
       });
-      if (issues.length > 0) throw new PublishError("invalid_event", "some events of the batch are invalid; none was published", issues);
-      return prepared.map(deliver);
+      if (failures.length > 0) {
+        await Promise.all(failures.map(([input, error]) => reject(input, error, context)));
+        throw new PublishError("invalid_event", "some events of the batch are invalid; none was published", issues);
+      }
+      return Promise.all(prepared.map(deliver));
     },
   };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new PublishError("invalid_json", "input is not valid JSON");
+  }
+}
+
+function safeStringify(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** The org and type of an input, when readable, to file it under the right stream. */
+function readHead(input: unknown): { orgId: string | undefined; type: string | undefined; raw: unknown } {
+  let raw = input;
+  if (typeof input === "string") {
+    try {
+      raw = JSON.parse(input);
+    } catch {
+      return { orgId: undefined, type: undefined, raw: undefined };
+    }
+  }
+  if (typeof raw !== "object" || raw === null) return { orgId: undefined, type: undefined, raw: undefined };
+  const { org_id, type } = raw as Record<string, unknown>;
+  const orgId = typeof org_id === "number" || typeof org_id === "string" ? String(org_id) : undefined;
+  const validOrg = orgId !== undefined && /^[A-Za-z0-9_.-]{1,128}$/.test(orgId) ? orgId : undefined;
+  const validType = typeof type === "string" && /^[a-z][a-z0-9_.]{0,127}$/.test(type) ? type : undefined;
+  return { orgId: validOrg, type: validType, raw };
+}
+
+/** Drops fields the type's schema marks sensitive from the text kept in the dead-letter queue. */
+function scrubRaw(text: string, head: ReturnType<typeof readHead>, schemas: SchemaRegistry): string {
+  if (head.type === undefined || typeof head.raw !== "object" || head.raw === null) return text;
+  const payload = (head.raw as { payload?: unknown }).payload;
+  if (typeof payload !== "object" || payload === null) return text;
+  const scrubbed = schemas.scrub({ type: head.type, payload } as NormalizedEvent);
+  return scrubbed === payload ? text : safeStringify({ ...(head.raw as object), payload: scrubbed });
 }

@@ -12,7 +12,7 @@ export type ProtocolErrorCode =
   | "internal";
 
 /** Error codes of the publish pipeline (every producer path). */
-export type PublishErrorCode = "invalid_event" | "unknown_type" | "no_route";
+export type PublishErrorCode = "invalid_json" | "invalid_event" | "unknown_type" | "no_route" | "org_mismatch";
 
 /** The wire shape of an error, as acks and `error` events carry it. */
 export interface ErrorBody<C extends string = ProtocolErrorCode> {

@@ -2,11 +2,11 @@ export type { Envelope } from "./envelope.js";
 export type { ErrorBody, ProtocolErrorCode, PublishErrorCode } from "./hub-error.js";
 export { ProtocolError, PublishError } from "./hub-error.js";
 export { ID_SEGMENT, normalizeId } from "./ids.js";
-export { namespaceSpecSchema, parseNamespaceSpecs } from "./namespace-spec-schema.js";
+export { NamespaceSpecSchema, parseNamespaceSpecs } from "./namespace-spec-schema.js";
 export type { Principal, ServicePrincipal, UserPrincipal } from "./principal.js";
 export { subjectOf } from "./principal.js";
 export type { NormalizedEvent, ProducerEvent } from "./producer-event.js";
-export { EVENT_TYPE, parseProducerEvent } from "./producer-event.js";
+export { EVENT_TYPE, ProducerEnvelopeSchema, parseProducerEvent } from "./producer-event.js";
 export type {
   Ack,
   AuthRefreshOk,
@@ -24,6 +24,10 @@ export type {
 } from "./protocol.js";
 export type { Delivery, Route } from "./routing.js";
 export { ROUTES, Router, toEnvelope } from "./routing.js";
+export type { EventSchemaSpec } from "./schemas/catalog.js";
+export { EVENT_SCHEMAS } from "./schemas/catalog.js";
+export { IdLike, Payload, Queue, Sensitive } from "./schemas/common.js";
+export { SchemaRegistry, typeVersion } from "./schemas/schema-registry.js";
 export type { HistoryPolicy, NamespaceScope, NamespaceSpec, ParsedTopic, ResolvedNamespace } from "./topic-registry.js";
 export { BUILTIN_NAMESPACES, MAX_TOPIC_LENGTH, TopicRegistry } from "./topic-registry.js";
-export { uuidv7 } from "./uuidv7.js";
+export { uuidv7, uuidv7From } from "./uuidv7.js";

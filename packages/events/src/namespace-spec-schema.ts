@@ -1,20 +1,29 @@
-import { z } from "zod";
+import { Type } from "@sinclair/typebox";
+import { compile } from "./schemas/compile.js";
 import type { NamespaceSpec } from "./topic-registry.js";
 
-/** Validates namespace declarations that come from configuration (`HUB_NAMESPACES`). */
-export const namespaceSpecSchema = z
-  .object({
-    name: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, "lowercase letters, digits and _, starting with a letter"),
-    scope: z.enum(["user", "org", "authenticated"]),
-    maxSegments: z.number().int().min(1).max(8).optional(),
-    history: z
-      .object({ ttlMs: z.number().int().positive(), size: z.number().int().positive().max(100_000) })
-      .strict()
-      .nullable()
-      .optional(),
-    presence: z.boolean().optional(),
-  })
-  .strict();
+/** Namespace declarations as configuration gives them (`HUB_NAMESPACES`), as JSON Schema. */
+export const NamespaceSpecSchema = Type.Object(
+  {
+    name: Type.String({ pattern: "^[a-z][a-z0-9_]{0,31}$" }),
+    scope: Type.Union([Type.Literal("user"), Type.Literal("org"), Type.Literal("authenticated")]),
+    maxSegments: Type.Optional(Type.Integer({ minimum: 1, maximum: 8 })),
+    pattern: Type.Optional(Type.String({ maxLength: 512 })),
+    history: Type.Optional(
+      Type.Union([
+        Type.Object(
+          { ttlMs: Type.Integer({ minimum: 1 }), size: Type.Integer({ minimum: 1, maximum: 100_000 }) },
+          { additionalProperties: false },
+        ),
+        Type.Null(),
+      ]),
+    ),
+    presence: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+const specs = compile(Type.Array(NamespaceSpecSchema));
 
 /** Parses a JSON list of namespace declarations; throws with a readable message on the first problem. */
 export function parseNamespaceSpecs(json: string): NamespaceSpec[] {
@@ -24,10 +33,13 @@ export function parseNamespaceSpecs(json: string): NamespaceSpec[] {
   } catch {
     throw new Error("is not valid JSON");
   }
-  const result = z.array(namespaceSpecSchema).safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new Error(`${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`);
-  }
-  return result.data as NamespaceSpec[];
+  if (!specs.check(raw)) throw new Error(specs.issues(raw, "", 1)[0] ?? "is invalid");
+  return (raw as Array<Omit<NamespaceSpec, "pattern"> & { pattern?: string }>).map(({ pattern, ...spec }) => {
+    if (pattern === undefined) return spec;
+    try {
+      return { ...spec, pattern: new RegExp(pattern) };
+    } catch {
+      throw new Error(`${spec.name}.pattern: must be a valid regular expression`);
+    }
+  });
 }

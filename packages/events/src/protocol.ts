@@ -66,7 +66,9 @@ export interface MatchData {
 }
 
 type FamilyEvents = {
-  [K in `${"scrim_request" | "team_goal" | "player" | "roster"}.${string}`]: (msg: Envelope<Record<string, unknown>>) => void;
+  [K in `${"scrim_request" | "team_goal" | "player" | "roster" | "match" | "staff"}.${string}`]: (
+    msg: Envelope<Record<string, unknown>>,
+  ) => void;
 };
 
 /** Events the hub sends to clients. */

@@ -206,16 +206,21 @@ describe("Router: custom routes", () => {
     expect(custom.find("roster.player_hired")).toBeUndefined();
   });
 
-  it("ROUTES covers every type of the contract's table", () => {
+  it("ROUTES covers every type of the contract's table, plus the scraper's match.* and the staff family", () => {
     expect(ROUTES.map((r) => r.match).sort()).toEqual(
       [
         "inhouse.check_in_expired",
         "inhouse.queue_updated",
         "inhouse.session_started",
+        "match.*",
         "notification.created",
         "player.*",
         "roster.*",
         "scrim_request.*",
+        "staff.department.*",
+        "staff.membership.*",
+        "staff.person.*",
+        "staff.team.*",
         "team_goal.*",
         "tournament_match.confirmed",
         "tournament_match.walkover",

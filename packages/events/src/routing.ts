@@ -32,12 +32,46 @@ function userTopic(event: NormalizedEvent): string[] {
 }
 
 function tournamentTopic(event: NormalizedEvent): string[] {
-  const id = normalizeId(event.payload.tournament_id);
-  if (id === undefined) throw new PublishError("no_route", `${event.type} needs payload.tournament_id`);
-  return [`tournament:${id}`];
+  return [`tournament:${payloadId(event, "tournament_id")}`];
 }
 
-/** The routing table of the seed's domain events (CONTRACT.md "Delivery"). */
+function payloadId(event: NormalizedEvent, field: string): string {
+  const id = normalizeId(event.payload[field]);
+  if (id === undefined) throw new PublishError("no_route", `${event.type} needs payload.${field}`);
+  return id;
+}
+
+/** `staff:{org}:teams`, `staff:{org}:team:{uuid}` and the parent department's topic, when there is one. */
+function teamTopics(event: NormalizedEvent): string[] {
+  const base = `staff:${event.org_id}`;
+  const topics = [`${base}:teams`, `${base}:team:${payloadId(event, "uuid")}`];
+  const department = normalizeId(event.payload.department_uuid);
+  if (department !== undefined) topics.push(`${base}:department:${department}`);
+  return topics;
+}
+
+function departmentTopics(event: NormalizedEvent): string[] {
+  const base = `staff:${event.org_id}`;
+  return [`${base}:departments`, `${base}:department:${payloadId(event, "uuid")}`];
+}
+
+function personTopics(event: NormalizedEvent): string[] {
+  const base = `staff:${event.org_id}`;
+  return [`${base}:people`, `${base}:person:${payloadId(event, "uuid")}`];
+}
+
+/** A membership change concerns the team and the person: both collections and both entities. */
+function membershipTopics(event: NormalizedEvent): string[] {
+  const base = `staff:${event.org_id}`;
+  return [
+    `${base}:teams`,
+    `${base}:team:${payloadId(event, "team_uuid")}`,
+    `${base}:people`,
+    `${base}:person:${payloadId(event, "person_uuid")}`,
+  ];
+}
+
+/** The routing table of the seed's domain events (CONTRACT.md "Delivery"), plus the staff family. */
 export const ROUTES: readonly Route[] = [
   {
     match: "notification.created",
@@ -64,6 +98,12 @@ export const ROUTES: readonly Route[] = [
   { match: "team_goal.*", clientEvent: null, topics: orgTopic, data: asIs },
   { match: "player.*", clientEvent: null, topics: orgTopic, data: asIs },
   { match: "roster.*", clientEvent: null, topics: orgTopic, data: asIs },
+  // The scraper's events (POST /events/notify) go to the org.
+  { match: "match.*", clientEvent: null, topics: orgTopic, data: asIs },
+  { match: "staff.team.*", clientEvent: null, topics: teamTopics, data: asIs },
+  { match: "staff.department.*", clientEvent: null, topics: departmentTopics, data: asIs },
+  { match: "staff.person.*", clientEvent: null, topics: personTopics, data: asIs },
+  { match: "staff.membership.*", clientEvent: null, topics: membershipTopics, data: asIs },
 ];
 
 const VERSION_SUFFIX = /\.v[0-9]+$/;

@@ -42,26 +42,27 @@ function mayAccess(registry: TopicRegistry, principal: Principal, topic: string)
 }
 
 describe("TopicRegistry built-in namespaces", () => {
-  it("declares notifications, inhouse, org and tournament with the contract's history windows", () => {
+  it("declares notifications, inhouse, org, tournament and staff with their history windows", () => {
     const registry = new TopicRegistry();
     expect(
       registry
         .namespaces()
         .map((n) => n.name)
         .sort(),
-    ).toEqual(["inhouse", "notifications", "org", "tournament"]);
+    ).toEqual(["inhouse", "notifications", "org", "staff", "tournament"]);
     expect(registry.namespace("notifications")).toEqual({
       name: "notifications",
       scope: "user",
       maxSegments: 1,
+      pattern: null,
       history: { ttlMs: 7 * 24 * 60 * MINUTE, size: 1000 },
       presence: false,
     });
     expect(registry.namespace("inhouse")).toMatchObject({ scope: "org", history: { ttlMs: 5 * MINUTE, size: 200 } });
     expect(registry.namespace("org")).toMatchObject({ scope: "org", history: { ttlMs: 5 * MINUTE, size: 200 } });
     expect(registry.namespace("tournament")).toMatchObject({ scope: "authenticated", history: { ttlMs: 10 * MINUTE, size: 200 } });
-    expect(registry.namespace("staff")).toBeUndefined();
-    expect(BUILTIN_NAMESPACES).toHaveLength(4);
+    expect(registry.namespace("staff")).toMatchObject({ scope: "org", maxSegments: 3, history: { ttlMs: 5 * MINUTE, size: 200 } });
+    expect(BUILTIN_NAMESPACES).toHaveLength(5);
   });
 });
 
@@ -130,7 +131,7 @@ describe("TopicRegistry.parse", () => {
     },
   );
 
-  it.each([["staff:42"], ["chat:room-1"], ["notification:1"], ["orgs:1"]])("refuses %s with unknown_namespace", (topic) => {
+  it.each([["payments:42"], ["chat:room-1"], ["notification:1"], ["orgs:1"]])("refuses %s with unknown_namespace", (topic) => {
     const error = expectParseError(registry, topic, "unknown_namespace");
     expect(error.message).toContain(topic.split(":")[0]);
   });
@@ -169,6 +170,24 @@ describe("TopicRegistry.parse", () => {
       expectParseError(staff, "staff:42::x", "invalid_topic");
       expectParseError(staff, "staff:42:team:", "invalid_topic");
       expectParseError(staff, "staff:42:te am", "invalid_topic");
+    });
+
+    it("the built-in staff family takes only its shapes of id", () => {
+      const builtin = new TopicRegistry();
+      for (const topic of [
+        "staff:42:teams",
+        "staff:42:departments",
+        "staff:42:people",
+        "staff:42:team:t1",
+        "staff:42:department:d1",
+        "staff:42:person:p1",
+      ]) {
+        expect(builtin.parse(topic).owner).toBe("42");
+      }
+      for (const topic of ["staff:42", "staff:42:team", "staff:42:teams:x", "staff:42:squad:x"])
+        expectParseError(builtin, topic, "invalid_topic");
+      expect(mayAccess(builtin, user("7", "42"), "staff:42:team:t1")).toBe(true);
+      expect(mayAccess(builtin, user("7", "42"), "staff:43:teams")).toBe(false);
     });
 
     it("does not make built-in namespaces accept nested ids", () => {
@@ -262,13 +281,28 @@ describe("TopicRegistry extra namespaces", () => {
         .map((n) => n.name)
         .sort(),
     ).toEqual(["dm", "inhouse", "lobby", "notifications", "org", "staff", "tournament"]);
-    expect(registry.namespace("lobby")).toEqual({ name: "lobby", scope: "authenticated", maxSegments: 1, history: null, presence: false });
-    expect(registry.namespace("staff")).toEqual({ name: "staff", scope: "org", maxSegments: 3, history: null, presence: true });
+    expect(registry.namespace("lobby")).toEqual({
+      name: "lobby",
+      scope: "authenticated",
+      maxSegments: 1,
+      pattern: null,
+      history: null,
+      presence: false,
+    });
+    // Declared again by name, it replaces the built-in staff family entirely.
+    expect(registry.namespace("staff")).toEqual({
+      name: "staff",
+      scope: "org",
+      maxSegments: 3,
+      pattern: null,
+      history: null,
+      presence: true,
+    });
     expect(registry.namespace("dm")?.history).toEqual({ ttlMs: MINUTE, size: 10 });
   });
 
   it("does not leak into other registries", () => {
-    expectParseError(new TopicRegistry(), "staff:42", "unknown_namespace");
+    expectParseError(new TopicRegistry(), "lobby:42", "unknown_namespace");
   });
 
   it("applies an org-scoped extra namespace by the first id segment", () => {
@@ -294,6 +328,7 @@ describe("TopicRegistry extra namespaces", () => {
       name: "tournament",
       scope: "org",
       maxSegments: 2,
+      pattern: null,
       history: null,
       presence: false,
     });

@@ -29,6 +29,11 @@ export interface NamespaceSpec {
    * @default 1
    */
   maxSegments?: number;
+  /**
+   * A regular expression the whole id must match, beyond the segment rules, e.g. the shapes of a
+   * nested family. @default none
+   */
+  pattern?: RegExp | null;
   /** Recovery window; `null` keeps no history. @default null */
   history?: HistoryPolicy | null;
   /** Whether presence is tracked on the namespace's topics. @default false */
@@ -59,6 +64,14 @@ export const BUILTIN_NAMESPACES: readonly NamespaceSpec[] = [
   { name: "inhouse", scope: "org", history: { ttlMs: 5 * MINUTE, size: 200 }, presence: true },
   { name: "org", scope: "org", history: { ttlMs: 5 * MINUTE, size: 200 }, presence: true },
   { name: "tournament", scope: "authenticated", history: { ttlMs: 10 * MINUTE, size: 200 } },
+  {
+    // Hierarchical: one staff change fans out to the collection, the entity and its parents.
+    name: "staff",
+    scope: "org",
+    maxSegments: 3,
+    pattern: /^[^:]+:(teams|departments|people|(team|department|person):[^:]+)$/,
+    history: { ttlMs: 5 * MINUTE, size: 200 },
+  },
 ];
 
 /**
@@ -112,6 +125,9 @@ export class TopicRegistry {
         throw new ProtocolError("invalid_topic", "topic id segments must match [A-Za-z0-9_.-]{1,128}");
       }
     }
+    if (namespace.pattern && !namespace.pattern.test(id)) {
+      throw new ProtocolError("invalid_topic", `not a topic of the "${name}" family`);
+    }
     return { topic, namespace, id, owner: segments[0] as string };
   }
 
@@ -141,5 +157,12 @@ function resolve(spec: NamespaceSpec): ResolvedNamespace {
   if (!Number.isInteger(maxSegments) || maxSegments < 1 || maxSegments > 8) {
     throw new TypeError(`namespace "${spec.name}": maxSegments must be an integer from 1 to 8`);
   }
-  return { name: spec.name, scope: spec.scope, maxSegments, history: spec.history ?? null, presence: spec.presence ?? false };
+  return {
+    name: spec.name,
+    scope: spec.scope,
+    maxSegments,
+    pattern: spec.pattern ?? null,
+    history: spec.history ?? null,
+    presence: spec.presence ?? false,
+  };
 }

@@ -4,6 +4,21 @@ const hex: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padSt
 export function uuidv7(now: number = Date.now()): string {
   const bytes = new Uint8Array(16);
   globalThis.crypto.getRandomValues(bytes);
+  return format(bytes, now);
+}
+
+/**
+ * A UUIDv7 whose random part comes from `seed` (at least 10 bytes, e.g. a content hash): the same
+ * input gives the same id on every node, and ids still sort by `ms`.
+ */
+export function uuidv7From(ms: number, seed: Uint8Array): string {
+  if (seed.length < 10) throw new RangeError("seed needs at least 10 bytes");
+  const bytes = new Uint8Array(16);
+  bytes.set(seed.subarray(0, 10), 6);
+  return format(bytes, Math.max(0, Math.floor(ms)));
+}
+
+function format(bytes: Uint8Array, now: number): string {
   let ms = now;
   for (let i = 5; i >= 0; i--) {
     bytes[i] = ms % 256;

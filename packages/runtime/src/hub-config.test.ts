@@ -373,7 +373,7 @@ describe("HUB_NAMESPACES", () => {
     ["maxSegments 0", '[{"name":"staff","scope":"org","maxSegments":0}]', "0.maxSegments"],
     ["maxSegments 9", '[{"name":"staff","scope":"org","maxSegments":9}]', "0.maxSegments"],
     ["a negative history ttl", '[{"name":"staff","scope":"org","history":{"ttlMs":-1,"size":10}}]', "0.history.ttlMs"],
-    ["an unknown key", '[{"name":"staff","scope":"org","colour":"red"}]', "0"],
+    ["an unknown key", '[{"name":"staff","scope":"org","colour":"red"}]', "0.colour"],
     ["a non-boolean presence", '[{"name":"staff","scope":"org","presence":"yes"}]', "0.presence"],
   ])("refuses %s", (_label, value, path) => {
     const error = expectRefused({ ...DEV, HUB_NAMESPACES: value }, "HUB_NAMESPACES");

@@ -93,7 +93,7 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
     keyPrefix: keyPrefix(env),
     auth: auth(env, role, production),
     scraperApiKey: secret(env, "SCRAPER_API_KEY", production),
-    legacyChannelPattern: str(env, "LEGACY_CHANNEL_PATTERN") ?? "prostaff:events:*",
+    legacyChannelPattern: legacyPattern(env),
     backendApiUrl: url(env, "BACKEND_API_URL", ["http:", "https:"]) ?? url(env, "RAILS_API_URL", ["http:", "https:"]),
     checkInTimeoutMs: int(env, "CHECK_IN_TIMEOUT_MS", { default: 60_000, min: 1_000, max: 86_400_000 }),
     // Only the gateway serves browsers.
@@ -129,6 +129,18 @@ function secret(env: Env, name: string, production: boolean): string | undefined
   const value = str(env, name);
   if (value !== undefined && production && value.length < 32) {
     throw new ConfigError(name, "must be at least 32 characters with NODE_ENV=production");
+  }
+  return value;
+}
+
+/** A channel prefix followed by `*`: what the `*` matches is the org id. */
+function legacyPattern(env: Env): string {
+  const value = str(env, "LEGACY_CHANNEL_PATTERN") ?? "prostaff:events:*";
+  if (!/^[^*?[\]\\\s]+\*$/.test(value)) {
+    throw new ConfigError(
+      "LEGACY_CHANNEL_PATTERN",
+      `must be a channel prefix ending in * (like prostaff:events:*), got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }

@@ -1,8 +1,12 @@
+import type { DeadLetters, EventSink } from "@hub/emitter";
 import type { EngineKind } from "@hub/runtime";
 import type { Server } from "socket.io";
 
 /** Redis as the engine sees it: `disabled` on the memory engine. */
 export type RedisState = "connected" | "disconnected" | "disabled";
+
+/** Receives each message of the legacy pub/sub pattern. */
+export type LegacyListener = (channel: string, message: string) => void;
 
 /**
  * What differs between a clustered hub (Redis) and the embedded single-node one (memory).
@@ -14,6 +18,11 @@ export interface Engine {
   attach(io: Server): void;
   /** Resolves once broadcasts from every node reach this one; waits while Redis is unreachable. */
   ready(): Promise<void>;
+  /** Where accepted events go: deduplicated, then to every subscribed socket in the cluster. */
+  eventSink(io: Server): EventSink;
+  readonly deadLetters: DeadLetters;
+  /** Subscribes to a pub/sub pattern of the shared Redis; a no-op without Redis. */
+  subscribeLegacy(pattern: string, listener: LegacyListener): void;
   redisState(): RedisState;
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import type { HubKeys } from "@hub/emitter";
+import { type HubKeys, redisDeadLetters, redisEventSink } from "@hub/emitter";
 import type { RedisSettings } from "@hub/runtime";
 import { createAdapter } from "@socket.io/redis-adapter";
 import { Redis } from "ioredis";
@@ -17,6 +17,8 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
   const pub = connect(options.redis, "pub", logger);
   const sub = pub.duplicate();
   watch(sub, "sub", logger);
+  // The adapter owns `sub`; the legacy pattern gets a subscriber of its own.
+  let legacy: Redis | undefined;
 
   return {
     kind: "redis",
@@ -28,9 +30,18 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       // PSUBSCRIBE has been applied and broadcasts from any node reach this one.
       await sub.ping();
     },
+    eventSink: () => redisEventSink(pub, options.keys),
+    deadLetters: redisDeadLetters(pub, options.keys),
+    subscribeLegacy(pattern, listener) {
+      legacy ??= pub.duplicate({ connectionName: "hub-gateway-legacy" });
+      watch(legacy, "legacy", logger);
+      legacy.on("pmessage", (_pattern: string, channel: string, message: string) => listener(channel, message));
+      // ioredis re-subscribes after a reconnect.
+      legacy.psubscribe(pattern).catch((error: unknown) => logger.error({ err: error, pattern }, "legacy PSUBSCRIBE failed"));
+    },
     redisState: () => (pub.status === "ready" && sub.status === "ready" ? "connected" : "disconnected"),
     async close() {
-      await Promise.allSettled([pub, sub].map(closeClient));
+      await Promise.allSettled([pub, sub, legacy].filter((c) => c !== undefined).map(closeClient));
     },
   };
 }

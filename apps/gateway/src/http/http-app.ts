@@ -5,15 +5,12 @@ import { HttpError } from "./http-error.js";
 export interface HttpAppOptions {
   routers: readonly Router[];
   logger: Logger;
-  /** Largest JSON body, e.g. `"1mb"`. */
-  bodyLimit: string;
 }
 
-/** The express app: JSON bodies, the given routes, JSON errors for everything else. */
-export function createHttpApp({ routers, logger, bodyLimit }: HttpAppOptions): express.Express {
+/** The express app: the given routes (each parses its own body, after auth), JSON errors for the rest. */
+export function createHttpApp({ routers, logger }: HttpAppOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
-  app.use(express.json({ limit: bodyLimit }));
   for (const router of routers) app.use(router);
   app.use((_req, _res, next) => next(new HttpError(404, "not_found", "no such route")));
   app.use(errorHandler(logger));

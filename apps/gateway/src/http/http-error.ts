@@ -1,14 +1,14 @@
-/** Error codes of the HTTP routes. */
+import type { PublishErrorCode } from "@hub/events";
+
+/** Error codes of the HTTP routes: their own plus the publish pipeline's. */
 export type HttpErrorCode =
   | "bad_request"
   | "unauthorized"
   | "forbidden"
   | "not_found"
   | "payload_too_large"
-  | "invalid_event"
-  | "unknown_type"
-  | "no_route"
-  | "internal";
+  | "internal"
+  | PublishErrorCode;
 
 /** An HTTP failure; rendered as `{ error: { code, message, issues? } }` with its status. */
 export class HttpError extends Error {

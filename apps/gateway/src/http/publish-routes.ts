@@ -1,10 +1,10 @@
-import type { Publisher } from "@hub/emitter";
-import { PublishError } from "@hub/events";
+import { type IngestSource, PublishError, type Publisher, type PublishResult } from "@hub/emitter";
 import { Router } from "express";
-import type { Logger } from "pino";
 import type { TokenVerifier } from "../auth/token-verifier.js";
+import type { IngestStats } from "../ingest/ingest-stats.js";
 import { HttpError } from "./http-error.js";
-import { requireService } from "./service-auth.js";
+import { jsonBody } from "./json-body.js";
+import { serviceOnly } from "./service-auth.js";
 
 /** Most events one `POST /api/v1/events` may carry. */
 export const MAX_BATCH = 500;
@@ -12,15 +12,14 @@ export const MAX_BATCH = 500;
 export interface PublishRoutesOptions {
   publisher: Publisher;
   verifier: TokenVerifier;
-  logger: Logger;
+  stats: IngestStats;
 }
 
 /** `POST /api/v1/events`: one event or `{ events: [...] }`, with a service token -> `202 { ids }`. */
-export function publishRoutes({ publisher, verifier, logger }: PublishRoutesOptions): Router {
+export function publishRoutes({ publisher, verifier, stats }: PublishRoutesOptions): Router {
   const router = Router();
 
-  router.post("/api/v1/events", async (req, res) => {
-    const service = await requireService(req, verifier);
+  router.post("/api/v1/events", serviceOnly(verifier), jsonBody, async (req, res) => {
     const body: unknown = req.body;
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
       throw new HttpError(400, "bad_request", "body must be one event or { events: [...] }");
@@ -29,15 +28,32 @@ export function publishRoutes({ publisher, verifier, logger }: PublishRoutesOpti
     if (batch !== undefined && (!Array.isArray(batch) || batch.length === 0 || batch.length > MAX_BATCH)) {
       throw new HttpError(400, "bad_request", `events must be a list of 1 to ${MAX_BATCH} events`);
     }
-    try {
-      const results = Array.isArray(batch) ? await publisher.publishMany(batch) : [await publisher.publish(body)];
-      logger.debug({ service: service.service, count: results.length }, "published over HTTP");
-      res.status(202).json({ ids: results.map((r) => r.id) });
-    } catch (error) {
-      if (error instanceof PublishError) throw new HttpError(400, error.code, error.message, error.issues);
-      throw error;
-    }
+    const results = await asHttp(
+      Array.isArray(batch)
+        ? publisher.publishMany(batch, { source: "http" })
+        : publisher.publish(body, { source: "http" }).then((r) => [r]),
+      stats,
+      "http",
+    );
+    res.status(202).json({ ids: results.map((r) => r.id) });
   });
 
   return router;
+}
+
+/** Counts the outcome and turns a `PublishError` into a 400 with the contract's error body. */
+export async function asHttp<T extends PublishResult | PublishResult[]>(
+  pending: Promise<T>,
+  stats: IngestStats,
+  source: IngestSource,
+): Promise<T> {
+  try {
+    const value = await pending;
+    for (const result of Array.isArray(value) ? value : [value]) stats.record(source, { status: "fulfilled", value: result });
+    return value;
+  } catch (error) {
+    stats.record(source, { status: "rejected", reason: error });
+    if (error instanceof PublishError) throw new HttpError(400, error.code, error.message, error.issues);
+    throw error;
+  }
 }

@@ -1,7 +1,17 @@
 import { ProtocolError, type ServicePrincipal } from "@hub/events";
-import type { Request } from "express";
+import type { Request, RequestHandler } from "express";
 import type { TokenVerifier } from "../auth/token-verifier.js";
 import { HttpError } from "./http-error.js";
+
+/** Middleware: the request must carry a service token (`res.locals.service` is set). */
+export function serviceOnly(verifier: TokenVerifier): RequestHandler {
+  return (req, res, next) => {
+    requireService(req, verifier).then((service) => {
+      res.locals.service = service;
+      next();
+    }, next);
+  };
+}
 
 /** Verifies `Authorization: Bearer <service token>`; throws 401 / 403 `HttpError`s. */
 export async function requireService(req: Request, verifier: TokenVerifier): Promise<ServicePrincipal> {

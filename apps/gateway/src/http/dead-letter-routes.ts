@@ -1,0 +1,86 @@
+import { type DeadLetterEntry, type DeadLetters, type PublishContext, type Publisher, replayDeadLetters } from "@hub/emitter";
+import { Router } from "express";
+import type { TokenVerifier } from "../auth/token-verifier.js";
+import { HttpError } from "./http-error.js";
+import { jsonBody } from "./json-body.js";
+import { serviceOnly } from "./service-auth.js";
+
+export interface DeadLetterRoutesOptions {
+  deadLetters: DeadLetters;
+  publisher: Publisher;
+  verifier: TokenVerifier;
+  /** How a legacy entry's channel maps to its org, for the replay's org check. */
+  contextOf: (entry: DeadLetterEntry) => PublishContext;
+}
+
+const MAX_PAGE = 500;
+const STREAM = /^(_unknown|[A-Za-z0-9_.-]{1,128}:[a-z][a-z0-9_.]{0,127})$/;
+
+/**
+ * The dead-letter queue's internal API (service token):
+ * - `GET /api/v1/dlq` -> `{ streams: [{ stream, length }] }`
+ * - `GET /api/v1/dlq/:stream/entries?after=&count=` -> `{ entries }`
+ * - `POST /api/v1/dlq/:stream/replay` `{ ids?, count? }` -> `{ replayed, failed }`
+ * - `DELETE /api/v1/dlq/:stream/entries` `{ ids }` -> `{ removed }`
+ */
+export function deadLetterRoutes({ deadLetters, publisher, verifier, contextOf }: DeadLetterRoutesOptions): Router {
+  const router = Router();
+  router.use("/api/v1/dlq", serviceOnly(verifier));
+
+  router.get("/api/v1/dlq", async (_req, res) => {
+    res.json({ streams: await deadLetters.streams() });
+  });
+
+  router.get("/api/v1/dlq/:stream/entries", async (req, res) => {
+    const stream = streamParam(req.params.stream);
+    const after = typeof req.query.after === "string" ? req.query.after : undefined;
+    const entries = await deadLetters.entries(stream, { count: countParam(req.query.count, 100), ...(after ? { after } : {}) });
+    res.json({ entries });
+  });
+
+  router.post("/api/v1/dlq/:stream/replay", jsonBody, async (req, res) => {
+    const stream = streamParam(req.params.stream);
+    const body = (req.body ?? {}) as { ids?: unknown; count?: unknown };
+    const ids = body.ids === undefined ? undefined : idsParam(body.ids);
+    const result = await replayDeadLetters(publisher, deadLetters, stream, {
+      ...(ids ? { ids } : {}),
+      count: countParam(body.count, 100),
+      contextOf,
+    });
+    res.json(result);
+  });
+
+  router.delete("/api/v1/dlq/:stream/entries", jsonBody, async (req, res) => {
+    const stream = streamParam(req.params.stream);
+    const ids = idsParam((req.body as { ids?: unknown } | undefined)?.ids);
+    res.json({ removed: await deadLetters.remove(stream, ids) });
+  });
+
+  return router;
+}
+
+function streamParam(value: unknown): string {
+  if (typeof value !== "string" || !STREAM.test(value)) {
+    throw new HttpError(400, "bad_request", "stream must be {org_id}:{event_type} or _unknown");
+  }
+  return value;
+}
+
+function countParam(value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1 || count > MAX_PAGE) throw new HttpError(400, "bad_request", `count must be 1 to ${MAX_PAGE}`);
+  return count;
+}
+
+function idsParam(value: unknown): string[] {
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    value.length > MAX_PAGE ||
+    !value.every((id) => typeof id === "string" && /^\d+-\d+$/.test(id))
+  ) {
+    throw new HttpError(400, "bad_request", `ids must be a list of 1 to ${MAX_PAGE} entry ids`);
+  }
+  return value;
+}

@@ -1,0 +1,5 @@
+import { compile } from "zod";
+import type { Candidate } from "../candidates/types.js";
+import { zodCandidate } from "../candidates/zod.js";
+
+export const make = (): Candidate => zodCandidate("compiled", compile);

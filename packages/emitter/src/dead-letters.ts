@@ -1,0 +1,64 @@
+import type { PublishErrorCode } from "@hub/events";
+
+/** Which producer path an event came in on. */
+export type IngestSource = "emitter" | "http" | "webhook" | "legacy";
+
+/** A rejected event, as recorded in the dead-letter queue. */
+export interface DeadLetter {
+  source: IngestSource;
+  code: PublishErrorCode;
+  message: string;
+  issues: readonly string[];
+  /** The org and type, when they could be read from the input. */
+  orgId: string | undefined;
+  type: string | undefined;
+  /** The input as received, cut at `MAX_RAW_BYTES`. */
+  raw: string;
+  truncated: boolean;
+  /** The Redis channel, for events from the legacy channel (replays need it). */
+  channel: string | undefined;
+  receivedAt: number;
+}
+
+export interface DeadLetterEntry extends DeadLetter {
+  /** The entry id within its stream. */
+  id: string;
+  /** The stream name: `{org_id}:{event_type}` or `_unknown`. */
+  stream: string;
+}
+
+export interface DeadLetterStreamInfo {
+  stream: string;
+  length: number;
+}
+
+/** The dead-letter queue: per-org, per-type streams of rejected events, each capped in length. */
+export interface DeadLetters {
+  /**
+   * Records a rejected event. With a fingerprint, the same input is recorded once however many
+   * nodes reject it (the legacy channel reaches every gateway).
+   */
+  append(letter: DeadLetter, fingerprint?: string): Promise<void>;
+  /** Every stream that holds entries. */
+  streams(): Promise<DeadLetterStreamInfo[]>;
+  /** Entries of one stream, oldest first, after the given entry id. */
+  entries(stream: string, options: { after?: string; count: number }): Promise<DeadLetterEntry[]>;
+  /** Removes entries (after a successful replay); resolves with how many were removed. */
+  remove(stream: string, ids: readonly string[]): Promise<number>;
+}
+
+/** Largest raw input kept per entry. */
+export const MAX_RAW_BYTES = 16_384;
+/** Entries kept per stream (approximately, on Redis). */
+export const DEAD_LETTER_STREAM_LENGTH = 10_000;
+
+/** The stream a rejected event goes to: `{org_id}:{event_type}`, or `_unknown` when either is unknown. */
+export function deadLetterStreamName(orgId: string | undefined, type: string | undefined): string {
+  return orgId && type ? `${orgId}:${type}` : "_unknown";
+}
+
+/** Cuts the raw input to `MAX_RAW_BYTES`. */
+export function capRaw(raw: string): { raw: string; truncated: boolean } {
+  if (raw.length <= MAX_RAW_BYTES / 4 || Buffer.byteLength(raw) <= MAX_RAW_BYTES) return { raw, truncated: false };
+  return { raw: Buffer.from(raw).subarray(0, MAX_RAW_BYTES).toString(), truncated: true };
+}

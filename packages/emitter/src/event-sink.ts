@@ -1,0 +1,21 @@
+import type { Envelope } from "@hub/events";
+
+/** One envelope on its way to the sockets of one topic. */
+export interface Outgoing {
+  topic: string;
+  clientEvent: string;
+  envelope: Envelope;
+}
+
+/** Where accepted events go: Redis pub/sub for a cluster, the local Socket.IO server for one node. */
+export interface EventSink {
+  /**
+   * Delivers every envelope of one event, unless the event id was delivered within the dedupe
+   * window. Claiming the id and delivering are one atomic step. Resolves `false` for a duplicate.
+   * Deliveries handed in by one caller reach clients in the order of the calls.
+   */
+  deliver(eventId: string, outgoing: readonly Outgoing[]): Promise<boolean>;
+}
+
+/** How long an event id is remembered for deduplication (CONTRACT.md: 5 minutes). */
+export const DEDUPE_WINDOW_MS = 5 * 60_000;
