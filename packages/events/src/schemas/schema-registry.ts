@@ -85,7 +85,7 @@ export class SchemaRegistry {
         return {
           name,
           schema: {
-            $schema: "https://json-schema.org/draft/2020-12/schema",
+            $schema: "http://json-schema.org/draft-07/schema#",
             $id: `${name}.json`,
             title: name,
             description: spec.description,
