@@ -13,10 +13,12 @@ import type { Engine } from "./engine/engine.js";
 import { deadLetterRoutes } from "./http/dead-letter-routes.js";
 import { healthRoutes, type Lifecycle } from "./http/health-routes.js";
 import { createHttpApp } from "./http/http-app.js";
+import { metricsRoutes } from "./http/metrics-routes.js";
 import { publishRoutes } from "./http/publish-routes.js";
 import { webhookRoutes } from "./http/webhook-routes.js";
 import { IngestStats } from "./ingest/ingest-stats.js";
 import { channelOrg, startLegacyChannel } from "./ingest/legacy-channel.js";
+import { createMetrics } from "./metrics/metrics.js";
 import type { HubServer, HubSocket } from "./protocol/hub-socket.js";
 import { onRequest, rejectUnknownEvents } from "./protocol/respond.js";
 import { subscribe, unsubscribe } from "./protocol/subscriptions.js";
@@ -57,7 +59,8 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     pingTimeout: 20_000,
   });
   engine.attach(io);
-  const stats = new IngestStats(logger);
+  const metrics = createMetrics();
+  const stats = new IngestStats(logger, metrics.ingested);
   const publisher = createPublisher({
     sink: engine.eventSink(io as unknown as Server),
     deadLetters: engine.deadLetters,
@@ -73,6 +76,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     logger,
     routers: [
       healthRoutes({ engine, version: VERSION, nodeId: config.nodeId, lifecycle: () => lifecycle }),
+      metricsRoutes(metrics),
       publishRoutes({ publisher, verifier, stats }),
       ...(config.scraperApiKey ? [webhookRoutes({ publisher, apiKey: config.scraperApiKey, stats })] : []),
       deadLetterRoutes({ deadLetters: engine.deadLetters, publisher, verifier, contextOf: legacyContext }),

@@ -307,6 +307,18 @@ export function contractSuite(name: string, start: () => Promise<HubFixture>): v
         expect(huge.status).toBe(413);
       });
 
+      it("GET /metrics counts accepted and rejected events by path and code", async () => {
+        await httpPublish(ingressUrl, { type: "player.x", org_id: "o1" });
+        await httpPublish(ingressUrl, { type: "player.x", org_id: "o1", payload: {} });
+        const res = await fetch(`${ingressUrl}/metrics`);
+        expect(res.status).toBe(200);
+        expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+        const text = await res.text();
+        const count = (labels: string) => Number(new RegExp(`^hub_events_ingested_total\\{${labels}\\} (\\d+)`, "m").exec(text)?.[1] ?? 0);
+        expect(count('source="http",outcome="rejected",code="invalid_event"')).toBeGreaterThanOrEqual(1);
+        expect(count('source="http",outcome="accepted",code=""')).toBeGreaterThanOrEqual(1);
+      });
+
       it("keeps delivering good events around bad ones", async () => {
         const client = await connectUser();
         await request(client, "subscribe", { topic: "org:o1" });
