@@ -2,8 +2,8 @@
  * Which schema validator for the publish pipeline's hot path? One run compares zod 4, TypeBox + ajv, TypeBox's own
  * compiler and valibot on the same schemas (src/candidates, wired up in src/entries) and prints a markdown report.
  *
- *   pnpm --filter @hub/bench-validators bench              # print the report
- *   pnpm --filter @hub/bench-validators bench -- --write   # also replace the generated part of RESULTS.md
+ *   cd bench/validators && pnpm bench           # print the report
+ *   cd bench/validators && pnpm bench --write   # also replace the generated part of RESULTS.md
  *
  * Every candidate is measured in its own short-lived node process (see measure-candidate.ts), BENCH_RUNS times
  * (default 5), the candidates in a different order each time; each figure is the median over those runs.
@@ -135,14 +135,14 @@ log("footprint and JSON Schema export");
 
 /** Facts per row that a benchmark cannot discover by timing: what the library does with `new Function`. */
 const CODEGEN: Record<CandidateId, string> = {
-  zod: "yes, optional: object shapes JIT-compiled; probes first, falls back without it",
-  "zod-compiled": "yes, optional: `z.compile` generates the parser; runtime parser without it",
+  zod: "optional: JIT for object shapes, probed; falls back",
+  "zod-compiled": "optional: `z.compile` generates code; falls back to the runtime parser",
   "zod-jitless": "no (`jitless`)",
-  "typebox-ajv": "**required**: ajv compiles every schema with `new Function` (CSP-safe only via ajv standalone code, built ahead of time)",
-  typebox1: "yes, optional: `Compile` checks `unsafe-eval` and falls back to its interpreter",
+  "typebox-ajv": "**required** (ajv's standalone code, generated at build time, is the CSP way)",
+  typebox1: "optional: `Compile` probes for eval; falls back to its interpreter",
   "typebox1-noeval": "no (`useAcceleration: false`)",
-  "typebox034-compiler": "**required**: `TypeCompiler.Compile` throws without it (0.34's `Value.Check` is the eval-free path)",
-  valibot: "no, never",
+  "typebox034-compiler": "**required** (0.34's eval-free path is `Value.Check`)",
+  valibot: "never",
 };
 const BUNDLE_OF: Partial<Record<CandidateId, CandidateId>> = { "zod-jitless": "zod", "typebox1-noeval": "typebox1" };
 const PACKAGES: Record<CandidateId, string[]> = {
@@ -167,6 +167,8 @@ const cell = (id: CandidateId, scenario: ScenarioKey) => {
 };
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 const size = (k: number) => (k >= 1024 ? `${(k / 1024).toFixed(1)} MiB` : `${k} KiB`);
+/** Text from a library (error messages) inside a table cell: `|` would end the cell. */
+const escapeCell = (text: string) => text.replaceAll("|", "\\|");
 const us = (value: number) => (value >= 1000 ? `${(value / 1000).toFixed(1)} ms` : `${value.toFixed(0)} µs`);
 
 const lines: string[] = [];
@@ -198,7 +200,7 @@ for (const id of CANDIDATE_IDS) {
   const details = invalid - reject;
   lines.push(
     `| ${names.get(id)?.name} | ${cell(id, "tournament")} | ${cell(id, "queue")} | ${cell(id, "invalid")} | ${cell(id, "reject")} | ` +
-      `${details >= 0 ? "+" : "−"}${fmtNs(Math.abs(details))} (×${(invalid / reject).toFixed(1)}) | ±${((spread * 100) / 2).toFixed(0)}% |`,
+      `${Math.abs(details) < 0.1 * reject ? "≈ 0" : `+${fmtNs(details)}`} (×${(invalid / reject).toFixed(1)}) | ±${((spread * 100) / 2).toFixed(0)}% |`,
   );
 }
 lines.push(
@@ -218,7 +220,7 @@ lines.push(
 for (const id of CANDIDATE_IDS) {
   const first = measurements(id)[0];
   const cspResult = csp.results.find((r) => r.id === id);
-  const blocked = cspResult === undefined ? "?" : cspResult.works ? "yes" : `no — ${cspResult.detail}`;
+  const blocked = cspResult === undefined ? "?" : cspResult.works ? "yes" : `**no**: ${cspResult.detail}`;
   const bundle = bundles[BUNDLE_OF[id] ?? id];
   const install = PACKAGES[id]
     .map((p) => {
@@ -227,7 +229,7 @@ for (const id of CANDIDATE_IDS) {
     })
     .join(" + ");
   lines.push(
-    `| ${names.get(id)?.name} | \`${names.get(id)?.via}\` | ${first?.firstError} | ${CODEGEN[id]} | ${blocked} | ` +
+    `| ${names.get(id)?.name} | \`${names.get(id)?.via}\` | ${escapeCell(first?.firstError ?? "?")} | ${CODEGEN[id]} | ${blocked} | ` +
       `${us(median(measurements(id).map((m) => m.coldSetupUs)))} / ${us(median(measurements(id).map((m) => m.warmSetupUs)))} | ` +
       `${bundle === undefined ? "—" : `${kib(bundle.min)} / ${kib(bundle.gzip)}`} | ${install} |`,
   );
@@ -235,11 +237,14 @@ for (const id of CANDIDATE_IDS) {
 lines.push(
   "",
   "¹ The whole conformance suite run in a child `node --disallow-code-generation-from-strings`, which makes V8 refuse `eval`/`new Function` " +
-    "as a page whose Content-Security-Policy lacks `'unsafe-eval'` does.  ",
+    "as a page whose Content-Security-Policy lacks `'unsafe-eval'` does.",
+  "",
   "² Build the schemas, compile them, validate the three benchmark inputs once (module import not included). " +
-    "Cold: the first time in a fresh process; warm: median of 9 rebuilds in that process; both medians over the processes.  ",
+    "Cold: the first time in a fresh process; warm: median of 9 rebuilds in that process; both medians over the processes.",
+  "",
   "³ esbuild, minified ESM for the browser, of `src/entries/<id>.ts`: library + these schemas + the adapter in `src/candidates`, gzip -9. " +
-    'The `import * as z from "zod"` form; `import { z } from "zod"` defeats tree-shaking and bundles ~445 KiB minified.  ',
+    'The `import * as z from "zod"` form; `import { z } from "zod"` defeats tree-shaking and bundles ~445 KiB minified.',
+  "",
   "⁴ `du -sk` of the package's real directory (`node_modules/<pkg>` is a pnpm symlink) plus its production dependencies.",
   "",
   "### Standard JSON Schema export",
@@ -277,6 +282,12 @@ if (process.argv.includes("--write")) {
   const to = current.indexOf(END);
   if (from < 0 || to < from) throw new Error(`${file} lacks the ${START} … ${END} markers`);
   writeFileSync(file, `${current.slice(0, from + START.length)}\n${report}\n${current.slice(to)}`);
+  // The repository's biome formats markdown too (it aligns the tables); keep `biome check` clean.
+  try {
+    execFileSync(join(PACKAGE_DIR, "..", "..", "node_modules", ".bin", "biome"), ["format", "--write", file], { stdio: "ignore" });
+  } catch {
+    log("biome format RESULTS.md failed; run `npx biome format --write bench/validators/RESULTS.md`");
+  }
   log(`wrote ${file}`);
 }
 log("done");
