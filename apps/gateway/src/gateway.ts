@@ -2,6 +2,7 @@ import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createPublisher, type DeadLetterEntry, type PublishContext, type Publisher } from "@hub/emitter";
 import { TopicRegistry } from "@hub/events";
+import { startQueueWorker } from "@hub/inhouse";
 import type { HubConfig } from "@hub/runtime";
 import type { Logger } from "pino";
 import { Server } from "socket.io";
@@ -13,6 +14,7 @@ import type { Engine } from "./engine/engine.js";
 import { deadLetterRoutes } from "./http/dead-letter-routes.js";
 import { healthRoutes, type Lifecycle } from "./http/health-routes.js";
 import { createHttpApp } from "./http/http-app.js";
+import { inhouseRoutes } from "./http/inhouse-routes.js";
 import { metricsRoutes } from "./http/metrics-routes.js";
 import { publishRoutes } from "./http/publish-routes.js";
 import { webhookRoutes } from "./http/webhook-routes.js";
@@ -20,6 +22,7 @@ import { IngestStats } from "./ingest/ingest-stats.js";
 import { channelOrg, startLegacyChannel } from "./ingest/legacy-channel.js";
 import { createMetrics } from "./metrics/metrics.js";
 import type { HubServer, HubSocket } from "./protocol/hub-socket.js";
+import { INHOUSE_REQUESTS, inhouseRequest } from "./protocol/inhouse-requests.js";
 import { onRequest, rejectUnknownEvents } from "./protocol/respond.js";
 import { subscribe, unsubscribe } from "./protocol/subscriptions.js";
 import { TokenBucket } from "./protocol/token-bucket.js";
@@ -45,7 +48,7 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-const CLIENT_EVENTS = new Set(["subscribe", "unsubscribe", "auth.refresh"]);
+const CLIENT_EVENTS = new Set(["subscribe", "unsubscribe", "auth.refresh", ...Object.keys(INHOUSE_REQUESTS)]);
 
 export function createGateway({ config, engine, logger }: GatewayOptions): Gateway {
   let lifecycle: Lifecycle = "starting";
@@ -66,7 +69,17 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     deadLetters: engine.deadLetters,
     onDeadLetterError: (error) => logger.error({ err: error }, "could not write to the dead-letter queue"),
   });
-  startLegacyChannel({ engine, publisher, pattern: config.legacyChannelPattern, stats });
+  startLegacyChannel({ engine, publisher, commands: engine.commands, pattern: config.legacyChannelPattern, stats });
+  // With the memory engine this process is the whole hub: it runs the inhouse queues too.
+  const queueWorker = engine.embeddedQueues
+    ? startQueueWorker({
+        store: engine.embeddedQueues,
+        logger,
+        checkInTimeoutMs: config.checkInTimeoutMs,
+        leaseTtlMs: config.queueLeaseTtlMs,
+        publish: (event) => publisher.publish(event, { source: "emitter" }),
+      })
+    : undefined;
   const legacyContext = (entry: DeadLetterEntry): PublishContext =>
     entry.source === "legacy" && entry.channel
       ? { source: "legacy", channel: entry.channel, expectOrgId: channelOrg(config.legacyChannelPattern, entry.channel) }
@@ -80,6 +93,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       publishRoutes({ publisher, verifier, stats }),
       ...(config.scraperApiKey ? [webhookRoutes({ publisher, apiKey: config.scraperApiKey, stats })] : []),
       deadLetterRoutes({ deadLetters: engine.deadLetters, publisher, verifier, contextOf: legacyContext }),
+      inhouseRoutes({ commands: engine.commands, verifier }),
     ],
   });
   const http = createServer(app);
@@ -93,6 +107,9 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     onRequest(socket, "subscribe", (req) => subscribe(socket, req, registry, config.limits), logger);
     onRequest(socket, "unsubscribe", (req) => unsubscribe(socket, req), logger);
     onRequest(socket, "auth.refresh", (req) => refreshAuth(socket, req, verifier), logger);
+    for (const event of Object.keys(INHOUSE_REQUESTS) as Array<keyof typeof INHOUSE_REQUESTS>) {
+      onRequest(socket, event, (req) => inhouseRequest(socket, event, req, engine.commands), logger);
+    }
     rejectUnknownEvents(socket, CLIENT_EVENTS);
   });
 
@@ -115,6 +132,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     async close() {
       lifecycle = "draining";
       await new Promise<void>((resolve) => io.close(() => resolve()));
+      await queueWorker?.close();
       await engine.close();
     },
   };

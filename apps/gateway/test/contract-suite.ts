@@ -301,7 +301,7 @@ export function contractSuite(name: string, start: () => Promise<HubFixture>): v
           body: "{not json",
         });
         expect(badJson.status).toBe(400);
-        expect(await badJson.json()).toMatchObject({ error: { code: "bad_request" } });
+        expect(await badJson.json()).toMatchObject({ error: { code: "invalid_json" } });
 
         const huge = await httpPublish(ingressUrl, { type: "player.x", org_id: 1, payload: { blob: "x".repeat(1_100_000) } });
         expect(huge.status).toBe(413);

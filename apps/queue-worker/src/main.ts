@@ -1,22 +1,43 @@
+import { createPublisher, hubKeys, redisDeadLetters, redisEventSink } from "@hub/emitter";
+import { redisQueueStore, startQueueWorker } from "@hub/inhouse";
 import { createLogger, exitOnSignal, loadConfigOrExit } from "@hub/runtime";
 import { Redis } from "ioredis";
+import { startReconciler } from "./reconciler.js";
 
-// Placeholder until the inhouse-queue worker lands: validates its configuration, holds a Redis
-// connection when clustered, and drains on SIGTERM like every hub process.
 const config = loadConfigOrExit(process.env, "worker");
 const logger = createLogger("queue-worker", config.logLevel, config.nodeId);
-const redis = config.redis
-  ? new Redis(config.redis.url, {
-      ...(config.redis.password === undefined ? {} : { password: config.redis.password }),
-      connectionName: "hub-worker",
-      maxRetriesPerRequest: null,
-    })
-  : undefined;
-redis?.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
-logger.info({ engine: config.engine }, "queue-worker started (stub: inhouse queues are not implemented yet)");
-// Nothing else holds the event loop open yet; the process lives until it is told to stop.
-const keepAlive = setInterval(() => {}, 60_000);
+if (!config.redis) {
+  process.stderr.write(
+    "worker: invalid configuration: REDIS_URL is required (with the memory engine the hub runs its queues in the gateway process)\n",
+  );
+  process.exit(1);
+}
+
+const redis = new Redis(config.redis.url, {
+  ...(config.redis.password === undefined ? {} : { password: config.redis.password }),
+  connectionName: "hub-worker",
+  maxRetriesPerRequest: null,
+});
+const subscriber = redis.duplicate({ connectionName: "hub-worker-wake" });
+for (const client of [redis, subscriber])
+  client.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
+
+const keys = hubKeys(config.keyPrefix);
+const store = redisQueueStore({ redis, subscriber, keys });
+const publisher = createPublisher({ sink: redisEventSink(redis, keys), deadLetters: redisDeadLetters(redis, keys) });
+const worker = startQueueWorker({
+  store,
+  logger,
+  checkInTimeoutMs: config.checkInTimeoutMs,
+  leaseTtlMs: config.queueLeaseTtlMs,
+  publish: (event) => publisher.publish(event, { source: "emitter" }),
+});
+const reconciler = startReconciler({ config, store, logger });
+logger.info({ engine: "redis", lease_ttl_ms: config.queueLeaseTtlMs }, "queue-worker started");
+
 exitOnSignal(logger, config.shutdownTimeoutMs, async () => {
-  clearInterval(keepAlive);
-  await redis?.quit();
+  reconciler.stop();
+  await worker.close();
+  await store.close();
+  await redis.quit();
 });

@@ -1,13 +1,16 @@
 export { PublishError } from "@hub/events";
 export { createBroadcastEncoder } from "./broadcast-encoder.js";
+export type { CommandQueue } from "./command-queue.js";
+export { redisCommandQueue } from "./command-queue.js";
 export type { DeadLetter, DeadLetterEntry, DeadLetterStreamInfo, DeadLetters, IngestSource } from "./dead-letters.js";
 export { capRaw, DEAD_LETTER_STREAM_LENGTH, deadLetterStreamName, MAX_RAW_BYTES } from "./dead-letters.js";
 export type { EventSink, Outgoing } from "./event-sink.js";
 export { DEDUPE_WINDOW_MS } from "./event-sink.js";
 export type { HubEmitter, HubEmitterOptions } from "./hub-emitter.js";
 export { createHubEmitter } from "./hub-emitter.js";
-export type { HubKeys } from "./keys.js";
+export type { HubKeys, QueueKeys } from "./keys.js";
 export { DEFAULT_KEY_PREFIX, hubKeys } from "./keys.js";
+export { registerLua } from "./lua/scripts.js";
 export { memoryDeadLetters } from "./memory-dead-letters.js";
 export type { PublishContext, Publisher, PublisherOptions, PublishResult } from "./publisher.js";
 export { createPublisher } from "./publisher.js";

@@ -16,6 +16,27 @@ export interface HubKeys {
   readonly deadLetterIndex: string;
   /** Marks a rejected input as dead-lettered, so several nodes seeing it append it once. */
   deadLetterSeen(fingerprint: string): string;
+  /** Keys of one inhouse queue, by its name `{org_id}/{queue_id}`. */
+  queue(name: string): QueueKeys;
+  /** Marks a queue command id as accepted for the dedupe window. */
+  queueCommandSeen(commandId: string): string;
+  /** Set of the names of queues that are not retired. */
+  readonly activeQueues: string;
+  /** Sorted set of queue names scored by check-in deadline (epoch ms). */
+  readonly queueDeadlines: string;
+  /** Channel announcing a queue has new commands (message: its name). */
+  readonly queueWake: string;
+}
+
+export interface QueueKeys {
+  /** Hash: `queue` (JSON), `version`, `cursor` (last applied command's stream id). */
+  readonly state: string;
+  /** Stream of accepted commands, applied in order by the owner. */
+  readonly commands: string;
+  /** The owner's lease (redlock resource); its value is the owner's token. */
+  readonly lease: string;
+  /** List of events committed with a change and not yet published. */
+  readonly outbox: string;
 }
 
 /**
@@ -33,5 +54,15 @@ export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
     deadLetters: (stream) => `${prefix}:dlq:${stream}`,
     deadLetterIndex: `${prefix}:dlq-index`,
     deadLetterSeen: (fingerprint) => `${prefix}:dlq-seen:${fingerprint}`,
+    queue: (name) => ({
+      state: `${prefix}:iq:${name}:state`,
+      commands: `${prefix}:iq:${name}:commands`,
+      lease: `${prefix}:iq:${name}:lease`,
+      outbox: `${prefix}:iq:${name}:outbox`,
+    }),
+    queueCommandSeen: (commandId) => `${prefix}:iq-seen:${commandId}`,
+    activeQueues: `${prefix}:iq-active`,
+    queueDeadlines: `${prefix}:iq-deadlines`,
+    queueWake: `${prefix}:iq-wake`,
   };
 }

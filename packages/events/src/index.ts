@@ -2,6 +2,10 @@ export type { Envelope } from "./envelope.js";
 export type { ErrorBody, ProtocolErrorCode, PublishErrorCode } from "./hub-error.js";
 export { ProtocolError, PublishError } from "./hub-error.js";
 export { ID_SEGMENT, normalizeId } from "./ids.js";
+export type { Queue, QueuePlayer, QueueRef, QueueStatus } from "./inhouse/queue.js";
+export { DEFAULT_CAPACITY, parseQueueName, queueName } from "./inhouse/queue.js";
+export type { CommandName, QueueCommand, QueueCommandInput, SyncCommand } from "./inhouse/queue-command.js";
+export { COMMANDS, CommandError, parseQueueCommand, QueueCommandSchema } from "./inhouse/queue-command.js";
 export { NamespaceSpecSchema, parseNamespaceSpecs } from "./namespace-spec-schema.js";
 export type { Principal, ServicePrincipal, UserPrincipal } from "./principal.js";
 export { subjectOf } from "./principal.js";
@@ -13,6 +17,8 @@ export type {
   AuthRefreshRequest,
   ClientToServerEvents,
   Failure,
+  InhouseOk,
+  InhouseRequest,
   MatchData,
   NotificationCreatedData,
   ServerToClientEvents,
@@ -26,7 +32,7 @@ export type { Delivery, Route } from "./routing.js";
 export { ROUTES, Router, toEnvelope } from "./routing.js";
 export type { EventSchemaSpec } from "./schemas/catalog.js";
 export { EVENT_SCHEMAS } from "./schemas/catalog.js";
-export { IdLike, Payload, Queue, Sensitive } from "./schemas/common.js";
+export { IdLike, Payload, QueueSchema, Sensitive } from "./schemas/common.js";
 export { SchemaRegistry, typeVersion } from "./schemas/schema-registry.js";
 export type { HistoryPolicy, NamespaceScope, NamespaceSpec, ParsedTopic, ResolvedNamespace } from "./topic-registry.js";
 export { BUILTIN_NAMESPACES, MAX_TOPIC_LENGTH, TopicRegistry } from "./topic-registry.js";

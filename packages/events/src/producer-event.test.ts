@@ -124,9 +124,14 @@ describe("parseProducerEvent: invalid input", () => {
     expectIssueOn({ ...valid, user_id: userId }, "user_id");
   });
 
+  it("accepts an integer id (Rails sends integers) as its string", () => {
+    expect(parseProducerEvent({ ...valid, id: 12 }).id).toBe("12");
+  });
+
   it.each([
     ["empty", ""],
-    ["a number", 12],
+    ["a negative number", -12],
+    ["fractional", 1.5],
     ["with a colon", "evt:1"],
     ["longer than 128 characters", "e".repeat(129)],
   ])("id %s", (_label, id) => {

@@ -10,7 +10,7 @@ export const EVENT_TYPE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 export const ProducerEnvelopeSchema = Type.Object(
   {
     id: Type.Optional(
-      Type.String({ pattern: "^[A-Za-z0-9_.-]{1,128}$", description: "unique id; the same id within 5 minutes is delivered once" }),
+      Type.Union(IdLike.anyOf, { description: "unique id (string or integer); the same id within 5 minutes is delivered once" }),
     ),
     type: Type.String({
       maxLength: 128,
@@ -20,10 +20,11 @@ export const ProducerEnvelopeSchema = Type.Object(
     org_id: IdLike,
     user_id: Type.Optional(Type.Union([IdLike, Type.Null()])),
     payload: Type.Object({}, { additionalProperties: true }),
+    // Informational: an unreadable value is ignored rather than costing the event.
     published_at: Type.Optional(
       Type.Union([
-        Type.Number({ minimum: 0, description: "epoch milliseconds" }),
-        Type.String({ format: "date-time", maxLength: 64 }),
+        Type.Number({ minimum: 0, description: "epoch milliseconds, or seconds (values below 1e11)" }),
+        Type.String({ maxLength: 64, description: "a date, ISO 8601 preferred" }),
         Type.Null(),
       ]),
     ),
@@ -52,11 +53,18 @@ export function parseProducerEvent(raw: unknown): NormalizedEvent {
   if (!envelope.check(raw)) throw new PublishError("invalid_event", "event failed validation", envelope.issues(raw));
   const { id, type, org_id, user_id, payload, published_at } = raw as ProducerEvent;
   return {
-    id,
+    id: id === undefined ? undefined : String(id),
     type,
     org_id: String(org_id),
     user_id: user_id === undefined || user_id === null ? undefined : String(user_id),
     payload: payload as Record<string, unknown>,
-    publishedAt: typeof published_at === "string" ? Date.parse(published_at) : (published_at ?? undefined),
+    publishedAt: publishedAtMs(published_at),
   };
+}
+
+/** Epoch ms from what producers send: ms, seconds (Ruby's `Time#to_f`), or a date string. */
+function publishedAtMs(value: number | string | null | undefined): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const ms = typeof value === "string" ? Date.parse(value) : value < 1e11 ? value * 1000 : value;
+  return Number.isFinite(ms) ? Math.floor(ms) : undefined;
 }

@@ -55,6 +55,20 @@ export interface ClientToServerEvents {
   subscribe: (req: SubscribeRequest, ack?: Ack<SubscribeOk>) => void;
   unsubscribe: (req: UnsubscribeRequest, ack?: Ack<UnsubscribeOk>) => void;
   "auth.refresh": (req: AuthRefreshRequest, ack?: Ack<AuthRefreshOk>) => void;
+  /** Join an inhouse queue of one's org, as oneself; acknowledged once the command is durable. */
+  "inhouse.join": (req: InhouseRequest, ack?: Ack<InhouseOk>) => void;
+  "inhouse.leave": (req: InhouseRequest, ack?: Ack<InhouseOk>) => void;
+  "inhouse.check_in": (req: InhouseRequest, ack?: Ack<InhouseOk>) => void;
+}
+
+export interface InhouseRequest {
+  queue_id: string;
+}
+
+export interface InhouseOk {
+  ok: true;
+  /** The command's id; the outcome arrives as `queue_updated` on `inhouse:{org_id}`. */
+  id: string;
 }
 
 /** Data of the seed's client events. */

@@ -63,6 +63,7 @@ describe("loadConfig defaults", () => {
       legacyChannelPattern: "prostaff:events:*",
       backendApiUrl: undefined,
       checkInTimeoutMs: 60_000,
+      queueLeaseTtlMs: 5_000,
       corsOrigins: "*",
       namespaces: [],
       limits: { maxSubscriptionsPerSocket: 200, subscribeRatePerSecond: 50, maxMessageBytes: 65_536 },

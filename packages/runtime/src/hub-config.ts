@@ -52,6 +52,8 @@ export interface HubConfig {
   legacyChannelPattern: string;
   backendApiUrl: string | undefined;
   checkInTimeoutMs: number;
+  /** `QUEUE_LEASE_TTL_MS`, default 5000: how long a dead worker's queues wait for another owner. */
+  queueLeaseTtlMs: number;
   /** `"*"` or the allowed origins. */
   corsOrigins: "*" | string[];
   /** `HUB_NAMESPACES`: namespaces added to the built-in ones. */
@@ -96,6 +98,7 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
     legacyChannelPattern: legacyPattern(env),
     backendApiUrl: url(env, "BACKEND_API_URL", ["http:", "https:"]) ?? url(env, "RAILS_API_URL", ["http:", "https:"]),
     checkInTimeoutMs: int(env, "CHECK_IN_TIMEOUT_MS", { default: 60_000, min: 1_000, max: 86_400_000 }),
+    queueLeaseTtlMs: int(env, "QUEUE_LEASE_TTL_MS", { default: 5_000, min: 500, max: 10_000 }),
     // Only the gateway serves browsers.
     corsOrigins: corsOrigins(env, production && role === "gateway"),
     namespaces: namespaces(env),

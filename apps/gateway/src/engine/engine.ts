@@ -1,4 +1,5 @@
-import type { DeadLetters, EventSink } from "@hub/emitter";
+import type { CommandQueue, DeadLetters, EventSink } from "@hub/emitter";
+import type { QueueStore } from "@hub/inhouse";
 import type { EngineKind } from "@hub/runtime";
 import type { Server } from "socket.io";
 
@@ -21,7 +22,11 @@ export interface Engine {
   /** Where accepted events go: deduplicated, then to every subscribed socket in the cluster. */
   eventSink(io: Server): EventSink;
   readonly deadLetters: DeadLetters;
-  /** Subscribes to a pub/sub pattern of the shared Redis; a no-op without Redis. */
+  /** Where inhouse queue commands are durably accepted. */
+  readonly commands: CommandQueue;
+  /** The queue store when queues run inside this process (memory engine); the worker app runs them otherwise. */
+  readonly embeddedQueues: QueueStore | undefined;
+  /** Subscribes to a pub/sub pattern of the shared Redis; a no-op without Redis. `ready()` waits for it. */
   subscribeLegacy(pattern: string, listener: LegacyListener): void;
   redisState(): RedisState;
   close(): Promise<void>;

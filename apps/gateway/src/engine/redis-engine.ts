@@ -1,4 +1,4 @@
-import { type HubKeys, redisDeadLetters, redisEventSink } from "@hub/emitter";
+import { type HubKeys, redisCommandQueue, redisDeadLetters, redisEventSink } from "@hub/emitter";
 import type { RedisSettings } from "@hub/runtime";
 import { createAdapter } from "@socket.io/redis-adapter";
 import { Redis } from "ioredis";
@@ -19,6 +19,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
   watch(sub, "sub", logger);
   // The adapter owns `sub`; the legacy pattern gets a subscriber of its own.
   let legacy: Redis | undefined;
+  let legacySubscribed: Promise<unknown> = Promise.resolve();
 
   return {
     kind: "redis",
@@ -29,15 +30,20 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       // Redis answers commands of one connection in order: once this PING returns, the adapter's
       // PSUBSCRIBE has been applied and broadcasts from any node reach this one.
       await sub.ping();
+      await legacySubscribed;
     },
     eventSink: () => redisEventSink(pub, options.keys),
     deadLetters: redisDeadLetters(pub, options.keys),
+    commands: redisCommandQueue(pub, options.keys),
+    embeddedQueues: undefined,
     subscribeLegacy(pattern, listener) {
       legacy ??= pub.duplicate({ connectionName: "hub-gateway-legacy" });
       watch(legacy, "legacy", logger);
       legacy.on("pmessage", (_pattern: string, channel: string, message: string) => listener(channel, message));
       // ioredis re-subscribes after a reconnect.
-      legacy.psubscribe(pattern).catch((error: unknown) => logger.error({ err: error, pattern }, "legacy PSUBSCRIBE failed"));
+      legacySubscribed = legacy
+        .psubscribe(pattern)
+        .catch((error: unknown) => logger.error({ err: error, pattern }, "legacy PSUBSCRIBE failed"));
     },
     redisState: () => (pub.status === "ready" && sub.status === "ready" ? "connected" : "disconnected"),
     async close() {

@@ -7,6 +7,7 @@ export type HttpErrorCode =
   | "forbidden"
   | "not_found"
   | "payload_too_large"
+  | "invalid_command"
   | "internal"
   | PublishErrorCode;
 

@@ -1,10 +1,26 @@
 import express, { type RequestHandler } from "express";
 
-/** Largest JSON body the HTTP routes take. */
+/** Largest body the HTTP routes take. */
 export const BODY_LIMIT = "1mb";
 
 /**
- * Parses a JSON body; mounted after a route's authentication, so unauthenticated callers never get
- * their bodies parsed. Errors (413, bad JSON) reach the app's error handler.
+ * Reads the body as text; mounted after a route's authentication, so unauthenticated callers never
+ * get their bodies read. A body over the limit is a 413 (through the app's error handler).
  */
+export const textBody: RequestHandler = express.text({ limit: BODY_LIMIT, type: () => true });
+
+/**
+ * The body as JSON, or the text itself when it is not JSON: the publish pipeline answers that with
+ * `invalid_json` and records it in the dead-letter queue, like any other input it cannot parse.
+ */
+export function bodyOf(body: unknown): unknown {
+  if (typeof body !== "string") return body;
+  try {
+    return JSON.parse(body);
+  } catch {
+    return body;
+  }
+}
+
+/** The body as JSON for routes that are not publish paths; a `bad_request` otherwise. */
 export const jsonBody: RequestHandler = express.json({ limit: BODY_LIMIT, type: () => true });

@@ -3,7 +3,7 @@ import { Router } from "express";
 import type { TokenVerifier } from "../auth/token-verifier.js";
 import type { IngestStats } from "../ingest/ingest-stats.js";
 import { HttpError } from "./http-error.js";
-import { jsonBody } from "./json-body.js";
+import { bodyOf, textBody } from "./json-body.js";
 import { serviceOnly } from "./service-auth.js";
 
 /** Most events one `POST /api/v1/events` may carry. */
@@ -19,12 +19,9 @@ export interface PublishRoutesOptions {
 export function publishRoutes({ publisher, verifier, stats }: PublishRoutesOptions): Router {
   const router = Router();
 
-  router.post("/api/v1/events", serviceOnly(verifier), jsonBody, async (req, res) => {
-    const body: unknown = req.body;
-    if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      throw new HttpError(400, "bad_request", "body must be one event or { events: [...] }");
-    }
-    const batch = "events" in body ? (body as { events: unknown }).events : undefined;
+  router.post("/api/v1/events", serviceOnly(verifier), textBody, async (req, res) => {
+    const body = bodyOf(req.body);
+    const batch = typeof body === "object" && body !== null && "events" in body ? (body as { events: unknown }).events : undefined;
     if (batch !== undefined && (!Array.isArray(batch) || batch.length === 0 || batch.length > MAX_BATCH)) {
       throw new HttpError(400, "bad_request", `events must be a list of 1 to ${MAX_BATCH} events`);
     }

@@ -2,8 +2,7 @@ import type { Publisher } from "@hub/emitter";
 import { Router } from "express";
 import type { IngestStats } from "../ingest/ingest-stats.js";
 import { requireApiKey } from "./api-key.js";
-import { HttpError } from "./http-error.js";
-import { jsonBody } from "./json-body.js";
+import { bodyOf, textBody } from "./json-body.js";
 import { asHttp } from "./publish-routes.js";
 
 export interface WebhookRoutesOptions {
@@ -16,11 +15,8 @@ export interface WebhookRoutesOptions {
 /** `POST /events/notify`: the scraper's webhook, `X-Api-Key` auth, one event -> `202 { id }`. */
 export function webhookRoutes({ publisher, apiKey, stats }: WebhookRoutesOptions): Router {
   const router = Router();
-  router.post("/events/notify", requireApiKey(apiKey), jsonBody, async (req, res) => {
-    const body: unknown = req.body;
-    if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      throw new HttpError(400, "bad_request", "body must be one event { type, org_id, payload, id? }");
-    }
+  router.post("/events/notify", requireApiKey(apiKey), textBody, async (req, res) => {
+    const body = bodyOf(req.body);
     const { id } = await asHttp(publisher.publish(body, { source: "webhook" }), stats, "webhook");
     res.status(202).json({ id });
   });

@@ -1,5 +1,5 @@
 import { type TSchema, Type } from "@sinclair/typebox";
-import { IdLike, Payload, Queue, Sensitive } from "./common.js";
+import { IdLike, Payload, QueueSchema as Queue, Sensitive } from "./common.js";
 
 /** The payload schema of one domain type at one version, or of a family of types (`roster.*`). */
 export interface EventSchemaSpec {

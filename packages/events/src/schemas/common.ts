@@ -16,7 +16,7 @@ export const Payload = <P extends Parameters<typeof Type.Object>[0]>(properties:
   Type.Object(properties, { additionalProperties: true });
 
 /** An inhouse queue as the worker publishes it (CONTRACT.md "Inhouse queues"). */
-export const Queue = Type.Object(
+export const QueueSchema = Type.Object(
   {
     id: Type.String({ minLength: 1, maxLength: 128 }),
     org_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),

@@ -31,12 +31,16 @@ export function typeVersion(type: string): { base: string; version: number } {
 export class SchemaRegistry {
   readonly #exact = new Map<string, CompiledSchema>();
   readonly #families: Array<[prefix: string, schema: CompiledSchema]> = [];
+  /** Sensitive paths of every version of a base type: scrubbing must not depend on a valid version. */
+  readonly #sensitiveByBase = new Map<string, string[][]>();
 
   constructor(specs: readonly EventSchemaSpec[] = EVENT_SCHEMAS) {
     for (const spec of specs) {
       const compiled = { spec, payload: compile(spec.payload), sensitive: sensitivePaths(spec.payload) };
       if (spec.type.endsWith(".*")) this.#families.push([spec.type.slice(0, -1), compiled]);
       else this.#exact.set(`${spec.type}@${spec.version ?? 1}`, compiled);
+      if (!spec.type.endsWith(".*"))
+        this.#sensitiveByBase.set(spec.type, [...(this.#sensitiveByBase.get(spec.type) ?? []), ...compiled.sensitive]);
     }
   }
 
@@ -57,9 +61,12 @@ export class SchemaRegistry {
     }
   }
 
-  /** The payload without its sensitive fields; the same object when it has none. */
+  /**
+   * The payload without the fields any version of its type marks sensitive (also for a version
+   * that does not exist); the same object when it has none.
+   */
   scrub(event: Pick<NormalizedEvent, "type" | "payload">): Record<string, unknown> {
-    const paths = this.#find(event.type)?.sensitive ?? [];
+    const paths = this.#sensitiveByBase.get(typeVersion(event.type).base) ?? this.#find(event.type)?.sensitive ?? [];
     let payload = event.payload;
     for (const path of paths) payload = without(payload, path);
     return payload;

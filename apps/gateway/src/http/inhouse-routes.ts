@@ -1,0 +1,46 @@
+import type { CommandQueue } from "@hub/emitter";
+import { CommandError, parseQueueCommand, type QueueCommand, uuidv7 } from "@hub/events";
+import { Router } from "express";
+import type { TokenVerifier } from "../auth/token-verifier.js";
+import { HttpError } from "./http-error.js";
+import { jsonBody } from "./json-body.js";
+import { serviceOnly } from "./service-auth.js";
+
+const MAX_COMMANDS = 500;
+
+export interface InhouseRoutesOptions {
+  commands: CommandQueue;
+  verifier: TokenVerifier;
+}
+
+/**
+ * `POST /api/v1/inhouse/commands` (service token): one command or `{ commands: [...] }` ->
+ * `202 { ids }` once they are durably accepted; each queue applies its commands in this order.
+ */
+export function inhouseRoutes({ commands, verifier }: InhouseRoutesOptions): Router {
+  const router = Router();
+  router.post("/api/v1/inhouse/commands", serviceOnly(verifier), jsonBody, async (req, res) => {
+    const body: unknown = req.body;
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      throw new HttpError(400, "bad_request", "body must be one command or { commands: [...] }");
+    }
+    const list = "commands" in body ? (body as { commands: unknown }).commands : [body];
+    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_COMMANDS) {
+      throw new HttpError(400, "bad_request", `commands must be a list of 1 to ${MAX_COMMANDS} commands`);
+    }
+    const parsed: QueueCommand[] = [];
+    const issues: string[] = [];
+    list.forEach((raw, index) => {
+      try {
+        parsed.push(parseQueueCommand(raw, uuidv7));
+      } catch (error) {
+        if (!(error instanceof CommandError)) throw error;
+        for (const issue of error.issues.length > 0 ? error.issues : [error.message]) issues.push(`commands.${index}.${issue}`);
+      }
+    });
+    if (issues.length > 0) throw new HttpError(400, "invalid_command", "some commands are invalid; none was accepted", issues);
+    await commands.enqueue(parsed);
+    res.status(202).json({ ids: parsed.map((c) => c.id) });
+  });
+  return router;
+}

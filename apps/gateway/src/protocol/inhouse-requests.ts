@@ -1,0 +1,37 @@
+import type { CommandQueue } from "@hub/emitter";
+import { ID_SEGMENT, ProtocolError, type QueueCommand, uuidv7 } from "@hub/events";
+import type { HubSocket } from "./hub-socket.js";
+
+/** Socket events a user may send for themselves, and the command each becomes. */
+export const INHOUSE_REQUESTS = { "inhouse.join": "join", "inhouse.leave": "leave", "inhouse.check_in": "check_in" } as const;
+
+/**
+ * Handles `inhouse.join | inhouse.leave | inhouse.check_in` `{ queue_id }`: the user acts as their
+ * token's `sub`, only on their token's org's queues. Acknowledged once the command is durable.
+ */
+export async function inhouseRequest(
+  socket: HubSocket,
+  event: keyof typeof INHOUSE_REQUESTS,
+  request: unknown,
+  commands: CommandQueue,
+): Promise<{ ok: true; id: string }> {
+  const principal = socket.data.principal;
+  if (principal.kind !== "user") throw new ProtocolError("forbidden", "inhouse requests act for a user; services send commands over HTTP");
+  if (typeof request !== "object" || request === null) throw new ProtocolError("bad_request", `${event} takes { queue_id }`);
+  const { queue_id, org_id } = request as { queue_id?: unknown; org_id?: unknown };
+  const queueId = typeof queue_id === "number" ? String(queue_id) : queue_id;
+  if (typeof queueId !== "string" || !ID_SEGMENT.test(queueId)) throw new ProtocolError("bad_request", "queue_id must be an id");
+  if (org_id !== undefined && String(org_id) !== principal.orgId)
+    throw new ProtocolError("forbidden", "queues of another org are off limits");
+  if (!socket.data.subscribeBucket.take()) throw new ProtocolError("rate_limited", "too many requests; slow down");
+  const command: QueueCommand = {
+    id: uuidv7(),
+    command: INHOUSE_REQUESTS[event],
+    org_id: principal.orgId,
+    queue_id: queueId,
+    user_id: principal.userId,
+    capacity: undefined,
+  };
+  await commands.enqueue([command]);
+  return { ok: true, id: command.id };
+}

@@ -1,0 +1,41 @@
+import type { QueueCommand } from "@hub/events";
+import { queueName } from "@hub/events";
+import type { Redis } from "ioredis";
+import { DEDUPE_WINDOW_MS } from "./event-sink.js";
+import type { HubKeys } from "./keys.js";
+import { withHubCommands } from "./lua/scripts.js";
+
+/** Where inhouse queue commands are durably accepted before a worker applies them. */
+export interface CommandQueue {
+  /**
+   * Accepts commands in order (per queue, they are applied in this order). Resolves once they are
+   * durable; a command whose id was accepted within the dedupe window is accepted again without
+   * effect. Resolves with whether each was new.
+   */
+  enqueue(commands: readonly QueueCommand[]): Promise<boolean[]>;
+}
+
+/** Commands as Redis Streams, one per queue (lua/enqueueCommand-3.lua). */
+export function redisCommandQueue(redis: Redis, keys: HubKeys, windowMs: number = DEDUPE_WINDOW_MS): CommandQueue {
+  const client = withHubCommands(redis);
+  return {
+    async enqueue(commands) {
+      // Issued back to back on one connection: Redis applies them in this order.
+      const results = await Promise.all(
+        commands.map((command) => {
+          const name = queueName(command);
+          return client.hubEnqueueCommand(
+            keys.queueCommandSeen(command.id),
+            keys.queue(name).commands,
+            keys.activeQueues,
+            windowMs,
+            name,
+            keys.queueWake,
+            JSON.stringify(command),
+          );
+        }),
+      );
+      return results.map((id) => id !== null);
+    },
+  };
+}

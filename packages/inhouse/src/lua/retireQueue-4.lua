@@ -1,0 +1,24 @@
+--[[
+  Retires a closed queue whose commands are all applied: it leaves the active set and its lease is
+  released, so no worker keeps holding it. A command arriving later makes it active again.
+
+  KEYS[1]  the queue's lease key
+  KEYS[2]  the set of active queue names
+  KEYS[3]  the queue's command stream
+  KEYS[4]  the sorted set of check-in deadlines
+  ARGV[1]  the caller's lease token
+  ARGV[2]  the cursor: stream id of the last command applied
+  ARGV[3]  the queue's name
+
+  Returns 1 when retired, 0 when the caller does not hold the lease or commands are pending.
+]]
+if redis.call("GET", KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+if #redis.call("XRANGE", KEYS[3], "(" .. ARGV[2], "+", "COUNT", 1) > 0 then
+  return 0
+end
+redis.call("SREM", KEYS[2], ARGV[3])
+redis.call("ZREM", KEYS[4], ARGV[3])
+redis.call("DEL", KEYS[1])
+return 1

@@ -1,0 +1,231 @@
+import type { Logger } from "pino";
+import type { Lease, QueueStore, StoredQueue } from "./queue-store.js";
+import { type Decision, decide, type Emission, expire } from "./transitions.js";
+
+export interface QueueWorkerOptions {
+  store: QueueStore;
+  /** Publishes one committed event through the hub's pipeline (its id deduplicates retries). */
+  publish: (event: Emission) => Promise<unknown>;
+  logger: Logger;
+  checkInTimeoutMs: number;
+  /** How long a lease lasts without renewal: the longest a dead owner's queue waits for another. @default 5000 */
+  leaseTtlMs?: number;
+  /** How often overdue deadlines and unowned queues are looked for. @default 500 */
+  sweepMs?: number;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+/** What the worker did, for metrics and tests. */
+export interface QueueWorkerStats {
+  applied: number;
+  refused: number;
+  expired: number;
+  failures: number;
+  leasesLost: number;
+}
+
+interface Held {
+  lease: Lease;
+  /** Runs of this queue, one after the other: the queue's actor. */
+  chain: Promise<void>;
+  /** Wake-up hint at the check-in deadline; the deadline itself lives in the store. */
+  timer: NodeJS.Timeout | undefined;
+}
+
+export interface QueueWorker {
+  readonly stats: QueueWorkerStats;
+  /** Names of the queues this worker holds. */
+  owned(): string[];
+  /** Stops sweeping, finishes running work, releases every lease. */
+  close(): Promise<void>;
+}
+
+const BATCH = 100;
+
+/**
+ * Runs inhouse queues as actors: each queue is owned by one worker at a time (a lease in the store),
+ * processes its commands in stream order, and fires its check-in deadline. Every write is fenced by
+ * the lease and the version read, so a worker that lost its lease (paused, partitioned) cannot
+ * change a queue. Events are committed to an outbox with the change and published after it.
+ */
+export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
+  const { store, logger } = options;
+  const now = options.now ?? Date.now;
+  const leaseTtlMs = options.leaseTtlMs ?? 5_000;
+  const sweepMs = options.sweepMs ?? 500;
+  const held = new Map<string, Held>();
+  const acquiring = new Set<string>();
+  const stats: QueueWorkerStats = { applied: 0, refused: 0, expired: 0, failures: 0, leasesLost: 0 };
+  let closed = false;
+  let sweeps = 0;
+
+  async function poke(name: string): Promise<void> {
+    if (closed) return;
+    if (!held.has(name)) {
+      if (acquiring.has(name)) return;
+      acquiring.add(name);
+      try {
+        const lease = await store.acquire(name, leaseTtlMs);
+        if (!lease || closed) {
+          if (lease) await store.release(lease);
+          return;
+        }
+        held.set(name, { lease, chain: Promise.resolve(), timer: undefined });
+        logger.debug({ queue: name }, "queue lease acquired");
+      } finally {
+        acquiring.delete(name);
+      }
+    }
+    schedule(name);
+  }
+
+  function schedule(name: string): void {
+    const h = held.get(name);
+    if (!h) return;
+    h.chain = h.chain
+      .then(() => run(name))
+      .catch((error: unknown) => {
+        stats.failures++;
+        logger.error({ err: error, queue: name }, "queue run failed");
+      });
+  }
+
+  function drop(name: string, reason: string): void {
+    const h = held.get(name);
+    if (!h) return;
+    if (h.timer) clearTimeout(h.timer);
+    held.delete(name);
+    logger.info({ queue: name, reason }, "queue released");
+  }
+
+  async function run(name: string): Promise<void> {
+    const h = held.get(name);
+    if (!h || closed) return;
+    let stored = await store.load(name);
+    if (!(await flushOutbox(h))) return;
+
+    for (;;) {
+      const pending = await store.pending(name, stored.cursor, BATCH);
+      for (const { cursor, command } of pending) {
+        const decision: Decision = command
+          ? decide(stored.queue, command, { checkInTimeoutMs: options.checkInTimeoutMs, now: now() })
+          : { ok: false, reason: "unreadable command" };
+        const next = await commit(h, stored, decision, cursor);
+        if (next === undefined) return;
+        if (next === "conflict") {
+          stored = await store.load(name);
+          break;
+        }
+        if (decision.ok) stats.applied++;
+        else {
+          stats.refused++;
+          logger.info(
+            { queue: name, command: command?.command, command_id: command?.id, reason: decision.reason },
+            "queue command refused",
+          );
+        }
+        stored = next;
+      }
+      if (pending.length < BATCH) break;
+    }
+
+    const expiry = expire(stored.queue, now());
+    if (expiry.ok) {
+      const next = await commit(h, stored, expiry, stored.cursor);
+      if (next === undefined || next === "conflict") return;
+      stats.expired++;
+      stored = next;
+    }
+    hint(name, h, stored);
+    if (stored.queue?.status === "closed" && (await store.retire(h.lease, stored.cursor))) drop(name, "retired");
+  }
+
+  /** Commits a decision and publishes its events; undefined when the lease is gone. */
+  async function commit(h: Held, stored: StoredQueue, decision: Decision, cursor: string): Promise<StoredQueue | "conflict" | undefined> {
+    const result = await store.commit(h.lease, {
+      name: h.lease.name,
+      expectedVersion: stored.version,
+      queue: decision.ok ? decision.queue : null,
+      cursor,
+      emissions: decision.ok ? decision.emissions : [],
+    });
+    if (result === "lease_lost") {
+      stats.leasesLost++;
+      drop(h.lease.name, "lease lost");
+      return undefined;
+    }
+    if (result === "conflict") return "conflict";
+    if (!(await flushOutbox(h))) return undefined;
+    return decision.ok ? { queue: decision.queue, version: decision.queue.version, cursor } : { ...stored, cursor };
+  }
+
+  /** Publishes what the outbox holds, in order; false when the lease was lost meanwhile. */
+  async function flushOutbox(h: Held): Promise<boolean> {
+    const events = await store.outbox(h.lease.name);
+    if (events.length === 0) return true;
+    for (const event of events) {
+      try {
+        await options.publish(event);
+      } catch (error) {
+        // A rejected event is in the dead-letter queue; anything else is retried on the next run.
+        if ((error as { name?: string }).name !== "PublishError") throw error;
+        logger.error({ err: error, queue: h.lease.name, event_id: event.id }, "queue event rejected by the pipeline");
+      }
+    }
+    if (await store.ackOutbox(h.lease, events.length)) return true;
+    drop(h.lease.name, "lease lost");
+    return false;
+  }
+
+  function hint(name: string, h: Held, stored: StoredQueue): void {
+    if (h.timer) clearTimeout(h.timer);
+    h.timer = undefined;
+    const deadline = stored.queue?.status === "check_in" ? stored.queue.check_in_deadline : null;
+    if (deadline === null) return;
+    h.timer = setTimeout(() => schedule(name), Math.max(0, deadline - now()) + 5);
+  }
+
+  async function sweep(): Promise<void> {
+    sweeps++;
+    for (const name of await store.dueDeadlines(now(), 100)) void poke(name);
+    // Unowned queues (their owner died) are picked up within a second or two.
+    if (sweeps % 2 === 0) for (const name of await store.activeQueues()) if (!held.has(name)) void poke(name);
+  }
+
+  async function renew(): Promise<void> {
+    for (const [name, h] of held) {
+      const lease = await store.extend(h.lease, leaseTtlMs);
+      if (lease) h.lease = lease;
+      else {
+        stats.leasesLost++;
+        drop(name, "lease lost");
+      }
+    }
+  }
+
+  const guard = (what: string, task: () => Promise<void>) => () => {
+    task().catch((error: unknown) => logger.warn({ err: error }, `${what} failed`));
+  };
+  store.onWake((name) => void poke(name).catch((error: unknown) => logger.warn({ err: error, queue: name }, "wake-up failed")));
+  const sweeper = setInterval(guard("deadline sweep", sweep), sweepMs);
+  const renewer = setInterval(guard("lease renewal", renew), Math.max(50, Math.floor(leaseTtlMs / 3)));
+  guard("initial sweep", async () => {
+    for (const name of await store.activeQueues()) void poke(name);
+  })();
+
+  return {
+    stats,
+    owned: () => [...held.keys()],
+    async close() {
+      closed = true;
+      clearInterval(sweeper);
+      clearInterval(renewer);
+      const all = [...held.values()];
+      await Promise.allSettled(all.map((h) => h.chain));
+      for (const h of all) if (h.timer) clearTimeout(h.timer);
+      await Promise.allSettled(all.map((h) => store.release(h.lease)));
+      held.clear();
+    },
+  };
+}
