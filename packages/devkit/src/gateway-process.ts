@@ -111,3 +111,10 @@ export async function startGateway(overrides: Record<string, string | undefined>
   const port = listening.port as number;
   return { ...hub, port, url: `http://127.0.0.1:${port}` };
 }
+
+/** Starts a real queue-worker process (`apps/queue-worker/src/main.ts`) and resolves once it runs. */
+export async function startWorker(overrides: Record<string, string | undefined> = {}): Promise<HubProcess> {
+  const worker = spawnHubProcess("apps/queue-worker/src/main.ts", gatewayEnv(overrides));
+  await worker.waitForLog((l) => l.msg === "queue-worker started");
+  return worker;
+}

@@ -3,7 +3,7 @@ export type { FakeBackend } from "./fake-backend.js";
 export { startFakeBackend } from "./fake-backend.js";
 export { freePort } from "./free-port.js";
 export type { GatewayProcess, HubProcess, SpawnOptions } from "./gateway-process.js";
-export { gatewayEnv, REPO_ROOT, spawnHubProcess, startGateway } from "./gateway-process.js";
+export { gatewayEnv, REPO_ROOT, spawnHubProcess, startGateway, startWorker } from "./gateway-process.js";
 export type { RedisServer } from "./redis-server.js";
 export { startRedis } from "./redis-server.js";
 export type { ConnectOptions, HubClient } from "./socket-client.js";

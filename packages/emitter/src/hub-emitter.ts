@@ -1,5 +1,6 @@
-import type { ProducerEvent } from "@hub/events";
+import { type CommandName, type ProducerEvent, parseQueueCommand, type QueueCommandInput, uuidv7 } from "@hub/events";
 import type { Redis } from "ioredis";
+import { redisCommandQueue } from "./command-queue.js";
 import { hubKeys } from "./keys.js";
 import { createPublisher, type PublishResult } from "./publisher.js";
 import { redisDeadLetters } from "./redis-dead-letters.js";
@@ -27,6 +28,27 @@ export interface HubEmitter {
   publish(event: ProducerEvent): Promise<PublishResult>;
   /** Publishes several events; validates all first and publishes none if any is bad. */
   publishMany(events: readonly ProducerEvent[]): Promise<PublishResult[]>;
+  /** Commands for inhouse queues, applied by the queue-worker in order per queue. */
+  readonly inhouse: InhouseCommands;
+}
+
+type QueueTarget = Pick<QueueCommandInput, "org_id" | "queue_id" | "id">;
+type PlayerTarget = QueueTarget & Pick<QueueCommandInput, "user_id">;
+
+/**
+ * Typed inhouse queue commands. Each resolves with the command id once the command is durably
+ * accepted; its effect arrives as `queue_updated` on `inhouse:{org_id}`. Invalid input rejects with
+ * `CommandError`. A command id seen in the last 5 minutes is accepted again without effect.
+ */
+export interface InhouseCommands {
+  /** Sends raw commands (validated), in order. */
+  send(commands: QueueCommandInput | readonly QueueCommandInput[]): Promise<string[]>;
+  open(target: QueueTarget & { capacity?: number }): Promise<string>;
+  join(target: PlayerTarget): Promise<string>;
+  leave(target: PlayerTarget): Promise<string>;
+  checkIn(target: PlayerTarget): Promise<string>;
+  startSession(target: QueueTarget): Promise<string>;
+  close(target: QueueTarget): Promise<string>;
 }
 
 /**
@@ -41,8 +63,25 @@ export function createHubEmitter(options: HubEmitterOptions): HubEmitter {
   const keys = hubKeys(options.prefix);
   const publisher = createPublisher({ sink: redisEventSink(options.redis, keys), deadLetters: redisDeadLetters(options.redis, keys) });
   const context = { source: "emitter" } as const;
+  const queue = redisCommandQueue(options.redis, keys);
+  const send = async (input: QueueCommandInput | readonly QueueCommandInput[]) => {
+    const commands = (Array.isArray(input) ? input : [input]).map((raw) => parseQueueCommand(raw, uuidv7));
+    await queue.enqueue(commands);
+    return commands.map((c) => c.id);
+  };
+  const one = (command: CommandName) => async (target: QueueTarget & { user_id?: string | number; capacity?: number }) =>
+    (await send({ ...target, command }))[0] as string;
   return {
     publish: (event) => publisher.publish(event, context),
     publishMany: (events) => publisher.publishMany(events, context),
+    inhouse: {
+      send,
+      open: one("open"),
+      join: one("join"),
+      leave: one("leave"),
+      checkIn: one("check_in"),
+      startSession: one("start_session"),
+      close: one("close"),
+    },
   };
 }

@@ -6,7 +6,7 @@ export type { DeadLetter, DeadLetterEntry, DeadLetterStreamInfo, DeadLetters, In
 export { capRaw, DEAD_LETTER_STREAM_LENGTH, deadLetterStreamName, MAX_RAW_BYTES } from "./dead-letters.js";
 export type { EventSink, Outgoing } from "./event-sink.js";
 export { DEDUPE_WINDOW_MS } from "./event-sink.js";
-export type { HubEmitter, HubEmitterOptions } from "./hub-emitter.js";
+export type { HubEmitter, HubEmitterOptions, InhouseCommands } from "./hub-emitter.js";
 export { createHubEmitter } from "./hub-emitter.js";
 export type { HubKeys, QueueKeys } from "./keys.js";
 export { DEFAULT_KEY_PREFIX, hubKeys } from "./keys.js";
