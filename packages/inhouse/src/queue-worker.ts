@@ -186,11 +186,16 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     h.timer = setTimeout(() => schedule(name), Math.max(0, deadline - now()) + 5);
   }
 
+  /** Pokes a queue in the background; a failure (Redis down) is logged, the next sweep retries. */
+  function wake(name: string): void {
+    poke(name).catch((error: unknown) => logger.warn({ err: error, queue: name }, "could not take up queue"));
+  }
+
   async function sweep(): Promise<void> {
     sweeps++;
-    for (const name of await store.dueDeadlines(now(), 100)) void poke(name);
+    for (const name of await store.dueDeadlines(now(), 100)) wake(name);
     // Unowned queues (their owner died) are picked up within a second or two.
-    if (sweeps % 2 === 0) for (const name of await store.activeQueues()) if (!held.has(name)) void poke(name);
+    if (sweeps % 2 === 0) for (const name of await store.activeQueues()) if (!held.has(name)) wake(name);
   }
 
   async function renew(): Promise<void> {
@@ -207,11 +212,11 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   const guard = (what: string, task: () => Promise<void>) => () => {
     task().catch((error: unknown) => logger.warn({ err: error }, `${what} failed`));
   };
-  store.onWake((name) => void poke(name).catch((error: unknown) => logger.warn({ err: error, queue: name }, "wake-up failed")));
+  store.onWake(wake);
   const sweeper = setInterval(guard("deadline sweep", sweep), sweepMs);
   const renewer = setInterval(guard("lease renewal", renew), Math.max(50, Math.floor(leaseTtlMs / 3)));
   guard("initial sweep", async () => {
-    for (const name of await store.activeQueues()) void poke(name);
+    for (const name of await store.activeQueues()) wake(name);
   })();
 
   return {
