@@ -168,6 +168,11 @@ describe("HAProxy in front of three gateways", () => {
     expect(envelope.topic).toBe("org:74");
   });
 
+  it("does not expose the gateways' /metrics on the public listener", async () => {
+    expect((await fetch(`${haproxyOrThrow().url}/metrics`)).status).toBe(404);
+    expect((await fetch(`${gateways[0]?.url}/metrics`)).status).toBe(200);
+  });
+
   it("upgrades a default client from polling to WebSocket on its sticky node", async () => {
     const socket = await connectThroughLb(await userToken({ sub: "lb-user-e", org_id: "75" }), ["polling", "websocket"]);
     const watch = watchSession(socket);

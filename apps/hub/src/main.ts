@@ -35,10 +35,22 @@ async function devTokens(): Promise<{ userToken: string | undefined; serviceToke
 
 async function runSingle(): Promise<void> {
   const { gateway, address } = await runGateway(config, logger);
+  // On Redis the inhouse queues need their worker; the memory engine runs them in the gateway.
+  const worker =
+    config.engine === "redis"
+      ? spawnHubProcess("apps/queue-worker/src/main.ts", { ...process.env, HUB_NODE_ID: "worker-1" }, { echo: true })
+      : undefined;
   await gateway.ready();
   const url = `http://localhost:${address.port}`;
-  printBanner({ mode: `single node, ${config.engine} engine`, gateways: [url], redisUrl: config.redis?.url, ...(await devTokens()) });
-  exitOnSignal(logger, config.shutdownTimeoutMs, () => gateway.close());
+  printBanner({
+    mode: `single node, ${config.engine} engine${worker ? " + 1 worker" : ""}`,
+    gateways: [url],
+    redisUrl: config.redis?.url,
+    ...(await devTokens()),
+  });
+  exitOnSignal(logger, config.shutdownTimeoutMs, async () => {
+    await Promise.all([gateway.close(), worker ? stopChild(worker.child) : undefined]);
+  });
 }
 
 async function runCluster(nodes: number): Promise<void> {

@@ -15,7 +15,7 @@ export interface CommandQueue {
   enqueue(commands: readonly QueueCommand[]): Promise<boolean[]>;
 }
 
-/** Commands as Redis Streams, one per queue (lua/enqueueCommand-3.lua). */
+/** Commands as Redis Streams, one per queue (lua/enqueueCommand-4.lua). */
 export function redisCommandQueue(redis: Redis, keys: HubKeys, windowMs: number = DEDUPE_WINDOW_MS): CommandQueue {
   const client = withHubCommands(redis);
   return {
@@ -28,6 +28,7 @@ export function redisCommandQueue(redis: Redis, keys: HubKeys, windowMs: number 
             keys.queueCommandSeen(command.id),
             keys.queue(name).commands,
             keys.activeQueues,
+            keys.queue(name).state,
             windowMs,
             name,
             keys.queueWake,

@@ -60,5 +60,6 @@ export function deadLetterStreamName(orgId: string | undefined, type: string | u
 /** Cuts the raw input to `MAX_RAW_BYTES`. */
 export function capRaw(raw: string): { raw: string; truncated: boolean } {
   if (raw.length <= MAX_RAW_BYTES / 4 || Buffer.byteLength(raw) <= MAX_RAW_BYTES) return { raw, truncated: false };
-  return { raw: Buffer.from(raw).subarray(0, MAX_RAW_BYTES).toString(), truncated: true };
+  // A streaming decoder drops a character cut in half instead of inventing a replacement for it.
+  return { raw: new TextDecoder().decode(Buffer.from(raw).subarray(0, MAX_RAW_BYTES), { stream: true }), truncated: true };
 }

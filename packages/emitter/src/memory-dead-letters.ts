@@ -23,8 +23,8 @@ export function memoryDeadLetters(maxLength: number = DEAD_LETTER_STREAM_LENGTH)
     },
     async entries(stream, { after, count }) {
       const entries = streams.get(stream) ?? [];
-      const start = after === undefined ? 0 : entries.findIndex((e) => e.id === after) + 1;
-      return entries.slice(start, start + count);
+      const later = after === undefined ? entries : entries.filter((e) => compareIds(e.id, after) > 0);
+      return later.slice(0, count);
     },
     async remove(stream, ids) {
       const entries = streams.get(stream);
@@ -35,4 +35,11 @@ export function memoryDeadLetters(maxLength: number = DEAD_LETTER_STREAM_LENGTH)
       return entries.length - kept.length;
     },
   };
+}
+
+/** Orders entry ids `{ms}-{seq}` as Redis orders stream ids. */
+function compareIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split("-").map(Number);
+  const [bm = 0, bs = 0] = b.split("-").map(Number);
+  return am - bm || as - bs;
 }

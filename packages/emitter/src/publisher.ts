@@ -14,6 +14,8 @@ export interface PublishResult {
 
 export interface PublishContext {
   source: IngestSource;
+  /** The input is text as received (the legacy channel, a replayed entry): parse it as JSON first. @default false */
+  raw?: boolean;
   /** The legacy channel the input arrived on. */
   channel?: string;
   /** Refuse the event (`org_mismatch`) unless its `org_id` is this one. */
@@ -66,7 +68,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
 
   /** Everything before delivery; synchronous, so calls reach the sink in call order. */
   function prepare(input: unknown, context: PublishContext): Prepared {
-    const raw = typeof input === "string" ? parseJson(input) : input;
+    const raw = context.raw && typeof input === "string" ? parseJson(input) : input;
     const event = parseProducerEvent(raw);
     if (context.expectOrgId !== undefined && event.org_id !== context.expectOrgId) {
       throw new PublishError("org_mismatch", `org_id ${event.org_id} does not match the channel's org ${context.expectOrgId}`);
@@ -88,8 +90,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
 
   async function reject(input: unknown, error: PublishError, context: PublishContext): Promise<void> {
     if (context.deadLetter === false) return;
-    const text = typeof input === "string" ? input : safeStringify(input);
-    const head = readHead(input);
+    const text = context.raw && typeof input === "string" ? input : safeStringify(input);
+    const head = readHead(context.raw && typeof input === "string" ? safeParse(input) : input);
     try {
       await deadLetters.append(
         {
@@ -160,16 +162,16 @@ function safeStringify(value: unknown): string {
   }
 }
 
-/** The org and type of an input, when readable, to file it under the right stream. */
-function readHead(input: unknown): { orgId: string | undefined; type: string | undefined; raw: unknown } {
-  let raw = input;
-  if (typeof input === "string") {
-    try {
-      raw = JSON.parse(input);
-    } catch {
-      return { orgId: undefined, type: undefined, raw: undefined };
-    }
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
+}
+
+/** The org and type of an input, when readable, to file it under the right stream. */
+function readHead(raw: unknown): { orgId: string | undefined; type: string | undefined; raw: unknown } {
   if (typeof raw !== "object" || raw === null) return { orgId: undefined, type: undefined, raw: undefined };
   const { org_id, type } = raw as Record<string, unknown>;
   const orgId = typeof org_id === "number" || typeof org_id === "string" ? String(org_id) : undefined;

@@ -43,7 +43,7 @@ export async function replayDeadLetters(
       continue;
     }
     try {
-      await publisher.publish(entry.raw, { ...options.contextOf(entry), deadLetter: false });
+      await publisher.publish(entry.raw, { ...options.contextOf(entry), raw: true, deadLetter: false });
       result.replayed.push(entry.id);
     } catch (error) {
       if (!(error instanceof PublishError)) throw error;

@@ -33,11 +33,11 @@ export interface RedisQueueStoreOptions {
 
 /**
  * Inhouse queues in Redis: leases through redlock (single instance), fenced writes through
- * lua/commitQueue-4.lua, deadlines in one sorted set, wake-ups over pub/sub.
+ * lua/commitQueue-5.lua, deadlines in one sorted set, wake-ups over pub/sub.
  */
 export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOptions): QueueStore {
   registerLua(redis, new URL("./lua/", import.meta.url), [
-    ["hubCommitQueue", "commitQueue-4"],
+    ["hubCommitQueue", "commitQueue-5"],
     ["hubAckOutbox", "ackOutbox-2"],
     ["hubRetireQueue", "retireQueue-4"],
   ]);
@@ -93,6 +93,7 @@ export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOpti
         k.lease,
         keys.queueDeadlines,
         k.outbox,
+        k.commands,
         lease.token,
         change.expectedVersion,
         change.queue ? JSON.stringify(change.queue) : "",

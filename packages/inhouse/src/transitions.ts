@@ -81,6 +81,9 @@ export function decide(current: Queue | null, command: QueueCommand, settings: T
     }
     case "close":
       return changed(current, { ...current, status: "closed", check_in_deadline: null });
+    default:
+      // A command this version does not know (written by a newer producer): refused, not fatal.
+      return refuse(`unknown command ${JSON.stringify((command as { command?: unknown }).command)}`);
   }
 }
 

@@ -14,6 +14,7 @@ export interface DeadLetterRoutesOptions {
 }
 
 const MAX_PAGE = 500;
+const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
 const STREAM = /^(_unknown|[A-Za-z0-9_.-]{1,128}:[a-z][a-z0-9_.]{0,127})$/;
 
 /**
@@ -33,7 +34,7 @@ export function deadLetterRoutes({ deadLetters, publisher, verifier, contextOf }
 
   router.get("/api/v1/dlq/:stream/entries", async (req, res) => {
     const stream = streamParam(req.params.stream);
-    const after = typeof req.query.after === "string" ? req.query.after : undefined;
+    const after = req.query.after === undefined ? undefined : entryIdParam(req.query.after);
     const entries = await deadLetters.entries(stream, { count: countParam(req.query.count, 100), ...(after ? { after } : {}) });
     res.json({ entries });
   });
@@ -66,6 +67,12 @@ function streamParam(value: unknown): string {
   return value;
 }
 
+function entryIdParam(value: unknown): string {
+  if (typeof value !== "string" || !ENTRY_ID.test(value))
+    throw new HttpError(400, "bad_request", "after must be an entry id like 1763891234567-0");
+  return value;
+}
+
 function countParam(value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   const count = Number(value);
@@ -78,7 +85,7 @@ function idsParam(value: unknown): string[] {
     !Array.isArray(value) ||
     value.length === 0 ||
     value.length > MAX_PAGE ||
-    !value.every((id) => typeof id === "string" && /^\d+-\d+$/.test(id))
+    !value.every((id) => typeof id === "string" && ENTRY_ID.test(id))
   ) {
     throw new HttpError(400, "bad_request", `ids must be a list of 1 to ${MAX_PAGE} entry ids`);
   }

@@ -10,15 +10,16 @@ export const BODY_LIMIT = "1mb";
 export const textBody: RequestHandler = express.text({ limit: BODY_LIMIT, type: () => true });
 
 /**
- * The body as JSON, or the text itself when it is not JSON: the publish pipeline answers that with
- * `invalid_json` and records it in the dead-letter queue, like any other input it cannot parse.
+ * The body as JSON, or as the text received when it is not JSON (an empty body included): the
+ * publish pipeline answers that with `invalid_json` and records it in the dead-letter queue, like
+ * any other input it cannot parse.
  */
-export function bodyOf(body: unknown): unknown {
-  if (typeof body !== "string") return body;
+export function bodyOf(body: unknown): { json: unknown } | { text: string } {
+  const text = typeof body === "string" ? body : "";
   try {
-    return JSON.parse(body);
+    return { json: JSON.parse(text) };
   } catch {
-    return body;
+    return { text };
   }
 }
 

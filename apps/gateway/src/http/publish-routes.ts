@@ -21,7 +21,9 @@ export function publishRoutes({ publisher, verifier, stats }: PublishRoutesOptio
 
   router.post("/api/v1/events", serviceOnly(verifier), textBody, async (req, res) => {
     const body = bodyOf(req.body);
-    const batch = typeof body === "object" && body !== null && "events" in body ? (body as { events: unknown }).events : undefined;
+    if ("text" in body) await asHttp(publisher.publish(body.text, { source: "http", raw: true }), stats, "http");
+    const json = "json" in body ? body.json : undefined;
+    const batch = typeof json === "object" && json !== null && "events" in json ? (json as { events: unknown }).events : undefined;
     if (batch !== undefined && (!Array.isArray(batch) || batch.length === 0 || batch.length > MAX_BATCH)) {
       throw new HttpError(400, "bad_request", `events must be a list of 1 to ${MAX_BATCH} events`);
     }

@@ -17,7 +17,9 @@ export function webhookRoutes({ publisher, apiKey, stats }: WebhookRoutesOptions
   const router = Router();
   router.post("/events/notify", requireApiKey(apiKey), textBody, async (req, res) => {
     const body = bodyOf(req.body);
-    const { id } = await asHttp(publisher.publish(body, { source: "webhook" }), stats, "webhook");
+    const input =
+      "json" in body ? publisher.publish(body.json, { source: "webhook" }) : publisher.publish(body.text, { source: "webhook", raw: true });
+    const { id } = await asHttp(input, stats, "webhook");
     res.status(202).json({ id });
   });
   return router;

@@ -29,7 +29,7 @@ function sessionStartCommand(message: string, channelOrgId: string, digest: Buff
   const queueId = normalizeId(raw?.payload?.queue_id);
   if (raw?.type !== "inhouse.session_started" || raw.payload?.queue !== undefined || queueId === undefined) return undefined;
   if (normalizeId(raw.org_id) !== channelOrgId) return undefined; // the pipeline dead-letters the mismatch
-  const id = typeof raw.id === "string" && ID_SEGMENT.test(raw.id) ? raw.id : `legacy-${digest.toString("hex").slice(0, 32)}`;
+  const id = normalizeId(raw.id) ?? `legacy-${digest.toString("hex").slice(0, 32)}`;
   return { id, command: "start_session", org_id: channelOrgId, queue_id: queueId, user_id: undefined, capacity: undefined };
 }
 
@@ -61,6 +61,7 @@ export function startLegacyChannel({ engine, publisher, commands, pattern, stats
     }
     const outcome = publisher.publish(message, {
       source: "legacy",
+      raw: true,
       channel,
       expectOrgId: channelOrg(pattern, channel),
       fingerprint: digest.toString("hex"),

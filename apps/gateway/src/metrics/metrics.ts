@@ -14,7 +14,7 @@ export function createMetrics(): GatewayMetrics {
     registry,
     ingested: new Counter({
       name: "hub_events_ingested_total",
-      help: "Events taken in by producer path (emitter is counted by the producer), outcome (accepted, duplicate, rejected, failed) and rejection code.",
+      help: "Events this gateway took in, by producer path (http, webhook, legacy), outcome (accepted, duplicate, rejected, failed) and rejection code.",
       labelNames: ["source", "outcome", "code"],
       registers: [registry],
     }),

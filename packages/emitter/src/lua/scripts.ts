@@ -29,6 +29,7 @@ export interface HubCommands {
     seenKey: string,
     stream: string,
     active: string,
+    state: string,
     windowMs: number,
     name: string,
     wake: string,
@@ -39,7 +40,7 @@ export interface HubCommands {
 const SCRIPTS = [
   ["hubPublish", "publish-1"],
   ["hubDeadLetter", "deadLetter-3"],
-  ["hubEnqueueCommand", "enqueueCommand-3"],
+  ["hubEnqueueCommand", "enqueueCommand-4"],
 ] as const;
 
 /** Registers the scripts on a client (once per client) and returns it typed with them. */

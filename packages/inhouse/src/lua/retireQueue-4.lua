@@ -1,6 +1,7 @@
 --[[
   Retires a closed queue whose commands are all applied: it leaves the active set and its lease is
-  released, so no worker keeps holding it. A command arriving later makes it active again.
+  released, so no worker keeps holding it. Its state and command stream expire after 7 days unless a
+  command arrives first (which makes it active again and keeps them).
 
   KEYS[1]  the queue's lease key
   KEYS[2]  the set of active queue names
@@ -9,6 +10,7 @@
   ARGV[1]  the caller's lease token
   ARGV[2]  the cursor: stream id of the last command applied
   ARGV[3]  the queue's name
+  ARGV[4]  the queue's state hash key
 
   Returns 1 when retired, 0 when the caller does not hold the lease or commands are pending.
 ]]
@@ -21,4 +23,6 @@ end
 redis.call("SREM", KEYS[2], ARGV[3])
 redis.call("ZREM", KEYS[4], ARGV[3])
 redis.call("DEL", KEYS[1])
+redis.call("EXPIRE", ARGV[4], 604800)
+redis.call("EXPIRE", KEYS[3], 604800)
 return 1

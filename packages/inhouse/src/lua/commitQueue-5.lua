@@ -6,6 +6,7 @@
   KEYS[2]  the queue's lease key
   KEYS[3]  the sorted set of check-in deadlines
   KEYS[4]  the queue's outbox list
+  KEYS[5]  the queue's command stream (applied commands before the cursor are trimmed)
   ARGV[1]  the caller's lease token
   ARGV[2]  the version the caller read (-1: no queue yet)
   ARGV[3]  the new queue, JSON; "" leaves the queue as is (a refused command only moves the cursor)
@@ -33,6 +34,8 @@ if ARGV[3] ~= "" then
   end
 end
 redis.call("HSET", KEYS[1], "cursor", ARGV[5])
+-- Keep the cursor's own entry: new stream ids must stay above it.
+redis.call("XTRIM", KEYS[5], "MINID", ARGV[5])
 for i = 8, #ARGV do
   redis.call("RPUSH", KEYS[4], ARGV[i])
 end
