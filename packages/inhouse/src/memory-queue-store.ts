@@ -6,7 +6,7 @@ import type { Emission } from "./transitions.js";
 
 interface Slot {
   stored: StoredQueue;
-  commands: Array<{ seq: number; command: QueueCommand }>;
+  commands: Array<{ seq: number; command: QueueCommand; acceptedAt: number }>;
   nextSeq: number;
   outbox: Emission[];
   lease: { token: string; expiresAt: number } | undefined;
@@ -41,7 +41,7 @@ export function memoryQueueStore(now: () => number = Date.now): QueueStore {
           if (!seen.claim(command.id)) return false;
           const name = queueName(command);
           const s = slot(name);
-          s.commands.push({ seq: s.nextSeq++, command });
+          s.commands.push({ seq: s.nextSeq++, command, acceptedAt: now() });
           active.add(name);
           queueMicrotask(() => {
             for (const listener of listeners) listener(name);
@@ -76,7 +76,7 @@ export function memoryQueueStore(now: () => number = Date.now): QueueStore {
       return slot(name)
         .commands.filter((c) => c.seq > after)
         .slice(0, count)
-        .map((c) => ({ cursor: `${c.seq}-0`, command: structuredClone(c.command) }));
+        .map((c) => ({ cursor: `${c.seq}-0`, command: structuredClone(c.command), acceptedAt: c.acceptedAt }));
     },
     async commit(lease, change) {
       if (!holds(change.name, lease.token)) return "lease_lost";

@@ -21,6 +21,8 @@ export interface Lease {
 export interface PendingCommand {
   cursor: string;
   command: QueueCommand | null;
+  /** When the store accepted it, epoch ms (Redis: the stream id's time): a check-in accepted after the deadline is too late. */
+  acceptedAt: number;
 }
 
 export interface QueueChange {

@@ -105,9 +105,23 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     let stored = await store.load(name);
     if (!(await flushOutbox(h))) return;
 
-    for (;;) {
+    // A version conflict (should not happen under a lease) reloads and starts the batch again.
+    batches: for (;;) {
       const pending = await store.pending(name, stored.cursor, BATCH);
-      for (const { cursor, command } of pending) {
+      for (const { cursor, command, acceptedAt } of pending) {
+        // A deadline that passed before this command was accepted fires first: a check-in that
+        // arrived late stays late, however late its owner gets to it (crash, restart).
+        const lapsed = expire(stored.queue, acceptedAt);
+        if (lapsed.ok) {
+          const next = await commit(h, stored, lapsed, stored.cursor);
+          if (next === undefined) return;
+          if (next === "conflict") {
+            stored = await store.load(name);
+            continue batches;
+          }
+          stats.expired++;
+          stored = next;
+        }
         const decision: Decision = command
           ? decide(stored.queue, command, { checkInTimeoutMs: options.checkInTimeoutMs, now: now() })
           : { ok: false, reason: "unreadable command" };
@@ -115,7 +129,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
         if (next === undefined) return;
         if (next === "conflict") {
           stored = await store.load(name);
-          break;
+          continue batches;
         }
         if (decision.ok) stats.applied++;
         else {

@@ -84,7 +84,7 @@ export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOpti
     },
     async pending(name, cursor, count) {
       const rows = await redis.xrange(keys.queue(name).commands, `(${cursor}`, "+", "COUNT", count);
-      return rows.map(([id, fields]) => ({ cursor: id, command: readCommand(fields) }));
+      return rows.map(([id, fields]) => ({ cursor: id, command: readCommand(fields), acceptedAt: Number(id.split("-")[0]) }));
     },
     async commit(lease, change) {
       const k = keys.queue(change.name);

@@ -21,16 +21,18 @@ export function publishRoutes({ publisher, verifier, stats }: PublishRoutesOptio
 
   router.post("/api/v1/events", serviceOnly(verifier), textBody, async (req, res) => {
     const body = bodyOf(req.body);
-    if ("text" in body) await asHttp(publisher.publish(body.text, { source: "http", raw: true }), stats, "http");
+    // Text that is not JSON goes through the pipeline too: refused as invalid_json, dead-lettered.
     const json = "json" in body ? body.json : undefined;
     const batch = typeof json === "object" && json !== null && "events" in json ? (json as { events: unknown }).events : undefined;
     if (batch !== undefined && (!Array.isArray(batch) || batch.length === 0 || batch.length > MAX_BATCH)) {
       throw new HttpError(400, "bad_request", `events must be a list of 1 to ${MAX_BATCH} events`);
     }
     const results = await asHttp(
-      Array.isArray(batch)
-        ? publisher.publishMany(batch, { source: "http" })
-        : publisher.publish(body, { source: "http" }).then((r) => [r]),
+      "text" in body
+        ? publisher.publish(body.text, { source: "http", raw: true }).then((r) => [r])
+        : Array.isArray(batch)
+          ? publisher.publishMany(batch, { source: "http" })
+          : publisher.publish(json, { source: "http" }).then((r) => [r]),
       stats,
       "http",
     );
