@@ -10,6 +10,7 @@ import {
   serviceToken,
   startGateway,
   startRedis,
+  until,
   userToken,
 } from "@hub/devkit";
 import { createHubEmitter, type DeadLetterEntry, type HubEmitter, hubKeys, redisDeadLetters } from "@hub/emitter";
@@ -89,17 +90,6 @@ describe("legacy Redis channel on three gateway nodes", () => {
     if (!gateway) throw new Error(`no gateway ${i}`);
     return gateway;
   };
-
-  /** Polls `probe` until it returns something truthy; fails after `timeoutMs`. For conditions nothing can be awaited on. */
-  async function until<T>(what: string, probe: () => Promise<T | false | undefined>, timeoutMs = 15_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== false && value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
 
   /** Gateway connections whose legacy PSUBSCRIBE is in effect (the `ready` log line does not wait for it). */
   async function legacySubscribers(): Promise<number> {

@@ -10,19 +10,11 @@ import {
   spawnHubProcess,
   startGateway,
   startRedis,
+  until,
   userToken,
 } from "@hub/devkit";
 import { afterAll, describe, expect, it } from "vitest";
 import { httpPublish } from "./hub-fixture.js";
-
-/** Polls `check` until it returns true; fails after `ms`. For conditions no event announces. */
-async function eventually(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not reached in time");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe("health while Redis goes away and comes back", () => {
   let redis: RedisServer;
@@ -43,13 +35,13 @@ describe("health while Redis goes away and comes back", () => {
     expect(await health()).toMatchObject({ status: 200, body: { status: "ok", redis: "connected", engine: "redis" } });
 
     await redis.kill();
-    await eventually(async () => (await health()).status === 503);
+    await until("/health to answer 503", async () => (await health()).status === 503, 20_000);
     expect((await health()).body).toMatchObject({ status: "degraded", redis: "disconnected" });
     expect((await fetch(`${gateway.url}/health/ready`)).status).toBe(503);
     expect((await fetch(`${gateway.url}/health/live`)).status).toBe(200);
 
     redis = await startRedis({ port: redis.port });
-    await eventually(async () => (await health()).status === 200);
+    await until("/health to answer 200", async () => (await health()).status === 200, 20_000);
     expect((await fetch(`${gateway.url}/health/ready`)).status).toBe(200);
 
     // Still a working hub after the outage.

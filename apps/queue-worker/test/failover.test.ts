@@ -10,6 +10,7 @@ import {
   startGateway,
   startRedis,
   startWorker,
+  until,
   userToken,
 } from "@hub/devkit";
 import type { Envelope } from "@hub/events";
@@ -107,21 +108,6 @@ async function startWorkers(count: number, env: Record<string, string>): Promise
   );
   workers.push(...started);
   return started;
-}
-
-/** Polls a condition until it yields a value; fails after `timeoutMs`. */
-async function until<T>(
-  what: string,
-  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  timeoutMs = 10_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** POSTs commands to the gateway with a service token; they must be accepted (202). */

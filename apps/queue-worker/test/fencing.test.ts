@@ -1,4 +1,4 @@
-import { type RedisServer, startRedis } from "@hub/devkit";
+import { type RedisServer, startRedis, until } from "@hub/devkit";
 import { hubKeys } from "@hub/emitter";
 import type { Queue } from "@hub/events";
 import { type QueueStore, redisQueueStore } from "@hub/inhouse";
@@ -44,7 +44,7 @@ describe("fenced queue commits (real Redis)", () => {
     expect(first).not.toBeNull();
     expect(await store.commit(first as NonNullable<typeof first>, change(name, -1, 1))).toBe("ok");
     // The lease lapses (the owner is paused); another worker takes the queue over.
-    await waitUntil(async () => (await redis.exists(keys.queue(name).lease)) === 0);
+    await until("the lease to lapse", async () => (await redis.exists(keys.queue(name).lease)) === 0);
     const second = await store.acquire(name, 5_000);
     expect(second).not.toBeNull();
     expect(await store.commit(second as NonNullable<typeof second>, change(name, 1, 2))).toBe("ok");
@@ -57,7 +57,7 @@ describe("fenced queue commits (real Redis)", () => {
   it("refuses the write of an owner whose lease lapsed even when nobody took over yet", async () => {
     const name = "o1/lapsed";
     const lease = await store.acquire(name, 500);
-    await waitUntil(async () => (await redis.exists(keys.queue(name).lease)) === 0);
+    await until("the lease to lapse", async () => (await redis.exists(keys.queue(name).lease)) === 0);
     expect(await store.commit(lease as NonNullable<typeof lease>, change(name, -1, 1))).toBe("lease_lost");
     expect((await store.load(name)).queue).toBeNull();
   });
@@ -77,12 +77,3 @@ describe("fenced queue commits (real Redis)", () => {
     expect([a, b].filter((lease) => lease !== null)).toHaveLength(1);
   });
 });
-
-/** Polls a condition no event announces (a key's expiry in Redis), bounded in time. */
-async function waitUntil(check: () => Promise<boolean>, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not reached in time");
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -12,6 +12,7 @@ import {
   startRedis,
   startWorker,
   TEST_INTERNAL_SECRET,
+  until,
   userToken,
 } from "@hub/devkit";
 import type { Envelope } from "@hub/events";
@@ -90,16 +91,6 @@ async function backend(queues: unknown[]): Promise<FakeBackend> {
   const started = await startFakeBackend(queues);
   backends.push(started);
   return started;
-}
-
-async function until<T>(what: string, probe: () => T | undefined | null | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 async function send(commands: Command[]): Promise<void> {
