@@ -90,10 +90,10 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     routers: [
       healthRoutes({ engine, version: VERSION, nodeId: config.nodeId, lifecycle: () => lifecycle }),
       metricsRoutes(metrics),
-      publishRoutes({ publisher, verifier, stats }),
-      ...(config.scraperApiKey ? [webhookRoutes({ publisher, apiKey: config.scraperApiKey, stats })] : []),
+      publishRoutes({ engine, publisher, verifier, stats }),
+      ...(config.scraperApiKey ? [webhookRoutes({ engine, publisher, apiKey: config.scraperApiKey, stats })] : []),
       deadLetterRoutes({ deadLetters: engine.deadLetters, publisher, verifier, contextOf: legacyContext }),
-      inhouseRoutes({ commands: engine.commands, verifier }),
+      inhouseRoutes({ engine, commands: engine.commands, verifier }),
     ],
   });
   const http = createServer(app);
@@ -108,7 +108,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     onRequest(socket, "unsubscribe", (req) => unsubscribe(socket, req), logger);
     onRequest(socket, "auth.refresh", (req) => refreshAuth(socket, req, verifier), logger);
     for (const event of Object.keys(INHOUSE_REQUESTS) as Array<keyof typeof INHOUSE_REQUESTS>) {
-      onRequest(socket, event, (req) => inhouseRequest(socket, event, req, engine.commands), logger);
+      onRequest(socket, event, (req) => inhouseRequest(socket, event, req, engine), logger);
     }
     rejectUnknownEvents(socket, CLIENT_EVENTS);
   });

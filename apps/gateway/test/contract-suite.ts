@@ -199,6 +199,18 @@ export function contractSuite(name: string, start: () => Promise<HubFixture>): v
         expect(bobSaw).toHaveLength(0);
       });
 
+      it("scopes ids by org: the same id from two orgs is two events", async () => {
+        const a = await connectUser("u1", "o1");
+        const b = await connectUser("u2", "o2");
+        await request(a, "subscribe", { topic: "org:o1" });
+        await request(b, "subscribe", { topic: "org:o2" });
+        const both = Promise.all([nextEvent(a, "roster.player_hired", "shared-7"), nextEvent(b, "roster.player_hired", "shared-7")]);
+        await hub.publish({ id: "shared-7", type: "roster.player_hired", org_id: "o1", payload: {} });
+        await hub.publish({ id: "shared-7", type: "roster.player_hired", org_id: "o2", payload: {} });
+        const [onA, onB] = await both;
+        expect([onA.org_id, onB.org_id]).toEqual(["o1", "o2"]);
+      });
+
       it("assigns a sortable id when the producer gives none", async () => {
         const client = await connectUser();
         await request(client, "subscribe", { topic: "tournament:t1" });

@@ -39,6 +39,10 @@ describe("health while Redis goes away and comes back", () => {
     expect((await health()).body).toMatchObject({ status: "degraded", redis: "disconnected" });
     expect((await fetch(`${gateway.url}/health/ready`)).status).toBe(503);
     expect((await fetch(`${gateway.url}/health/live`)).status).toBe(200);
+    // Producers are told to retry, not held until Redis returns (a retry would then deliver twice).
+    const refused = await httpPublish(gateway.url, { type: "player.transferred", org_id: "o1", payload: {} }, await serviceToken());
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ error: { code: "unavailable" } });
 
     redis = await startRedis({ port: redis.port });
     await until("/health to answer 200", async () => (await health()).status === 200, 20_000);

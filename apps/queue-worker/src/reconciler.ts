@@ -72,7 +72,7 @@ export function startReconciler({ config, store, logger, fetch: fetchImpl = fetc
     } catch (error) {
       const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(tries, 10));
       logger.warn({ err: (error as Error).message, retry_in_ms: delay }, "reconciler could not reach the backend");
-      timer = setTimeout(() => void attempt(tries + 1), delay);
+      if (!stopped) timer = setTimeout(() => void attempt(tries + 1), delay);
     }
   };
   void attempt(1);

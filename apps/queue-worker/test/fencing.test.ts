@@ -1,8 +1,9 @@
 import { type RedisServer, startRedis, until } from "@hub/devkit";
 import { hubKeys } from "@hub/emitter";
 import type { Queue } from "@hub/events";
-import { type QueueStore, redisQueueStore } from "@hub/inhouse";
+import { type QueueStore, redisQueueStore, startQueueWorker } from "@hub/inhouse";
 import { Redis } from "ioredis";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
@@ -69,6 +70,67 @@ describe("fenced queue commits (real Redis)", () => {
     expect(await store.commit(lease, change(name, 1, 2))).toBe("ok");
     expect(await store.commit(lease, change(name, 1, 2))).toBe("conflict");
     expect((await store.load(name)).version).toBe(2);
+  });
+
+  it("works on a Redis database other than 0 (leases and commits see the same keys)", async () => {
+    const db3 = new Redis(`${server.url}/3`);
+    const store3 = redisQueueStore({ redis: db3, subscriber: db3.duplicate(), keys });
+    try {
+      const name = "o1/db3";
+      const lease = (await store3.acquire(name, 5_000)) as NonNullable<Awaited<ReturnType<QueueStore["acquire"]>>>;
+      expect(lease).not.toBeNull();
+      expect(await store3.commit(lease, change(name, -1, 1))).toBe("ok");
+      expect(await db3.exists(keys.queue(name).lease)).toBe(1);
+    } finally {
+      await store3.close();
+      db3.disconnect();
+    }
+  });
+
+  it("retires a closed queue: out of the active set, lease released, state kept for 7 days", async () => {
+    const name = "o1/retired";
+    await store.commands.enqueue([
+      { id: "c1", command: "open", org_id: "o1", queue_id: "retired", user_id: undefined, capacity: undefined },
+    ]);
+    const lease = (await store.acquire(name, 5_000)) as NonNullable<Awaited<ReturnType<QueueStore["acquire"]>>>;
+    const [pending] = await store.pending(name, "0-0", 10);
+    const closed = { ...queue(name, 1), status: "closed" as const };
+    expect(await store.commit(lease, { name, expectedVersion: -1, queue: closed, cursor: pending?.cursor ?? "", emissions: [] })).toBe(
+      "ok",
+    );
+    expect(await store.retire(lease, pending?.cursor ?? "")).toBe(true);
+    expect(await redis.sismember(keys.activeQueues, name)).toBe(0);
+    expect(await redis.exists(keys.queue(name).lease)).toBe(0);
+    expect(await redis.ttl(keys.queue(name).state)).toBeGreaterThan(6 * 86_400);
+    // A new command brings it back and lifts the expiry.
+    await store.commands.enqueue([
+      { id: "c2", command: "open", org_id: "o1", queue_id: "retired", user_id: undefined, capacity: undefined },
+    ]);
+    expect(await redis.sismember(keys.activeQueues, name)).toBe(1);
+    expect(await redis.ttl(keys.queue(name).state)).toBe(-1);
+  });
+
+  it("a held queue whose wake-up was lost still applies its commands (the sweep runs it)", async () => {
+    const worker = startQueueWorker({
+      store,
+      logger: pino({ level: "silent" }),
+      checkInTimeoutMs: 60_000,
+      leaseTtlMs: 2_000,
+      publish: async () => {},
+    });
+    try {
+      await store.commands.enqueue([
+        { id: "w1", command: "open", org_id: "o2", queue_id: "lost", user_id: undefined, capacity: undefined },
+      ]);
+      await until("the worker to open the queue", async () => (await store.load("o2/lost")).version === 1);
+      // A command lands without its wake-up message (as if the pub/sub message were lost).
+      const command = { id: "w2", command: "join", org_id: "o2", queue_id: "lost", user_id: "u1", capacity: undefined };
+      await redis.xadd(keys.queue("o2/lost").commands, "*", "command", JSON.stringify(command));
+      await until("the sweep to apply it", async () => (await store.load("o2/lost")).version === 2, 5_000);
+      expect((await store.load("o2/lost")).queue?.players).toEqual([{ user_id: "u1", checked_in: false }]);
+    } finally {
+      await worker.close();
+    }
   });
 
   it("lets only one of two workers hold a queue", async () => {

@@ -25,7 +25,7 @@ export function redisCommandQueue(redis: Redis, keys: HubKeys, windowMs: number 
         commands.map((command) => {
           const name = queueName(command);
           return client.hubEnqueueCommand(
-            keys.queueCommandSeen(command.id),
+            keys.queueCommandSeen(command.org_id, command.id),
             keys.queue(name).commands,
             keys.activeQueues,
             keys.queue(name).state,

@@ -7,6 +7,12 @@ export interface Outgoing {
   envelope: Envelope;
 }
 
+/** What identifies an event for deduplication: its id within its org. */
+export interface EventKey {
+  orgId: string;
+  id: string;
+}
+
 /** Where accepted events go: Redis pub/sub for a cluster, the local Socket.IO server for one node. */
 export interface EventSink {
   /**
@@ -14,7 +20,7 @@ export interface EventSink {
    * window. Claiming the id and delivering are one atomic step. Resolves `false` for a duplicate.
    * Deliveries handed in by one caller reach clients in the order of the calls.
    */
-  deliver(eventId: string, outgoing: readonly Outgoing[]): Promise<boolean>;
+  deliver(event: EventKey, outgoing: readonly Outgoing[]): Promise<boolean>;
 }
 
 /** How long an event id is remembered for deduplication (CONTRACT.md: 5 minutes). */

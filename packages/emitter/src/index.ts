@@ -4,7 +4,7 @@ export type { CommandQueue } from "./command-queue.js";
 export { redisCommandQueue } from "./command-queue.js";
 export type { DeadLetter, DeadLetterEntry, DeadLetterStreamInfo, DeadLetters, IngestSource } from "./dead-letters.js";
 export { capRaw, DEAD_LETTER_STREAM_LENGTH, deadLetterStreamName, MAX_RAW_BYTES } from "./dead-letters.js";
-export type { EventSink, Outgoing } from "./event-sink.js";
+export type { EventKey, EventSink, Outgoing } from "./event-sink.js";
 export { DEDUPE_WINDOW_MS } from "./event-sink.js";
 export type { HubEmitter, HubEmitterOptions, InhouseCommands } from "./hub-emitter.js";
 export { createHubEmitter } from "./hub-emitter.js";

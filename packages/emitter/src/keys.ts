@@ -8,8 +8,8 @@ export interface HubKeys {
   readonly prefix: string;
   /** Channel prefix shared by `@socket.io/redis-adapter` (gateways) and `@socket.io/redis-emitter` (producers). */
   readonly socketIo: string;
-  /** Marks an event id as delivered for the dedupe window. */
-  dedupe(eventId: string): string;
+  /** Marks an event id as delivered for the dedupe window; ids are scoped by org (`:` is not an id character). */
+  dedupe(orgId: string, eventId: string): string;
   /** Dead-letter stream by name (see `deadLetterStreamName`): `<prefix>:dlq:{org_id}:{event_type}`. */
   deadLetters(stream: string): string;
   /** Set of every dead-letter stream name that has entries. */
@@ -18,8 +18,8 @@ export interface HubKeys {
   deadLetterSeen(fingerprint: string): string;
   /** Keys of one inhouse queue, by its name `{org_id}/{queue_id}`. */
   queue(name: string): QueueKeys;
-  /** Marks a queue command id as accepted for the dedupe window. */
-  queueCommandSeen(commandId: string): string;
+  /** Marks a queue command id as accepted for the dedupe window, scoped by org. */
+  queueCommandSeen(orgId: string, commandId: string): string;
   /** Set of the names of queues that are not retired. */
   readonly activeQueues: string;
   /** Sorted set of queue names scored by check-in deadline (epoch ms). */
@@ -50,7 +50,7 @@ export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
   return {
     prefix,
     socketIo: `${prefix}:sio`,
-    dedupe: (eventId) => `${prefix}:dedupe:${eventId}`,
+    dedupe: (orgId, eventId) => `${prefix}:dedupe:${orgId}:${eventId}`,
     deadLetters: (stream) => `${prefix}:dlq:${stream}`,
     deadLetterIndex: `${prefix}:dlq-index`,
     deadLetterSeen: (fingerprint) => `${prefix}:dlq-seen:${fingerprint}`,
@@ -60,7 +60,7 @@ export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
       lease: `${prefix}:iq:${name}:lease`,
       outbox: `${prefix}:iq:${name}:outbox`,
     }),
-    queueCommandSeen: (commandId) => `${prefix}:iq-seen:${commandId}`,
+    queueCommandSeen: (orgId, commandId) => `${prefix}:iq-seen:${orgId}:${commandId}`,
     activeQueues: `${prefix}:iq-active`,
     queueDeadlines: `${prefix}:iq-deadlines`,
     queueWake: `${prefix}:iq-wake`,

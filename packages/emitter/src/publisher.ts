@@ -57,6 +57,7 @@ export interface Publisher {
 
 interface Prepared {
   id: string;
+  orgId: string;
   outgoing: Outgoing[];
 }
 
@@ -80,11 +81,11 @@ export function createPublisher(options: PublisherOptions): Publisher {
     const outgoing = router
       .route(scrubbed)
       .map((d) => ({ topic: d.topic, clientEvent: d.clientEvent, envelope: toEnvelope(scrubbed, d, ts) }));
-    return { id: scrubbed.id, outgoing };
+    return { id: scrubbed.id, orgId: scrubbed.org_id, outgoing };
   }
 
-  async function deliver({ id, outgoing }: Prepared): Promise<PublishResult> {
-    const delivered = await sink.deliver(id, outgoing);
+  async function deliver({ id, orgId, outgoing }: Prepared): Promise<PublishResult> {
+    const delivered = await sink.deliver({ orgId, id }, outgoing);
     return { id, topics: outgoing.map((o) => o.topic), duplicate: !delivered };
   }
 

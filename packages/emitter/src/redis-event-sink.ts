@@ -13,8 +13,8 @@ export function redisEventSink(redis: Redis, keys: HubKeys, windowMs: number = D
   const client = withHubCommands(redis);
   const encode = createBroadcastEncoder(keys);
   return {
-    async deliver(eventId, outgoing) {
-      return (await client.hubPublish(keys.dedupe(eventId), windowMs, ...encode(outgoing))) === 1;
+    async deliver(event, outgoing) {
+      return (await client.hubPublish(keys.dedupe(event.orgId, event.id), windowMs, ...encode(outgoing))) === 1;
     },
   };
 }

@@ -9,6 +9,7 @@ export type ProtocolErrorCode =
   | "token_missing"
   | "token_invalid"
   | "token_expired"
+  | "unavailable"
   | "internal";
 
 /** Error codes of the publish pipeline (every producer path). */

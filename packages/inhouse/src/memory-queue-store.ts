@@ -38,7 +38,7 @@ export function memoryQueueStore(now: () => number = Date.now): QueueStore {
     commands: {
       async enqueue(commands) {
         return commands.map((command) => {
-          if (!seen.claim(command.id)) return false;
+          if (!seen.claim(`${command.org_id}:${command.id}`)) return false;
           const name = queueName(command);
           const s = slot(name);
           s.commands.push({ seq: s.nextSeq++, command, acceptedAt: now() });
@@ -92,7 +92,7 @@ export function memoryQueueStore(now: () => number = Date.now): QueueStore {
       s.outbox.push(...structuredClone(change.emissions));
       return "ok";
     },
-    outbox: async (name) => structuredClone(slot(name).outbox.slice(0, 100)),
+    outbox: async (lease) => (holds(lease.name, lease.token) ? structuredClone(slot(lease.name).outbox.slice(0, 100)) : null),
     async ackOutbox(lease, count) {
       if (!holds(lease.name, lease.token)) return false;
       slot(lease.name).outbox.splice(0, count);

@@ -56,8 +56,8 @@ export interface QueueStore {
   /** Commands after the cursor, oldest first. */
   pending(name: string, cursor: string, count: number): Promise<PendingCommand[]>;
   commit(lease: Lease, change: QueueChange): Promise<CommitResult>;
-  /** Events committed and not yet published, oldest first. */
-  outbox(name: string): Promise<Emission[]>;
+  /** Events committed and not yet published, oldest first; null when the lease was lost. */
+  outbox(lease: Lease): Promise<Emission[] | null>;
   /** Drops the first `count` outbox events; false when the lease was lost. */
   ackOutbox(lease: Lease, count: number): Promise<boolean>;
   /** Takes a closed queue with no pending command out of the active set; false otherwise. */

@@ -31,6 +31,8 @@ interface Held {
   chain: Promise<void>;
   /** Wake-up hint at the check-in deadline; the deadline itself lives in the store. */
   timer: NodeJS.Timeout | undefined;
+  /** A run is scheduled and has not started: more wake-ups fold into it. */
+  queued: boolean;
 }
 
 export interface QueueWorker {
@@ -71,7 +73,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
           if (lease) await store.release(lease);
           return;
         }
-        held.set(name, { lease, chain: Promise.resolve(), timer: undefined });
+        held.set(name, { lease, chain: Promise.resolve(), timer: undefined, queued: false });
         logger.debug({ queue: name }, "queue lease acquired");
       } finally {
         acquiring.delete(name);
@@ -82,18 +84,23 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
 
   function schedule(name: string): void {
     const h = held.get(name);
-    if (!h) return;
+    if (!h || h.queued) return;
+    h.queued = true;
     h.chain = h.chain
-      .then(() => run(name))
+      .then(() => {
+        h.queued = false;
+        return run(name);
+      })
       .catch((error: unknown) => {
         stats.failures++;
         logger.error({ err: error, queue: name }, "queue run failed");
       });
   }
 
-  function drop(name: string, reason: string): void {
-    const h = held.get(name);
-    if (!h) return;
+  /** Forgets a queue, if `h` is still the entry held for it (a stale run must not drop a newer lease). */
+  function drop(h: Held, reason: string): void {
+    const name = h.lease.name;
+    if (held.get(name) !== h) return;
     if (h.timer) clearTimeout(h.timer);
     held.delete(name);
     logger.info({ queue: name, reason }, "queue released");
@@ -152,7 +159,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       stored = next;
     }
     hint(name, h, stored);
-    if (stored.queue?.status === "closed" && (await store.retire(h.lease, stored.cursor))) drop(name, "retired");
+    if (stored.queue?.status === "closed" && (await store.retire(h.lease, stored.cursor))) drop(h, "retired");
   }
 
   /** Commits a decision and publishes its events; undefined when the lease is gone. */
@@ -166,7 +173,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     });
     if (result === "lease_lost") {
       stats.leasesLost++;
-      drop(h.lease.name, "lease lost");
+      drop(h, "lease lost");
       return undefined;
     }
     if (result === "conflict") return "conflict";
@@ -176,7 +183,11 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
 
   /** Publishes what the outbox holds, in order; false when the lease was lost meanwhile. */
   async function flushOutbox(h: Held): Promise<boolean> {
-    const events = await store.outbox(h.lease.name);
+    const events = await store.outbox(h.lease);
+    if (events === null) {
+      drop(h, "lease lost");
+      return false;
+    }
     if (events.length === 0) return true;
     for (const event of events) {
       try {
@@ -188,7 +199,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       }
     }
     if (await store.ackOutbox(h.lease, events.length)) return true;
-    drop(h.lease.name, "lease lost");
+    drop(h, "lease lost");
     return false;
   }
 
@@ -208,17 +219,19 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   async function sweep(): Promise<void> {
     sweeps++;
     for (const name of await store.dueDeadlines(now(), 100)) wake(name);
-    // Unowned queues (their owner died) are picked up within a second or two.
-    if (sweeps % 2 === 0) for (const name of await store.activeQueues()) if (!held.has(name)) wake(name);
+    if (sweeps % 2 !== 0) return;
+    // Unowned queues (their owner died) are picked up within a second or two; held ones run again,
+    // so a lost wake-up or a failed run (say, Redis was briefly away) costs a second, not forever.
+    for (const name of await store.activeQueues()) wake(name);
   }
 
   async function renew(): Promise<void> {
-    for (const [name, h] of held) {
+    for (const h of held.values()) {
       const lease = await store.extend(h.lease, leaseTtlMs);
       if (lease) h.lease = lease;
       else {
         stats.leasesLost++;
-        drop(name, "lease lost");
+        drop(h, "lease lost");
       }
     }
   }

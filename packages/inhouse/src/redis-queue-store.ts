@@ -8,11 +8,13 @@ import type { Emission } from "./transitions.js";
 interface Commands {
   hubCommitQueue(...args: Array<string | number>): Promise<number>;
   hubAckOutbox(lease: string, outbox: string, token: string, count: number): Promise<number>;
+  hubReadOutbox(lease: string, outbox: string, token: string, count: number): Promise<string[] | null>;
   hubRetireQueue(
     lease: string,
     active: string,
     commands: string,
     deadlines: string,
+    state: string,
     token: string,
     cursor: string,
     name: string,
@@ -39,11 +41,13 @@ export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOpti
   registerLua(redis, new URL("./lua/", import.meta.url), [
     ["hubCommitQueue", "commitQueue-5"],
     ["hubAckOutbox", "ackOutbox-2"],
-    ["hubRetireQueue", "retireQueue-4"],
+    ["hubRetireQueue", "retireQueue-5"],
+    ["hubReadOutbox", "readOutbox-2"],
   ]);
   const client = redis as Redis & Commands;
   // No retries: a held lease means another worker owns the queue, which is an answer, not an error.
-  const redlock = new Redlock([redis], { retryCount: 0, automaticExtensionThreshold: 0 });
+  // Redlock selects its own db inside its scripts: it must be the connection's, where our scripts look.
+  const redlock = new Redlock([redis], { retryCount: 0, automaticExtensionThreshold: 0, db: redis.options.db ?? 0 });
   const listeners: Array<(name: string) => void> = [];
   subscriber.on("message", (_channel: string, name: string) => {
     for (const listener of listeners) listener(name);
@@ -105,8 +109,10 @@ export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOpti
       );
       return result === 1 ? "ok" : result === -1 ? "lease_lost" : "conflict";
     },
-    async outbox(name) {
-      return (await redis.lrange(keys.queue(name).outbox, 0, 99)).map((json) => JSON.parse(json) as Emission);
+    async outbox(lease) {
+      const k = keys.queue(lease.name);
+      const events = await client.hubReadOutbox(k.lease, k.outbox, lease.token, 100);
+      return events === null ? null : events.map((json) => JSON.parse(json) as Emission);
     },
     async ackOutbox(lease, count) {
       const k = keys.queue(lease.name);
@@ -115,7 +121,16 @@ export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOpti
     async retire(lease, cursor) {
       const k = keys.queue(lease.name);
       return (
-        (await client.hubRetireQueue(k.lease, keys.activeQueues, k.commands, keys.queueDeadlines, lease.token, cursor, lease.name)) === 1
+        (await client.hubRetireQueue(
+          k.lease,
+          keys.activeQueues,
+          k.commands,
+          keys.queueDeadlines,
+          k.state,
+          lease.token,
+          cursor,
+          lease.name,
+        )) === 1
       );
     },
 

@@ -16,6 +16,8 @@ export async function refreshAuth(socket: HubSocket, request: unknown, verifier:
   if (!sameIdentity(current, next)) {
     throw new ProtocolError("forbidden", "the new token belongs to a different subject");
   }
+  // The socket may have gone while the token was verified (a JWKS fetch): arm nothing then.
+  if (!socket.connected) throw new ProtocolError("bad_request", "the connection closed");
   socket.data.principal = next;
   armTokenExpiry(socket);
   return { ok: true, exp: next.exp };

@@ -23,8 +23,8 @@ export function createMemoryEngine(): Engine {
 
 function memoryEventSink(io: Server, recent: RecentIds): EventSink {
   return {
-    async deliver(eventId, outgoing) {
-      if (!recent.claim(eventId)) return false;
+    async deliver(event, outgoing) {
+      if (!recent.claim(`${event.orgId}:${event.id}`)) return false;
       for (const { topic, clientEvent, envelope } of outgoing) io.to(topic).emit(clientEvent, envelope);
       return true;
     },

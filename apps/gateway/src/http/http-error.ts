@@ -8,10 +8,11 @@ export type HttpErrorCode =
   | "not_found"
   | "payload_too_large"
   | "invalid_command"
+  | "unavailable"
   | "internal"
   | PublishErrorCode;
 
-/** An HTTP failure; rendered as `{ error: { code, message, issues? } }` with its status. */
+/** An HTTP failure; rendered as `{ error: { code, message, issues } }` with its status. */
 export class HttpError extends Error {
   override readonly name = "HttpError";
   constructor(
@@ -23,7 +24,8 @@ export class HttpError extends Error {
     super(message);
   }
 
-  toJSON(): { error: { code: HttpErrorCode; message: string; issues?: readonly string[] } } {
-    return { error: { code: this.code, message: this.message, ...(this.issues.length > 0 ? { issues: this.issues } : {}) } };
+  /** The contract's error body; `issues` is always a list (empty when there is nothing to add). */
+  toJSON(): { error: { code: HttpErrorCode; message: string; issues: readonly string[] } } {
+    return { error: { code: this.code, message: this.message, issues: this.issues } };
   }
 }

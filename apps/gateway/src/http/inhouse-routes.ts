@@ -2,6 +2,8 @@ import type { CommandQueue } from "@hub/emitter";
 import { CommandError, parseQueueCommand, type QueueCommand, uuidv7 } from "@hub/events";
 import { Router } from "express";
 import type { TokenVerifier } from "../auth/token-verifier.js";
+import type { Engine } from "../engine/engine.js";
+import { engineAvailable } from "./engine-available.js";
 import { HttpError } from "./http-error.js";
 import { jsonBody } from "./json-body.js";
 import { serviceOnly } from "./service-auth.js";
@@ -9,6 +11,7 @@ import { serviceOnly } from "./service-auth.js";
 const MAX_COMMANDS = 500;
 
 export interface InhouseRoutesOptions {
+  engine: Engine;
   commands: CommandQueue;
   verifier: TokenVerifier;
 }
@@ -17,9 +20,9 @@ export interface InhouseRoutesOptions {
  * `POST /api/v1/inhouse/commands` (service token): one command or `{ commands: [...] }` ->
  * `202 { ids }` once they are durably accepted; each queue applies its commands in this order.
  */
-export function inhouseRoutes({ commands, verifier }: InhouseRoutesOptions): Router {
+export function inhouseRoutes({ engine, commands, verifier }: InhouseRoutesOptions): Router {
   const router = Router();
-  router.post("/api/v1/inhouse/commands", serviceOnly(verifier), jsonBody, async (req, res) => {
+  router.post("/api/v1/inhouse/commands", serviceOnly(verifier), engineAvailable(engine), jsonBody, async (req, res) => {
     const body: unknown = req.body;
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
       throw new HttpError(400, "bad_request", "body must be one command or { commands: [...] }");

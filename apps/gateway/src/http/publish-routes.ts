@@ -1,7 +1,9 @@
 import { type IngestSource, PublishError, type Publisher, type PublishResult } from "@hub/emitter";
 import { Router } from "express";
 import type { TokenVerifier } from "../auth/token-verifier.js";
+import type { Engine } from "../engine/engine.js";
 import type { IngestStats } from "../ingest/ingest-stats.js";
+import { engineAvailable } from "./engine-available.js";
 import { HttpError } from "./http-error.js";
 import { bodyOf, textBody } from "./json-body.js";
 import { serviceOnly } from "./service-auth.js";
@@ -10,16 +12,17 @@ import { serviceOnly } from "./service-auth.js";
 export const MAX_BATCH = 500;
 
 export interface PublishRoutesOptions {
+  engine: Engine;
   publisher: Publisher;
   verifier: TokenVerifier;
   stats: IngestStats;
 }
 
 /** `POST /api/v1/events`: one event or `{ events: [...] }`, with a service token -> `202 { ids }`. */
-export function publishRoutes({ publisher, verifier, stats }: PublishRoutesOptions): Router {
+export function publishRoutes({ engine, publisher, verifier, stats }: PublishRoutesOptions): Router {
   const router = Router();
 
-  router.post("/api/v1/events", serviceOnly(verifier), textBody, async (req, res) => {
+  router.post("/api/v1/events", serviceOnly(verifier), engineAvailable(engine), textBody, async (req, res) => {
     const body = bodyOf(req.body);
     // Text that is not JSON goes through the pipeline too: refused as invalid_json, dead-lettered.
     const json = "json" in body ? body.json : undefined;

@@ -1,11 +1,14 @@
 import type { Publisher } from "@hub/emitter";
 import { Router } from "express";
+import type { Engine } from "../engine/engine.js";
 import type { IngestStats } from "../ingest/ingest-stats.js";
 import { requireApiKey } from "./api-key.js";
+import { engineAvailable } from "./engine-available.js";
 import { bodyOf, textBody } from "./json-body.js";
 import { asHttp } from "./publish-routes.js";
 
 export interface WebhookRoutesOptions {
+  engine: Engine;
   publisher: Publisher;
   /** `SCRAPER_API_KEY`; without it the route is not mounted and answers 404. */
   apiKey: string;
@@ -13,9 +16,9 @@ export interface WebhookRoutesOptions {
 }
 
 /** `POST /events/notify`: the scraper's webhook, `X-Api-Key` auth, one event -> `202 { id }`. */
-export function webhookRoutes({ publisher, apiKey, stats }: WebhookRoutesOptions): Router {
+export function webhookRoutes({ engine, publisher, apiKey, stats }: WebhookRoutesOptions): Router {
   const router = Router();
-  router.post("/events/notify", requireApiKey(apiKey), textBody, async (req, res) => {
+  router.post("/events/notify", requireApiKey(apiKey), engineAvailable(engine), textBody, async (req, res) => {
     const body = bodyOf(req.body);
     const input =
       "json" in body ? publisher.publish(body.json, { source: "webhook" }) : publisher.publish(body.text, { source: "webhook", raw: true });

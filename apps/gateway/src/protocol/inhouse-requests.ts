@@ -1,5 +1,5 @@
-import type { CommandQueue } from "@hub/emitter";
 import { ID_SEGMENT, ProtocolError, type QueueCommand, uuidv7 } from "@hub/events";
+import type { Engine } from "../engine/engine.js";
 import type { HubSocket } from "./hub-socket.js";
 
 /** Socket events a user may send for themselves, and the command each becomes. */
@@ -13,7 +13,7 @@ export async function inhouseRequest(
   socket: HubSocket,
   event: keyof typeof INHOUSE_REQUESTS,
   request: unknown,
-  commands: CommandQueue,
+  engine: Engine,
 ): Promise<{ ok: true; id: string }> {
   const principal = socket.data.principal;
   if (principal.kind !== "user") throw new ProtocolError("forbidden", "inhouse requests act for a user; services send commands over HTTP");
@@ -24,6 +24,7 @@ export async function inhouseRequest(
   if (org_id !== undefined && String(org_id) !== principal.orgId)
     throw new ProtocolError("forbidden", "queues of another org are off limits");
   if (!socket.data.subscribeBucket.take()) throw new ProtocolError("rate_limited", "too many requests; slow down");
+  if (engine.redisState() === "disconnected") throw new ProtocolError("unavailable", "Redis is unreachable; retry shortly");
   const command: QueueCommand = {
     id: uuidv7(),
     command: INHOUSE_REQUESTS[event],
@@ -32,6 +33,6 @@ export async function inhouseRequest(
     user_id: principal.userId,
     capacity: undefined,
   };
-  await commands.enqueue([command]);
+  await engine.commands.enqueue([command]);
   return { ok: true, id: command.id };
 }

@@ -7,10 +7,10 @@
   KEYS[2]  the set of active queue names
   KEYS[3]  the queue's command stream
   KEYS[4]  the sorted set of check-in deadlines
+  KEYS[5]  the queue's state hash
   ARGV[1]  the caller's lease token
   ARGV[2]  the cursor: stream id of the last command applied
   ARGV[3]  the queue's name
-  ARGV[4]  the queue's state hash key
 
   Returns 1 when retired, 0 when the caller does not hold the lease or commands are pending.
 ]]
@@ -23,6 +23,6 @@ end
 redis.call("SREM", KEYS[2], ARGV[3])
 redis.call("ZREM", KEYS[4], ARGV[3])
 redis.call("DEL", KEYS[1])
-redis.call("EXPIRE", ARGV[4], 604800)
+redis.call("EXPIRE", KEYS[5], 604800)
 redis.call("EXPIRE", KEYS[3], 604800)
 return 1
