@@ -1,0 +1,110 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { stopChild, track } from "@hub/devkit";
+import type { FleetAssignment, FromWorker, ToWorker, WorkerReport } from "./fleet-messages.js";
+import type { WireProtocol } from "./wire-connection.js";
+
+const WORKER = fileURLToPath(new URL("./client-worker.ts", import.meta.url));
+const ANSWER_TIMEOUT_MS = 120_000;
+
+export interface FleetOptions {
+  urls: string[];
+  protocol: WireProtocol;
+  /** Connections over all processes. */
+  connections: number;
+  /** Client processes; they spread over the cores. @default 2 */
+  processes?: number;
+  /** Handshakes in flight per process. @default 50 */
+  concurrency?: number;
+}
+
+/** Lightweight wire-protocol clients spread over child processes. */
+export class ClientFleet {
+  private constructor(private readonly workers: ChildProcess[]) {}
+
+  /** Forks the client processes and resolves once every connection is subscribed (or failed). */
+  static async start(options: FleetOptions): Promise<{ fleet: ClientFleet; connected: number; failed: number; firstError?: string }> {
+    const processes = options.processes ?? 2;
+    const workers = Array.from({ length: processes }, () => {
+      const child = fork(WORKER, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+      track(child);
+      return child;
+    });
+    const fleet = new ClientFleet(workers);
+    try {
+      let firstIndex = 0;
+      const answers = workers.map((worker, w) => {
+        const count = Math.floor(options.connections / processes) + (w < options.connections % processes ? 1 : 0);
+        const assignment: FleetAssignment = {
+          urls: options.urls,
+          count,
+          firstIndex,
+          protocol: options.protocol,
+          concurrency: options.concurrency ?? 50,
+        };
+        firstIndex += count;
+        return ask(worker, { type: "start", assignment }, "ready");
+      });
+      const ready = await Promise.all(answers);
+      const firstError = ready.find((r) => r.firstError)?.firstError;
+      return {
+        fleet,
+        connected: ready.reduce((n, r) => n + r.connected, 0),
+        failed: ready.reduce((n, r) => n + r.failed, 0),
+        ...(firstError ? { firstError } : {}),
+      };
+    } catch (error) {
+      await fleet.close();
+      throw error;
+    }
+  }
+
+  /** Deliveries so far, and the client processes' CPU time (µs, summed). */
+  async progress(): Promise<{ received: number; warmup: number; cpuMicros: number }> {
+    const answers = await Promise.all(this.workers.map((w) => ask(w, { type: "progress" }, "progress")));
+    const sum = (pick: (a: (typeof answers)[number]) => number) => answers.reduce((n, a) => n + pick(a), 0);
+    return { received: sum((a) => a.received), warmup: sum((a) => a.warmup), cpuMicros: sum((a) => a.cpuMicros) };
+  }
+
+  async reports(): Promise<WorkerReport[]> {
+    const answers = await Promise.all(this.workers.map((w) => ask(w, { type: "report" }, "report")));
+    return answers.map((a) => a.report);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.workers.map(async (worker) => {
+        if (worker.connected) worker.send({ type: "close" } satisfies ToWorker);
+        const timer = setTimeout(() => worker.kill("SIGKILL"), 10_000);
+        await stopChild(worker, "SIGTERM");
+        clearTimeout(timer);
+      }),
+    );
+  }
+}
+
+function ask<T extends FromWorker["type"]>(worker: ChildProcess, message: ToWorker, answer: T): Promise<Extract<FromWorker, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      clearTimeout(timer);
+      worker.off("message", onMessage);
+      worker.off("exit", onExit);
+    };
+    const onMessage = (reply: FromWorker) => {
+      if (reply.type !== answer) return;
+      cleanup();
+      resolve(reply as Extract<FromWorker, { type: T }>);
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`client process exited (${code}) before answering ${message.type}`));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`client process did not answer ${message.type} within ${ANSWER_TIMEOUT_MS} ms`));
+    }, ANSWER_TIMEOUT_MS);
+    worker.on("message", onMessage);
+    worker.once("exit", onExit);
+    worker.send(message);
+  });
+}

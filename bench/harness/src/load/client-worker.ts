@@ -1,0 +1,57 @@
+// A client process of the load fleet: opens its share of connections and counts deliveries.
+import type WebSocket from "ws";
+import type { FleetAssignment, FromWorker, ToWorker } from "./fleet-messages.js";
+import { DeliveryStats, openConnection } from "./wire-connection.js";
+
+const stats = new DeliveryStats();
+const sockets: WebSocket[] = [];
+
+function send(message: FromWorker): void {
+  process.send?.(message);
+}
+
+async function start(assignment: FleetAssignment): Promise<void> {
+  let next = 0;
+  let failed = 0;
+  let firstError: string | undefined;
+  const lane = async () => {
+    while (next < assignment.count) {
+      const i = next++;
+      const url = assignment.urls[(assignment.firstIndex + i) % assignment.urls.length] as string;
+      try {
+        sockets.push(await openConnection(url, assignment.protocol, stats));
+      } catch (error) {
+        failed++;
+        firstError ??= (error as Error).message;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: assignment.concurrency }, lane));
+  send({ type: "ready", connected: sockets.length, failed, firstError });
+}
+
+process.on("message", (message: ToWorker) => {
+  switch (message.type) {
+    case "start":
+      void start(message.assignment);
+      break;
+    case "progress": {
+      const cpu = process.cpuUsage();
+      send({ type: "progress", received: stats.received, warmup: stats.warmup, cpuMicros: cpu.user + cpu.system });
+      break;
+    }
+    case "report": {
+      const { received, warmup, outOfOrder, unreadable, dropped, firstAt, lastAt } = stats;
+      const report = { received, warmup, outOfOrder, unreadable, dropped, firstAt, lastAt };
+      send({ type: "report", report: { ...report, latency: stats.latency.snapshot() } });
+      break;
+    }
+    case "close":
+      for (const socket of sockets) socket.terminate();
+      process.disconnect();
+      break;
+  }
+});
+
+// The harness owns this process: if it goes away, so do we.
+process.on("disconnect", () => process.exit(0));

@@ -1,0 +1,30 @@
+import type { HistogramSnapshot } from "../latency-histogram.js";
+import type { WireProtocol } from "./wire-connection.js";
+
+export interface FleetAssignment {
+  urls: string[];
+  /** Connections this process opens; connection i goes to urls[(firstIndex + i) % urls.length]. */
+  count: number;
+  firstIndex: number;
+  protocol: WireProtocol;
+  /** Handshakes in flight at once. */
+  concurrency: number;
+}
+
+export type ToWorker = { type: "start"; assignment: FleetAssignment } | { type: "progress" } | { type: "report" } | { type: "close" };
+
+export interface WorkerReport {
+  received: number;
+  warmup: number;
+  outOfOrder: number;
+  unreadable: number;
+  dropped: number;
+  firstAt: number;
+  lastAt: number;
+  latency: HistogramSnapshot;
+}
+
+export type FromWorker =
+  | { type: "ready"; connected: number; failed: number; firstError: string | undefined }
+  | { type: "progress"; received: number; warmup: number; cpuMicros: number }
+  | { type: "report"; report: WorkerReport };

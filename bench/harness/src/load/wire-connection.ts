@@ -1,0 +1,119 @@
+import { performance } from "node:perf_hooks";
+import WebSocket from "ws";
+import { LatencyHistogram } from "../latency-histogram.js";
+
+/** How a load client talks to a server: the Socket.IO v5 wire protocol, or plain frames. */
+export type WireProtocol =
+  | {
+      kind: "socket.io";
+      /** Sent in the CONNECT packet (`40{...}`); the hub reads the token from it. */
+      auth: { token: string } | undefined;
+      /** Joined with `421["subscribe",{"topic":...}]`; the connection is ready once acknowledged. */
+      topic: string;
+    }
+  | { kind: "raw" };
+
+/** Counters one client process keeps over all its connections. */
+export class DeliveryStats {
+  readonly latency = new LatencyHistogram();
+  /** Measured deliveries (`bench_seq >= 0`). */
+  received = 0;
+  /** Warm-up deliveries (`bench_seq < 0`), not in the latency figures. */
+  warmup = 0;
+  /** A sequence number that was not greater than the previous one on the same connection. */
+  outOfOrder = 0;
+  /** Frames without a readable `bench_seq` / `bench_sent`. */
+  unreadable = 0;
+  /** Connections closed after they were subscribed. */
+  dropped = 0;
+  firstAt = 0;
+  lastAt = 0;
+}
+
+const SEQ = Buffer.from('"bench_seq":');
+const SENT = Buffer.from('"bench_sent":');
+const CHAR_0 = 0x30;
+const CHAR_2 = 0x32;
+const CHAR_3 = 0x33;
+const CHAR_4 = 0x34;
+const HANDSHAKE_TIMEOUT_MS = 30_000;
+
+/**
+ * Opens one lightweight client and resolves once it receives events: for Socket.IO after the open
+ * packet, the CONNECT and an acknowledged subscribe; for raw once the socket is open. It answers
+ * pings and parses only `bench_seq` and `bench_sent` out of each event frame.
+ */
+export function openConnection(url: string, protocol: WireProtocol, stats: DeliveryStats): Promise<WebSocket> {
+  const ws = new WebSocket(url, { perMessageDeflate: false });
+  let lastSeq = Number.NEGATIVE_INFINITY;
+  let ready = false;
+
+  const record = (frame: Buffer) => {
+    const now = performance.timeOrigin + performance.now();
+    const seqAt = frame.indexOf(SEQ);
+    const sentAt = frame.indexOf(SENT);
+    if (seqAt < 0 || sentAt < 0) {
+      stats.unreadable++;
+      return;
+    }
+    const seq = Number.parseInt(frame.toString("latin1", seqAt + SEQ.length, seqAt + SEQ.length + 24), 10);
+    const sent = Number.parseFloat(frame.toString("latin1", sentAt + SENT.length, sentAt + SENT.length + 32));
+    if (!Number.isFinite(seq) || !Number.isFinite(sent)) {
+      stats.unreadable++;
+      return;
+    }
+    if (seq <= lastSeq) stats.outOfOrder++;
+    lastSeq = seq;
+    if (seq < 0) {
+      stats.warmup++;
+      return;
+    }
+    stats.received++;
+    stats.latency.record(now - sent);
+    if (stats.firstAt === 0) stats.firstAt = now;
+    stats.lastAt = now;
+  };
+
+  return new Promise((resolve, reject) => {
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      ws.terminate();
+      reject(error);
+    };
+    const timer = setTimeout(() => fail(new Error(`${url}: not subscribed after ${HANDSHAKE_TIMEOUT_MS} ms`)), HANDSHAKE_TIMEOUT_MS);
+    const becomeReady = () => {
+      clearTimeout(timer);
+      ready = true;
+      resolve(ws);
+    };
+    ws.on("error", (error) => {
+      if (!ready) fail(error);
+    });
+    ws.on("close", () => {
+      if (ready) stats.dropped++;
+      else fail(new Error(`${url}: closed during the handshake`));
+    });
+    if (protocol.kind === "raw") {
+      ws.on("open", becomeReady);
+      ws.on("message", (data: Buffer) => record(data));
+      return;
+    }
+    ws.on("message", (data: Buffer) => {
+      const type = data[0];
+      if (type === CHAR_4 && data[1] === CHAR_2) return record(data); // 42[event, ...]
+      if (type === CHAR_2 && data.length === 1) return void ws.send("3"); // ping -> pong
+      if (ready) return;
+      const text = data.toString();
+      if (type === CHAR_0) {
+        ws.send(protocol.auth ? `40${JSON.stringify(protocol.auth)}` : "40");
+      } else if (text.startsWith("40")) {
+        ws.send(`421${JSON.stringify(["subscribe", { topic: protocol.topic }])}`);
+      } else if (text.startsWith("44")) {
+        fail(new Error(`${url}: CONNECT refused: ${text}`));
+      } else if (type === CHAR_4 && data[1] === CHAR_3 && text.startsWith("431")) {
+        if (text.includes('"ok":true')) becomeReady();
+        else fail(new Error(`${url}: subscribe refused: ${text}`));
+      }
+    });
+  });
+}

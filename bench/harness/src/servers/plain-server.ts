@@ -1,0 +1,31 @@
+// Baseline "plain": what a user writes in 30 lines with Socket.IO and the Redis adapter; no auth, no
+// validation. Clients join a room with `subscribe`; the producer is @socket.io/redis-emitter.
+import { createServer } from "node:http";
+import { createAdapter } from "@socket.io/redis-adapter";
+import { Redis } from "ioredis";
+import { Server } from "socket.io";
+
+const pub = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
+const sub = pub.duplicate();
+const http = createServer();
+const io = new Server(http, { adapter: createAdapter(pub, sub) });
+
+io.on("connection", (socket) => {
+  socket.on("subscribe", (msg: { topic?: unknown }, ack?: (reply: unknown) => void) => {
+    if (typeof msg?.topic !== "string") return ack?.({ ok: false });
+    void socket.join(msg.topic);
+    ack?.({ ok: true, topic: msg.topic });
+  });
+});
+
+http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
+  const address = http.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  console.log(JSON.stringify({ msg: "listening", port }));
+});
+
+process.once("SIGTERM", () => {
+  void io.close();
+  pub.disconnect();
+  sub.disconnect();
+});

@@ -1,0 +1,231 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { freePort, gatewayEnv, type HubProcess, spawnHubProcess, userToken } from "@hub/devkit";
+import { createHubEmitter } from "@hub/emitter";
+import { Emitter } from "@socket.io/redis-emitter";
+import { Redis } from "ioredis";
+import type { WireProtocol } from "./load/wire-connection.js";
+
+export type SystemName = "hub" | "plain" | "raw";
+
+/** What the fanout payload carries; clients read `bench_seq` and `bench_sent` from the raw frame. */
+export interface BenchPayload {
+  bench_seq: number;
+  /** Producer's scheduled send time, epoch ms with sub-ms precision (performance.timeOrigin + now). */
+  bench_sent: number;
+  pad: string;
+}
+
+/** A running system under test: its server processes, how clients reach it, and its producer. */
+export interface SystemUnderTest {
+  name: SystemName;
+  /** WebSocket URLs, one per server process. */
+  urls: string[];
+  /** PIDs of the server processes whose CPU time is charged to the system. */
+  serverPids: number[];
+  protocol: WireProtocol;
+  /** Publishes one event to the topic; errors are counted, not thrown. */
+  publish(payload: BenchPayload): void;
+  /** Resolves once every publish call so far has settled; returns the number that failed. */
+  settle(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export const BENCH_ORG = "bench";
+export const BENCH_TOPIC = `org:${BENCH_ORG}`;
+const RAW_CHANNEL = "bench:fanout";
+
+export interface StartOptions {
+  redisUrl: string;
+  /** Server processes to start. @default 2 */
+  nodes?: number;
+}
+
+export function startSystem(name: SystemName, options: StartOptions): Promise<SystemUnderTest> {
+  switch (name) {
+    case "hub":
+      return startHub(options);
+    case "plain":
+      return startPlain(options);
+    case "raw":
+      return startRaw(options);
+  }
+}
+
+async function startHub(options: StartOptions): Promise<SystemUnderTest> {
+  // startGateway waits for info-level log lines, which LOG_LEVEL=warn silences; poll readiness instead.
+  const servers: HubProcess[] = [];
+  const redis = new Redis(options.redisUrl);
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < (options.nodes ?? 2); i++) {
+      const port = await freePort();
+      servers.push(
+        spawnHubProcess(
+          "apps/gateway/src/main.ts",
+          gatewayEnv({
+            REDIS_URL: options.redisUrl,
+            PORT: String(port),
+            LOG_LEVEL: "warn",
+            NODE_ENV: "production",
+            CORS_ORIGINS: "http://127.0.0.1",
+          }),
+        ),
+      );
+      ports.push(port);
+    }
+    await Promise.all(ports.map((port, i) => waitReady(`http://127.0.0.1:${port}/health/ready`, servers[i] as HubProcess)));
+    const token = await userToken({ sub: "bench-user", org_id: BENCH_ORG }, { expiresIn: 24 * 3600 });
+    const emitter = createHubEmitter({ redis });
+    const inFlight = new InFlight();
+    return {
+      name: "hub",
+      urls: ports.map((port) => `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`),
+      serverPids: servers.map((s) => s.child.pid as number),
+      protocol: { kind: "socket.io", auth: { token }, topic: BENCH_TOPIC },
+      publish(payload) {
+        inFlight.add(emitter.publish({ type: "roster.bench", org_id: BENCH_ORG, payload: { ...payload } }));
+      },
+      settle: () => inFlight.settle(),
+      close: () => closeAll(servers, redis),
+    };
+  } catch (error) {
+    await closeAll(servers, redis);
+    throw error;
+  }
+}
+
+async function startPlain(options: StartOptions): Promise<SystemUnderTest> {
+  const servers = await spawnBaselines("bench/harness/src/servers/plain-server.ts", options);
+  const redis = new Redis(options.redisUrl);
+  const emitter = new Emitter(redis);
+  let failed = 0;
+  return {
+    name: "plain",
+    urls: servers.map((s) => `ws://127.0.0.1:${s.port}/socket.io/?EIO=4&transport=websocket`),
+    serverPids: servers.map((s) => s.process.child.pid as number),
+    protocol: { kind: "socket.io", auth: undefined, topic: BENCH_TOPIC },
+    publish(payload) {
+      try {
+        emitter.to(BENCH_TOPIC).emit("roster.bench", payload);
+      } catch {
+        failed++;
+      }
+    },
+    async settle() {
+      await redis.ping();
+      return failed;
+    },
+    close: () =>
+      closeAll(
+        servers.map((s) => s.process),
+        redis,
+      ),
+  };
+}
+
+async function startRaw(options: StartOptions): Promise<SystemUnderTest> {
+  const servers = await spawnBaselines("bench/harness/src/servers/raw-server.ts", options);
+  const redis = new Redis(options.redisUrl);
+  const inFlight = new InFlight();
+  return {
+    name: "raw",
+    urls: servers.map((s) => `ws://127.0.0.1:${s.port}/`),
+    serverPids: servers.map((s) => s.process.child.pid as number),
+    protocol: { kind: "raw" },
+    publish(payload) {
+      inFlight.add(redis.publish(RAW_CHANNEL, JSON.stringify(payload)));
+    },
+    settle: () => inFlight.settle(),
+    close: () =>
+      closeAll(
+        servers.map((s) => s.process),
+        redis,
+      ),
+  };
+}
+
+async function spawnBaselines(script: string, options: StartOptions): Promise<Array<{ process: HubProcess; port: number }>> {
+  const processes: HubProcess[] = [];
+  try {
+    for (let i = 0; i < (options.nodes ?? 2); i++) {
+      processes.push(
+        spawnHubProcess(script, {
+          PATH: process.env.PATH,
+          NODE_ENV: "production",
+          REDIS_URL: options.redisUrl,
+          BENCH_CHANNEL: RAW_CHANNEL,
+        }),
+      );
+    }
+    const lines = await Promise.all(
+      processes.map((p) =>
+        withTimeout(
+          p.waitForLog((l) => l.msg === "listening"),
+          30_000,
+          script,
+        ),
+      ),
+    );
+    return lines.map((line, i) => ({ process: processes[i] as HubProcess, port: line.port as number }));
+  } catch (error) {
+    await Promise.all(processes.map((p) => p.kill()));
+    throw error;
+  }
+}
+
+async function waitReady(url: string, server: HubProcess): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (server.child.exitCode !== null) throw new Error(`gateway exited (${server.child.exitCode}): ${server.stderr().slice(-2000)}`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`gateway not ready at ${url} after 30 s: ${server.stderr().slice(-2000)}`);
+}
+
+async function closeAll(servers: readonly HubProcess[], redis: Redis): Promise<void> {
+  redis.disconnect();
+  await Promise.all(
+    servers.map(async (s) => {
+      const stopped = s.stop();
+      const timer = setTimeout(() => void s.kill(), 10_000);
+      await stopped;
+      clearTimeout(timer);
+    }),
+  );
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Publishes that have not settled yet, and how many failed. */
+class InFlight {
+  private readonly pending = new Set<Promise<unknown>>();
+  private failed = 0;
+
+  add(promise: Promise<unknown>): void {
+    const tracked: Promise<unknown> = promise.then(
+      () => this.pending.delete(tracked),
+      () => {
+        this.failed++;
+        this.pending.delete(tracked);
+      },
+    );
+    this.pending.add(tracked);
+  }
+
+  async settle(): Promise<number> {
+    await Promise.all(this.pending);
+    return this.failed;
+  }
+}
