@@ -24,10 +24,6 @@ export class RecentIds {
     return true;
   }
 
-  get size(): number {
-    return this.#seenAt.size;
-  }
-
   #evict(now: number): void {
     // Map iteration is insertion order: the oldest entries come first.
     for (const [id, seenAt] of this.#seenAt) {
