@@ -1,27 +1,67 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { ConnectionsResult } from "./connections.js";
 import type { FanoutResult } from "./fanout.js";
+import type { IngestResult } from "./ingest.js";
 import type { Machine } from "./machine.js";
+import type { ManyTopicsResult } from "./many-topics.js";
+
+type Mode = "quick" | "full";
 
 export interface FanoutReport {
   scenario: "fanout";
-  mode: "quick" | "full";
+  mode: Mode;
   machine: Machine;
   results: FanoutResult[];
 }
 
-/** Writes `fanout.json` and the markdown table `README.md` into `dir`. */
-export async function writeFanoutReport(dir: string, report: FanoutReport): Promise<void> {
+export interface IngestReport {
+  scenario: "ingest";
+  mode: Mode;
+  machine: Machine;
+  results: IngestResult[];
+}
+
+export interface ConnectionsReport {
+  scenario: "connections";
+  mode: Mode;
+  machine: Machine;
+  /** Why the scenario did not run in this mode, if it did not. */
+  notRun?: string;
+  results: ConnectionsResult[];
+}
+
+export interface ManyTopicsReport {
+  scenario: "many-topics";
+  mode: Mode;
+  machine: Machine;
+  results: ManyTopicsResult[];
+}
+
+export interface BenchReport {
+  mode: Mode;
+  machine: Machine;
+  fanout: FanoutReport;
+  ingest: IngestReport;
+  connections: ConnectionsReport;
+  manyTopics: ManyTopicsReport;
+}
+
+/** Writes `<scenario>.json` for each scenario and the one markdown table `README.md` into `dir`. */
+export async function writeReport(dir: string, report: BenchReport): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, "fanout.json"), `${JSON.stringify(report, null, 2)}\n`);
+  for (const scenario of [report.fanout, report.ingest, report.connections, report.manyTopics]) {
+    await writeFile(join(dir, `${scenario.scenario}.json`), `${JSON.stringify(scenario, null, 2)}\n`);
+  }
   await writeFile(join(dir, "README.md"), renderMarkdown(report));
 }
 
 const fixed = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 
-function renderMarkdown(report: FanoutReport): string {
-  const { machine, results } = report;
+function renderMarkdown(report: BenchReport): string {
+  const { machine } = report;
+  const { results } = report.fanout;
   const by = (name: string) => results.find((r) => r.system === name);
   const hub = by("hub");
   const params = results[0]?.params;
@@ -77,11 +117,12 @@ function renderMarkdown(report: FanoutReport): string {
       "",
     );
   }
+  lines.push(...renderIngest(report.ingest), ...renderConnections(report.connections), ...renderManyTopics(report.manyTopics));
   lines.push(
     "## How to reproduce",
     "",
     "`pnpm install && pnpm bench` (quick, under 3 minutes) or `pnpm bench --full`; needs `redis-server` on the PATH. " +
-      "The raw numbers are in [fanout.json](fanout.json).",
+      "The raw numbers are in [fanout.json](fanout.json), [ingest.json](ingest.json), [connections.json](connections.json) and [many-topics.json](many-topics.json).",
     "",
   );
   return lines.join("\n");
@@ -105,4 +146,172 @@ function verdict(hub: FanoutResult, plain: FanoutResult | undefined): string[] {
       "CPU per delivery, so a ratio within a few percent of 1.0 is not a measured difference.",
   );
   return out;
+}
+
+const INGEST_TARGET = 20_000;
+
+function renderIngest(report: IngestReport): string[] {
+  const { results } = report;
+  const params = results[0]?.params;
+  const lines = ["## ingest", ""];
+  if (params) {
+    lines.push(
+      `${int(params.events)} events per producer path as fast as the producer goes (after ${int(params.warmupEvents)} unmeasured), ` +
+        `payload ~${params.payloadBytes} bytes, one server process, one wire subscriber on the topic; an event counts as ingested when ` +
+        `it reached the subscriber. Hub paths validate and dedupe (explicit ids). Emitter SDK and legacy PUBLISH keep ${params.concurrency} ` +
+        `publishes in flight; HTTP posts batches of ${params.httpBatch} with ${params.httpConcurrency} requests in flight. The baselines ` +
+        "publish without validation or dedupe: plain with `@socket.io/redis-emitter` (a PING every " +
+        `${params.concurrency} emits to bound its buffer), raw with Redis \`PUBLISH\`. CPU is per event over the measured window: ` +
+        "server (gateway; it also delivers each event to the subscriber), redis-server, and the producer (the harness process). " +
+        '"events per validating core" divides events by the CPU time of the process that validates and dedupes: the producer for ' +
+        "the emitter paths, the gateway for legacy and HTTP.",
+      "",
+    );
+  }
+  lines.push(
+    "| system | path | events/s | server CPU µs/event | redis CPU µs/event | producer CPU µs/event | events per validating core | p99 ms | losses | gateway accepted |",
+    "| ------ | ---- | -------: | ------------------: | -----------------: | --------------------: | -------------------------: | -----: | -----: | ---------------: |",
+  );
+  for (const r of results) {
+    lines.push(
+      `| ${r.system} | ${r.path} | ${int(r.eventsPerSecond)} | ${fixed(r.serverCpuMicrosPerEvent)} | ${fixed(r.redisCpuMicrosPerEvent)} | ` +
+        `${fixed(r.producerCpuMicrosPerEvent)} | ${Number.isFinite(r.eventsPerValidatingCore) ? int(r.eventsPerValidatingCore) : "n/a"} | ` +
+        `${fixed(r.latencyMs.p99)} | ${int(r.losses)} | ${r.gatewayAccepted === undefined ? "" : int(r.gatewayAccepted)} |`,
+    );
+  }
+  lines.push("");
+  const plain = results.find((r) => r.path === "plain-emitter");
+  const hubPaths = results.filter((r) => r.system === "hub");
+  if (plain && hubPaths.length) {
+    lines.push(
+      "| ratio | events/s | server + redis + producer CPU per event |",
+      "| ----- | -------: | --------------------------------------: |",
+    );
+    const total = (r: IngestResult) => r.serverCpuMicrosPerEvent + r.redisCpuMicrosPerEvent + r.producerCpuMicrosPerEvent;
+    for (const r of hubPaths) {
+      lines.push(`| hub ${r.path}/plain | ${fixed(r.eventsPerSecond / plain.eventsPerSecond)}x | ${fixed(total(r) / total(plain))}x |`);
+    }
+    lines.push("");
+  }
+  const emitter = results.find((r) => r.path === "emitter");
+  if (emitter) {
+    const met = emitter.eventsPerValidatingCore >= INGEST_TARGET;
+    lines.push(
+      `Target ">= ${int(INGEST_TARGET)} events/s per core through the emitter path with validation and dedupe": ` +
+        `**${met ? "met" : "missed"}** (${int(emitter.eventsPerSecond)} events/s end to end; ${int(emitter.eventsPerValidatingCore)} events ` +
+        "per CPU-second of the producer process, where the SDK validates; the dedupe runs in redis-server's Lua script, " +
+        `${fixed(emitter.redisCpuMicrosPerEvent)} µs/event). On the emitter path the gateway only delivers; it does no per-event ingest work.` +
+        (met ? "" : " The cause has not been profiled yet (`node --cpu-prof` on the producer)."),
+      "",
+    );
+  }
+  for (const r of results.filter((r) => r.losses !== 0 || r.publishFailures !== 0)) {
+    lines.push(`**${r.system} ${r.path}: not clean.** losses ${r.losses}, publish failures ${r.publishFailures}.`, "");
+  }
+  return lines;
+}
+
+const CONNECTION_TARGET_BYTES = 10 * 1024;
+
+function renderConnections(report: ConnectionsReport): string[] {
+  const lines = ["## connections", ""];
+  const params = report.results[0]?.params;
+  if (report.notRun) {
+    lines.push(`Not run in ${report.mode} mode: ${report.notRun}.`, "");
+    return lines;
+  }
+  if (params) {
+    lines.push(
+      `${int(params.connections)} idle connections (each connected and subscribed to one topic) on one server process, opened by ` +
+        `${params.clientProcesses} client processes with 50 handshakes in flight each, after ${params.warmupConnections} warm-up ` +
+        `connections that stay open. Memory is read before and ${params.settleMs / 1000} s after the last connection: VmRSS from ` +
+        "/proc/<pid>/status, V8 heap used from the hub's /metrics (`hub_nodejs_heap_size_used_bytes`) or the baselines' /stats " +
+        "(process.memoryUsage()). No GC is forced, so the heap figure includes garbage not yet collected.",
+      "",
+    );
+  }
+  lines.push(
+    "| system | connected | failures | connects/s | RSS before MB | RSS after MB | RSS KB/connection | heap KB/connection |",
+    "| ------ | --------: | -------: | ---------: | ------------: | -----------: | ----------------: | -----------------: |",
+  );
+  const mb = (bytes: number) => fixed(bytes / 1024 / 1024, 1);
+  for (const r of report.results) {
+    lines.push(
+      `| ${r.system} | ${int(r.connected)} | ${int(r.connectFailures)} | ${int(r.connectsPerSecond)} | ${mb(r.before.rssBytes)} | ` +
+        `${mb(r.after.rssBytes)} | ${fixed(r.rssBytesPerConnection / 1024)} | ${fixed(r.heapBytesPerConnection / 1024)} |`,
+    );
+  }
+  lines.push("");
+  const by = (name: string) => report.results.find((r) => r.system === name);
+  const hub = by("hub");
+  if (hub) {
+    lines.push("| ratio | RSS per connection | connects/s |", "| ----- | -----------------: | ---------: |");
+    for (const base of ["plain", "raw"]) {
+      const b = by(base);
+      if (b) {
+        lines.push(
+          `| hub/${base} | ${fixed(hub.rssBytesPerConnection / b.rssBytesPerConnection)}x | ${fixed(hub.connectsPerSecond / b.connectsPerSecond)}x |`,
+        );
+      }
+    }
+    const met = hub.rssBytesPerConnection <= CONNECTION_TARGET_BYTES;
+    lines.push(
+      "",
+      `Target "<= 10 KB server memory per idle connection": **${met ? "met" : "missed"}** (${fixed(hub.rssBytesPerConnection / 1024)} KB RSS per connection).` +
+        (met ? "" : " The cause has not been profiled yet (heap snapshot of a gateway holding the connections)."),
+    );
+    if (report.mode === "quick") lines.push('Target "100,000 on one node": not evaluated in quick mode (`pnpm bench --full`).');
+    lines.push("");
+  }
+  for (const r of report.results.filter((r) => r.connectFailures !== 0)) {
+    lines.push(`**${r.system}: not clean.** ${r.connectFailures} connections failed${r.connectError ? ` (${r.connectError})` : ""}.`, "");
+  }
+  return lines;
+}
+
+function renderManyTopics(report: ManyTopicsReport): string[] {
+  const lines = ["## many-topics", ""];
+  const params = report.results[0]?.params;
+  if (params) {
+    lines.push(
+      `${int(params.users)} users, each connected once and subscribed to their own \`notifications:{user_id}\` topic, spread over ` +
+        `${params.nodes} server processes; a producer sends ${params.rate} events/s for ${params.seconds} s (after ${params.warmupSeconds} s ` +
+        "unmeasured), each to one user picked at random (hub: `notification.created` with `user_id` through the emitter SDK; plain: " +
+        "`@socket.io/redis-emitter` to the user's room). Raw is not run: it has no topics. Node CPU is each server process's own time " +
+        "over the window per published event; with a classic Redis adapter every node receives and decodes every broadcast. " +
+        `Holding the connections costs CPU too (pings, timers): each node's rate over ${params.idleSeconds} s with nothing published ` +
+        'is measured first and subtracted in "net all nodes µs/event".',
+      "",
+    );
+  }
+  lines.push(
+    "| system | events/s | p50 ms | p95 ms | p99 ms | max ms | losses | node CPU µs/event (each node) | idle node CPU ms/s (each node) | net all nodes µs/event | redis CPU µs/event | client cores busy |",
+    "| ------ | -------: | -----: | -----: | -----: | -----: | -----: | ----------------------------: | -----------------------------: | ---------------------: | -----------------: | ----------------: |",
+  );
+  for (const r of report.results) {
+    const l = r.latencyMs;
+    lines.push(
+      `| ${r.system} | ${int(r.eventsPerSecond)} | ${fixed(l.p50)} | ${fixed(l.p95)} | ${fixed(l.p99)} | ${fixed(l.max)} | ${int(r.losses)} | ` +
+        `${r.nodeCpuMicrosPerEvent.map((c) => fixed(c, 1)).join(" / ")} | ${r.nodeIdleCpuMicrosPerSecond.map((c) => fixed(c / 1000, 1)).join(" / ")} | ${fixed(r.netCpuMicrosPerEvent, 1)} | ${fixed(r.redisCpuMicrosPerEvent, 1)} | ${fixed(r.clientCoresBusy)} |`,
+    );
+  }
+  lines.push("");
+  const hub = report.results.find((r) => r.system === "hub");
+  const plain = report.results.find((r) => r.system === "plain");
+  if (hub && plain) {
+    lines.push(
+      "| ratio | net all nodes CPU per event | p99 latency |",
+      "| ----- | --------------------------: | ----------: |",
+      `| hub/plain | ${fixed(hub.netCpuMicrosPerEvent / plain.netCpuMicrosPerEvent)}x | ${fixed(hub.latencyMs.p99 / plain.latencyMs.p99)}x |`,
+      "",
+    );
+  }
+  for (const r of report.results.filter((r) => r.losses !== 0 || r.connectFailures !== 0 || r.publishFailures !== 0)) {
+    lines.push(
+      `**${r.system}: not clean.** losses ${r.losses}, connect failures ${r.connectFailures}${r.connectError ? ` (${r.connectError})` : ""}, ` +
+        `publish failures ${r.publishFailures}.`,
+      "",
+    );
+  }
+  return lines;
 }

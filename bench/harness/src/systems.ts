@@ -20,11 +20,15 @@ export interface SystemUnderTest {
   name: SystemName;
   /** WebSocket URLs, one per server process. */
   urls: string[];
+  /** HTTP base URLs (`http://127.0.0.1:port`), one per server process: the hub's `/metrics`, the baselines' `/stats`. */
+  httpUrls: string[];
   /** PIDs of the server processes whose CPU time is charged to the system. */
   serverPids: number[];
   protocol: WireProtocol;
   /** Publishes one event to the topic; errors are counted, not thrown. */
   publish(payload: BenchPayload): void;
+  /** Publishes one event to user `user`'s own topic (`notifications:{user}`); absent where the system has no per-user topics (raw). */
+  publishToUser?(user: string, payload: BenchPayload): void;
   /** Resolves once every publish call so far has settled; returns the number that failed. */
   settle(): Promise<number>;
   close(): Promise<void>;
@@ -32,7 +36,7 @@ export interface SystemUnderTest {
 
 export const BENCH_ORG = "bench";
 export const BENCH_TOPIC = `org:${BENCH_ORG}`;
-const RAW_CHANNEL = "bench:fanout";
+export const RAW_CHANNEL = "bench:fanout";
 
 export interface StartOptions {
   redisUrl: string;
@@ -80,10 +84,14 @@ async function startHub(options: StartOptions): Promise<SystemUnderTest> {
     return {
       name: "hub",
       urls: ports.map((port) => `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`),
+      httpUrls: ports.map((port) => `http://127.0.0.1:${port}`),
       serverPids: servers.map((s) => s.child.pid as number),
       protocol: { kind: "socket.io", auth: { token }, topic: BENCH_TOPIC },
       publish(payload) {
         inFlight.add(emitter.publish({ type: "roster.bench", org_id: BENCH_ORG, payload: { ...payload } }));
+      },
+      publishToUser(user, payload) {
+        inFlight.add(emitter.publish({ type: "notification.created", org_id: BENCH_ORG, user_id: user, payload: { ...payload } }));
       },
       settle: () => inFlight.settle(),
       close: () => closeAll(servers, redis),
@@ -102,11 +110,19 @@ async function startPlain(options: StartOptions): Promise<SystemUnderTest> {
   return {
     name: "plain",
     urls: servers.map((s) => `ws://127.0.0.1:${s.port}/socket.io/?EIO=4&transport=websocket`),
+    httpUrls: servers.map((s) => `http://127.0.0.1:${s.port}`),
     serverPids: servers.map((s) => s.process.child.pid as number),
     protocol: { kind: "socket.io", auth: undefined, topic: BENCH_TOPIC },
     publish(payload) {
       try {
         emitter.to(BENCH_TOPIC).emit("roster.bench", payload);
+      } catch {
+        failed++;
+      }
+    },
+    publishToUser(user, payload) {
+      try {
+        emitter.to(`notifications:${user}`).emit("notification.created", payload);
       } catch {
         failed++;
       }
@@ -130,6 +146,7 @@ async function startRaw(options: StartOptions): Promise<SystemUnderTest> {
   return {
     name: "raw",
     urls: servers.map((s) => `ws://127.0.0.1:${s.port}/`),
+    httpUrls: servers.map((s) => `http://127.0.0.1:${s.port}`),
     serverPids: servers.map((s) => s.process.child.pid as number),
     protocol: { kind: "raw" },
     publish(payload) {

@@ -23,7 +23,9 @@ export class ClientFleet {
   private constructor(private readonly workers: ChildProcess[]) {}
 
   /** Forks the client processes and resolves once every connection is subscribed (or failed). */
-  static async start(options: FleetOptions): Promise<{ fleet: ClientFleet; connected: number; failed: number; firstError?: string }> {
+  static async start(
+    options: FleetOptions,
+  ): Promise<{ fleet: ClientFleet; connected: number; failed: number; firstError?: string; connectMs: number }> {
     const processes = options.processes ?? 2;
     const workers = Array.from({ length: processes }, () => {
       const child = fork(WORKER, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
@@ -51,6 +53,8 @@ export class ClientFleet {
         fleet,
         connected: ready.reduce((n, r) => n + r.connected, 0),
         failed: ready.reduce((n, r) => n + r.failed, 0),
+        // The processes connect at the same time; the slowest one's time is the fleet's.
+        connectMs: Math.max(...ready.map((r) => r.connectMs)),
         ...(firstError ? { firstError } : {}),
       };
     } catch (error) {

@@ -1,7 +1,8 @@
 // A client process of the load fleet: opens its share of connections and counts deliveries.
+import { performance } from "node:perf_hooks";
 import type WebSocket from "ws";
 import type { FleetAssignment, FromWorker, ToWorker } from "./fleet-messages.js";
-import { DeliveryStats, openConnection } from "./wire-connection.js";
+import { DeliveryStats, forConnection, openConnection } from "./wire-connection.js";
 
 const stats = new DeliveryStats();
 const sockets: WebSocket[] = [];
@@ -14,12 +15,14 @@ async function start(assignment: FleetAssignment): Promise<void> {
   let next = 0;
   let failed = 0;
   let firstError: string | undefined;
+  const began = performance.now();
   const lane = async () => {
     while (next < assignment.count) {
       const i = next++;
       const url = assignment.urls[(assignment.firstIndex + i) % assignment.urls.length] as string;
       try {
-        sockets.push(await openConnection(url, assignment.protocol, stats));
+        const protocol = await forConnection(assignment.protocol, assignment.firstIndex + i);
+        sockets.push(await openConnection(url, protocol, stats));
       } catch (error) {
         failed++;
         firstError ??= (error as Error).message;
@@ -27,7 +30,7 @@ async function start(assignment: FleetAssignment): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: assignment.concurrency }, lane));
-  send({ type: "ready", connected: sockets.length, failed, firstError });
+  send({ type: "ready", connected: sockets.length, failed, firstError, connectMs: performance.now() - began });
 }
 
 process.on("message", (message: ToWorker) => {

@@ -25,6 +25,6 @@ export interface WorkerReport {
 }
 
 export type FromWorker =
-  | { type: "ready"; connected: number; failed: number; firstError: string | undefined }
+  | { type: "ready"; connected: number; failed: number; firstError: string | undefined; connectMs: number }
   | { type: "progress"; received: number; warmup: number; cpuMicros: number }
   | { type: "report"; report: WorkerReport };

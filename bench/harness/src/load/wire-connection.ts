@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import { userToken } from "@hub/devkit";
 import WebSocket from "ws";
 import { LatencyHistogram } from "../latency-histogram.js";
 
@@ -6,12 +7,26 @@ import { LatencyHistogram } from "../latency-histogram.js";
 export type WireProtocol =
   | {
       kind: "socket.io";
-      /** Sent in the CONNECT packet (`40{...}`); the hub reads the token from it. */
-      auth: { token: string } | undefined;
-      /** Joined with `421["subscribe",{"topic":...}]`; the connection is ready once acknowledged. */
+      /**
+       * Sent in the CONNECT packet (`40{...}`); the hub reads the token from it. `userTokenOrg`: each
+       * connection signs its own user token for user `u<index>` of that org (see `forConnection`).
+       */
+      auth: { token: string } | { userTokenOrg: string } | undefined;
+      /** Joined with `421["subscribe",{"topic":...}]`; the connection is ready once acknowledged. `{user}` becomes `u<index>`. */
       topic: string;
     }
   | { kind: "raw" };
+
+/** The protocol for connection `index` of the fleet: its own user token and topic where asked for. */
+export async function forConnection(protocol: WireProtocol, index: number): Promise<WireProtocol> {
+  if (protocol.kind === "raw") return protocol;
+  const user = `u${index}`;
+  const auth =
+    protocol.auth && "userTokenOrg" in protocol.auth
+      ? { token: await userToken({ sub: user, org_id: protocol.auth.userTokenOrg }, { expiresIn: 24 * 3600 }) }
+      : protocol.auth;
+  return { ...protocol, auth, topic: protocol.topic.replaceAll("{user}", user) };
+}
 
 /** Counters one client process keeps over all its connections. */
 export class DeliveryStats {

@@ -4,10 +4,12 @@ import { createServer } from "node:http";
 import { createAdapter } from "@socket.io/redis-adapter";
 import { Redis } from "ioredis";
 import { Server } from "socket.io";
+import { statsRoute } from "./stats-route.js";
 
 const pub = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
 const sub = pub.duplicate();
-const http = createServer();
+// Socket.IO answers its own path and hands every other request to this listener.
+const http = createServer(statsRoute);
 const io = new Server(http, { adapter: createAdapter(pub, sub) });
 
 io.on("connection", (socket) => {

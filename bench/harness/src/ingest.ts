@@ -1,0 +1,270 @@
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { serviceToken } from "@hub/devkit";
+import { createHubEmitter } from "@hub/emitter";
+import { Emitter } from "@socket.io/redis-emitter";
+import { Redis } from "ioredis";
+import { LatencyHistogram, type LatencySummary } from "./latency-histogram.js";
+import { ClientFleet } from "./load/client-fleet.js";
+import { processCpuMicros } from "./process-cpu.js";
+import { BENCH_ORG, BENCH_TOPIC, type BenchPayload, RAW_CHANNEL, type SystemName, type SystemUnderTest } from "./systems.js";
+
+/** A producer path: the hub's three, and the baselines' own producers. */
+export type IngestPath = "emitter" | "legacy" | "http" | "plain-emitter" | "raw-publish";
+
+export const PATHS_OF: Record<SystemName, IngestPath[]> = {
+  hub: ["emitter", "legacy", "http"],
+  plain: ["plain-emitter"],
+  raw: ["raw-publish"],
+};
+
+export interface IngestParams {
+  /** Measured events per path. */
+  events: number;
+  /** Unmeasured events per path first (JIT, connections). */
+  warmupEvents: number;
+  /** Publishes (emitter, legacy) or requests (http) in flight at once. */
+  concurrency: number;
+  /** Events per `POST /api/v1/events`. */
+  httpBatch: number;
+  /** HTTP requests in flight at once. */
+  httpConcurrency: number;
+  payloadBytes: number;
+  /** How long after the last publish deliveries may still arrive. */
+  drainMs: number;
+}
+
+export const INGEST_QUICK: IngestParams = {
+  events: 50_000,
+  warmupEvents: 5_000,
+  concurrency: 256,
+  httpBatch: 100,
+  httpConcurrency: 4,
+  payloadBytes: 200,
+  drainMs: 20_000,
+};
+export const INGEST_FULL: IngestParams = { ...INGEST_QUICK, events: 500_000, warmupEvents: 10_000, drainMs: 60_000 };
+
+export interface IngestResult {
+  system: SystemName;
+  path: IngestPath;
+  params: IngestParams;
+  eventsPublished: number;
+  publishFailures: number;
+  /** Measured deliveries to the one subscriber; an event counts as ingested when it arrived there. */
+  delivered: number;
+  losses: number;
+  outOfOrder: number;
+  /** Ingested events per second: first measured publish to the last delivery (and last publish settled). */
+  eventsPerSecond: number;
+  windowSeconds: number;
+  /** Producer send time to subscriber receipt; under a flood this is mostly queueing. */
+  latencyMs: LatencySummary;
+  /** Gateway / baseline server CPU per event (it also delivers each event to the one subscriber). */
+  serverCpuMicrosPerEvent: number;
+  redisCpuMicrosPerEvent: number;
+  /** The producer's CPU per event (this process: the SDK, redis-emitter, the HTTP client or PUBLISH). */
+  producerCpuMicrosPerEvent: number;
+  /** Events per CPU-second of the process that validates and dedupes: the producer for emitter paths, the gateway for legacy and http. */
+  eventsPerValidatingCore: number;
+  /** `hub_events_ingested_total{source,outcome="accepted"}` on the gateway after the run (warm-up included), for legacy and http. */
+  gatewayAccepted?: number;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+
+/** Events/s through each of the system's producer paths, one after another, with one subscriber counting deliveries. */
+export async function runIngest(
+  system: SystemUnderTest,
+  params: IngestParams,
+  options: { redisUrl: string; redisPid: number },
+): Promise<IngestResult[]> {
+  const results: IngestResult[] = [];
+  for (const path of PATHS_OF[system.name]) results.push(await runPath(system, path, params, options));
+  return results;
+}
+
+async function runPath(
+  system: SystemUnderTest,
+  path: IngestPath,
+  params: IngestParams,
+  options: { redisUrl: string; redisPid: number },
+): Promise<IngestResult> {
+  const redis = new Redis(options.redisUrl);
+  const producer = await createProducer(path, system, redis, params);
+  const started = await ClientFleet.start({ urls: system.urls, protocol: system.protocol, connections: 1, processes: 1 });
+  const { fleet } = started;
+  try {
+    if (started.connected !== 1) throw new Error(`ingest ${path}: subscriber did not connect: ${started.firstError}`);
+    const pad = "x".repeat(Math.max(0, params.payloadBytes - 60));
+    const run = `${Date.now().toString(36)}-${path}`;
+    await producer.send(run, -params.warmupEvents, params.warmupEvents, pad);
+    await waitFor(fleet, (p) => p.warmup >= params.warmupEvents, params.drainMs);
+    await sleep(300);
+
+    const pids = [...system.serverPids, options.redisPid];
+    const cpuBefore = pids.map(processCpuMicros);
+    const producerBefore = process.cpuUsage();
+    const windowStart = now();
+    const failures = await producer.send(run, 0, params.events, pad);
+    const sentAll = now();
+    await waitFor(fleet, (p) => p.received >= params.events, params.drainMs);
+    const cpuAfter = pids.map(processCpuMicros);
+    const producerCpu = process.cpuUsage(producerBefore);
+    const reports = await fleet.reports();
+    const report = reports[0];
+    const received = report?.received ?? 0;
+    const windowEnd = Math.max(report?.lastAt ?? 0, sentAll);
+    const cpu = cpuAfter.map((after, i) => after - (cpuBefore[i] ?? 0));
+    const serverCpu = cpu.slice(0, system.serverPids.length).reduce((n, c) => n + c, 0);
+    const producerMicros = producerCpu.user + producerCpu.system;
+    const windowSeconds = (windowEnd - windowStart) / 1000;
+    const validatingMicros = path === "emitter" || path === "plain-emitter" ? producerMicros : serverCpu;
+    const accepted = path === "legacy" || path === "http" ? await gatewayAccepted(system.httpUrls, path) : undefined;
+    return {
+      system: system.name,
+      path,
+      params,
+      eventsPublished: params.events,
+      publishFailures: failures,
+      delivered: received,
+      losses: params.events - received,
+      outOfOrder: report?.outOfOrder ?? 0,
+      eventsPerSecond: received / windowSeconds,
+      windowSeconds,
+      latencyMs: LatencyHistogram.summarize(LatencyHistogram.merge(reports.map((r) => r.latency))),
+      serverCpuMicrosPerEvent: serverCpu / params.events,
+      redisCpuMicrosPerEvent: (cpu[system.serverPids.length] ?? 0) / params.events,
+      producerCpuMicrosPerEvent: producerMicros / params.events,
+      eventsPerValidatingCore: validatingMicros > 0 ? params.events / (validatingMicros / 1e6) : Number.NaN,
+      ...(accepted !== undefined ? { gatewayAccepted: accepted } : {}),
+    };
+  } finally {
+    await fleet.close();
+    redis.disconnect();
+  }
+}
+
+interface Producer {
+  /** Sends `count` events with sequence numbers from `firstSeq`; resolves once all settled, with the number that failed. */
+  send(run: string, firstSeq: number, count: number, pad: string): Promise<number>;
+}
+
+async function createProducer(path: IngestPath, system: SystemUnderTest, redis: Redis, params: IngestParams): Promise<Producer> {
+  const payload = (seq: number, pad: string): BenchPayload => ({ bench_seq: seq, bench_sent: now(), pad });
+  const id = (run: string, seq: number) => `${run}-${seq < 0 ? `w${-seq}` : seq}`;
+  switch (path) {
+    case "emitter": {
+      const hub = createHubEmitter({ redis });
+      return {
+        send: (run, firstSeq, count, pad) =>
+          bounded(count, params.concurrency, async (i) => {
+            const seq = firstSeq + i;
+            await hub.publish({ id: id(run, seq), type: "roster.bench", org_id: BENCH_ORG, payload: { ...payload(seq, pad) } });
+          }),
+      };
+    }
+    case "legacy":
+      return {
+        send: (run, firstSeq, count, pad) =>
+          bounded(count, params.concurrency, async (i) => {
+            const seq = firstSeq + i;
+            const envelope = {
+              id: id(run, seq),
+              type: "roster.bench",
+              org_id: BENCH_ORG,
+              payload: payload(seq, pad),
+              published_at: Date.now(),
+            };
+            await redis.publish(`prostaff:events:${BENCH_ORG}`, JSON.stringify(envelope));
+          }),
+      };
+    case "http": {
+      const token = await serviceToken("bench-producer", { expiresIn: 24 * 3600 });
+      const url = `${system.httpUrls[0]}/api/v1/events`;
+      return {
+        async send(run, firstSeq, count, pad) {
+          const batches = Math.ceil(count / params.httpBatch);
+          let failedEvents = 0;
+          await bounded(batches, params.httpConcurrency, async (b) => {
+            const events = [];
+            for (let i = b * params.httpBatch; i < Math.min(count, (b + 1) * params.httpBatch); i++) {
+              const seq = firstSeq + i;
+              events.push({ id: id(run, seq), type: "roster.bench", org_id: BENCH_ORG, payload: payload(seq, pad) });
+            }
+            const res = await fetch(url, {
+              method: "POST",
+              headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+              body: JSON.stringify({ events }),
+            });
+            await res.arrayBuffer();
+            if (res.status !== 202) failedEvents += events.length;
+          });
+          return failedEvents;
+        },
+      };
+    }
+    case "plain-emitter": {
+      const emitter = new Emitter(redis);
+      return {
+        async send(_run, firstSeq, count, pad) {
+          // redis-emitter does not wait for Redis; a PING per chunk keeps the command buffer bounded.
+          for (let i = 0; i < count; i++) {
+            emitter.to(BENCH_TOPIC).emit("roster.bench", payload(firstSeq + i, pad));
+            if (i % params.concurrency === params.concurrency - 1) await redis.ping();
+          }
+          await redis.ping();
+          return 0;
+        },
+      };
+    }
+    case "raw-publish":
+      return {
+        send: (_run, firstSeq, count, pad) =>
+          bounded(count, params.concurrency, async (i) => {
+            await redis.publish(RAW_CHANNEL, JSON.stringify(payload(firstSeq + i, pad)));
+          }),
+      };
+  }
+}
+
+/** Runs task(0..count-1) with at most `concurrency` in flight; resolves with the number that failed. */
+async function bounded(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  let failed = 0;
+  const lane = async () => {
+    while (next < count) {
+      const i = next++;
+      try {
+        await task(i);
+      } catch {
+        failed++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+  return failed;
+}
+
+async function waitFor(fleet: ClientFleet, done: (p: { received: number; warmup: number }) => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const progress = await fleet.progress();
+    if (done(progress) || Date.now() >= deadline) return;
+    await sleep(20);
+  }
+}
+
+/** Sums `hub_events_ingested_total{source,outcome="accepted"}` over the gateways' /metrics. */
+async function gatewayAccepted(httpUrls: readonly string[], source: string): Promise<number> {
+  let total = 0;
+  for (const base of httpUrls) {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    for (const line of text.split("\n")) {
+      if (line.startsWith("hub_events_ingested_total{") && line.includes(`source="${source}"`) && line.includes('outcome="accepted"')) {
+        total += Number(line.slice(line.lastIndexOf(" ") + 1));
+      }
+    }
+  }
+  return total;
+}
