@@ -283,8 +283,7 @@ describe("queue-worker failover (3 workers, real redis)", () => {
 
   // CONTRACT.md: "deadline passes first -> players who did not check in are removed". When the owner
   // dies at the deadline, the expiry runs up to a lease TTL late; a check-in accepted in that window
-  // must not count. (Fails today: the new owner applies pending commands before the expiry and
-  // `decide` does not compare a check-in's acceptance time with the deadline.)
+  // must not count: the worker fires a deadline that lapsed before a command was accepted first.
   it("a check-in accepted after the deadline, while the dead owner's lease runs out, does not rescue the player", async () => {
     const org = "lt";
     const queue = "l";
@@ -320,6 +319,11 @@ describe("queue-worker failover (3 workers, real redis)", () => {
       status: "open",
       players: [{ user_id: "a", checked_in: true }],
     });
+    // check_in_expired is published right after the v5 queue_updated; wait for it, then make sure a
+    // later change finds no second one.
+    await until("check_in_expired", () => observer.expiredOf(queue)[0]);
+    await send([{ command: "join", org_id: org, queue_id: queue, user_id: "c" }]);
+    await observer.version(queue, 6);
     expect(observer.expiredOf(queue).map((e) => e.msg.data.removed)).toEqual([["b"]]);
   }, 30_000);
 
