@@ -1,7 +1,7 @@
-import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LatencyHistogram, type LatencySummary } from "./latency-histogram.js";
 import { ClientFleet } from "./load/client-fleet.js";
+import { now, produceAtRate, waitForFleet } from "./pacing.js";
 import { processCpuMicros } from "./process-cpu.js";
 import type { BenchPayload, SystemName, SystemUnderTest } from "./systems.js";
 
@@ -70,7 +70,6 @@ export interface FanoutResult {
 }
 
 const CLIENT_PROCESSES = 2;
-const now = () => performance.timeOrigin + performance.now();
 
 /** One topic, S subscribers over the system's server processes, a producer at a fixed rate. */
 export async function runFanout(system: SystemUnderTest, params: FanoutParams, redisPid: number): Promise<FanoutResult> {
@@ -84,8 +83,9 @@ export async function runFanout(system: SystemUnderTest, params: FanoutParams, r
   try {
     const pad = padFor(params.payloadBytes);
     const warmupEvents = Math.round(params.rate * params.warmupSeconds);
-    await produce(system, { count: warmupEvents, rate: params.rate, firstSeq: -warmupEvents, pad });
-    await waitFor(fleet, (p) => p.warmup >= started.connected * warmupEvents, params.drainMs);
+    const publish = (seq: number, sent: number) => system.publish({ bench_seq: seq, bench_sent: sent, pad } satisfies BenchPayload);
+    await produceAtRate(warmupEvents, params.rate, -warmupEvents, publish);
+    await waitForFleet(fleet, (p) => p.warmup >= started.connected * warmupEvents, params.drainMs);
     await sleep(500);
 
     const pids = [...system.serverPids, redisPid];
@@ -93,10 +93,10 @@ export async function runFanout(system: SystemUnderTest, params: FanoutParams, r
     const clientBefore = (await fleet.progress()).cpuMicros;
     const windowStart = now();
     const events = Math.round(params.rate * params.seconds);
-    const { lagMaxMs } = await produce(system, { count: events, rate: params.rate, firstSeq: 0, pad });
+    const { lagMaxMs } = await produceAtRate(events, params.rate, 0, publish);
     const publishFailures = await system.settle();
     const expected = params.subscribers * events;
-    const final = await waitFor(fleet, (p) => p.received >= expected, params.drainMs);
+    const final = await waitForFleet(fleet, (p) => p.received >= expected, params.drainMs);
     const windowEnd = now();
     const cpuAfter = pids.map(processCpuMicros);
     const cpu = cpuAfter.map((after, i) => after - (cpuBefore[i] ?? 0));
@@ -134,38 +134,6 @@ export async function runFanout(system: SystemUnderTest, params: FanoutParams, r
     };
   } finally {
     await fleet.close();
-  }
-}
-
-/** Publishes `count` events on a fixed schedule; each carries the time it was actually sent. */
-async function produce(
-  system: SystemUnderTest,
-  plan: { count: number; rate: number; firstSeq: number; pad: string },
-): Promise<{ lagMaxMs: number }> {
-  const start = now();
-  let lagMaxMs = 0;
-  for (let i = 0; i < plan.count; i++) {
-    const due = start + (i * 1000) / plan.rate;
-    const wait = due - now();
-    if (wait > 1) await sleep(wait);
-    const sent = now();
-    lagMaxMs = Math.max(lagMaxMs, sent - due);
-    const payload: BenchPayload = { bench_seq: plan.firstSeq + i, bench_sent: sent, pad: plan.pad };
-    system.publish(payload);
-  }
-  return { lagMaxMs };
-}
-
-async function waitFor(
-  fleet: ClientFleet,
-  done: (p: { received: number; warmup: number }) => boolean,
-  timeoutMs: number,
-): Promise<{ received: number; warmup: number; cpuMicros: number }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const progress = await fleet.progress();
-    if (done(progress) || Date.now() >= deadline) return progress;
-    await sleep(100);
   }
 }
 

@@ -1,4 +1,3 @@
-import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { serviceToken } from "@hub/devkit";
 import { createHubEmitter } from "@hub/emitter";
@@ -6,6 +5,7 @@ import { Emitter } from "@socket.io/redis-emitter";
 import { Redis } from "ioredis";
 import { LatencyHistogram, type LatencySummary } from "./latency-histogram.js";
 import { ClientFleet } from "./load/client-fleet.js";
+import { now, waitForFleet } from "./pacing.js";
 import { processCpuMicros } from "./process-cpu.js";
 import { BENCH_ORG, BENCH_TOPIC, type BenchPayload, RAW_CHANNEL, type SystemName, type SystemUnderTest } from "./systems.js";
 
@@ -71,8 +71,6 @@ export interface IngestResult {
   gatewayAccepted?: number;
 }
 
-const now = () => performance.timeOrigin + performance.now();
-
 /** Events/s through each of the system's producer paths, one after another, with one subscriber counting deliveries. */
 export async function runIngest(
   system: SystemUnderTest,
@@ -99,7 +97,7 @@ async function runPath(
     const pad = "x".repeat(Math.max(0, params.payloadBytes - 60));
     const run = `${Date.now().toString(36)}-${path}`;
     await producer.send(run, -params.warmupEvents, params.warmupEvents, pad);
-    await waitFor(fleet, (p) => p.warmup >= params.warmupEvents, params.drainMs);
+    await waitForFleet(fleet, (p) => p.warmup >= params.warmupEvents, params.drainMs, 20);
     await sleep(300);
 
     const pids = [...system.serverPids, options.redisPid];
@@ -108,7 +106,7 @@ async function runPath(
     const windowStart = now();
     const failures = await producer.send(run, 0, params.events, pad);
     const sentAll = now();
-    await waitFor(fleet, (p) => p.received >= params.events, params.drainMs);
+    await waitForFleet(fleet, (p) => p.received >= params.events, params.drainMs, 20);
     const cpuAfter = pids.map(processCpuMicros);
     const producerCpu = process.cpuUsage(producerBefore);
     const reports = await fleet.reports();
@@ -244,15 +242,6 @@ async function bounded(count: number, concurrency: number, task: (i: number) => 
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
   return failed;
-}
-
-async function waitFor(fleet: ClientFleet, done: (p: { received: number; warmup: number }) => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const progress = await fleet.progress();
-    if (done(progress) || Date.now() >= deadline) return;
-    await sleep(20);
-  }
 }
 
 /** Sums `hub_events_ingested_total{source,outcome="accepted"}` over the gateways' /metrics. */

@@ -1,8 +1,8 @@
-import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LatencyHistogram, type LatencySummary } from "./latency-histogram.js";
 import { ClientFleet } from "./load/client-fleet.js";
 import type { WireProtocol } from "./load/wire-connection.js";
+import { now, produceAtRate, waitForFleet } from "./pacing.js";
 import { processCpuMicros } from "./process-cpu.js";
 import { BENCH_ORG, type BenchPayload, type SystemName, type SystemUnderTest } from "./systems.js";
 
@@ -66,7 +66,6 @@ export interface ManyTopicsResult {
 }
 
 const CLIENT_PROCESSES = 2;
-const now = () => performance.timeOrigin + performance.now();
 
 /** Users on their own topics over several nodes; a producer addresses random users at a fixed rate. */
 export async function runManyTopics(system: SystemUnderTest, params: ManyTopicsParams, redisPid: number): Promise<ManyTopicsResult> {
@@ -86,8 +85,8 @@ export async function runManyTopics(system: SystemUnderTest, params: ManyTopicsP
       publishToUser(`u${Math.floor(Math.random() * params.users)}`, payload);
     };
     const warmupEvents = Math.round(params.rate * params.warmupSeconds);
-    await produce(warmupEvents, params.rate, -warmupEvents, send);
-    await waitFor(fleet, (p) => p.warmup >= warmupEvents * (started.connected / params.users), params.drainMs);
+    await produceAtRate(warmupEvents, params.rate, -warmupEvents, send);
+    await waitForFleet(fleet, (p) => p.warmup >= warmupEvents * (started.connected / params.users), params.drainMs);
     await sleep(500);
 
     const idleBefore = system.serverPids.map(processCpuMicros);
@@ -99,9 +98,9 @@ export async function runManyTopics(system: SystemUnderTest, params: ManyTopicsP
     const clientBefore = (await fleet.progress()).cpuMicros;
     const windowStart = now();
     const events = Math.round(params.rate * params.seconds);
-    const { lagMaxMs } = await produce(events, params.rate, 0, send);
+    const { lagMaxMs } = await produceAtRate(events, params.rate, 0, send);
     const publishFailures = await system.settle();
-    const final = await waitFor(fleet, (p) => p.received >= events, params.drainMs);
+    const final = await waitForFleet(fleet, (p) => p.received >= events, params.drainMs);
     const windowEnd = now();
     const cpu = pids.map(processCpuMicros).map((after, i) => after - (cpuBefore[i] ?? 0));
     const reports = await fleet.reports();
@@ -135,37 +134,5 @@ export async function runManyTopics(system: SystemUnderTest, params: ManyTopicsP
     };
   } finally {
     await fleet.close();
-  }
-}
-
-async function produce(
-  count: number,
-  rate: number,
-  firstSeq: number,
-  send: (seq: number, sent: number) => void,
-): Promise<{ lagMaxMs: number }> {
-  const start = now();
-  let lagMaxMs = 0;
-  for (let i = 0; i < count; i++) {
-    const due = start + (i * 1000) / rate;
-    const wait = due - now();
-    if (wait > 1) await sleep(wait);
-    const sent = now();
-    lagMaxMs = Math.max(lagMaxMs, sent - due);
-    send(firstSeq + i, sent);
-  }
-  return { lagMaxMs };
-}
-
-async function waitFor(
-  fleet: ClientFleet,
-  done: (p: { received: number; warmup: number }) => boolean,
-  timeoutMs: number,
-): Promise<{ received: number; warmup: number; cpuMicros: number }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const progress = await fleet.progress();
-    if (done(progress) || Date.now() >= deadline) return progress;
-    await sleep(100);
   }
 }
