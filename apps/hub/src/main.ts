@@ -79,9 +79,12 @@ async function runCluster(nodes: number): Promise<void> {
     await redis.stop();
   };
   for (const child of children) {
-    child.child.once("exit", (code) => {
+    child.child.once("exit", (code, signal) => {
       if (stopping) return;
-      logger.error({ code }, "a hub process exited; stopping the cluster");
+      logger.error(
+        { pid: child.child.pid, code, signal, stderr: child.stderr().slice(-2000) },
+        "a hub process exited; stopping the cluster",
+      );
       void stopAll().then(() => process.exit(1));
     });
   }

@@ -68,7 +68,8 @@ describe("pnpm start", () => {
       expect(hub.logs.filter((l) => l.service === "queue-worker").length).toBeGreaterThan(0);
       await roundTrip(info);
     } finally {
-      expect(await hub.stop()).toBe(0);
+      const code = await hub.stop();
+      expect(code, `exit ${code}; logs:\n${hub.logs.map((l) => JSON.stringify(l)).join("\n")}\n${hub.stderr()}`).toBe(0);
     }
     // Everything it started is gone with it.
     for (const url of info.gateways) await expect(fetch(`${url}/health`)).rejects.toThrow();
