@@ -8,7 +8,7 @@ export type { EventKey, EventSink, Outgoing } from "./event-sink.js";
 export { DEDUPE_WINDOW_MS } from "./event-sink.js";
 export type { HubEmitter, HubEmitterOptions, InhouseCommands } from "./hub-emitter.js";
 export { createHubEmitter } from "./hub-emitter.js";
-export type { HubKeys, QueueKeys } from "./keys.js";
+export type { HistoryKeys, HubKeys, PresenceKeys, QueueKeys } from "./keys.js";
 export { DEFAULT_KEY_PREFIX, hubKeys } from "./keys.js";
 export { registerLua } from "./lua/scripts.js";
 export { memoryDeadLetters } from "./memory-dead-letters.js";

@@ -26,6 +26,30 @@ export interface HubKeys {
   readonly queueDeadlines: string;
   /** Channel announcing a queue has new commands (message: its name). */
   readonly queueWake: string;
+  /** Keys of one topic's history. */
+  history(topic: string): HistoryKeys;
+  /** Keys of who is present on one topic. */
+  presence(topic: string): PresenceKeys;
+  /** Hash of one gateway node's presence entries: `{topic}\n{connection id}` -> user id. */
+  presenceNode(nodeId: string): string;
+  /** Sorted set of gateway nodes holding presence, scored by their last heartbeat (epoch ms). */
+  readonly presenceNodes: string;
+}
+
+export interface HistoryKeys {
+  /** Stream of the topic's recent events; entry ids are `<offset>-0`. */
+  readonly stream: string;
+  /** Hash: `epoch`, `top` (the last offset given out). */
+  readonly meta: string;
+  /** Store-and-forward cursor: `<epoch>:<offset>`, the last offset the topic's user acknowledged. */
+  readonly cursor: string;
+}
+
+export interface PresenceKeys {
+  /** Hash: user id -> number of that user's connections on the topic, cluster-wide. */
+  readonly counts: string;
+  /** Hash: user id -> when the user's first current connection joined (epoch ms). */
+  readonly since: string;
 }
 
 export interface QueueKeys {
@@ -64,5 +88,9 @@ export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
     activeQueues: `${prefix}:iq-active`,
     queueDeadlines: `${prefix}:iq-deadlines`,
     queueWake: `${prefix}:iq-wake`,
+    history: (topic) => ({ stream: `${prefix}:h:${topic}:s`, meta: `${prefix}:h:${topic}:m`, cursor: `${prefix}:h:${topic}:ack` }),
+    presence: (topic) => ({ counts: `${prefix}:pr:${topic}:n`, since: `${prefix}:pr:${topic}:t` }),
+    presenceNode: (nodeId) => `${prefix}:pr-node:${nodeId}`,
+    presenceNodes: `${prefix}:pr-nodes`,
   };
 }

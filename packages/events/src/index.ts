@@ -13,6 +13,8 @@ export type { NormalizedEvent, ProducerEvent } from "./producer-event.js";
 export { EVENT_TYPE, ProducerEnvelopeSchema, parseProducerEvent } from "./producer-event.js";
 export type {
   Ack,
+  AckOk,
+  AckRequest,
   AuthRefreshOk,
   AuthRefreshRequest,
   ClientToServerEvents,
@@ -21,6 +23,10 @@ export type {
   InhouseRequest,
   MatchData,
   NotificationCreatedData,
+  PresenceChange,
+  PresenceMember,
+  PresenceOk,
+  PresenceRequest,
   ServerToClientEvents,
   StreamPosition,
   SubscribeOk,

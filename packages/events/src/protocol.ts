@@ -32,6 +32,45 @@ export interface UnsubscribeOk {
   topic: string;
 }
 
+/** Store-and-forward: everything up to `offset` on the topic was processed. */
+export interface AckRequest {
+  topic: string;
+  offset: number;
+}
+
+export interface AckOk {
+  ok: true;
+  topic: string;
+  /** The cursor now kept for the topic (acknowledgements never move it back). */
+  offset: number;
+}
+
+export interface PresenceRequest {
+  topic: string;
+}
+
+/** One user present on a topic, over all of their connections in the cluster. */
+export interface PresenceMember {
+  user_id: string;
+  /** How many of the user's connections are subscribed to the topic. */
+  connections: number;
+  /** When the first of those connections joined, epoch milliseconds. */
+  joined_at: number;
+}
+
+export interface PresenceOk {
+  ok: true;
+  topic: string;
+  users: PresenceMember[];
+}
+
+/** `data` of `presence.join` and `presence.leave`. */
+export interface PresenceChange {
+  user_id: string;
+  /** On `presence.join`: when the user's first connection joined. */
+  joined_at?: number;
+}
+
 export interface AuthRefreshRequest {
   token: string;
 }
@@ -55,6 +94,10 @@ export interface ClientToServerEvents {
   subscribe: (req: SubscribeRequest, ack?: Ack<SubscribeOk>) => void;
   unsubscribe: (req: UnsubscribeRequest, ack?: Ack<UnsubscribeOk>) => void;
   "auth.refresh": (req: AuthRefreshRequest, ack?: Ack<AuthRefreshOk>) => void;
+  /** Store-and-forward acknowledgement on one's own `notifications:{user_id}` topic. */
+  ack: (req: AckRequest, ack?: Ack<AckOk>) => void;
+  /** Who is on a topic of a namespace with presence, cluster-wide. */
+  presence: (req: PresenceRequest, ack?: Ack<PresenceOk>) => void;
   /** Join an inhouse queue of one's org, as oneself; acknowledged once the command is durable. */
   "inhouse.join": (req: InhouseRequest, ack?: Ack<InhouseOk>) => void;
   "inhouse.leave": (req: InhouseRequest, ack?: Ack<InhouseOk>) => void;
@@ -93,6 +136,10 @@ export interface ServerToClientEvents extends FamilyEvents {
   queue_updated: (msg: Envelope<{ queue: Record<string, unknown> }>) => void;
   check_in_expired: (msg: Envelope<{ queue: Record<string, unknown>; removed: string[] }>) => void;
   session_started: (msg: Envelope<{ queue: Record<string, unknown> }>) => void;
+  /** A user's first connection subscribed to the topic. */
+  "presence.join": (msg: Envelope<PresenceChange>) => void;
+  /** A user's last connection left the topic (unsubscribed, disconnected, or its gateway died). */
+  "presence.leave": (msg: Envelope<PresenceChange>) => void;
   /** A request sent without an acknowledgement callback failed. */
   error: (err: ErrorBody) => void;
   /** The token expired and no fresh one arrived: the server disconnects right after. */

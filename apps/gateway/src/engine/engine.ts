@@ -2,6 +2,7 @@ import type { CommandQueue, DeadLetters, EventSink } from "@hub/emitter";
 import type { QueueStore } from "@hub/inhouse";
 import type { EngineKind } from "@hub/runtime";
 import type { Server } from "socket.io";
+import type { Presence } from "../presence/presence.js";
 
 /** Redis as the engine sees it: `disabled` on the memory engine. */
 export type RedisState = "connected" | "disconnected" | "disabled";
@@ -22,6 +23,8 @@ export interface Engine {
   /** Where accepted events go: deduplicated, then to every subscribed socket in the cluster. */
   eventSink(io: Server): EventSink;
   readonly deadLetters: DeadLetters;
+  /** Cluster-wide presence for this node's sockets; `nodeId` names this node's entries. */
+  createPresence(io: Server, nodeId: string): Presence;
   /** Where inhouse queue commands are durably accepted. */
   readonly commands: CommandQueue;
   /** The queue store when queues run inside this process (memory engine); the worker app runs them otherwise. */
