@@ -21,11 +21,14 @@ import { webhookRoutes } from "./http/webhook-routes.js";
 import { IngestStats } from "./ingest/ingest-stats.js";
 import { channelOrg, startLegacyChannel } from "./ingest/legacy-channel.js";
 import { createMetrics } from "./metrics/metrics.js";
+import { acknowledge } from "./protocol/acknowledge.js";
 import type { HubServer, HubSocket } from "./protocol/hub-socket.js";
 import { INHOUSE_REQUESTS, inhouseRequest } from "./protocol/inhouse-requests.js";
+import { trackPresence } from "./protocol/presence-requests.js";
 import { onRequest, rejectUnknownEvents } from "./protocol/respond.js";
-import { subscribe, unsubscribe } from "./protocol/subscriptions.js";
+import { type SubscriptionContext, subscribe, unsubscribe } from "./protocol/subscriptions.js";
 import { TokenBucket } from "./protocol/token-bucket.js";
+import { LiveHolds } from "./recovery/live-holds.js";
 import { VERSION } from "./version.js";
 
 export interface GatewayOptions {
@@ -48,7 +51,7 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-const CLIENT_EVENTS = new Set(["subscribe", "unsubscribe", "auth.refresh", ...Object.keys(INHOUSE_REQUESTS)]);
+const CLIENT_EVENTS = new Set(["subscribe", "unsubscribe", "auth.refresh", "ack", "presence", ...Object.keys(INHOUSE_REQUESTS)]);
 
 export function createGateway({ config, engine, logger }: GatewayOptions): Gateway {
   let lifecycle: Lifecycle = "starting";
@@ -67,6 +70,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   const publisher = createPublisher({
     sink: engine.eventSink(io as unknown as Server),
     deadLetters: engine.deadLetters,
+    topics: registry,
     onDeadLetterError: (error) => logger.error({ err: error }, "could not write to the dead-letter queue"),
   });
   startLegacyChannel({ engine, publisher, commands: engine.commands, pattern: config.legacyChannelPattern, stats });
@@ -96,17 +100,35 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       inhouseRoutes({ engine, commands: engine.commands, verifier }),
     ],
   });
+  const presence = engine.createPresence(io as unknown as Server, config.nodeId);
+  const presenceTracking = trackPresence({ presence, registry, logger });
+  const holds = new LiveHolds();
+  engine.tapLive(holds);
+  const subscriptions: SubscriptionContext = {
+    registry,
+    limits: config.limits,
+    history: engine.history,
+    holds,
+    liveBarrier: () => engine.liveBarrier(),
+    onJoined: presenceTracking.joined,
+    onLeft: presenceTracking.left,
+  };
+
   const http = createServer(app);
   io.attach(http);
 
   io.use(authenticateHandshake(verifier, logger));
   io.on("connection", (socket: HubSocket) => {
     socket.data.subscribeBucket = new TokenBucket(config.limits.subscribeRatePerSecond);
+    socket.data.joining = new Map();
     armTokenExpiry(socket);
+    presenceTracking.watch(socket);
     socket.on("disconnect", () => clearTokenExpiry(socket));
-    onRequest(socket, "subscribe", (req) => subscribe(socket, req, registry, config.limits), logger);
-    onRequest(socket, "unsubscribe", (req) => unsubscribe(socket, req), logger);
+    onRequest(socket, "subscribe", (req) => subscribe(socket, req, subscriptions), logger);
+    onRequest(socket, "unsubscribe", (req) => unsubscribe(socket, req, subscriptions), logger);
+    onRequest(socket, "ack", (req) => acknowledge(socket, req, registry, engine.history), logger);
     onRequest(socket, "auth.refresh", (req) => refreshAuth(socket, req, verifier), logger);
+    onRequest(socket, "presence", (req) => presenceTracking.request(socket, req), logger);
     for (const event of Object.keys(INHOUSE_REQUESTS) as Array<keyof typeof INHOUSE_REQUESTS>) {
       onRequest(socket, event, (req) => inhouseRequest(socket, event, req, engine), logger);
     }
@@ -133,6 +155,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       lifecycle = "draining";
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await queueWorker?.close();
+      await presence.close();
       await engine.close();
     },
   };

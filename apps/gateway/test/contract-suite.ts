@@ -87,7 +87,12 @@ export function contractSuite(name: string, start: () => Promise<HubFixture>): v
       it("lets a user into their own topics and any tournament", async () => {
         const client = await connectUser("u1", "o1");
         for (const topic of ["notifications:u1", "inhouse:o1", "org:o1", "tournament:t9"]) {
-          expect(await request(client, "subscribe", { topic })).toEqual({ ok: true, topic });
+          expect(await request(client, "subscribe", { topic })).toEqual({
+            ok: true,
+            topic,
+            epoch: expect.any(String),
+            offset: expect.any(Number),
+          });
         }
       });
 
@@ -101,7 +106,12 @@ export function contractSuite(name: string, start: () => Promise<HubFixture>): v
       it("lets a service subscribe to every topic", async () => {
         const client = await connectClient(url, await serviceToken());
         for (const topic of ["notifications:u2", "inhouse:o2", "org:o3"]) {
-          expect(await request(client, "subscribe", { topic })).toEqual({ ok: true, topic });
+          expect(await request(client, "subscribe", { topic })).toEqual({
+            ok: true,
+            topic,
+            epoch: expect.any(String),
+            offset: expect.any(Number),
+          });
         }
       });
 
@@ -118,7 +128,12 @@ export function contractSuite(name: string, start: () => Promise<HubFixture>): v
         for (const payload of [undefined, null, "org:o1", 42, [], { topic: 1 }, { topic: "org:o1", since: { offset: -1, epoch: "e" } }]) {
           expect(await request(client, "subscribe", payload)).toMatchObject({ ok: false, error: { code: "bad_request" } });
         }
-        expect(await request(client, "subscribe", { topic: "org:o1" })).toEqual({ ok: true, topic: "org:o1" });
+        expect(await request(client, "subscribe", { topic: "org:o1" })).toEqual({
+          ok: true,
+          topic: "org:o1",
+          epoch: expect.any(String),
+          offset: expect.any(Number),
+        });
       });
 
       it("emits error to a socket that sent no ack callback", async () => {
@@ -167,7 +182,7 @@ export function contractSuite(name: string, start: () => Promise<HubFixture>): v
     describe("delivery", () => {
       it("delivers the contract envelope, with integer ids normalized", async () => {
         const client = await connectUser("7", "42");
-        await request(client, "subscribe", { topic: "org:42" });
+        const { epoch, offset } = await request<{ epoch: string; offset: number }>(client, "subscribe", { topic: "org:42" });
         const arrived = nextEvent(client, "scrim_request.accepted");
         const before = Date.now();
         await hub.publish({ id: "evt-1", type: "scrim_request.accepted", org_id: 42, payload: { scrim_id: 3 } });
@@ -179,6 +194,8 @@ export function contractSuite(name: string, start: () => Promise<HubFixture>): v
           org_id: "42",
           data: { scrim_id: 3 },
           ts: msg.ts,
+          offset: offset + 1,
+          epoch,
         });
         expect(msg.ts).toBeGreaterThanOrEqual(before - 1000);
       });

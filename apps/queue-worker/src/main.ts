@@ -1,4 +1,5 @@
 import { createPublisher, hubKeys, redisDeadLetters, redisEventSink } from "@hub/emitter";
+import { TopicRegistry } from "@hub/events";
 import { redisQueueStore, startQueueWorker } from "@hub/inhouse";
 import { createLogger, exitOnSignal, loadConfigOrExit } from "@hub/runtime";
 import { Redis } from "ioredis";
@@ -24,7 +25,11 @@ for (const client of [redis, subscriber])
 
 const keys = hubKeys(config.keyPrefix);
 const store = redisQueueStore({ redis, subscriber, keys });
-const publisher = createPublisher({ sink: redisEventSink(redis, keys), deadLetters: redisDeadLetters(redis, keys) });
+const publisher = createPublisher({
+  sink: redisEventSink(redis, keys),
+  deadLetters: redisDeadLetters(redis, keys),
+  topics: new TopicRegistry(config.namespaces),
+});
 const worker = startQueueWorker({
   store,
   logger,

@@ -1,19 +1,68 @@
+import type { Envelope, HistoryPolicy } from "@hub/events";
 import { Emitter } from "@socket.io/redis-emitter";
+import notepack from "notepack.io";
 import type { Outgoing } from "./event-sink.js";
 import type { HubKeys } from "./keys.js";
+
+/** One broadcast in `@socket.io/redis-adapter` wire format, ready to PUBLISH. */
+export interface EncodedBroadcast {
+  topic: string;
+  channel: string;
+  message: Buffer;
+  /** Set when the topic keeps history: where the offset placeholder starts (0-based byte index). */
+  offsetAt?: number;
+  history?: HistoryPolicy;
+}
+
+// Fixed-width stand-ins the publish script overwrites: a float64 offset and a 16-character epoch.
+const OFFSET_PLACEHOLDER = 0.5;
+export const EPOCH_LENGTH = 16;
+const EPOCH_PLACEHOLDER = "~".repeat(EPOCH_LENGTH);
+// msgpack of `offset: 0.5, epoch: "~~~…"` as the last two fields of the envelope.
+const PLACEHOLDERS = Buffer.concat([
+  Buffer.from([0xa6]),
+  Buffer.from("offset"),
+  Buffer.from([0xcb, 0x3f, 0xe0, 0, 0, 0, 0, 0, 0, 0xa5]),
+  Buffer.from("epoch"),
+  Buffer.from([0xa0 | EPOCH_LENGTH]),
+  Buffer.from(EPOCH_PLACEHOLDER),
+]);
+const OFFSET_WITHIN_PLACEHOLDERS = 8;
 
 /**
  * Encodes deliveries into the channel + message pairs `@socket.io/redis-adapter` listens for, using
  * `@socket.io/redis-emitter` for the wire format. Publishing is left to the caller, so it can be done
- * atomically with the dedupe claim (lua/publish-1.lua).
+ * atomically with the dedupe claim and the history append (lua/publish-n.lua).
  */
-export function createBroadcastEncoder(keys: HubKeys): (outgoing: readonly Outgoing[]) => Array<string | Buffer> {
+export function createBroadcastEncoder(keys: HubKeys): (outgoing: readonly Outgoing[]) => EncodedBroadcast[] {
   const captured: Array<string | Buffer> = [];
   // The emitter publishes synchronously inside emit(); this client only records what it would send.
   const recorder = { publish: (channel: string, message: string | Buffer) => void captured.push(channel, message) };
   const emitter = new Emitter(recorder, { key: keys.socketIo });
-  return (outgoing) => {
-    for (const { topic, clientEvent, envelope } of outgoing) emitter.to(topic).emit(clientEvent, envelope);
-    return captured.splice(0);
-  };
+  return (outgoing) =>
+    outgoing.map(({ topic, clientEvent, envelope, history }) => {
+      const withPlaceholders: Envelope = history ? { ...envelope, offset: OFFSET_PLACEHOLDER, epoch: EPOCH_PLACEHOLDER } : envelope;
+      emitter.to(topic).emit(clientEvent, withPlaceholders);
+      const [channel, message] = captured.splice(0) as [string, Buffer];
+      if (!history) return { topic, channel, message };
+      // The envelope's last fields; only room names (no such bytes) follow them in the message.
+      const at = message.lastIndexOf(PLACEHOLDERS);
+      if (at < 0) throw new Error("offset placeholder not found in the encoded broadcast");
+      return { topic, channel, message, offsetAt: at + OFFSET_WITHIN_PLACEHOLDERS, history };
+    });
+}
+
+/** A broadcast read back from its wire format (history entries, live messages a gateway taps). */
+export interface DecodedBroadcast {
+  clientEvent: string;
+  envelope: Envelope;
+}
+
+/** Decodes a message `createBroadcastEncoder` produced; undefined when it is not an event broadcast. */
+export function decodeBroadcast(message: Buffer): DecodedBroadcast | undefined {
+  const decoded = notepack.decode(message) as unknown;
+  if (!Array.isArray(decoded)) return undefined;
+  const data = (decoded[1] as { data?: unknown } | undefined)?.data;
+  if (!Array.isArray(data) || typeof data[0] !== "string" || typeof data[1] !== "object" || data[1] === null) return undefined;
+  return { clientEvent: data[0], envelope: data[1] as Envelope };
 }

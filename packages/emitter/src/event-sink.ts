@@ -1,10 +1,12 @@
-import type { Envelope } from "@hub/events";
+import type { Envelope, HistoryPolicy } from "@hub/events";
 
 /** One envelope on its way to the sockets of one topic. */
 export interface Outgoing {
   topic: string;
   clientEvent: string;
   envelope: Envelope;
+  /** The topic's history window, when its namespace keeps one: the sink adds `offset` and `epoch`. */
+  history?: HistoryPolicy;
 }
 
 /** What identifies an event for deduplication: its id within its org. */
@@ -17,7 +19,8 @@ export interface EventKey {
 export interface EventSink {
   /**
    * Delivers every envelope of one event, unless the event id was delivered within the dedupe
-   * window. Claiming the id and delivering are one atomic step. Resolves `false` for a duplicate.
+   * window. Claiming the id, appending to the topics' histories and delivering are one atomic
+   * step. Resolves `false` for a duplicate (which gets no offset).
    * Deliveries handed in by one caller reach clients in the order of the calls.
    */
   deliver(event: EventKey, outgoing: readonly Outgoing[]): Promise<boolean>;

@@ -1,4 +1,12 @@
-import { type CommandName, type ProducerEvent, parseQueueCommand, type QueueCommandInput, uuidv7 } from "@hub/events";
+import {
+  type CommandName,
+  type NamespaceSpec,
+  type ProducerEvent,
+  parseQueueCommand,
+  type QueueCommandInput,
+  TopicRegistry,
+  uuidv7,
+} from "@hub/events";
 import type { Redis } from "ioredis";
 import { redisCommandQueue } from "./command-queue.js";
 import { hubKeys } from "./keys.js";
@@ -14,6 +22,12 @@ export interface HubEmitterOptions {
    * @default "hub"
    */
   prefix?: string;
+  /**
+   * Namespaces declared beyond the built-in ones, exactly as the gateways' `HUB_NAMESPACES`: they
+   * decide which topics keep history, and so which events get offsets.
+   * @default none
+   */
+  namespaces?: readonly NamespaceSpec[];
 }
 
 /** Publishes domain events to the hub from any backend process; no Socket.IO server needed. */
@@ -61,7 +75,11 @@ export interface InhouseCommands {
  */
 export function createHubEmitter(options: HubEmitterOptions): HubEmitter {
   const keys = hubKeys(options.prefix);
-  const publisher = createPublisher({ sink: redisEventSink(options.redis, keys), deadLetters: redisDeadLetters(options.redis, keys) });
+  const publisher = createPublisher({
+    sink: redisEventSink(options.redis, keys),
+    deadLetters: redisDeadLetters(options.redis, keys),
+    topics: new TopicRegistry(options.namespaces),
+  });
   const context = { source: "emitter" } as const;
   const queue = redisCommandQueue(options.redis, keys);
   const send = async (input: QueueCommandInput | readonly QueueCommandInput[]) => {

@@ -30,7 +30,7 @@ export interface HubKeys {
   history(topic: string): HistoryKeys;
   /** Keys of who is present on one topic. */
   presence(topic: string): PresenceKeys;
-  /** Hash of one gateway node's presence entries: `{topic}\n{connection id}` -> user id. */
+  /** Hash of one gateway node's presence entries: `{topic}\n{connection id}` -> `{user id}\n{org id}`. */
   presenceNode(nodeId: string): string;
   /** Sorted set of gateway nodes holding presence, scored by their last heartbeat (epoch ms). */
   readonly presenceNodes: string;
@@ -48,7 +48,11 @@ export interface HistoryKeys {
 export interface PresenceKeys {
   /** Hash: user id -> number of that user's connections on the topic, cluster-wide. */
   readonly counts: string;
-  /** Hash: user id -> when the user's first current connection joined (epoch ms). */
+  /**
+   * Hash: user id -> when the user became present, i.e. the join of the first connection of their
+   * current stay (epoch ms). Outlives the count only while the leave of a dead node's user is being
+   * announced.
+   */
   readonly since: string;
 }
 

@@ -1,4 +1,13 @@
-import { type NormalizedEvent, PublishError, parseProducerEvent, Router, SchemaRegistry, toEnvelope, uuidv7 } from "@hub/events";
+import {
+  type NormalizedEvent,
+  PublishError,
+  parseProducerEvent,
+  Router,
+  SchemaRegistry,
+  TopicRegistry,
+  toEnvelope,
+  uuidv7,
+} from "@hub/events";
 import { capRaw, type DeadLetters, type IngestSource } from "./dead-letters.js";
 import type { EventSink, Outgoing } from "./event-sink.js";
 
@@ -35,6 +44,8 @@ export interface PublisherOptions {
   router?: Router;
   /** @default the contract's event schemas */
   schemas?: SchemaRegistry;
+  /** Which topics keep history (and how much); must match the gateways' `HUB_NAMESPACES`. @default the built-in namespaces */
+  topics?: TopicRegistry;
   /** @default Date.now */
   now?: () => number;
   /** Told about dead-letter writes that failed (the rejection itself still reaches the caller). */
@@ -64,6 +75,7 @@ interface Prepared {
 export function createPublisher(options: PublisherOptions): Publisher {
   const router = options.router ?? new Router();
   const schemas = options.schemas ?? new SchemaRegistry();
+  const topics = options.topics ?? new TopicRegistry();
   const now = options.now ?? Date.now;
   const { sink, deadLetters } = options;
 
@@ -78,9 +90,13 @@ export function createPublisher(options: PublisherOptions): Publisher {
     // Sensitive fields go before routing, so no delivery can carry them.
     const scrubbed = { ...event, id: event.id ?? context.assignId?.(event) ?? uuidv7(), payload: schemas.scrub(event) };
     const ts = now();
-    const outgoing = router
-      .route(scrubbed)
-      .map((d) => ({ topic: d.topic, clientEvent: d.clientEvent, envelope: toEnvelope(scrubbed, d, ts) }));
+    const outgoing = router.route(scrubbed).map((d): Outgoing => {
+      const history = topics.namespace(d.topic.slice(0, d.topic.indexOf(":")))?.history;
+      const envelope = toEnvelope(scrubbed, d, ts);
+      return history
+        ? { topic: d.topic, clientEvent: d.clientEvent, envelope, history }
+        : { topic: d.topic, clientEvent: d.clientEvent, envelope };
+    });
     return { id: scrubbed.id, orgId: scrubbed.org_id, outgoing };
   }
 

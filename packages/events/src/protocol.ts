@@ -54,7 +54,7 @@ export interface PresenceMember {
   user_id: string;
   /** How many of the user's connections are subscribed to the topic. */
   connections: number;
-  /** When the first of those connections joined, epoch milliseconds. */
+  /** When the user became present (their first connection since they last had none), epoch ms. */
   joined_at: number;
 }
 

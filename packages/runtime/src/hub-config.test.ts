@@ -64,6 +64,7 @@ describe("loadConfig defaults", () => {
       backendApiUrl: undefined,
       checkInTimeoutMs: 60_000,
       queueLeaseTtlMs: 5_000,
+      presenceTtlMs: 12_000,
       corsOrigins: "*",
       namespaces: [],
       limits: { maxSubscriptionsPerSocket: 200, subscribeRatePerSecond: 50, maxMessageBytes: 65_536 },
@@ -397,6 +398,23 @@ describe("CHECK_IN_TIMEOUT_MS", () => {
 
   it.each([["60s"], ["1.5"], ["soon"]])("refuses the non-integer %j", (value) => {
     expectRefused({ ...DEV, CHECK_IN_TIMEOUT_MS: value }, "CHECK_IN_TIMEOUT_MS", "worker");
+  });
+});
+
+describe("PRESENCE_TTL_MS", () => {
+  it("defaults to 12 s, so a dead gateway's users leave presence within 1.25 TTL = 15 s", () => {
+    expect(loadConfig(DEV, "gateway").presenceTtlMs).toBe(12_000);
+  });
+
+  it.each([
+    ["1000", 1_000],
+    ["20000", 20_000],
+  ])("accepts the bound %s", (value, expected) => {
+    expect(loadConfig({ ...DEV, PRESENCE_TTL_MS: value }, "gateway").presenceTtlMs).toBe(expected);
+  });
+
+  it.each([["999"], ["20001"], ["12s"]])("refuses %s", (value) => {
+    expectRefused({ ...DEV, PRESENCE_TTL_MS: value }, "PRESENCE_TTL_MS");
   });
 });
 

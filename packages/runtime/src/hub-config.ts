@@ -54,6 +54,11 @@ export interface HubConfig {
   checkInTimeoutMs: number;
   /** `QUEUE_LEASE_TTL_MS`, default 5000: how long a dead worker's queues wait for another owner. */
   queueLeaseTtlMs: number;
+  /**
+   * `PRESENCE_TTL_MS`, default 12000: how long a gateway may go without a presence heartbeat before
+   * the others remove its users' presence (heartbeats and sweeps run every quarter of it).
+   */
+  presenceTtlMs: number;
   /** `"*"` or the allowed origins. */
   corsOrigins: "*" | string[];
   /** `HUB_NAMESPACES`: namespaces added to the built-in ones. */
@@ -99,6 +104,8 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
     backendApiUrl: url(env, "BACKEND_API_URL", ["http:", "https:"]) ?? url(env, "RAILS_API_URL", ["http:", "https:"]),
     checkInTimeoutMs: int(env, "CHECK_IN_TIMEOUT_MS", { default: 60_000, min: 1_000, max: 86_400_000 }),
     queueLeaseTtlMs: int(env, "QUEUE_LEASE_TTL_MS", { default: 5_000, min: 500, max: 10_000 }),
+    // At most 20 s: a dead gateway's users leave presence within 1.25 TTL, so under 30 s.
+    presenceTtlMs: int(env, "PRESENCE_TTL_MS", { default: 12_000, min: 1_000, max: 20_000 }),
     // Only the gateway serves browsers.
     corsOrigins: corsOrigins(env, production && role === "gateway"),
     namespaces: namespaces(env),

@@ -14,5 +14,5 @@ export function createEngine(config: HubConfig, logger: Logger): Engine {
     );
     return createMemoryEngine();
   }
-  return createRedisEngine({ redis: config.redis, keys: hubKeys(config.keyPrefix), logger });
+  return createRedisEngine({ redis: config.redis, keys: hubKeys(config.keyPrefix), logger, presenceTtlMs: config.presenceTtlMs });
 }

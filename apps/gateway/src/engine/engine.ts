@@ -1,8 +1,9 @@
-import type { CommandQueue, DeadLetters, EventSink } from "@hub/emitter";
+import type { CommandQueue, DeadLetters, EventSink, History } from "@hub/emitter";
 import type { QueueStore } from "@hub/inhouse";
 import type { EngineKind } from "@hub/runtime";
 import type { Server } from "socket.io";
 import type { Presence } from "../presence/presence.js";
+import type { LiveTap } from "../recovery/live-holds.js";
 
 /** Redis as the engine sees it: `disabled` on the memory engine. */
 export type RedisState = "connected" | "disconnected" | "disabled";
@@ -23,6 +24,15 @@ export interface Engine {
   /** Where accepted events go: deduplicated, then to every subscribed socket in the cluster. */
   eventSink(io: Server): EventSink;
   readonly deadLetters: DeadLetters;
+  /** Per-topic history: written by the event sink with each broadcast, read by subscribers. */
+  readonly history: History;
+  /** Hands this node's live broadcasts of the topics the tap wants to it, in delivery order. */
+  tapLive(tap: LiveTap): void;
+  /**
+   * Resolves once every broadcast published before the call has reached this node's listeners
+   * (the tap and the sockets' rooms).
+   */
+  liveBarrier(): Promise<void>;
   /** Cluster-wide presence for this node's sockets; `nodeId` names this node's entries. */
   createPresence(io: Server, nodeId: string): Presence;
   /** Where inhouse queue commands are durably accepted. */

@@ -1,18 +1,29 @@
-import { DEDUPE_WINDOW_MS, type EventSink, memoryDeadLetters, RecentIds } from "@hub/emitter";
+import { DEDUPE_WINDOW_MS, type EventSink, MemoryHistory, memoryDeadLetters, RecentIds } from "@hub/emitter";
 import { memoryQueueStore } from "@hub/inhouse";
 import type { Server } from "socket.io";
+import { memoryPresence } from "../presence/memory-presence.js";
+import type { LiveTap } from "../recovery/live-holds.js";
 import type { Engine } from "./engine.js";
 
-/** Single node: Socket.IO's in-memory adapter; dedupe, dead letters and inhouse queues kept in process. */
+/** Single node: Socket.IO's in-memory adapter; dedupe, history, dead letters and inhouse queues kept in process. */
 export function createMemoryEngine(): Engine {
   const recent = new RecentIds(DEDUPE_WINDOW_MS);
   const queues = memoryQueueStore();
+  const history = new MemoryHistory();
+  let tap: LiveTap | undefined;
   return {
     kind: "memory",
     attach() {},
     async ready() {},
-    eventSink: (io) => memoryEventSink(io, recent),
+    eventSink: (io) => memoryEventSink(io, recent, history, () => tap),
     deadLetters: memoryDeadLetters(),
+    history,
+    tapLive(next) {
+      tap = next;
+    },
+    // Broadcasts are handed out synchronously in this process.
+    async liveBarrier() {},
+    createPresence: (io) => memoryPresence(io),
     commands: queues.commands,
     embeddedQueues: queues,
     subscribeLegacy() {},
@@ -21,11 +32,17 @@ export function createMemoryEngine(): Engine {
   };
 }
 
-function memoryEventSink(io: Server, recent: RecentIds): EventSink {
+function memoryEventSink(io: Server, recent: RecentIds, history: MemoryHistory, tap: () => LiveTap | undefined): EventSink {
   return {
     async deliver(event, outgoing) {
       if (!recent.claim(`${event.orgId}:${event.id}`)) return false;
-      for (const { topic, clientEvent, envelope } of outgoing) io.to(topic).emit(clientEvent, envelope);
+      for (const delivery of outgoing) {
+        const { topic, clientEvent } = delivery;
+        const envelope = delivery.history ? history.append(topic, delivery.history, delivery) : delivery.envelope;
+        const live = tap();
+        if (live?.active && live.wants(topic)) live.push(topic, { clientEvent, envelope });
+        io.to(topic).emit(clientEvent, envelope);
+      }
       return true;
     },
   };

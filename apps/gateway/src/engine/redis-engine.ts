@@ -1,14 +1,18 @@
-import { type HubKeys, redisCommandQueue, redisDeadLetters, redisEventSink } from "@hub/emitter";
+import { decodeBroadcast, type HubKeys, redisCommandQueue, redisDeadLetters, redisEventSink, redisHistory } from "@hub/emitter";
 import type { RedisSettings } from "@hub/runtime";
 import { createAdapter } from "@socket.io/redis-adapter";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { redisPresence } from "../presence/redis-presence.js";
+import type { LiveTap } from "../recovery/live-holds.js";
 import type { Engine } from "./engine.js";
 
 export interface RedisEngineOptions {
   redis: RedisSettings;
   keys: HubKeys;
   logger: Logger;
+  /** `PRESENCE_TTL_MS`: how long a node may go without a presence heartbeat. */
+  presenceTtlMs: number;
 }
 
 /** Clustered: gateways share broadcasts through `@socket.io/redis-adapter`. */
@@ -20,6 +24,8 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
   // The adapter owns `sub`; the legacy pattern gets a subscriber of its own.
   let legacy: Redis | undefined;
   let legacySubscribed: Promise<unknown> = Promise.resolve();
+  // Broadcasts to one room go out on `<key>#/#<room>#`.
+  const roomChannel = `${options.keys.socketIo}#/#`;
 
   return {
     kind: "redis",
@@ -34,6 +40,16 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
     },
     eventSink: () => redisEventSink(pub, options.keys),
     deadLetters: redisDeadLetters(pub, options.keys),
+    history: redisHistory(pub, options.keys),
+    async liveBarrier() {
+      // Redis writes to a connection in order: the PONG comes after every message published before.
+      await sub.ping();
+    },
+    tapLive(tap) {
+      // The adapter's own subscriber: a tapped broadcast is seen in the same tick the adapter sees it.
+      sub.on("pmessageBuffer", (_pattern: Buffer, channel: Buffer, message: Buffer) => tapBroadcast(tap, roomChannel, channel, message));
+    },
+    createPresence: (_io, nodeId) => redisPresence({ redis: pub, keys: options.keys, nodeId, ttlMs: options.presenceTtlMs, logger }),
     commands: redisCommandQueue(pub, options.keys),
     embeddedQueues: undefined,
     subscribeLegacy(pattern, listener) {
@@ -50,6 +66,22 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       await Promise.allSettled([pub, sub, legacy].filter((c) => c !== undefined).map(closeClient));
     },
   };
+}
+
+/** Hands a broadcast of a wanted topic to the tap; costs one property read while nothing is held. */
+function tapBroadcast(tap: LiveTap, roomChannel: string, channel: Buffer, message: Buffer): void {
+  if (!tap.active) return;
+  const name = channel.toString();
+  if (!name.startsWith(roomChannel)) return;
+  const topic = name.slice(roomChannel.length, -1);
+  if (!tap.wants(topic)) return;
+  let decoded: ReturnType<typeof decodeBroadcast>;
+  try {
+    decoded = decodeBroadcast(message);
+  } catch {
+    return; // Not ours to judge: the adapter drops what it cannot decode, so does the tap.
+  }
+  if (decoded) tap.push(topic, decoded);
 }
 
 function connect(settings: RedisSettings, name: string, logger: Logger): Redis {

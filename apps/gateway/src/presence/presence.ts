@@ -20,8 +20,13 @@ export interface Presence {
   join(entry: PresenceEntry): Promise<void>;
   /** Forgets the connection; announces `presence.leave` when it was the user's last on the topic. */
   leave(entry: PresenceEntry): Promise<void>;
-  /** The users present on the topic. */
+  /** The users present on the topic, earliest first (`byJoinTime`). */
   list(topic: string): Promise<PresenceMember[]>;
   /** Stops heartbeats and sweeps; this node's entries are left to expire (or removed on a clean close). */
   close(): Promise<void>;
+}
+
+/** The order `Presence.list` answers in: earliest first, ties by user id, the same on every node. */
+export function byJoinTime(a: PresenceMember, b: PresenceMember): number {
+  return a.joined_at - b.joined_at || (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0);
 }

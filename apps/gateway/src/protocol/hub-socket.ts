@@ -1,5 +1,6 @@
 import type { ClientToServerEvents, Principal, ServerToClientEvents } from "@hub/events";
 import type { Server, Socket } from "socket.io";
+import type { Joining } from "./catch-up.js";
 import type { TokenBucket } from "./token-bucket.js";
 
 /** Per-connection state, set at handshake. */
@@ -9,6 +10,8 @@ export interface SocketData {
   subscribeBucket: TokenBucket;
   /** Fires when the token expires; cleared on disconnect and replaced on `auth.refresh`. */
   expiryTimer: NodeJS.Timeout | undefined;
+  /** Subscriptions to topics with history that are still replaying, by topic. */
+  joining: Map<string, Joining>;
 }
 
 // biome-ignore lint/complexity/noBannedTypes: Socket.IO's type for "no inter-server events".

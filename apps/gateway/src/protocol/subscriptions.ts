@@ -1,40 +1,93 @@
-import { ProtocolError, type SubscribeOk, type TopicRegistry, type UnsubscribeOk } from "@hub/events";
+import type { HistoryQuery } from "@hub/emitter";
+import {
+  type ParsedTopic,
+  ProtocolError,
+  type StreamPosition,
+  type SubscribeOk,
+  type TopicRegistry,
+  type UnsubscribeOk,
+} from "@hub/events";
+import { type CatchUpContext, catchUp, type Joining } from "./catch-up.js";
 import type { HubSocket } from "./hub-socket.js";
 
 export interface SubscriptionLimits {
   maxSubscriptionsPerSocket: number;
 }
 
-/** Handles `subscribe`: validates, authorizes against the registry and joins the topic's room. */
-export async function subscribe(
-  socket: HubSocket,
-  request: unknown,
-  registry: TopicRegistry,
-  limits: SubscriptionLimits,
-): Promise<SubscribeOk> {
+export interface SubscriptionContext extends CatchUpContext {
+  registry: TopicRegistry;
+  limits: SubscriptionLimits;
+  /** Called once the socket is in the topic's room (not again for a repeated subscribe). */
+  onJoined(socket: HubSocket, topic: ParsedTopic): void;
+  /** Called once the socket left a topic's room it was in. */
+  onLeft(socket: HubSocket, topic: string): void;
+}
+
+/**
+ * Handles `subscribe`: validates, authorizes against the registry and joins the topic's room. On a
+ * topic with history it first replays what the client missed (`since`), or, on the user's own
+ * topic, what the user has not acknowledged; the ack carries the position reached.
+ */
+export async function subscribe(socket: HubSocket, request: unknown, context: SubscriptionContext): Promise<SubscribeOk> {
   const { topic, since } = readRequest(request);
-  if (since !== undefined) readSince(since);
+  const position = since === undefined ? undefined : readSince(since);
   if (!socket.data.subscribeBucket.take()) {
     throw new ProtocolError("rate_limited", "too many subscribe requests; slow down");
   }
-  const parsed = registry.parse(topic);
-  registry.authorize(socket.data.principal, parsed);
-  // socket.rooms also holds the socket's own id room.
-  if (!socket.rooms.has(parsed.topic) && socket.rooms.size - 1 >= limits.maxSubscriptionsPerSocket) {
-    throw new ProtocolError("too_many_subscriptions", `at most ${limits.maxSubscriptionsPerSocket} subscriptions per connection`);
+  const parsed = context.registry.parse(topic);
+  context.registry.authorize(socket.data.principal, parsed);
+  const pending = socket.data.joining.get(parsed.topic);
+  if (pending) return pending.result;
+
+  const policy = parsed.namespace.history;
+  if (socket.rooms.has(parsed.topic)) {
+    if (!policy) return { ok: true, topic: parsed.topic };
+    const { position: now } = await context.history.read(parsed.topic, policy, {});
+    return { ok: true, topic: parsed.topic, ...now };
   }
-  await socket.join(parsed.topic);
-  return { ok: true, topic: parsed.topic };
+  // socket.rooms also holds the socket's own id room.
+  if (socket.rooms.size - 1 + socket.data.joining.size >= context.limits.maxSubscriptionsPerSocket) {
+    throw new ProtocolError("too_many_subscriptions", `at most ${context.limits.maxSubscriptionsPerSocket} subscriptions per connection`);
+  }
+  if (!policy) {
+    await socket.join(parsed.topic);
+    context.onJoined(socket, parsed);
+    return { ok: true, topic: parsed.topic };
+  }
+
+  const query: HistoryQuery = { ...(position ? { since: position } : {}), fromCursor: ownTopic(socket, parsed) };
+  const state = { cancelled: false };
+  const result = catchUp(socket, parsed.topic, policy, query, context, state).finally(() => socket.data.joining.delete(parsed.topic));
+  const joining: Joining = Object.assign(state, { result });
+  socket.data.joining.set(parsed.topic, joining);
+  const ok = await joining.result;
+  if (socket.rooms.has(parsed.topic)) context.onJoined(socket, parsed);
+  return ok;
 }
 
 /** Handles `unsubscribe`: leaving a topic one is not in succeeds too. */
-export async function unsubscribe(socket: HubSocket, request: unknown): Promise<UnsubscribeOk> {
+export async function unsubscribe(
+  socket: HubSocket,
+  request: unknown,
+  context: Pick<SubscriptionContext, "onLeft">,
+): Promise<UnsubscribeOk> {
   const { topic } = readRequest(request);
   if (typeof topic !== "string" || topic.length === 0 || topic === socket.id) {
     throw new ProtocolError("bad_request", "unsubscribe takes { topic: string }");
   }
-  await socket.leave(topic);
+  const pending = socket.data.joining.get(topic);
+  if (pending) pending.cancelled = true;
+  if (socket.rooms.has(topic)) {
+    await socket.leave(topic);
+    context.onLeft(socket, topic);
+  }
   return { ok: true, topic };
+}
+
+/** Store-and-forward applies to a user's own topic of a user-scoped namespace (`notifications:{sub}`). */
+function ownTopic(socket: HubSocket, topic: ParsedTopic): boolean {
+  const principal = socket.data.principal;
+  return principal.kind === "user" && topic.namespace.scope === "user" && topic.owner === principal.userId;
 }
 
 function readRequest(request: unknown): { topic: unknown; since: unknown } {
@@ -46,10 +99,11 @@ function readRequest(request: unknown): { topic: unknown; since: unknown } {
   return { topic, since };
 }
 
-function readSince(since: unknown): void {
+function readSince(since: unknown): StreamPosition {
   if (typeof since !== "object" || since === null) throw new ProtocolError("bad_request", "since must be { offset, epoch }");
   const { offset, epoch } = since as Record<string, unknown>;
-  if (!Number.isSafeInteger(offset) || (offset as number) < 0 || typeof epoch !== "string") {
+  if (!Number.isSafeInteger(offset) || (offset as number) < 0 || typeof epoch !== "string" || epoch.length > 64) {
     throw new ProtocolError("bad_request", "since must be { offset: non-negative integer, epoch: string }");
   }
+  return { offset: offset as number, epoch };
 }

@@ -3,19 +3,35 @@ import type { Redis } from "ioredis";
 
 /**
  * Registers Lua files as commands of a client, once per client. A file's name ends in its KEYS
- * count (`publish-1.lua`); `dir` is the URL of the folder holding them.
+ * count (`deadLetter-3.lua`), or in `n` when the caller passes the count first (`publish-n.lua`);
+ * `dir` is the URL of the folder holding them.
  */
 export function registerLua(redis: Redis, dir: URL, scripts: ReadonlyArray<readonly [command: string, file: string]>): void {
   const client = redis as unknown as Record<string, unknown>;
   for (const [command, file] of scripts) {
     if (typeof client[command] === "function") continue;
-    redis.defineCommand(command, { numberOfKeys: Number(file.split("-").at(-1)), lua: readFileSync(new URL(`${file}.lua`, dir), "utf8") });
+    const keys = file.split("-").at(-1);
+    const lua = readFileSync(new URL(`${file}.lua`, dir), "utf8");
+    redis.defineCommand(command, keys === "n" ? { lua } : { numberOfKeys: Number(keys), lua });
   }
 }
 
 /** The hub's Lua scripts as commands of an ioredis client; each file's suffix is its KEYS count. */
 export interface HubCommands {
-  hubPublish(dedupeKey: string, windowMs: number, ...channelMessagePairs: Array<string | Buffer>): Promise<0 | 1>;
+  /** `keyCount` keys (the dedupe key, then stream + meta per delivery with history), then the arguments. */
+  hubPublish(keyCount: number, ...keysAndArgs: Array<string | number | Buffer>): Promise<0 | 1>;
+  /** The Buffer variant ioredis defines for every script: broadcasts are binary. */
+  hubReadHistoryBuffer(
+    stream: string,
+    meta: string,
+    cursor: string,
+    salt: string,
+    sinceOffset: number,
+    sinceEpoch: string,
+    fromCursor: 0 | 1,
+    metaTtlMs: number,
+  ): Promise<[epoch: Buffer, top: number, matched: 0 | 1, entries: Array<[id: Buffer, fields: Buffer[]]>]>;
+  hubAcknowledge(meta: string, cursor: string, offset: number, epoch: string, ttlMs: number): Promise<number>;
   hubDeadLetter(
     stream: string,
     index: string,
@@ -38,7 +54,9 @@ export interface HubCommands {
 }
 
 const SCRIPTS = [
-  ["hubPublish", "publish-1"],
+  ["hubPublish", "publish-n"],
+  ["hubReadHistory", "readHistory-3"],
+  ["hubAcknowledge", "acknowledge-2"],
   ["hubDeadLetter", "deadLetter-3"],
   ["hubEnqueueCommand", "enqueueCommand-4"],
 ] as const;

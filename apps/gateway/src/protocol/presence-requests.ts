@@ -1,0 +1,83 @@
+import { type ParsedTopic, type PresenceOk, ProtocolError, type TopicRegistry } from "@hub/events";
+import type { Logger } from "pino";
+import type { Presence, PresenceEntry } from "../presence/presence.js";
+import type { HubSocket } from "./hub-socket.js";
+
+export interface PresenceTrackingOptions {
+  presence: Presence;
+  registry: TopicRegistry;
+  logger: Logger;
+}
+
+/** The gateway's side of presence: which sockets count as present where, and the `presence` request. */
+export interface PresenceTracking {
+  /**
+   * Call once the socket is in the topic's room. Records it when the namespace tracks presence and
+   * the socket is a user's (services are never present). Failures are logged, never thrown.
+   */
+  joined(socket: HubSocket, topic: ParsedTopic): void;
+  /** Call once the socket left a topic's room it was in. Failures are logged, never thrown. */
+  left(socket: HubSocket, topic: string): void;
+  /** Handles `presence { topic }`: who is on it, cluster-wide. Authorized like `subscribe`. */
+  request(socket: HubSocket, request: unknown): Promise<PresenceOk>;
+  /** Makes the socket leave every topic it is present on when it disconnects. */
+  watch(socket: HubSocket): void;
+}
+
+/**
+ * Connects sockets to presence.
+ *
+ * @example
+ * const tracking = trackPresence({ presence: engine.createPresence(io, nodeId), registry, logger });
+ * io.on("connection", (socket) => tracking.watch(socket));
+ */
+export function trackPresence({ presence, registry, logger }: PresenceTrackingOptions): PresenceTracking {
+  /** The presence topics of each connected socket; absent once it disconnects. */
+  const present = new WeakMap<HubSocket, Map<string, PresenceEntry>>();
+
+  const warnOnFailure = (promise: Promise<void>, entry: PresenceEntry, action: string) =>
+    promise.catch((error: unknown) =>
+      logger.warn({ err: error, topic: entry.topic, socket: entry.connectionId }, `presence ${action} failed`),
+    );
+
+  return {
+    joined(socket, topic) {
+      const principal = socket.data.principal;
+      if (!topic.namespace.presence || principal.kind !== "user") return;
+      const topics = present.get(socket);
+      if (!topics || topics.has(topic.topic)) return;
+      const entry: PresenceEntry = { topic: topic.topic, userId: principal.userId, orgId: principal.orgId, connectionId: socket.id };
+      topics.set(topic.topic, entry);
+      void warnOnFailure(presence.join(entry), entry, "join");
+    },
+    left(socket, topic) {
+      const topics = present.get(socket);
+      const entry = topics?.get(topic);
+      if (!topics || !entry) return;
+      topics.delete(topic);
+      void warnOnFailure(presence.leave(entry), entry, "leave");
+    },
+    async request(socket, request) {
+      if (typeof request !== "object" || request === null || Array.isArray(request)) {
+        throw new ProtocolError("bad_request", "presence takes { topic }");
+      }
+      const { topic } = request as Record<string, unknown>;
+      if (typeof topic !== "string") throw new ProtocolError("bad_request", "topic must be a string");
+      const parsed = registry.parse(topic);
+      registry.authorize(socket.data.principal, parsed);
+      if (!parsed.namespace.presence) {
+        throw new ProtocolError("bad_request", `namespace "${parsed.namespace.name}" does not track presence`);
+      }
+      return { ok: true, topic: parsed.topic, users: await presence.list(parsed.topic) };
+    },
+    watch(socket) {
+      present.set(socket, new Map());
+      // "disconnecting", not "disconnect": a socket that is going away must not be recorded again.
+      socket.on("disconnecting", () => {
+        const topics = present.get(socket);
+        present.delete(socket);
+        for (const entry of topics?.values() ?? []) void warnOnFailure(presence.leave(entry), entry, "leave");
+      });
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import { closeAllClients, collect, connectClient, nextEvent, request, userToken } from "@hub/devkit";
+import { createHubEmitter } from "@hub/emitter";
+import type { SubscribeOk } from "@hub/events";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type HubFixture, redisHub } from "./hub-fixture.js";
+import { recoverySuite } from "./recovery-suite.js";
+
+recoverySuite("redis engine, two gateway nodes", async () => {
+  const hub = await redisHub(2);
+  const producer = new Redis(hub.redis.url);
+  const emitter = createHubEmitter({ redis: producer });
+  return {
+    ...hub,
+    async publishAll(events) {
+      // Un-awaited publishes on one connection keep their order.
+      await Promise.all(events.map((event) => emitter.publish(event)));
+    },
+    async close() {
+      producer.disconnect();
+      await hub.close();
+    },
+  };
+});
+
+describe("recovery after Redis lost its data", () => {
+  let hub: HubFixture & { redis: { url: string } };
+  let admin: Redis;
+
+  beforeAll(async () => {
+    hub = await redisHub(2);
+    admin = new Redis(hub.redis.url);
+  });
+  afterAll(async () => {
+    admin?.disconnect();
+    await hub?.close();
+  });
+  afterEach(() => closeAllClients());
+
+  it("FLUSHALL: a returning client gets recovered: false and a new epoch; offsets start over in it", async () => {
+    const token = await userToken({ sub: "u1", org_id: "flush" });
+    const a = await connectClient((hub.gateways[0] as { url: string }).url, token);
+    const first = nextEvent(a, "roster.player_hired", "f2");
+    await request(a, "subscribe", { topic: "org:flush" });
+    for (const id of ["f1", "f2"]) await hub.publish({ id, type: "roster.player_hired", org_id: "flush", payload: {} });
+    const last = await first;
+    a.close();
+
+    await admin.flushall();
+    const b = await connectClient((hub.gateways[1] as { url: string }).url, token);
+    const seen = collect(b, "roster.player_hired");
+    const ack = await request<SubscribeOk>(b, "subscribe", { topic: "org:flush", since: { offset: last.offset, epoch: last.epoch } });
+    expect(ack).toMatchObject({ ok: true, recovered: false, offset: 0 });
+    expect(ack.epoch).toEqual(expect.any(String));
+    expect(ack.epoch).not.toBe(last.epoch);
+
+    const next = nextEvent(b, "roster.player_hired", "f3");
+    await hub.publish({ id: "f3", type: "roster.player_hired", org_id: "flush", payload: {} });
+    expect(await next).toMatchObject({ offset: 1, epoch: ack.epoch });
+    expect(seen.map((e) => e.id)).toEqual(["f3"]);
+  });
+});

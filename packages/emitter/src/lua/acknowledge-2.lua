@@ -1,0 +1,24 @@
+--[[
+  Moves a topic's store-and-forward cursor forward, never back, and never past the last offset
+  given out. The cursor is `<epoch>:<offset>`; a cursor of an older epoch is replaced.
+
+  KEYS[1]  meta hash, KEYS[2] cursor
+  ARGV[1]  acknowledged offset
+  ARGV[2]  the epoch the client acknowledges in, or "" for the current one
+  ARGV[3]  cursor TTL in ms
+
+  Returns the cursor offset kept (0 when the topic has no history).
+]]
+local epoch = redis.call("HGET", KEYS[1], "epoch")
+if not epoch then return 0 end
+local current = 0
+local cursor = redis.call("GET", KEYS[2])
+if cursor then
+  local cursorEpoch, cursorOffset = string.match(cursor, "^(.+):(%d+)$")
+  if cursorEpoch == epoch then current = tonumber(cursorOffset) end
+end
+if ARGV[2] ~= "" and ARGV[2] ~= epoch then return current end
+local offset = math.min(tonumber(ARGV[1]), tonumber(redis.call("HGET", KEYS[1], "top")))
+if offset <= current then return current end
+redis.call("SET", KEYS[2], epoch .. ":" .. offset, "PX", ARGV[3])
+return offset

@@ -1,0 +1,4 @@
+declare module "notepack.io" {
+  const notepack: { encode(value: unknown): Buffer; decode(buffer: Buffer): unknown };
+  export default notepack;
+}

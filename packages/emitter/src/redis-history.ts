@@ -1,0 +1,64 @@
+import type { Redis } from "ioredis";
+import { decodeBroadcast } from "./broadcast-encoder.js";
+import { epochSalt, HISTORY_META_GRACE_MS, type History, type StoredEntry, settleRead } from "./history.js";
+import type { HubKeys } from "./keys.js";
+import { withHubCommands } from "./lua/scripts.js";
+
+/**
+ * Reads the per-topic histories the Redis event sink writes: a stream per topic with entry ids
+ * `<offset>-0`, each holding the broadcast as it was published (`m`) and when (`t`).
+ */
+export function redisHistory(redis: Redis, keys: HubKeys, now: () => number = Date.now): History {
+  const client = withHubCommands(redis);
+  const salt = epochSalt();
+  return {
+    async read(topic, policy, query) {
+      const { stream, meta, cursor } = keys.history(topic);
+      const since = query.since;
+      const [epoch, top, matched, rows] = await client.hubReadHistoryBuffer(
+        stream,
+        meta,
+        cursor,
+        salt,
+        since?.offset ?? -1,
+        since?.epoch ?? "",
+        query.fromCursor ? 1 : 0,
+        policy.ttlMs + HISTORY_META_GRACE_MS,
+      );
+      const entries: StoredEntry[] = [];
+      for (const [id, fields] of rows) {
+        const entry = readEntry(id, fields);
+        if (entry) entries.push(entry);
+      }
+      return settleRead(
+        { position: { epoch: String(epoch), offset: Number(top) }, sinceMatched: matched === 1, entries },
+        query,
+        policy,
+        now(),
+      );
+    },
+
+    async acknowledge(topic, policy, offset, epoch) {
+      const { meta, cursor } = keys.history(topic);
+      return Number(await client.hubAcknowledge(meta, cursor, offset, epoch ?? "", policy.ttlMs));
+    },
+  };
+}
+
+/** One stream entry (fields `m`, `t`); an entry that cannot be read is skipped, never thrown. */
+function readEntry(id: Buffer, fields: Buffer[]): StoredEntry | undefined {
+  let message: Buffer | undefined;
+  let addedAt = Number.NaN;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = String(fields[i]);
+    if (name === "m") message = fields[i + 1];
+    else if (name === "t") addedAt = Number(String(fields[i + 1]));
+  }
+  if (!message) return undefined;
+  try {
+    const decoded = decodeBroadcast(message);
+    return decoded ? { ...decoded, offset: Number.parseInt(String(id), 10), addedAt } : undefined;
+  } catch {
+    return undefined;
+  }
+}
