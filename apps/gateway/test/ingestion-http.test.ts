@@ -240,6 +240,8 @@ describe.each(ENGINES)("HTTP ingestion ($name)", ({ kind, start }) => {
         org_id: "123",
         data: { match: 9, score: "2-1" },
         ts: expect.any(Number),
+        offset: expect.any(Number),
+        epoch: expect.any(String),
       });
     });
 
