@@ -104,12 +104,21 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   const presenceTracking = trackPresence({ presence, registry, logger });
   const holds = new LiveHolds();
   engine.tapLive(holds);
+  // Broadcasts published while this node's Redis subscription was down never reached its sockets:
+  // close their connections, so clients reconnect and recover from history (subscribe with since).
+  engine.onLiveGap(() => {
+    const sockets = [...io.of("/").sockets.values()];
+    logger.warn({ connections: sockets.length }, "live stream was interrupted: closing connections so clients recover what they missed");
+    for (const socket of sockets) socket.conn.close();
+  });
   const subscriptions: SubscriptionContext = {
     registry,
     limits: config.limits,
     history: engine.history,
     holds,
     liveBarrier: () => engine.liveBarrier(),
+    liveGeneration: () => engine.liveGeneration(),
+    available: () => engine.redisState() !== "disconnected",
     onJoined: presenceTracking.joined,
     onLeft: presenceTracking.left,
   };
@@ -126,7 +135,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     socket.on("disconnect", () => clearTokenExpiry(socket));
     onRequest(socket, "subscribe", (req) => subscribe(socket, req, subscriptions), logger);
     onRequest(socket, "unsubscribe", (req) => unsubscribe(socket, req, subscriptions), logger);
-    onRequest(socket, "ack", (req) => acknowledge(socket, req, registry, engine.history), logger);
+    onRequest(socket, "ack", (req) => acknowledge(socket, req, registry, engine.history, subscriptions.available), logger);
     onRequest(socket, "auth.refresh", (req) => refreshAuth(socket, req, verifier), logger);
     onRequest(socket, "presence", (req) => presenceTracking.request(socket, req), logger);
     for (const event of Object.keys(INHOUSE_REQUESTS) as Array<keyof typeof INHOUSE_REQUESTS>) {

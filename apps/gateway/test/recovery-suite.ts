@@ -192,6 +192,23 @@ export function recoverySuite(name: string, start: () => Promise<RecoveryFixture
       ]);
     });
 
+    it("subscribe, unsubscribe and subscribe again back to back: the last one wins and is live", async () => {
+      nextOrg();
+      await hub.publish(hire("s0", org));
+      const client = await member(nodeA());
+      const seen = collect(client, "roster.player_hired");
+      const topic = `org:${org}`;
+      const first = request(client, "subscribe", { topic, since: { offset: 0, epoch: "stale" } });
+      const left = request(client, "unsubscribe", { topic });
+      const again = request<SubscribeOk>(client, "subscribe", { topic });
+      await Promise.all([first, left]);
+      expect(await again).toMatchObject({ ok: true, topic, offset: 1 });
+      const live = nextEvent(client, "roster.player_hired", "s1");
+      await hub.publish(hire("s1", org));
+      await live;
+      expect(ids(seen)).toEqual(["s1"]);
+    });
+
     it("bad since values are refused with bad_request", async () => {
       nextOrg();
       const client = await member(nodeA());
@@ -235,8 +252,10 @@ export function recoverySuite(name: string, start: () => Promise<RecoveryFixture
         const onLaptop = collect(laptop, "notification.created");
         await request(laptop, "subscribe", { topic });
         expect(ids(onLaptop)).toEqual(range(`${org}-n`, 4, 7));
-        // Acknowledging past the head is clamped to what was given out.
-        expect(await request(laptop, "ack", { topic, offset: 99 })).toEqual({ ok: true, topic, offset: 7 });
+        // An offset past the head cannot be of this epoch: ignored. The right one moves the cursor.
+        expect(await request(laptop, "ack", { topic, offset: 99 })).toEqual({ ok: true, topic, offset: 3 });
+        expect(await request(laptop, "ack", { topic, offset: 7, epoch: "another-epoch" })).toEqual({ ok: true, topic, offset: 3 });
+        expect(await request(laptop, "ack", { topic, offset: 7 })).toEqual({ ok: true, topic, offset: 7 });
         laptop.close();
         const tablet = await member(nodeA(), user);
         const onTablet = collect(tablet, "notification.created");

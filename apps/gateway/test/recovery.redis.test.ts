@@ -23,7 +23,7 @@ recoverySuite("redis engine, two gateway nodes", async () => {
   };
 });
 
-describe("recovery after Redis lost its data", () => {
+describe("recovery when Redis loses data or connections", () => {
   let hub: HubFixture & { redis: { url: string } };
   let admin: Redis;
 
@@ -58,5 +58,27 @@ describe("recovery after Redis lost its data", () => {
     await hub.publish({ id: "f3", type: "roster.player_hired", org_id: "flush", payload: {} });
     expect(await next).toMatchObject({ offset: 1, epoch: ack.epoch });
     expect(seen.map((e) => e.id)).toEqual(["f3"]);
+  });
+
+  it("a gateway whose Redis subscription dropped closes its connections; clients recover what it missed", async () => {
+    const token = await userToken({ sub: "u1", org_id: "gap" });
+    const url = (hub.gateways[0] as { url: string }).url;
+    const a = await connectClient(url, token);
+    await request(a, "subscribe", { topic: "org:gap" });
+    const first = nextEvent(a, "roster.player_hired", "g1");
+    await hub.publish({ id: "g1", type: "roster.player_hired", org_id: "gap", payload: {} });
+    const last = await first;
+
+    const closed = new Promise<string>((resolve) => a.once("disconnect", resolve));
+    // Every gateway's pub/sub connections drop; broadcasts published meanwhile are lost to them.
+    await admin.client("KILL", "TYPE", "pubsub");
+    for (const id of ["g2", "g3"]) await hub.publish({ id, type: "roster.player_hired", org_id: "gap", payload: {} });
+    expect(await closed).toBe("transport close");
+
+    const b = await connectClient(url, token);
+    const seen = collect(b, "roster.player_hired");
+    const ack = await request<SubscribeOk>(b, "subscribe", { topic: "org:gap", since: { offset: last.offset, epoch: last.epoch } });
+    expect(ack).toMatchObject({ ok: true, recovered: true, offset: (last.offset as number) + 2 });
+    expect(seen.map((e) => e.id)).toEqual(["g2", "g3"]);
   });
 });

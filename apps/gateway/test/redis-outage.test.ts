@@ -33,6 +33,9 @@ describe("health while Redis goes away and comes back", () => {
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };
     expect(await health()).toMatchObject({ status: 200, body: { status: "ok", redis: "connected", engine: "redis" } });
+    const before = await connectClient(gateway.url, await userToken({ sub: "u1", org_id: "o1" }));
+    await request(before, "subscribe", { topic: "org:o1" });
+    const closed = new Promise<string>((resolve) => before.once("disconnect", resolve));
 
     await redis.kill();
     await until("/health to answer 503", async () => (await health()).status === 503, 20_000);
@@ -43,10 +46,20 @@ describe("health while Redis goes away and comes back", () => {
     const refused = await httpPublish(gateway.url, { type: "player.transferred", org_id: "o1", payload: {} }, await serviceToken());
     expect(refused.status).toBe(503);
     expect(await refused.json()).toMatchObject({ error: { code: "unavailable" } });
+    // Socket requests that need Redis are answered at once, not held.
+    for (const [event, payload] of [
+      ["subscribe", { topic: "notifications:u1" }],
+      ["subscribe", { topic: "org:o1" }],
+      ["ack", { topic: "notifications:u1", offset: 1 }],
+    ] as const) {
+      expect(await request(before, event, payload)).toMatchObject({ ok: false, error: { code: "unavailable" } });
+    }
 
     redis = await startRedis({ port: redis.port });
     await until("/health to answer 200", async () => (await health()).status === 200, 20_000);
     expect((await fetch(`${gateway.url}/health/ready`)).status).toBe(200);
+    // Its sockets missed what was published during the outage: the gateway closed them to recover.
+    expect(await closed).toBe("transport close");
 
     // Still a working hub after the outage.
     const client = await connectClient(gateway.url, await userToken({ sub: "u1", org_id: "o1" }));

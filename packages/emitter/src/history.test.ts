@@ -79,8 +79,9 @@ describe("MemoryHistory", () => {
     for (const id of ["a", "b", "c"]) add(history, "notifications:u", id);
     expect(await history.acknowledge("notifications:u", policy, 2)).toBe(2);
     expect(await history.acknowledge("notifications:u", policy, 1)).toBe(2);
-    expect(await history.acknowledge("notifications:u", policy, 99)).toBe(3);
-    expect(await history.acknowledge("notifications:u", policy, 1, "another-epoch")).toBe(3);
+    expect(await history.acknowledge("notifications:u", policy, 99)).toBe(2);
+    expect(await history.acknowledge("notifications:u", policy, 3, "another-epoch")).toBe(2);
+    expect(await history.acknowledge("notifications:u", policy, 3)).toBe(3);
     add(history, "notifications:u", "d");
     const read = await history.read("notifications:u", policy, { fromCursor: true });
     expect(read.entries.map((e) => e.envelope.id)).toEqual(["d"]);

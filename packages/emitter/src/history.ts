@@ -37,15 +37,11 @@ export interface History {
   /** Reads the topic's position and, as the query asks, the entries to replay. */
   read(topic: string, policy: HistoryPolicy, query: HistoryQuery): Promise<HistoryRead>;
   /**
-   * Moves the topic's store-and-forward cursor up to `offset` (never back; clamped to the last
-   * offset given out). With `epoch`, an acknowledgement from another epoch is ignored. Resolves
-   * with the cursor kept.
+   * Moves the topic's store-and-forward cursor up to `offset` (never back). An offset past the last
+   * one given out, or (with `epoch`) of another epoch, is ignored. Resolves with the cursor kept.
    */
   acknowledge(topic: string, policy: HistoryPolicy, offset: number, epoch?: string): Promise<number>;
 }
-
-/** How long a topic's epoch and offset counter outlive its last event. */
-export const HISTORY_META_GRACE_MS = 24 * 60 * 60_000;
 
 /** An entry as a store returns it, with the time it was added. */
 export interface StoredEntry extends HistoryEntry {
@@ -63,12 +59,15 @@ export interface RawRead {
 }
 
 /**
- * Applies the window rules both stores share: entries older than the TTL are gone; `since` is
- * recovered when every event after it is still there; without recovery only store-and-forward
- * reads deliver anything.
+ * Applies the window rules both stores share: the oldest entries, once older than the TTL, are gone
+ * (only a leading run, so a replay never has a hole in it); `since` is recovered when every event
+ * after it is still there; without recovery only store-and-forward reads deliver anything. `now`
+ * must be on the clock the entries' `addedAt` were taken with.
  */
 export function settleRead(raw: RawRead, query: HistoryQuery, policy: HistoryPolicy, now: number): HistoryRead {
-  const kept = raw.entries.filter((e) => now - e.addedAt < policy.ttlMs);
+  let expired = 0;
+  while (expired < raw.entries.length && now - (raw.entries[expired] as StoredEntry).addedAt >= policy.ttlMs) expired++;
+  const kept = raw.entries.slice(expired);
   const since = query.since;
   let recovered: boolean | undefined;
   if (since !== undefined) {

@@ -56,7 +56,8 @@ export class MemoryHistory implements History {
   async acknowledge(topic: string, _policy: HistoryPolicy, offset: number, epoch?: string) {
     const history = this.#topics.get(topic);
     if (!history) return 0;
-    if (epoch === undefined || epoch === history.epoch) history.cursor = Math.max(history.cursor, Math.min(offset, history.top));
+    // Past the last offset given out it cannot be of this epoch: ignored, like a foreign epoch.
+    if ((epoch === undefined || epoch === history.epoch) && offset <= history.top) history.cursor = Math.max(history.cursor, offset);
     return history.cursor;
   }
 

@@ -18,7 +18,7 @@ export function redisEventSink(redis: Redis, keys: HubKeys, windowMs: number = D
   return {
     async deliver(event, outgoing) {
       const keyList: string[] = [keys.dedupe(event.orgId, event.id)];
-      const args: Array<string | number | Buffer> = [windowMs, salt, outgoing[0]?.envelope.ts ?? Date.now()];
+      const args: Array<string | number | Buffer> = [windowMs, salt];
       for (const { topic, channel, message, offsetAt, history } of encode(outgoing)) {
         if (history && offsetAt !== undefined) {
           const { stream, meta } = keys.history(topic);

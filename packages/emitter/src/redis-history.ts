@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { decodeBroadcast } from "./broadcast-encoder.js";
-import { epochSalt, HISTORY_META_GRACE_MS, type History, type StoredEntry, settleRead } from "./history.js";
+import { epochSalt, type History, type StoredEntry, settleRead } from "./history.js";
 import type { HubKeys } from "./keys.js";
 import { withHubCommands } from "./lua/scripts.js";
 
@@ -8,14 +8,14 @@ import { withHubCommands } from "./lua/scripts.js";
  * Reads the per-topic histories the Redis event sink writes: a stream per topic with entry ids
  * `<offset>-0`, each holding the broadcast as it was published (`m`) and when (`t`).
  */
-export function redisHistory(redis: Redis, keys: HubKeys, now: () => number = Date.now): History {
+export function redisHistory(redis: Redis, keys: HubKeys): History {
   const client = withHubCommands(redis);
   const salt = epochSalt();
   return {
     async read(topic, policy, query) {
       const { stream, meta, cursor } = keys.history(topic);
       const since = query.since;
-      const [epoch, top, matched, rows] = await client.hubReadHistoryBuffer(
+      const [epoch, top, matched, rows, nowMs] = await client.hubReadHistoryBuffer(
         stream,
         meta,
         cursor,
@@ -23,19 +23,16 @@ export function redisHistory(redis: Redis, keys: HubKeys, now: () => number = Da
         since?.offset ?? -1,
         since?.epoch ?? "",
         query.fromCursor ? 1 : 0,
-        policy.ttlMs + HISTORY_META_GRACE_MS,
+        policy.ttlMs,
       );
       const entries: StoredEntry[] = [];
       for (const [id, fields] of rows) {
         const entry = readEntry(id, fields);
         if (entry) entries.push(entry);
       }
-      return settleRead(
-        { position: { epoch: String(epoch), offset: Number(top) }, sinceMatched: matched === 1, entries },
-        query,
-        policy,
-        now(),
-      );
+      // Entry times and now are both Redis's clock.
+      const raw = { position: { epoch: String(epoch), offset: Number(top) }, sinceMatched: matched === 1, entries };
+      return settleRead(raw, query, policy, Number(nowMs));
     },
 
     async acknowledge(topic, policy, offset, epoch) {

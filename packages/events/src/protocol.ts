@@ -36,6 +36,8 @@ export interface UnsubscribeOk {
 export interface AckRequest {
   topic: string;
   offset: number;
+  /** The epoch of `offset`; send it, so an acknowledgement from before a history loss is ignored. */
+  epoch?: string;
 }
 
 export interface AckOk {

@@ -33,6 +33,13 @@ export interface Engine {
    * (the tap and the sockets' rooms).
    */
   liveBarrier(): Promise<void>;
+  /**
+   * Counts the interruptions of this node's live stream (its Redis subscription dropped): a catch-up
+   * that saw the count change may have missed broadcasts.
+   */
+  liveGeneration(): number;
+  /** Called once the live stream is back after an interruption, during which broadcasts were lost. */
+  onLiveGap(listener: () => void): void;
   /** Cluster-wide presence for this node's sockets; `nodeId` names this node's entries. */
   createPresence(io: Server, nodeId: string): Presence;
   /** Where inhouse queue commands are durably accepted. */

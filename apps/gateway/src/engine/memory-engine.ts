@@ -23,6 +23,8 @@ export function createMemoryEngine(): Engine {
     },
     // Broadcasts are handed out synchronously in this process.
     async liveBarrier() {},
+    liveGeneration: () => 0,
+    onLiveGap() {},
     createPresence: (io) => memoryPresence(io),
     commands: queues.commands,
     embeddedQueues: queues,

@@ -24,6 +24,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
   // The adapter owns `sub`; the legacy pattern gets a subscriber of its own.
   let legacy: Redis | undefined;
   let legacySubscribed: Promise<unknown> = Promise.resolve();
+  const live = watchLiveStream(sub);
   // Broadcasts to one room go out on `<key>#/#<room>#`.
   const roomChannel = `${options.keys.socketIo}#/#`;
 
@@ -41,6 +42,8 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
     eventSink: () => redisEventSink(pub, options.keys),
     deadLetters: redisDeadLetters(pub, options.keys),
     history: redisHistory(pub, options.keys),
+    liveGeneration: () => live.generation,
+    onLiveGap: (listener) => live.listeners.push(listener),
     async liveBarrier() {
       // Redis writes to a connection in order: the PONG comes after every message published before.
       await sub.ping();
@@ -66,6 +69,30 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       await Promise.allSettled([pub, sub, legacy].filter((c) => c !== undefined).map(closeClient));
     },
   };
+}
+
+/**
+ * Follows the adapter's subscriber connection. Broadcasts published while it is down never reach
+ * this node, so the generation moves when it drops and again when it is back (a catch-up that
+ * spans either may have a gap), and the listeners hear when it is back.
+ */
+function watchLiveStream(sub: Redis): { generation: number; listeners: Array<() => void> } {
+  const live = { generation: 0, listeners: [] as Array<() => void> };
+  let served = false;
+  let interrupted = false;
+  sub.on("close", () => {
+    if (!served || interrupted) return;
+    interrupted = true;
+    live.generation++;
+  });
+  sub.on("ready", () => {
+    served = true;
+    if (!interrupted) return;
+    interrupted = false;
+    live.generation++;
+    for (const listener of live.listeners) listener();
+  });
+  return live;
 }
 
 /** Hands a broadcast of a wanted topic to the tap; costs one property read while nothing is held. */

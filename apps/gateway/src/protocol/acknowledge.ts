@@ -7,7 +7,13 @@ import type { HubSocket } from "./hub-socket.js";
  * topic (`notifications:{sub}`), so it is not delivered again on their next subscribe, on any device.
  * Acknowledgements are cumulative and never move the cursor back.
  */
-export async function acknowledge(socket: HubSocket, request: unknown, registry: TopicRegistry, history: History): Promise<AckOk> {
+export async function acknowledge(
+  socket: HubSocket,
+  request: unknown,
+  registry: TopicRegistry,
+  history: History,
+  available: () => boolean,
+): Promise<AckOk> {
   if (typeof request !== "object" || request === null || Array.isArray(request)) {
     throw new ProtocolError("bad_request", "ack takes { topic, offset, epoch? }");
   }
@@ -22,6 +28,7 @@ export async function acknowledge(socket: HubSocket, request: unknown, registry:
     throw new ProtocolError("forbidden", "acknowledgements are kept for one's own topics with history, like notifications:{your user id}");
   }
   let kept: number;
+  if (!available()) throw new ProtocolError("unavailable", "the acknowledgement could not be stored; send it again");
   try {
     kept = await history.acknowledge(parsed.topic, policy, offset as number, epoch as string | undefined);
   } catch {

@@ -17,7 +17,14 @@ export interface CatchUpContext {
   holds: LiveHolds;
   /** Resolves once every broadcast published before the call reached this node (Engine.liveBarrier). */
   liveBarrier(): Promise<void>;
+  /** Engine.liveGeneration: a catch-up during which it moved may have missed broadcasts. */
+  liveGeneration(): number;
+  /** Whether Redis is reachable now; without it a catch-up answers `unavailable` at once. */
+  available(): boolean;
 }
+
+/** How long a catch-up waits for its history read and barrier before answering `unavailable`. */
+export const CATCH_UP_TIMEOUT_MS = 5_000;
 
 /**
  * Subscribes a socket to a topic with history, with no gap and no duplicate between the replay
@@ -28,6 +35,8 @@ export interface CatchUpContext {
  *    one shows it already), so none of them can still arrive through the room after step 4;
  * 4. send the entries, join the room and send the held events that came after the read, in one
  *    tick, so nothing is delivered between the last held event and the first live one.
+ * If this node's Redis subscription dropped meanwhile (broadcasts lost), or Redis does not answer
+ * within CATCH_UP_TIMEOUT_MS, the answer is `unavailable` and the client subscribes again.
  */
 export async function catchUp(
   socket: HubSocket,
@@ -37,15 +46,23 @@ export async function catchUp(
   context: CatchUpContext,
   joining: { cancelled: boolean },
 ): Promise<SubscribeOk> {
+  if (!context.available()) throw unavailable();
   const hold = context.holds.open(topic);
+  const generation = context.liveGeneration();
   try {
     let read: HistoryRead;
     try {
-      read = await context.history.read(topic, policy, query);
-      if (!heldUpTo(hold.events, read.position)) await context.liveBarrier();
+      read = await withTimeout(
+        (async () => {
+          const result = await context.history.read(topic, policy, query);
+          if (!heldUpTo(hold.events, result.position)) await context.liveBarrier();
+          return result;
+        })(),
+      );
     } catch {
-      throw new ProtocolError("unavailable", "the topic's history is unreachable; subscribe again");
+      throw unavailable();
     }
+    if (context.liveGeneration() !== generation) throw unavailable();
     const { epoch } = read.position;
     let offset = read.position.offset;
     if (!joining.cancelled && socket.connected) {
@@ -62,6 +79,33 @@ export async function catchUp(
     return { ok: true, topic, epoch, offset, ...(read.recovered === undefined ? {} : { recovered: read.recovered }) };
   } finally {
     context.holds.close(hold);
+  }
+}
+
+/** The topic's current position, without replay or joining; `unavailable` as a catch-up would be. */
+export async function currentPosition(topic: string, policy: HistoryPolicy, context: CatchUpContext): Promise<StreamPosition> {
+  if (!context.available()) throw unavailable();
+  try {
+    return (await withTimeout(context.history.read(topic, policy, {}))).position;
+  } catch {
+    throw unavailable();
+  }
+}
+
+function unavailable(): ProtocolError {
+  return new ProtocolError("unavailable", "the topic's history or live stream is unreachable; subscribe again");
+}
+
+/** Rejects when `work` takes longer than CATCH_UP_TIMEOUT_MS; the timer never outlives it. */
+async function withTimeout<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("timed out")), CATCH_UP_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

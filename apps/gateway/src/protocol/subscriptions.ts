@@ -7,7 +7,7 @@ import {
   type TopicRegistry,
   type UnsubscribeOk,
 } from "@hub/events";
-import { type CatchUpContext, catchUp, type Joining } from "./catch-up.js";
+import { type CatchUpContext, catchUp, currentPosition, type Joining } from "./catch-up.js";
 import type { HubSocket } from "./hub-socket.js";
 
 export interface SubscriptionLimits {
@@ -37,13 +37,12 @@ export async function subscribe(socket: HubSocket, request: unknown, context: Su
   const parsed = context.registry.parse(topic);
   context.registry.authorize(socket.data.principal, parsed);
   const pending = socket.data.joining.get(parsed.topic);
-  if (pending) return pending.result;
+  if (pending && !pending.cancelled) return pending.result;
 
   const policy = parsed.namespace.history;
   if (socket.rooms.has(parsed.topic)) {
     if (!policy) return { ok: true, topic: parsed.topic };
-    const { position: now } = await context.history.read(parsed.topic, policy, {});
-    return { ok: true, topic: parsed.topic, ...now };
+    return { ok: true, topic: parsed.topic, ...(await currentPosition(parsed.topic, policy, context)) };
   }
   // socket.rooms also holds the socket's own id room.
   if (socket.rooms.size - 1 + socket.data.joining.size >= context.limits.maxSubscriptionsPerSocket) {
@@ -76,7 +75,10 @@ export async function unsubscribe(
     throw new ProtocolError("bad_request", "unsubscribe takes { topic: string }");
   }
   const pending = socket.data.joining.get(topic);
-  if (pending) pending.cancelled = true;
+  if (pending) {
+    pending.cancelled = true;
+    socket.data.joining.delete(topic);
+  }
   if (socket.rooms.has(topic)) {
     await socket.leave(topic);
     context.onLeft(socket, topic);

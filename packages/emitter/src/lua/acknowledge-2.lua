@@ -1,6 +1,8 @@
 --[[
-  Moves a topic's store-and-forward cursor forward, never back, and never past the last offset
-  given out. The cursor is `<epoch>:<offset>`; a cursor of an older epoch is replaced.
+  Moves a topic's store-and-forward cursor forward, never back. An offset past the last one given
+  out cannot be of this epoch (the history was lost since): it is ignored rather than clamped, so it
+  cannot acknowledge the new epoch's events. The cursor is `<epoch>:<offset>`; a cursor of an older
+  epoch is replaced.
 
   KEYS[1]  meta hash, KEYS[2] cursor
   ARGV[1]  acknowledged offset
@@ -18,7 +20,7 @@ if cursor then
   if cursorEpoch == epoch then current = tonumber(cursorOffset) end
 end
 if ARGV[2] ~= "" and ARGV[2] ~= epoch then return current end
-local offset = math.min(tonumber(ARGV[1]), tonumber(redis.call("HGET", KEYS[1], "top")))
-if offset <= current then return current end
+local offset = tonumber(ARGV[1])
+if offset <= current or offset > tonumber(redis.call("HGET", KEYS[1], "top")) then return current end
 redis.call("SET", KEYS[2], epoch .. ":" .. offset, "PX", ARGV[3])
 return offset

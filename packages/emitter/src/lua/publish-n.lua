@@ -11,13 +11,13 @@
   KEYS[2k], [2k+1] stream and meta hash of the k-th delivery that keeps history
   ARGV[1]          dedupe window, milliseconds
   ARGV[2]          3 characters that end a new epoch (the caller's salt)
-  ARGV[3]          publish time, epoch ms (kept with each history entry)
-  ARGV[4..]        per delivery, 5 values: channel, message (@socket.io/redis-adapter wire format),
+  ARGV[3..]        per delivery, 5 values: channel, message (@socket.io/redis-adapter wire format),
                    the 1-based position of the offset placeholder in the message (0: no history),
                    history size, history TTL in ms. The message holds the envelope's `offset` as
                    a float64 placeholder and right after it `epoch` as a 16-byte placeholder string;
                    both are written here.
-  The topic's epoch and counter outlive its entries by 24 hours.
+  Each history entry keeps Redis's time (`t`, ms), so the TTL window has one clock. The topic's
+  epoch and counter outlive its entries by 24 hours.
 
   Returns 1 when delivered, 0 when the id was seen within the window (nothing published).
 ]]
@@ -26,8 +26,10 @@ if not redis.call("SET", KEYS[1], "1", "NX", "PX", ARGV[1]) then
 end
 
 local GRACE_MS = 86400000
+local clock = redis.call("TIME")
+local nowMs = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local key = 2
-for i = 4, #ARGV, 5 do
+for i = 3, #ARGV, 5 do
   local channel, message, at = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
   if at > 0 then
     local stream, meta, ttl = KEYS[key], KEYS[key + 1], tonumber(ARGV[i + 4])
@@ -35,8 +37,7 @@ for i = 4, #ARGV, 5 do
     local epoch = redis.call("HGET", meta, "epoch")
     if not epoch then
       -- No epoch: the history is new or was lost. Whatever the stream holds belongs to no epoch.
-      local now = redis.call("TIME")
-      epoch = string.format("%08x%05x", tonumber(now[1]), tonumber(now[2])) .. ARGV[2]
+      epoch = string.format("%08x%05x", tonumber(clock[1]), tonumber(clock[2])) .. ARGV[2]
       redis.call("DEL", stream)
       redis.call("HSET", meta, "epoch", epoch, "top", 0)
     end
@@ -44,7 +45,7 @@ for i = 4, #ARGV, 5 do
     -- float64 offset (8 bytes), then the key "epoch" and a str16 header (7 bytes), then the epoch.
     message = string.sub(message, 1, at - 1) .. struct.pack(">d", offset) .. string.sub(message, at + 8, at + 14) .. epoch ..
       string.sub(message, at + 31)
-    redis.call("XADD", stream, "MAXLEN", ARGV[i + 3], offset .. "-0", "m", message, "t", ARGV[3])
+    redis.call("XADD", stream, "MAXLEN", ARGV[i + 3], offset .. "-0", "m", message, "t", nowMs)
     redis.call("PEXPIRE", stream, ttl)
     redis.call("PEXPIRE", meta, ttl + GRACE_MS)
   end

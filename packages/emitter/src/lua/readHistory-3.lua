@@ -7,15 +7,18 @@
   ARGV[2]  since offset, or -1
   ARGV[3]  since epoch
   ARGV[4]  "1": when since is unusable, read from the acknowledged cursor (or the whole window)
-  ARGV[5]  meta TTL in ms for a new epoch
+  ARGV[5]  meta TTL in ms for an epoch created by this read (the namespace's TTL: a subscribe to a
+           topic nobody publishes on leaves nothing behind for long)
 
-  Returns { epoch, top, since matched (0/1), entries } where entries are XRANGE entries after the
-  starting offset: since when it is of this epoch, else the cursor (ARGV[4]), else none.
+  Returns { epoch, top, since matched (0/1), entries, now } where entries are XRANGE entries after
+  the starting offset: since when it is of this epoch, else the cursor (ARGV[4]), else none; and
+  now is Redis's time in ms, the clock the entries' `t` fields were written with.
 ]]
+local clock = redis.call("TIME")
+local nowMs = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local epoch = redis.call("HGET", KEYS[2], "epoch")
 if not epoch then
-  local now = redis.call("TIME")
-  epoch = string.format("%08x%05x", tonumber(now[1]), tonumber(now[2])) .. ARGV[1]
+  epoch = string.format("%08x%05x", tonumber(clock[1]), tonumber(clock[2])) .. ARGV[1]
   redis.call("DEL", KEYS[1])
   redis.call("HSET", KEYS[2], "epoch", epoch, "top", 0)
   redis.call("PEXPIRE", KEYS[2], ARGV[5])
@@ -38,4 +41,4 @@ end
 
 local entries = {}
 if from < top then entries = redis.call("XRANGE", KEYS[1], (from + 1) .. "-0", "+") end
-return { epoch, top, matched and 1 or 0, entries }
+return { epoch, top, matched and 1 or 0, entries, nowMs }

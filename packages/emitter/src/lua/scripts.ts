@@ -30,7 +30,7 @@ export interface HubCommands {
     sinceEpoch: string,
     fromCursor: 0 | 1,
     metaTtlMs: number,
-  ): Promise<[epoch: Buffer, top: number, matched: 0 | 1, entries: Array<[id: Buffer, fields: Buffer[]]>]>;
+  ): Promise<[epoch: Buffer, top: number, matched: 0 | 1, entries: Array<[id: Buffer, fields: Buffer[]]>, nowMs: number]>;
   hubAcknowledge(meta: string, cursor: string, offset: number, epoch: string, ttlMs: number): Promise<number>;
   hubDeadLetter(
     stream: string,
