@@ -1,4 +1,4 @@
-import { closeAllClients, connectClient, freePort, type HubProcess, nextEvent, request, spawnHubProcess } from "@hub/devkit";
+import { closeAllClients, connectClient, freePort, freePortRange, type HubProcess, nextEvent, request, spawnHubProcess } from "@hub/devkit";
 import { afterEach, describe, expect, it } from "vitest";
 
 interface Banner {
@@ -57,7 +57,8 @@ describe("pnpm start", () => {
   });
 
   it("HUB_NODES=2 (same as --cluster 2) runs a local redis-server, two gateways and a worker as one hub", async () => {
-    const hub = spawnHubProcess("apps/hub/src/main.ts", { ...baseEnv(await freePort()), HUB_NODES: "2" });
+    // The cluster's gateways listen on PORT and PORT + 1.
+    const hub = spawnHubProcess("apps/hub/src/main.ts", { ...baseEnv(await freePortRange(2)), HUB_NODES: "2" });
     let info: Banner | undefined;
     try {
       info = await banner(hub);

@@ -1,7 +1,7 @@
 export { stopChild, track } from "./child-processes.js";
 export type { FakeBackend } from "./fake-backend.js";
 export { startFakeBackend } from "./fake-backend.js";
-export { freePort } from "./free-port.js";
+export { freePort, freePortRange } from "./free-port.js";
 export type { GatewayProcess, HubProcess, SpawnOptions } from "./gateway-process.js";
 export { gatewayEnv, REPO_ROOT, spawnHubProcess, startGateway, startWorker } from "./gateway-process.js";
 export type { RedisServer } from "./redis-server.js";
