@@ -1,0 +1,26 @@
+// Builds dist/: ESM and CommonJS for bundlers and Node (socket.io-client stays a dependency), and a
+// browser bundle with socket.io-client included. Type declarations come from `tsc -p tsconfig.build.json`.
+import { mkdir, writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const entry = `${root}src/index.ts`;
+const common = { entryPoints: [entry], bundle: true, sourcemap: true, target: "es2022", logLevel: "warning" };
+
+await Promise.all([
+  build({ ...common, format: "esm", platform: "neutral", packages: "external", outfile: `${root}dist/esm/index.js` }),
+  build({ ...common, format: "cjs", platform: "node", packages: "external", outfile: `${root}dist/cjs/index.js` }),
+  build({
+    ...common,
+    format: "iife",
+    globalName: "HubClient",
+    platform: "browser",
+    minify: true,
+    outfile: `${root}dist/hub-client.browser.js`,
+  }),
+  build({ ...common, format: "esm", platform: "browser", minify: true, outfile: `${root}dist/hub-client.browser.mjs` }),
+]);
+// The package is "type": "module": mark the CommonJS folder as such so Node reads its .js files as CommonJS.
+await mkdir(`${root}dist/cjs`, { recursive: true });
+await writeFile(`${root}dist/cjs/package.json`, `${JSON.stringify({ type: "commonjs" })}\n`);

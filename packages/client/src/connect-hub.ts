@@ -1,0 +1,277 @@
+import type { AckRequest, PresenceMember } from "@hub/events";
+import { io } from "socket.io-client";
+import { HubError } from "./hub-error.js";
+import { type HubSocket, type PayloadOf, type ReplyOf, type RequestName, request } from "./request.js";
+import { refreshDelay, tokenExpiry } from "./token-expiry.js";
+import { TopicSubscriptions } from "./topic-subscriptions.js";
+import type { ConnectHubOptions, GetToken, Hub, HubConnectionEvents, SubscribeHandlers } from "./types.js";
+
+type Listener = (...args: never[]) => void;
+type Timer = ReturnType<typeof setTimeout>;
+
+/**
+ * Connects to a hub and returns at once; subscriptions made before the connection is up are sent
+ * when it is, and again (from each topic's last position) after every reconnect.
+ *
+ * @example
+ * const hub = connectHub({ url: "https://hub.example.com", getToken: () => fetchHubToken() });
+ * const stop = hub.subscribe("org:42", {
+ *   onEvent: (event, envelope) => console.log(event, envelope.data),
+ *   onRecoveryFailed: () => reloadFromBackend(),
+ * });
+ */
+export function connectHub(options: ConnectHubOptions): Hub {
+  return new HubConnection(options);
+}
+
+class HubConnection implements Hub {
+  readonly #socket: HubSocket;
+  readonly #getToken: GetToken;
+  /** A token source can give fresh tokens: refresh before expiry, retry refused handshakes. */
+  readonly #refreshable: boolean;
+  readonly #timeoutMs: number;
+  readonly #refreshLeadMs: number;
+  readonly #reconnectDelay: { base: number; max: number };
+  readonly #subscriptions: TopicSubscriptions;
+  readonly #listeners = new Map<keyof HubConnectionEvents, Set<Listener>>();
+  #waiters: Array<{ resolve(): void; reject(error: HubError): void }> = [];
+  #closed = false;
+  #everConnected = false;
+  /** The token of the current connection (from its handshake or its last refresh). */
+  #token: string | undefined;
+  /** Why the last `getToken` for a handshake failed, if it did. */
+  #tokenFailure: unknown;
+  /** Bumped on every connect, so a refresh started on an earlier connection changes nothing. */
+  #connection = 0;
+  #refreshTimer: Timer | undefined;
+  #reconnectTimer: Timer | undefined;
+  #reconnectAttempts = 0;
+  /** The server said the token expired: the disconnect that follows is answered at once. */
+  #expired = false;
+
+  readonly inhouse = {
+    join: (queueId: string) => this.#inhouse("inhouse.join", queueId),
+    leave: (queueId: string) => this.#inhouse("inhouse.leave", queueId),
+    checkIn: (queueId: string) => this.#inhouse("inhouse.check_in", queueId),
+  };
+
+  constructor(options: ConnectHubOptions) {
+    const { url, socketOptions = {} } = options;
+    if (typeof options.getToken === "function") {
+      this.#getToken = options.getToken;
+      this.#refreshable = true;
+    } else {
+      const token = options.token;
+      this.#getToken = () => token as string;
+      this.#refreshable = false;
+    }
+    this.#timeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.#refreshLeadMs = options.refreshLeadMs ?? 30_000;
+    this.#reconnectDelay = { base: socketOptions.reconnectionDelay ?? 1_000, max: socketOptions.reconnectionDelayMax ?? 5_000 };
+    this.#subscriptions = new TopicSubscriptions({
+      ...(options.dedupeSize === undefined ? {} : { dedupeSize: options.dedupeSize }),
+      ...(options.autoAckDelayMs === undefined ? {} : { autoAckDelayMs: options.autoAckDelayMs }),
+      transport: {
+        subscribe: (req) => this.#request("subscribe", req),
+        unsubscribe: (topic) => {
+          this.#request("unsubscribe", { topic }).catch(() => {});
+        },
+        ack: (topic, position) => this.#sendAck(topic, position.offset, position.epoch),
+      },
+    });
+
+    // The callback form runs on every handshake, so each reconnect presents a fresh token.
+    this.#socket = io(url, { forceNew: true, ...socketOptions, auth: (cb) => this.#authenticate(cb) });
+    this.#socket.on("connect", () => this.#onConnect());
+    this.#socket.on("disconnect", (reason) => this.#onDisconnect(reason));
+    this.#socket.on("connect_error", (error) => this.#onConnectError(error));
+    this.#socket.on("error", (body) => this.#emit("error", HubError.fromBody(body)));
+    this.#socket.on("auth.expired", () => {
+      this.#expired = true;
+    });
+    this.#socket.io.on("reconnect_failed", this.#onReconnectFailed);
+    this.#socket.onAny((event: string, ...args: unknown[]) => this.#subscriptions.deliver(event, args[0]));
+  }
+
+  get connected(): boolean {
+    return this.#socket.connected;
+  }
+
+  ready(): Promise<void> {
+    if (this.#closed) return Promise.reject(new HubError("closed", "the hub is closed"));
+    if (this.#socket.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  subscribe(topic: string, handlers: SubscribeHandlers): () => void {
+    if (this.#closed) throw new HubError("closed", "the hub is closed");
+    return this.#subscriptions.add(topic, handlers);
+  }
+
+  async ack(topic: string, offset: number): Promise<number> {
+    return this.#sendAck(topic, offset, this.#subscriptions.position(topic)?.epoch);
+  }
+
+  async presence(topic: string): Promise<PresenceMember[]> {
+    return (await this.#request("presence", { topic })).users;
+  }
+
+  on<E extends keyof HubConnectionEvents>(event: E, listener: HubConnectionEvents[E]): () => void {
+    let set = this.#listeners.get(event);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(event, set);
+    }
+    set.add(listener);
+    return () => void set.delete(listener);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    // Pending automatic acks go out before the socket closes.
+    this.#subscriptions.close();
+    this.#closed = true;
+    clearTimeout(this.#refreshTimer);
+    clearTimeout(this.#reconnectTimer);
+    this.#refreshTimer = undefined;
+    this.#reconnectTimer = undefined;
+    this.#socket.offAny();
+    this.#socket.close();
+    this.#socket.removeAllListeners();
+    this.#socket.io.off("reconnect_failed", this.#onReconnectFailed);
+    this.#settleWaiters(new HubError("closed", "the hub was closed"));
+    this.#listeners.clear();
+  }
+
+  #request<E extends RequestName>(event: E, payload: PayloadOf<E>): Promise<ReplyOf<E>> {
+    if (this.#closed) return Promise.reject(new HubError("closed", "the hub is closed"));
+    return request(this.#socket, event, payload, this.#timeoutMs);
+  }
+
+  async #sendAck(topic: string, offset: number, epoch: string | undefined): Promise<number> {
+    // With the epoch, an acknowledgement from before a history loss is ignored by the server.
+    const req: AckRequest & { epoch?: string } = epoch === undefined ? { topic, offset } : { topic, offset, epoch };
+    return (await this.#request("ack", req)).offset;
+  }
+
+  async #inhouse(event: "inhouse.join" | "inhouse.leave" | "inhouse.check_in", queueId: string): Promise<string> {
+    return (await this.#request(event, { queue_id: queueId })).id;
+  }
+
+  #authenticate(cb: (data: object) => void): void {
+    this.#tokenFailure = undefined;
+    void Promise.resolve()
+      .then(() => this.#getToken())
+      .then(
+        (token) => {
+          this.#token = token;
+          cb({ token });
+        },
+        (error: unknown) => {
+          // The server refuses with token_missing; the refusal handler reports this cause.
+          this.#token = undefined;
+          this.#tokenFailure = error;
+          cb({});
+        },
+      );
+  }
+
+  #onConnect(): void {
+    this.#connection++;
+    this.#reconnectAttempts = 0;
+    this.#expired = false;
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
+    this.#subscriptions.online();
+    this.#scheduleRefresh(this.#token === undefined ? undefined : tokenExpiry(this.#token));
+    const again = this.#everConnected;
+    this.#everConnected = true;
+    this.#settleWaiters();
+    this.#emit("connect");
+    if (again) this.#emit("reconnect");
+  }
+
+  #onDisconnect(reason: string): void {
+    clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = undefined;
+    this.#subscriptions.offline();
+    this.#emit("disconnect", reason);
+    // socket.io-client reconnects by itself after transport failures, not after the server closed
+    // the socket (its token expired, after `auth.expired`): reconnect then, with a fresh token.
+    if (!this.#closed && reason === "io server disconnect") this.#reconnectLater(this.#expired);
+    this.#expired = false;
+  }
+
+  #onConnectError(error: Error & { data?: unknown }): void {
+    const refusal = HubError.fromConnectError(error);
+    if (!refusal) {
+      // A transport error: socket.io-client retries it, unless its reconnection is off.
+      if (!this.#socket.io.reconnection()) this.#settleWaiters(new HubError("unavailable", error.message, { cause: error }));
+      return;
+    }
+    const failure = this.#tokenFailure;
+    const reported =
+      failure !== undefined && refusal.code === "token_missing"
+        ? new HubError("token_missing", `getToken failed: ${failure instanceof Error ? failure.message : String(failure)}`, {
+            cause: failure,
+          })
+        : refusal;
+    this.#settleWaiters(reported);
+    this.#emit("error", reported);
+    // A refused handshake is not retried by socket.io-client; a token source may have a better token later.
+    if (this.#refreshable && !this.#closed) this.#reconnectLater();
+  }
+
+  readonly #onReconnectFailed = (): void => this.#settleWaiters(new HubError("unavailable", "socket.io-client gave up reconnecting"));
+
+  #reconnectLater(now = false): void {
+    clearTimeout(this.#reconnectTimer);
+    const { base, max } = this.#reconnectDelay;
+    const delay = now ? 0 : Math.min(max, base * 2 ** this.#reconnectAttempts++);
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      if (!this.#closed && !this.#socket.connected) this.#socket.connect();
+    }, delay);
+  }
+
+  #scheduleRefresh(exp: number | undefined): void {
+    clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = undefined;
+    if (!this.#refreshable || exp === undefined) return;
+    const connection = this.#connection;
+    this.#refreshTimer = setTimeout(() => void this.#refresh(connection), refreshDelay(exp, Date.now(), this.#refreshLeadMs));
+  }
+
+  async #refresh(connection: number): Promise<void> {
+    this.#refreshTimer = undefined;
+    try {
+      const token = await this.#getToken();
+      const reply = await this.#request("auth.refresh", { token });
+      if (connection !== this.#connection || this.#closed) return;
+      this.#token = token;
+      this.#scheduleRefresh(reply.exp);
+    } catch (error) {
+      if (connection !== this.#connection || this.#closed || !this.#socket.connected) return;
+      this.#emit(
+        "error",
+        error instanceof HubError ? error : new HubError("token_invalid", `getToken failed: ${String(error)}`, { cause: error }),
+      );
+      // The server would close this connection at exp: open a new one now, with a token fetched for its handshake.
+      this.#socket.disconnect();
+      this.#socket.connect();
+    }
+  }
+
+  #settleWaiters(error?: HubError): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) {
+      if (error) waiter.reject(error);
+      else waiter.resolve();
+    }
+  }
+
+  #emit<E extends keyof HubConnectionEvents>(event: E, ...args: Parameters<HubConnectionEvents[E]>): void {
+    for (const listener of [...(this.#listeners.get(event) ?? [])]) (listener as (...a: typeof args) => void)(...args);
+  }
+}

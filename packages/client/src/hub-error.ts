@@ -1,0 +1,77 @@
+import type { ErrorBody, ProtocolErrorCode } from "@hub/events";
+
+/**
+ * What a hub request or handshake can fail with: the contract's codes, plus two the client adds.
+ * - `timeout`: the server did not answer within `requestTimeoutMs`.
+ * - `closed`: the hub was closed before (or while) the request was sent.
+ */
+export type HubErrorCode = ProtocolErrorCode | "timeout" | "closed";
+
+const HANDSHAKE_CODES: ReadonlySet<string> = new Set(["token_missing", "token_invalid", "token_expired"]);
+
+const PROTOCOL_CODES: ReadonlySet<string> = new Set<ProtocolErrorCode>([
+  "bad_request",
+  "invalid_topic",
+  "unknown_namespace",
+  "forbidden",
+  "too_many_subscriptions",
+  "rate_limited",
+  "token_missing",
+  "token_invalid",
+  "token_expired",
+  "unavailable",
+  "internal",
+]);
+
+/**
+ * A failed request (`{ ok: false, error: { code, message } }`), a request timeout, or a refused
+ * handshake, with a stable `code`.
+ *
+ * @example
+ * try {
+ *   await hub.presence("org:43");
+ * } catch (error) {
+ *   if (error instanceof HubError && error.code === "forbidden") showNoAccess();
+ * }
+ */
+export class HubError extends Error {
+  override readonly name = "HubError";
+
+  constructor(
+    readonly code: HubErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /** From an error body as acks and `error` events carry it; an unknown code becomes `internal`. */
+  static fromBody(body: unknown): HubError {
+    const { code, message } = (typeof body === "object" && body !== null ? body : {}) as Partial<Record<keyof ErrorBody, unknown>>;
+    const text = typeof message === "string" ? message : "request failed";
+    return typeof code === "string" && PROTOCOL_CODES.has(code)
+      ? new HubError(code as ProtocolErrorCode, text)
+      : new HubError("internal", text);
+  }
+
+  /**
+   * From socket.io-client's `connect_error`: a refused handshake (`message === "unauthorized"`,
+   * `data.code` one of `token_missing | token_invalid | token_expired`). `undefined` for transport
+   * errors, which socket.io-client retries by itself.
+   */
+  static fromConnectError(error: Error & { data?: unknown }): HubError | undefined {
+    const data = (typeof error.data === "object" && error.data !== null ? error.data : {}) as { code?: unknown; message?: unknown };
+    if (typeof data.code !== "string" || !HANDSHAKE_CODES.has(data.code)) return undefined;
+    const text = typeof data.message === "string" ? data.message : error.message;
+    return new HubError(data.code as HubErrorCode, text);
+  }
+
+  toJSON(): { code: HubErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** Codes after which the same request may succeed later. */
+export function isTransient(code: HubErrorCode): boolean {
+  return code === "timeout" || code === "unavailable" || code === "rate_limited" || code === "internal";
+}

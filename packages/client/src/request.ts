@@ -1,0 +1,35 @@
+import type { ClientToServerEvents, Failure, ServerToClientEvents } from "@hub/events";
+import type { Socket } from "socket.io-client";
+import { HubError } from "./hub-error.js";
+
+export type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export type RequestName = keyof ClientToServerEvents;
+export type PayloadOf<E extends RequestName> = Parameters<ClientToServerEvents[E]>[0];
+/** The success shape of a request's acknowledgement. */
+export type ReplyOf<E extends RequestName> = Exclude<Parameters<NonNullable<Parameters<ClientToServerEvents[E]>[1]>>[0], Failure>;
+
+interface Untyped {
+  timeout(ms: number): { emitWithAck(event: string, payload: unknown): Promise<unknown> };
+}
+
+/**
+ * Sends a request with an acknowledgement and resolves with its success shape; rejects with a
+ * `HubError` carrying the server's code, or `timeout`.
+ */
+export async function request<E extends RequestName>(
+  socket: HubSocket,
+  event: E,
+  payload: PayloadOf<E>,
+  timeoutMs: number,
+): Promise<ReplyOf<E>> {
+  let reply: unknown;
+  try {
+    reply = await (socket as unknown as Untyped).timeout(timeoutMs).emitWithAck(event, payload);
+  } catch {
+    throw new HubError("timeout", `${event}: no answer within ${timeoutMs} ms`);
+  }
+  if (typeof reply !== "object" || reply === null) throw new HubError("internal", `${event}: unexpected answer`);
+  if ((reply as { ok?: unknown }).ok !== true) throw HubError.fromBody((reply as Partial<Failure>).error);
+  return reply as ReplyOf<E>;
+}

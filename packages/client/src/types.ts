@@ -1,0 +1,139 @@
+import type { PresenceMember, ServerToClientEvents, StreamPosition } from "@hub/events";
+import type { ManagerOptions, SocketOptions } from "socket.io-client";
+import type { HubError } from "./hub-error.js";
+
+/** A token source: called for every handshake and before each expiry. */
+export type GetToken = () => string | Promise<string>;
+
+/** How the hub authenticates: a fixed token, or a source of fresh ones (which enables refresh). */
+export type HubCredentials = { token: string; getToken?: never } | { getToken: GetToken; token?: never };
+
+export interface HubOptions {
+  /** The gateway (or load balancer) URL, e.g. `https://hub.example.com`. */
+  url: string;
+  /**
+   * Passed to socket.io-client's `io()` as is (`transports`, `path`, `reconnectionDelay`,
+   * `withCredentials`, ...). `auth` is the hub's own and cannot be set here.
+   * @default { forceNew: true }
+   */
+  socketOptions?: Omit<Partial<ManagerOptions & SocketOptions>, "auth">;
+  /**
+   * How long a request (`subscribe`, `presence`, `ack`, ...) waits for its answer before failing
+   * with `timeout`.
+   * @default 10000
+   */
+  requestTimeoutMs?: number;
+  /**
+   * With `getToken`: how long before the token's `exp` a fresh one is sent (`auth.refresh`). For
+   * short-lived tokens a third of the remaining lifetime is used when that is less.
+   * @default 30000
+   */
+  refreshLeadMs?: number;
+  /**
+   * How many delivered envelopes (topic and `id`) are remembered to drop repeats.
+   * @default 10000
+   */
+  dedupeSize?: number;
+  /**
+   * `autoAck`: quiet time after the last event of a burst before its one acknowledgement.
+   * @default 200
+   */
+  autoAckDelayMs?: number;
+}
+
+/** Options of {@link connectHub}. */
+export type ConnectHubOptions = HubOptions & HubCredentials;
+
+/** Client events: everything the server sends on a topic (not `error`, not `auth.expired`). */
+export type ClientEventName = Exclude<keyof ServerToClientEvents & string, "error" | "auth.expired">;
+
+/** The envelope type of one client event, e.g. `Envelope<MatchData>` for `match_confirmed`. */
+export type EnvelopeOf<E extends ClientEventName> = Parameters<ServerToClientEvents[E]>[0];
+
+/**
+ * `onEvent`'s arguments: checking the event name narrows the envelope.
+ *
+ * @example
+ * onEvent: (event, envelope) => {
+ *   if (event === "match_confirmed") render(envelope.data.match);
+ * }
+ */
+export type HubEventArgs = { [E in ClientEventName]: [event: E, envelope: EnvelopeOf<E>] }[ClientEventName];
+
+/** What a subscription is told each time the server confirms it (first subscribe and after every reconnect). */
+export interface SubscribedInfo {
+  topic: string;
+  /** Present on resubscribes with a known position: whether every missed event was replayed. */
+  recovered?: boolean;
+  /** The topic's position after the subscribe, on topics with history. */
+  position?: StreamPosition;
+}
+
+export interface SubscribeHandlers {
+  /** Every client event delivered on the topic, once (repeats are dropped by envelope `id`). */
+  onEvent: (...args: HubEventArgs) => void;
+  /**
+   * A resubscribe after a reconnect could not replay what was missed (history trimmed, expired, or
+   * lost: a new epoch). Live delivery goes on; rehydrate the topic's state from your backend.
+   */
+  onRecoveryFailed?: (topic: string) => void;
+  /**
+   * The subscribe (or an automatic acknowledgement) failed. Transient codes (`timeout`,
+   * `unavailable`, `rate_limited`, `internal`) are retried; after any other code the subscription is
+   * dropped.
+   */
+  onError?: (error: HubError) => void;
+  /** The server confirmed the subscription (again, after a reconnect). */
+  onSubscribed?: (info: SubscribedInfo) => void;
+  /**
+   * Store-and-forward (`notifications:{user_id}`): acknowledge each event once `onEvent` returned
+   * (without throwing), cumulatively, one `ack` per burst.
+   * @default false
+   */
+  autoAck?: boolean;
+}
+
+/** Events of the hub connection itself. */
+export interface HubConnectionEvents {
+  /** Connected: the first time and after every reconnect. */
+  connect: () => void;
+  /** Connected again after a disconnect; subscriptions are being resumed. */
+  reconnect: () => void;
+  /** The connection was lost (socket.io-client's reason, e.g. `"transport close"`). */
+  disconnect: (reason: string) => void;
+  /** A refused handshake, a failed token refresh, or an `error` event from the server. */
+  error: (error: HubError) => void;
+}
+
+export interface Hub {
+  /** Whether the connection is up right now. */
+  readonly connected: boolean;
+  /**
+   * Resolves once connected (at once if already); rejects with the `HubError` of a refused handshake,
+   * or `closed`.
+   */
+  ready(): Promise<void>;
+  /**
+   * Subscribes to a topic; several calls for one topic share one server subscription. Survives
+   * reconnects: each topic is resubscribed from its last position, so missed events are replayed.
+   * Returns the function that removes this subscriber.
+   */
+  subscribe(topic: string, handlers: SubscribeHandlers): () => void;
+  /**
+   * Store-and-forward: everything up to `offset` on your `notifications:{user_id}` topic was
+   * processed (cumulative). Resolves with the cursor the hub now keeps.
+   */
+  ack(topic: string, offset: number): Promise<number>;
+  /** Who is on a topic of a namespace with presence (`org:`, `inhouse:`), cluster-wide. */
+  presence(topic: string): Promise<PresenceMember[]>;
+  /** Inhouse queue commands for yourself, on your org's queues; each resolves with the command id. */
+  readonly inhouse: {
+    join(queueId: string): Promise<string>;
+    leave(queueId: string): Promise<string>;
+    checkIn(queueId: string): Promise<string>;
+  };
+  /** Listens to connection events; returns the function that stops listening. */
+  on<E extends keyof HubConnectionEvents>(event: E, listener: HubConnectionEvents[E]): () => void;
+  /** Disconnects for good: clears every timer, sends pending automatic acks, drops every subscription. */
+  close(): void;
+}
