@@ -10,7 +10,9 @@ import { refreshAuth } from "./auth/auth-refresh.js";
 import { authenticateHandshake } from "./auth/handshake.js";
 import { armTokenExpiry, clearTokenExpiry } from "./auth/token-expiry.js";
 import { createTokenVerifier } from "./auth/token-verifier.js";
+import { drainClients } from "./drain.js";
 import type { Engine } from "./engine/engine.js";
+import { consoleRoutes } from "./http/console-routes.js";
 import { deadLetterRoutes } from "./http/dead-letter-routes.js";
 import { healthRoutes, type Lifecycle } from "./http/health-routes.js";
 import { createHttpApp } from "./http/http-app.js";
@@ -21,6 +23,7 @@ import { webhookRoutes } from "./http/webhook-routes.js";
 import { IngestStats } from "./ingest/ingest-stats.js";
 import { channelOrg, startLegacyChannel } from "./ingest/legacy-channel.js";
 import { createMetrics } from "./metrics/metrics.js";
+import { trackTopicMetrics } from "./metrics/topic-metrics.js";
 import { acknowledge } from "./protocol/acknowledge.js";
 import type { HubServer, HubSocket } from "./protocol/hub-socket.js";
 import { INHOUSE_REQUESTS, inhouseRequest } from "./protocol/inhouse-requests.js";
@@ -63,15 +66,24 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     maxHttpBufferSize: config.limits.maxMessageBytes,
     pingInterval: 25_000,
     pingTimeout: 20_000,
+    // A draining node takes no new clients; they reconnect to another one.
+    allowRequest: (_req, callback) => callback(lifecycle === "draining" ? "draining" : null, lifecycle !== "draining"),
   });
   engine.attach(io);
-  const metrics = createMetrics();
-  const stats = new IngestStats(logger, metrics.ingested);
+  const metrics = createMetrics({ connections: () => io.of("/").sockets.size, redisConnections: () => engine.redisConnections() });
+  const topicMetrics = trackTopicMetrics(io, registry, metrics);
+  engine.observeBroadcasts(topicMetrics.observer);
+  const stats = new IngestStats(logger, metrics);
   const publisher = createPublisher({
     sink: engine.eventSink(io as unknown as Server),
     deadLetters: engine.deadLetters,
     topics: registry,
-    onDeadLetterError: (error) => logger.error({ err: error }, "could not write to the dead-letter queue"),
+    onDeadLetterError: (error) => {
+      metrics.dropped.inc({ reason: "dead_letter_failed" });
+      logger.error({ err: error }, "could not write to the dead-letter queue");
+    },
+    onPublished: (source, type, duplicate) => stats.published(source, type, duplicate),
+    onDeadLettered: (source, code) => metrics.deadLettered.inc({ source, code }),
   });
   startLegacyChannel({ engine, publisher, commands: engine.commands, pattern: config.legacyChannelPattern, stats });
   // With the memory engine this process is the whole hub: it runs the inhouse queues too.
@@ -91,6 +103,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
 
   const app = createHttpApp({
     logger,
+    draining: () => lifecycle === "draining",
     routers: [
       healthRoutes({ engine, version: VERSION, nodeId: config.nodeId, lifecycle: () => lifecycle }),
       metricsRoutes(metrics),
@@ -98,6 +111,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       ...(config.scraperApiKey ? [webhookRoutes({ engine, publisher, apiKey: config.scraperApiKey, stats })] : []),
       deadLetterRoutes({ deadLetters: engine.deadLetters, publisher, verifier, contextOf: legacyContext }),
       inhouseRoutes({ engine, commands: engine.commands, verifier }),
+      ...(config.consoleEnabled ? [consoleRoutes({ logger })] : []),
     ],
   });
   const presence = engine.createPresence(io as unknown as Server, config.nodeId);
@@ -107,6 +121,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   // Broadcasts published while this node's Redis subscription was down never reached its sockets:
   // close their connections, so clients reconnect and recover from history (subscribe with since).
   engine.onLiveGap(() => {
+    metrics.liveGaps.inc();
     const sockets = [...io.of("/").sockets.values()];
     logger.warn({ connections: sockets.length }, "live stream was interrupted: closing connections so clients recover what they missed");
     for (const socket of sockets) socket.conn.close();
@@ -121,6 +136,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     available: () => engine.redisState() !== "disconnected",
     onJoined: presenceTracking.joined,
     onLeft: presenceTracking.left,
+    onReplayed: topicMetrics.replayed,
   };
 
   const http = createServer(app);
@@ -162,7 +178,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     },
     async close() {
       lifecycle = "draining";
-      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await drainClients(io, http, logger);
       await queueWorker?.close();
       await presence.close();
       await engine.close();

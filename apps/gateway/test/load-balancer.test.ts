@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
+import { connectHub, type Hub } from "@hub/client";
 import {
   freePort,
   type GatewayProcess,
@@ -14,6 +15,7 @@ import {
   startGateway,
   startRedis,
   stopChild,
+  until,
   userToken,
 } from "@hub/devkit";
 import { createHubEmitter, type HubEmitter } from "@hub/emitter";
@@ -183,6 +185,54 @@ describe("HAProxy in front of three gateways", () => {
     await expect(request(socket, "subscribe", { topic: "org:75" })).resolves.toMatchObject({ ok: true });
     await publishAndReceive(socket, "75");
     expect(watch.problems).toEqual([]);
+  });
+
+  // Last: it takes a node down.
+  it("a rolling restart loses nothing: SIGTERM on a node under traffic, its SDK clients move to the others and miss no event", async () => {
+    const org = `roll-${randomUUID().slice(0, 8)}`;
+    const topic = `org:${org}`;
+    const token = await userToken({ sub: "roller", org_id: org });
+    const hubs: Hub[] = [];
+    const received: Envelope[][] = [];
+    let disconnects = 0;
+    // Round robin: six WebSocket clients, two per node.
+    for (let i = 0; i < 6; i++) {
+      const client = connectHub({ url: haproxyOrThrow().url, token, socketOptions: { transports: ["websocket"], reconnectionDelay: 100 } });
+      hubs.push(client);
+      const seen: Envelope[] = [];
+      received.push(seen);
+      client.on("disconnect", () => disconnects++);
+      await new Promise<void>((resolve, reject) => {
+        client.subscribe(topic, {
+          // Presence announcements of the other clients come on the topic too.
+          onEvent: (event, envelope) => event === "roster.player_hired" && seen.push(envelope),
+          onSubscribed: () => resolve(),
+          onError: reject,
+        });
+      });
+    }
+    try {
+      let published = 0;
+      const publishSome = async (count: number) => {
+        for (let i = 0; i < count; i++)
+          await hub.publish({ id: `${org}-${++published}`, type: "roster.player_hired", org_id: org, payload: {} });
+      };
+      await publishSome(20);
+      const victim = gateways[1] as GatewayProcess;
+      const stopping = victim.stop();
+      // Traffic goes on while the node drains and after it is gone.
+      await publishSome(60);
+      expect(await stopping).toBe(0);
+      await publishSome(20);
+      await until("every client to have every event", () => received.every((seen) => seen.length >= published));
+      const all = Array.from({ length: published }, (_, i) => `${org}-${i + 1}`);
+      for (const seen of received) expect(seen.map((e) => e.id)).toEqual(all);
+      // The drained node's clients really moved.
+      expect(disconnects).toBeGreaterThanOrEqual(1);
+      expect(victim.logs.some((l) => l.msg === "draining: asking clients to reconnect to another node")).toBe(true);
+    } finally {
+      for (const client of hubs) client.close();
+    }
   });
 });
 

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { REPO_ROOT, serviceToken, spawnHubProcess, startRedis, stopChild, userToken } from "@hub/devkit";
@@ -18,6 +19,13 @@ try {
   process.exit(1);
 }
 
+// The web console (/console) loads the client SDK's browser bundle: build it once if missing.
+const consoleBundle = resolve(REPO_ROOT, "packages/client/dist/hub-client.browser.js");
+if (!existsSync(consoleBundle)) {
+  const built = spawnSync(process.execPath, [resolve(REPO_ROOT, "packages/client/scripts/build.mjs")], { stdio: "inherit" });
+  if (built.status !== 0) process.stderr.write("start: could not build the client bundle; /console will say how to build it\n");
+}
+
 const generated = fillDevSecrets(process.env);
 const config = loadConfigOrExit(process.env, "gateway");
 const logger = createLogger("hub", config.logLevel, config.nodeId);
@@ -33,12 +41,15 @@ async function devTokens(): Promise<{ userToken: string | undefined; serviceToke
   };
 }
 
+// The worker's /metrics port: METRICS_PORT when set, else a free one (its "queue-worker started" line names it).
+const WORKER_ENV = { HUB_NODE_ID: "worker-1", METRICS_PORT: process.env.METRICS_PORT?.trim() || "0" };
+
 async function runSingle(): Promise<void> {
   const { gateway, address } = await runGateway(config, logger);
   // On Redis the inhouse queues need their worker; the memory engine runs them in the gateway.
   const worker =
     config.engine === "redis"
-      ? spawnHubProcess("apps/queue-worker/src/main.ts", { ...process.env, HUB_NODE_ID: "worker-1" }, { echo: true })
+      ? spawnHubProcess("apps/queue-worker/src/main.ts", { ...process.env, ...WORKER_ENV }, { echo: true })
       : undefined;
   await gateway.ready();
   const url = `http://localhost:${address.port}`;
@@ -69,7 +80,7 @@ async function runCluster(nodes: number): Promise<void> {
   const gateways = Array.from({ length: nodes }, (_, i) =>
     spawnHubProcess("apps/gateway/src/main.ts", { ...env, PORT: String(config.port + i), HUB_NODE_ID: `gateway-${i + 1}` }, { echo: true }),
   );
-  const worker = spawnHubProcess("apps/queue-worker/src/main.ts", { ...env, HUB_NODE_ID: "worker-1" }, { echo: true });
+  const worker = spawnHubProcess("apps/queue-worker/src/main.ts", { ...env, ...WORKER_ENV }, { echo: true });
   const children = [...gateways, worker];
 
   let stopping = false;

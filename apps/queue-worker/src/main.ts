@@ -1,9 +1,11 @@
 import { createPublisher, hubKeys, redisDeadLetters, redisEventSink } from "@hub/emitter";
 import { TopicRegistry } from "@hub/events";
-import { redisQueueStore, startQueueWorker } from "@hub/inhouse";
+import { type QueueWorker, redisQueueStore, startQueueWorker } from "@hub/inhouse";
 import { createLogger, exitOnSignal, loadConfigOrExit } from "@hub/runtime";
 import { Redis } from "ioredis";
+import { startMetricsServer } from "./metrics-server.js";
 import { startReconciler } from "./reconciler.js";
+import { createWorkerMetrics } from "./worker-metrics.js";
 
 const config = loadConfigOrExit(process.env, "worker");
 const logger = createLogger("queue-worker", config.logLevel, config.nodeId);
@@ -30,19 +32,44 @@ const publisher = createPublisher({
   deadLetters: redisDeadLetters(redis, keys),
   topics: new TopicRegistry(config.namespaces),
 });
-const worker = startQueueWorker({
+let worker: QueueWorker | undefined;
+const redisReady = () => ({ main: redis.status === "ready", wake: subscriber.status === "ready" });
+const metrics = createWorkerMetrics({
+  leasesHeld: () => worker?.owned().length ?? 0,
+  leasesLost: () => worker?.stats.leasesLost ?? 0,
+  redisConnections: redisReady,
+});
+// Listening first: a taken METRICS_PORT stops the process before it takes any lease.
+const metricsServer = await startMetricsServer({
+  registry: metrics.registry,
+  port: config.metricsPort,
+  host: config.host,
+  health: () => {
+    const connected = Object.values(redisReady()).every(Boolean);
+    return {
+      ok: connected,
+      body: { status: connected ? "ok" : "degraded", redis: connected ? "connected" : "disconnected", node: config.nodeId },
+    };
+  },
+}).catch((error: unknown) => {
+  logger.fatal({ err: error, port: config.metricsPort }, "could not listen on METRICS_PORT");
+  process.exit(1);
+});
+worker = startQueueWorker({
   store,
   logger,
   checkInTimeoutMs: config.checkInTimeoutMs,
   leaseTtlMs: config.queueLeaseTtlMs,
   publish: (event) => publisher.publish(event, { source: "emitter" }),
+  metrics: metrics.queue,
 });
-const reconciler = startReconciler({ config, store, logger });
-logger.info({ engine: "redis", lease_ttl_ms: config.queueLeaseTtlMs }, "queue-worker started");
+const reconciler = startReconciler({ config, store, logger, onRun: metrics.reconcilerRun });
+logger.info({ engine: "redis", lease_ttl_ms: config.queueLeaseTtlMs, metrics_port: metricsServer.port }, "queue-worker started");
 
 exitOnSignal(logger, config.shutdownTimeoutMs, async () => {
   reconciler.stop();
-  await worker.close();
+  await worker?.close();
   await store.close();
   await redis.quit();
+  await metricsServer.close();
 });

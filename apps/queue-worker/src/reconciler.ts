@@ -26,12 +26,17 @@ export const ActiveQueuesSchema = Type.Object({
 type ActiveQueues = Static<typeof ActiveQueuesSchema>;
 const checkActive = TypeCompiler.Compile(ActiveQueuesSchema);
 
+/** How one reconciliation attempt ended: `failed` ones are retried with backoff. */
+export type ReconcilerRunOutcome = "succeeded" | "failed";
+
 export interface ReconcilerOptions {
   config: HubConfig;
   store: QueueStore;
   logger: Logger;
   /** @default fetch */
   fetch?: typeof fetch;
+  /** Told how each attempt ended, for metrics. */
+  onRun?: (outcome: ReconcilerRunOutcome) => void;
 }
 
 export interface Reconciler {
@@ -48,7 +53,7 @@ const MAX_BACKOFF_MS = 30_000;
  * deterministic ids, so several workers booting at once apply each change once, in queue order.
  * Retries with backoff while the backend is down, without holding up anything else.
  */
-export function startReconciler({ config, store, logger, fetch: fetchImpl = fetch }: ReconcilerOptions): Reconciler {
+export function startReconciler({ config, store, logger, fetch: fetchImpl = fetch, onRun }: ReconcilerOptions): Reconciler {
   const url = config.backendApiUrl;
   if (!url) {
     logger.info("reconciler disabled (no BACKEND_API_URL)");
@@ -68,8 +73,10 @@ export function startReconciler({ config, store, logger, fetch: fetchImpl = fetc
       const commands = await reconcile(active, store);
       await store.commands.enqueue(commands);
       logger.info({ backend_queues: active.queues.length, commands: commands.length, tries }, "reconciled inhouse queues with the backend");
+      onRun?.("succeeded");
       resolveDone();
     } catch (error) {
+      onRun?.("failed");
       const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(tries, 10));
       logger.warn({ err: (error as Error).message, retry_in_ms: delay }, "reconciler could not reach the backend");
       if (!stopped) timer = setTimeout(() => void attempt(tries + 1), delay);

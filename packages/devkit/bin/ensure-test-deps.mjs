@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// Makes sure the programs the test suite starts are on PATH: redis-server (integration tests) and
-// haproxy (load-balancer test). Installs them with apt-get when running as root on Debian/Ubuntu;
-// otherwise stops with one line saying how to install them.
+// Makes sure the programs the test suite starts are on PATH: redis-server (integration tests),
+// haproxy (load-balancer test) and chromium (the console's browser test, driven by playwright-core;
+// `npx playwright install` cannot download browsers here). Installs them with apt-get when running as
+// root on Debian/Ubuntu; otherwise stops with one line saying how to install them.
 import { execFileSync, spawnSync } from "node:child_process";
 
 const needed = [
   { bin: "redis-server", pkg: "redis-server" },
   { bin: "haproxy", pkg: "haproxy" },
+  // Debian's package; the browser test launches /usr/bin/chromium.
+  { bin: "chromium", pkg: "chromium" },
 ];
 
 const onPath = (bin) => spawnSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" }).status === 0;
@@ -17,7 +20,7 @@ const packages = missing.map((m) => m.pkg);
 const canApt = process.getuid?.() === 0 && onPath("apt-get");
 if (!canApt) {
   console.error(
-    `tests need ${missing.map((m) => m.bin).join(" and ")}: install them with 'sudo apt-get install -y ${packages.join(" ")}' (or your OS's packages) and run the tests again`,
+    `tests need ${missing.map((m) => m.bin).join(", ")}: install them with 'sudo apt-get install -y ${packages.join(" ")}' (or your OS's packages) and run the tests again`,
   );
   process.exit(1);
 }

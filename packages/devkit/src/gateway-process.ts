@@ -32,6 +32,8 @@ export function gatewayEnv(overrides: Record<string, string | undefined> = {}): 
     NODE_ENV: "test",
     PORT: "0",
     HOST: "127.0.0.1",
+    // The worker's /metrics listener; gateways ignore it. Free ports, so tests can run several.
+    METRICS_PORT: "0",
     JWT_SECRET: TEST_JWT_SECRET,
     INTERNAL_JWT_SECRET: TEST_INTERNAL_SECRET,
     LOG_LEVEL: "info",

@@ -36,9 +36,9 @@ export interface DeadLetterStreamInfo {
 export interface DeadLetters {
   /**
    * Records a rejected event. With a fingerprint, the same input is recorded once however many
-   * nodes reject it (the legacy channel reaches every gateway).
+   * nodes reject it (the legacy channel reaches every gateway): resolves `false` when it already was.
    */
-  append(letter: DeadLetter, fingerprint?: string): Promise<void>;
+  append(letter: DeadLetter, fingerprint?: string): Promise<boolean>;
   /** Every stream that holds entries. */
   streams(): Promise<DeadLetterStreamInfo[]>;
   /** Entries of one stream, oldest first, after the given entry id. */

@@ -1,6 +1,6 @@
 export { PublishError } from "@hub/events";
 export type { DecodedBroadcast, EncodedBroadcast } from "./broadcast-encoder.js";
-export { createBroadcastEncoder, decodeBroadcast } from "./broadcast-encoder.js";
+export { broadcastPublishedAt, createBroadcastEncoder, decodeBroadcast } from "./broadcast-encoder.js";
 export type { CommandQueue } from "./command-queue.js";
 export { redisCommandQueue } from "./command-queue.js";
 export type { DeadLetter, DeadLetterEntry, DeadLetterStreamInfo, DeadLetters, IngestSource } from "./dead-letters.js";

@@ -8,12 +8,13 @@ export function memoryDeadLetters(maxLength: number = DEAD_LETTER_STREAM_LENGTH)
   let sequence = 0;
   return {
     async append(letter, fingerprint) {
-      if (fingerprint !== undefined && !seen.claim(fingerprint)) return;
+      if (fingerprint !== undefined && !seen.claim(fingerprint)) return false;
       const stream = deadLetterStreamName(letter.orgId, letter.type);
       const entries = streams.get(stream) ?? [];
       streams.set(stream, entries);
       entries.push({ ...letter, id: `${letter.receivedAt}-${sequence++}`, stream });
       if (entries.length > maxLength) entries.splice(0, entries.length - maxLength);
+      return true;
     },
     async streams() {
       return [...streams]

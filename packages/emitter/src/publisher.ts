@@ -1,6 +1,7 @@
 import {
   type NormalizedEvent,
   PublishError,
+  type PublishErrorCode,
   parseProducerEvent,
   Router,
   SchemaRegistry,
@@ -50,6 +51,14 @@ export interface PublisherOptions {
   now?: () => number;
   /** Told about dead-letter writes that failed (the rejection itself still reaches the caller). */
   onDeadLetterError?: (error: unknown) => void;
+  /**
+   * Told about each valid event handed to the sink, for metrics: `type` is the catalog entry it
+   * validated against (SchemaRegistry.catalogType: `player.*` for a family member), so a bounded set;
+   * `duplicate` whether the sink had seen its id. Must not throw.
+   */
+  onPublished?: (source: IngestSource, type: string, duplicate: boolean) => void;
+  /** Told about each rejection recorded in the dead-letter queue (not one another node already recorded). Must not throw. */
+  onDeadLettered?: (source: IngestSource, code: PublishErrorCode) => void;
 }
 
 /**
@@ -69,6 +78,7 @@ export interface Publisher {
 interface Prepared {
   id: string;
   orgId: string;
+  type: string;
   outgoing: Outgoing[];
 }
 
@@ -97,11 +107,12 @@ export function createPublisher(options: PublisherOptions): Publisher {
         ? { topic: d.topic, clientEvent: d.clientEvent, envelope, history }
         : { topic: d.topic, clientEvent: d.clientEvent, envelope };
     });
-    return { id: scrubbed.id, orgId: scrubbed.org_id, outgoing };
+    return { id: scrubbed.id, orgId: scrubbed.org_id, type: scrubbed.type, outgoing };
   }
 
-  async function deliver({ id, orgId, outgoing }: Prepared): Promise<PublishResult> {
+  async function deliver({ id, orgId, type, outgoing }: Prepared, source: IngestSource): Promise<PublishResult> {
     const delivered = await sink.deliver({ orgId, id }, outgoing);
+    options.onPublished?.(source, schemas.catalogType(type) ?? type, !delivered);
     return { id, topics: outgoing.map((o) => o.topic), duplicate: !delivered };
   }
 
@@ -110,7 +121,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
     const text = context.raw && typeof input === "string" ? input : safeStringify(input);
     const head = readHead(context.raw && typeof input === "string" ? safeParse(input) : input);
     try {
-      await deadLetters.append(
+      const recorded = await deadLetters.append(
         {
           source: context.source,
           code: error.code,
@@ -124,6 +135,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
         },
         context.fingerprint,
       );
+      if (recorded) options.onDeadLettered?.(context.source, error.code);
     } catch (failure) {
       options.onDeadLetterError?.(failure);
     }
@@ -138,7 +150,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
         if (error instanceof PublishError) await reject(input, error, context);
         throw error;
       }
-      return deliver(prepared);
+      return deliver(prepared, context.source);
     },
 
     async publishMany(inputs, context) {
@@ -158,7 +170,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
         await Promise.all(failures.map(([input, error]) => reject(input, error, context)));
         throw new PublishError("invalid_event", "some events of the batch are invalid; none was published", issues);
       }
-      return Promise.all(prepared.map(deliver));
+      return Promise.all(prepared.map((p) => deliver(p, context.source)));
     },
   };
 }

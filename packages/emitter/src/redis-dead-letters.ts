@@ -42,7 +42,7 @@ export function redisDeadLetters(redis: Redis, keys: HubKeys): DeadLetters {
         "received_at",
         String(letter.receivedAt),
       ];
-      await client.hubDeadLetter(
+      const id = await client.hubDeadLetter(
         keys.deadLetters(stream),
         keys.deadLetterIndex,
         keys.deadLetterSeen(fingerprint),
@@ -51,6 +51,7 @@ export function redisDeadLetters(redis: Redis, keys: HubKeys): DeadLetters {
         SEEN_MS,
         ...fields,
       );
+      return id !== null;
     },
 
     async streams() {

@@ -1,6 +1,6 @@
 export { memoryQueueStore } from "./memory-queue-store.js";
 export type { CommitResult, Lease, PendingCommand, QueueChange, QueueStore, StoredQueue } from "./queue-store.js";
-export type { QueueWorker, QueueWorkerOptions, QueueWorkerStats } from "./queue-worker.js";
+export type { CommandKind, QueueWorker, QueueWorkerMetrics, QueueWorkerOptions, QueueWorkerStats } from "./queue-worker.js";
 export { startQueueWorker } from "./queue-worker.js";
 export type { RedisQueueStoreOptions } from "./redis-queue-store.js";
 export { redisQueueStore } from "./redis-queue-store.js";

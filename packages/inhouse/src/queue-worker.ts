@@ -1,3 +1,4 @@
+import { COMMANDS, type QueueCommand } from "@hub/events";
 import type { Logger } from "pino";
 import type { Lease, QueueStore, StoredQueue } from "./queue-store.js";
 import { type Decision, decide, type Emission, expire } from "./transitions.js";
@@ -14,7 +15,22 @@ export interface QueueWorkerOptions {
   sweepMs?: number;
   /** @default Date.now */
   now?: () => number;
+  /** Told what the worker does, for metrics. */
+  metrics?: QueueWorkerMetrics;
 }
+
+/** What a queue command is counted as: its name, `expire` for a check-in deadline, `other` for names this version does not know. */
+export type CommandKind = QueueCommand["command"] | "expire" | "unreadable" | "other";
+
+/** Hooks a worker calls as it works; each must be cheap and must not throw. */
+export interface QueueWorkerMetrics {
+  /** A command (or an expired deadline) was applied, or refused by the state machine. */
+  commandHandled?(kind: CommandKind, outcome: "applied" | "refused"): void;
+  /** A check-in deadline was applied `latenessMs` after it was due (the sweep, a late wake-up or a failover delay it). */
+  deadlineFired?(latenessMs: number): void;
+}
+
+const KNOWN_COMMANDS: ReadonlySet<string> = new Set<string>([...COMMANDS, "sync"]);
 
 /** What the worker did, for metrics and tests. */
 export interface QueueWorkerStats {
@@ -59,6 +75,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   const held = new Map<string, Held>();
   const acquiring = new Set<string>();
   const stats: QueueWorkerStats = { applied: 0, refused: 0, expired: 0, failures: 0, leasesLost: 0 };
+  const metrics = options.metrics ?? {};
   let closed = false;
   let sweeps = 0;
 
@@ -126,7 +143,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
             stored = await store.load(name);
             continue batches;
           }
-          stats.expired++;
+          expired(stored);
           stored = next;
         }
         const decision: Decision = command
@@ -138,11 +155,12 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
           stored = await store.load(name);
           continue batches;
         }
+        metrics.commandHandled?.(kindOf(command), decision.ok ? "applied" : "refused");
         if (decision.ok) stats.applied++;
         else {
           stats.refused++;
           logger.info(
-            { queue: name, command: command?.command, command_id: command?.id, reason: decision.reason },
+            { queue: name, org_id: command?.org_id, command: command?.command, command_id: command?.id, reason: decision.reason },
             "queue command refused",
           );
         }
@@ -155,11 +173,19 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     if (expiry.ok) {
       const next = await commit(h, stored, expiry, stored.cursor);
       if (next === undefined || next === "conflict") return;
-      stats.expired++;
+      expired(stored);
       stored = next;
     }
     hint(name, h, stored);
     if (stored.queue?.status === "closed" && (await store.retire(h.lease, stored.cursor))) drop(h, "retired");
+  }
+
+  /** Counts a committed expiry of the check-in deadline `stored` had. */
+  function expired(stored: StoredQueue): void {
+    stats.expired++;
+    metrics.commandHandled?.("expire", "applied");
+    const deadline = stored.queue?.check_in_deadline;
+    if (typeof deadline === "number") metrics.deadlineFired?.(Math.max(0, now() - deadline));
   }
 
   /** Commits a decision and publishes its events; undefined when the lease is gone. */
@@ -195,7 +221,10 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       } catch (error) {
         // A rejected event is in the dead-letter queue; anything else is retried on the next run.
         if ((error as { name?: string }).name !== "PublishError") throw error;
-        logger.error({ err: error, queue: h.lease.name, event_id: event.id }, "queue event rejected by the pipeline");
+        logger.error(
+          { err: error, queue: h.lease.name, org_id: event.org_id, event_type: event.type, event_id: event.id },
+          "queue event rejected by the pipeline",
+        );
       }
     }
     if (await store.ackOutbox(h.lease, events.length)) return true;
@@ -260,4 +289,9 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       held.clear();
     },
   };
+}
+
+function kindOf(command: QueueCommand | null): CommandKind {
+  if (!command) return "unreadable";
+  return KNOWN_COMMANDS.has(command.command) ? command.command : "other";
 }

@@ -48,6 +48,7 @@ describe("loadConfig defaults", () => {
       nodeId: `${hostname()}-${process.pid}`,
       port: 4000,
       host: "0.0.0.0",
+      metricsPort: 9464,
       engine: "memory",
       engineExplicit: false,
       redis: undefined,
@@ -69,6 +70,7 @@ describe("loadConfig defaults", () => {
       namespaces: [],
       limits: { maxSubscriptionsPerSocket: 200, subscribeRatePerSecond: 50, maxMessageBytes: 65_536 },
       shutdownTimeoutMs: 10_000,
+      consoleEnabled: true,
       logLevel: "info",
     });
   });
@@ -159,6 +161,20 @@ describe("PORT", () => {
   it.each([["65536"], ["-1"], ["100000"]])("refuses the out-of-range %j", (port) => {
     const error = expectRefused({ ...DEV, PORT: port }, "PORT");
     expect(error.message).toContain("between 0 and 65535");
+  });
+});
+
+describe("METRICS_PORT", () => {
+  const WORKER: Env = { INTERNAL_JWT_SECRET: "internal-secret", REDIS_URL: "redis://localhost:6379" };
+
+  it("defaults to 9464 and takes 0 for a free port", () => {
+    expect(loadConfig(WORKER, "worker").metricsPort).toBe(9464);
+    expect(loadConfig({ ...WORKER, METRICS_PORT: "0" }, "worker").metricsPort).toBe(0);
+    expect(loadConfig({ ...WORKER, METRICS_PORT: " 9100 " }, "worker").metricsPort).toBe(9100);
+  });
+
+  it.each([["65536"], ["-1"], ["metrics"], ["91.5"]])("refuses %j", (port) => {
+    expectRefused({ ...WORKER, METRICS_PORT: port }, "METRICS_PORT", "worker");
   });
 });
 
@@ -415,6 +431,24 @@ describe("PRESENCE_TTL_MS", () => {
 
   it.each([["999"], ["20001"], ["12s"]])("refuses %s", (value) => {
     expectRefused({ ...DEV, PRESENCE_TTL_MS: value }, "PRESENCE_TTL_MS");
+  });
+});
+
+describe("CONSOLE_ENABLED", () => {
+  it("defaults to on outside production and off in production", () => {
+    expect(loadConfig(DEV, "gateway").consoleEnabled).toBe(true);
+    expect(loadConfig({ ...DEV, NODE_ENV: "test" }, "gateway").consoleEnabled).toBe(true);
+    expect(loadConfig(PROD, "gateway").consoleEnabled).toBe(false);
+  });
+
+  it("follows an explicit value in any environment", () => {
+    expect(loadConfig({ ...PROD, CONSOLE_ENABLED: "true" }, "gateway").consoleEnabled).toBe(true);
+    expect(loadConfig({ ...DEV, CONSOLE_ENABLED: "false" }, "gateway").consoleEnabled).toBe(false);
+    expect(loadConfig({ ...DEV, CONSOLE_ENABLED: " " }, "gateway").consoleEnabled).toBe(true);
+  });
+
+  it.each([["yes"], ["1"], ["TRUE"]])("refuses %j", (value) => {
+    expectRefused({ ...DEV, CONSOLE_ENABLED: value }, "CONSOLE_ENABLED");
   });
 });
 

@@ -41,6 +41,11 @@ export interface HubConfig {
   nodeId: string;
   port: number;
   host: string;
+  /**
+   * `METRICS_PORT`, default 9464: the queue-worker's HTTP port for `/metrics` and `/health` (0 picks
+   * a free one). Gateways serve `/metrics` on `PORT` and ignore it.
+   */
+  metricsPort: number;
   engine: EngineKind;
   /** Whether `HUB_ENGINE` was set rather than derived. */
   engineExplicit: boolean;
@@ -66,6 +71,11 @@ export interface HubConfig {
   limits: LimitSettings;
   /** `SHUTDOWN_TIMEOUT_MS`, default 10000: how long a drain may take before the process exits anyway. */
   shutdownTimeoutMs: number;
+  /**
+   * `CONSOLE_ENABLED` (`true` | `false`): whether the gateway serves the web console at `/console`.
+   * Default `true` outside production, `false` with `NODE_ENV=production`.
+   */
+  consoleEnabled: boolean;
   /** `LOG_LEVEL`, default `info`. */
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
@@ -94,6 +104,7 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
     nodeId: str(env, "HUB_NODE_ID") ?? `${hostname()}-${process.pid}`,
     port: int(env, "PORT", { default: 4000, min: 0, max: 65535 }),
     host: str(env, "HOST") ?? "0.0.0.0",
+    metricsPort: int(env, "METRICS_PORT", { default: 9464, min: 0, max: 65535 }),
     engine,
     engineExplicit: explicitEngine !== undefined,
     redis: redisUrl ? { url: redisUrl, password: str(env, "REDIS_PASSWORD") } : undefined,
@@ -115,6 +126,9 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
       maxMessageBytes: int(env, "MAX_MESSAGE_BYTES", { default: 65_536, min: 1_024, max: 16_777_216 }),
     },
     shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", { default: 10_000, min: 0, max: 600_000 }),
+    // The console holds no secret (it signs in with a token the user already has), but a production
+    // hub serves it only when asked to.
+    consoleEnabled: (oneOf(env, "CONSOLE_ENABLED", ["true", "false"] as const) ?? (production ? "false" : "true")) === "true",
     logLevel: oneOf(env, "LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const) ?? "info",
   };
 }

@@ -8,6 +8,17 @@ import type { LiveTap } from "../recovery/live-holds.js";
 /** Redis as the engine sees it: `disabled` on the memory engine. */
 export type RedisState = "connected" | "disconnected" | "disabled";
 
+/**
+ * Told about each event broadcast this node hands to its local sockets, for metrics: once per
+ * broadcast, never per socket, so it must stay cheap.
+ */
+export interface BroadcastObserver {
+  /** A broadcast to `topic` reached this node: answers how many local sockets are in the topic's room (0: none here). */
+  broadcast(topic: string): number;
+  /** A broadcast with local subscribers was handed to them `ms` after it was published (its envelope's `ts`). */
+  latency(ms: number): void;
+}
+
 /** Receives each message of the legacy pub/sub pattern. */
 export type LegacyListener = (channel: string, message: string) => void;
 
@@ -28,6 +39,8 @@ export interface Engine {
   readonly history: History;
   /** Hands this node's live broadcasts of the topics the tap wants to it, in delivery order. */
   tapLive(tap: LiveTap): void;
+  /** Tells the observer about every broadcast this node hands to its sockets. */
+  observeBroadcasts(observer: BroadcastObserver): void;
   /**
    * Resolves once every broadcast published before the call has reached this node's listeners
    * (the tap and the sockets' rooms).
@@ -49,5 +62,7 @@ export interface Engine {
   /** Subscribes to a pub/sub pattern of the shared Redis; a no-op without Redis. `ready()` waits for it. */
   subscribeLegacy(pattern: string, listener: LegacyListener): void;
   redisState(): RedisState;
+  /** Whether each of this node's Redis connections is ready, by role (`pub`, `sub`, `legacy`); empty without Redis. */
+  redisConnections(): Record<string, boolean>;
   close(): Promise<void>;
 }

@@ -3,7 +3,7 @@ import { memoryQueueStore } from "@hub/inhouse";
 import type { Server } from "socket.io";
 import { memoryPresence } from "../presence/memory-presence.js";
 import type { LiveTap } from "../recovery/live-holds.js";
-import type { Engine } from "./engine.js";
+import type { BroadcastObserver, Engine } from "./engine.js";
 
 /** Single node: Socket.IO's in-memory adapter; dedupe, history, dead letters and inhouse queues kept in process. */
 export function createMemoryEngine(): Engine {
@@ -11,15 +11,19 @@ export function createMemoryEngine(): Engine {
   const queues = memoryQueueStore();
   const history = new MemoryHistory();
   let tap: LiveTap | undefined;
+  let observer: BroadcastObserver | undefined;
   return {
     kind: "memory",
     attach() {},
     async ready() {},
-    eventSink: (io) => memoryEventSink(io, recent, history, () => tap),
+    eventSink: (io) => memoryEventSink(io, recent, history, { tap: () => tap, observer: () => observer }),
     deadLetters: memoryDeadLetters(),
     history,
     tapLive(next) {
       tap = next;
+    },
+    observeBroadcasts(next) {
+      observer = next;
     },
     // Broadcasts are handed out synchronously in this process.
     async liveBarrier() {},
@@ -30,20 +34,28 @@ export function createMemoryEngine(): Engine {
     embeddedQueues: queues,
     subscribeLegacy() {},
     redisState: () => "disabled",
+    redisConnections: () => ({}),
     async close() {},
   };
 }
 
-function memoryEventSink(io: Server, recent: RecentIds, history: MemoryHistory, tap: () => LiveTap | undefined): EventSink {
+interface Listeners {
+  tap(): LiveTap | undefined;
+  observer(): BroadcastObserver | undefined;
+}
+
+function memoryEventSink(io: Server, recent: RecentIds, history: MemoryHistory, listeners: Listeners): EventSink {
   return {
     async deliver(event, outgoing) {
       if (!recent.claim(`${event.orgId}:${event.id}`)) return false;
       for (const delivery of outgoing) {
         const { topic, clientEvent } = delivery;
         const envelope = delivery.history ? history.append(topic, delivery.history, delivery) : delivery.envelope;
-        const live = tap();
+        const live = listeners.tap();
         if (live?.active && live.wants(topic)) live.push(topic, { clientEvent, envelope });
         io.to(topic).emit(clientEvent, envelope);
+        const observer = listeners.observer();
+        if (observer && observer.broadcast(topic) > 0) observer.latency(Date.now() - envelope.ts);
       }
       return true;
     },

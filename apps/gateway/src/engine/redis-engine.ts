@@ -1,11 +1,19 @@
-import { decodeBroadcast, type HubKeys, redisCommandQueue, redisDeadLetters, redisEventSink, redisHistory } from "@hub/emitter";
+import {
+  broadcastPublishedAt,
+  decodeBroadcast,
+  type HubKeys,
+  redisCommandQueue,
+  redisDeadLetters,
+  redisEventSink,
+  redisHistory,
+} from "@hub/emitter";
 import type { RedisSettings } from "@hub/runtime";
 import { createAdapter } from "@socket.io/redis-adapter";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { redisPresence } from "../presence/redis-presence.js";
 import type { LiveTap } from "../recovery/live-holds.js";
-import type { Engine } from "./engine.js";
+import type { BroadcastObserver, Engine } from "./engine.js";
 
 export interface RedisEngineOptions {
   redis: RedisSettings;
@@ -35,8 +43,9 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
     },
     async ready() {
       // Redis answers commands of one connection in order: once this PING returns, the adapter's
-      // PSUBSCRIBE has been applied and broadcasts from any node reach this one.
-      await sub.ping();
+      // PSUBSCRIBE has been applied and broadcasts from any node reach this one. The publishing
+      // connection reconnects on its own schedule: ready means both are up.
+      await Promise.all([sub.ping(), pub.ping()]);
       await legacySubscribed;
     },
     eventSink: () => redisEventSink(pub, options.keys),
@@ -52,6 +61,12 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       // The adapter's own subscriber: a tapped broadcast is seen in the same tick the adapter sees it.
       sub.on("pmessageBuffer", (_pattern: Buffer, channel: Buffer, message: Buffer) => tapBroadcast(tap, roomChannel, channel, message));
     },
+    observeBroadcasts(observer) {
+      const prefix = Buffer.from(roomChannel);
+      sub.on("pmessageBuffer", (_pattern: Buffer, channel: Buffer, message: Buffer) =>
+        observeBroadcast(observer, prefix, channel, message),
+      );
+    },
     createPresence: (_io, nodeId) => redisPresence({ redis: pub, keys: options.keys, nodeId, ttlMs: options.presenceTtlMs, logger }),
     commands: redisCommandQueue(pub, options.keys),
     embeddedQueues: undefined,
@@ -65,6 +80,11 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
         .catch((error: unknown) => logger.error({ err: error, pattern }, "legacy PSUBSCRIBE failed"));
     },
     redisState: () => (pub.status === "ready" && sub.status === "ready" ? "connected" : "disconnected"),
+    redisConnections: () => ({
+      pub: pub.status === "ready",
+      sub: sub.status === "ready",
+      ...(legacy ? { legacy: legacy.status === "ready" } : {}),
+    }),
     async close() {
       await Promise.allSettled([pub, sub, legacy].filter((c) => c !== undefined).map(closeClient));
     },
@@ -93,6 +113,17 @@ function watchLiveStream(sub: Redis): { generation: number; listeners: Array<() 
     for (const listener of live.listeners) listener();
   });
   return live;
+}
+
+/**
+ * Tells the observer about a room broadcast, once (not per socket), and reads its publish time from
+ * the wire format without decoding it, only when the room has sockets here (as the adapter does).
+ */
+function observeBroadcast(observer: BroadcastObserver, prefix: Buffer, channel: Buffer, message: Buffer): void {
+  if (channel.length <= prefix.length + 1 || channel.compare(prefix, 0, prefix.length, 0, prefix.length) !== 0) return;
+  if (observer.broadcast(channel.toString("utf8", prefix.length, channel.length - 1)) === 0) return;
+  const publishedAt = broadcastPublishedAt(message);
+  if (publishedAt !== undefined) observer.latency(Date.now() - publishedAt);
 }
 
 /** Hands a broadcast of a wanted topic to the tap; costs one property read while nothing is held. */

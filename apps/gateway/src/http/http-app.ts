@@ -5,12 +5,18 @@ import { HttpError } from "./http-error.js";
 export interface HttpAppOptions {
   routers: readonly Router[];
   logger: Logger;
+  /** While true, responses close their connection, so keep-alive clients reconnect elsewhere. */
+  draining: () => boolean;
 }
 
 /** The express app: the given routes (each parses its own body, after auth), JSON errors for the rest. */
-export function createHttpApp({ routers, logger }: HttpAppOptions): express.Express {
+export function createHttpApp({ routers, logger, draining }: HttpAppOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
+  app.use((_req, res, next) => {
+    if (draining()) res.setHeader("connection", "close");
+    next();
+  });
   for (const router of routers) app.use(router);
   app.use((_req, _res, next) => next(new HttpError(404, "not_found", "no such route")));
   app.use(errorHandler(logger));

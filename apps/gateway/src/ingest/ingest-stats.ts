@@ -3,6 +3,9 @@ import { PublishError } from "@hub/events";
 import type { Logger } from "pino";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 
+/** The counters IngestStats keeps. */
+export type IngestMetrics = Pick<GatewayMetrics, "ingested" | "eventsIn" | "dedupeHits" | "dropped">;
+
 /**
  * Counts what each producer path took in, by outcome and reason, and logs rejections without
  * letting a flood of bad input flood the log: one line per reason per interval, with the count of
@@ -13,22 +16,30 @@ export class IngestStats {
 
   constructor(
     private readonly logger: Logger,
-    private readonly counter: GatewayMetrics["ingested"],
+    private readonly metrics: IngestMetrics,
     private readonly logIntervalMs = 5_000,
   ) {}
 
+  /** Counts a valid event the pipeline handed on (PublisherOptions.onPublished): `type` is its catalog type, a bounded set. */
+  published(source: IngestSource, type: string, duplicate: boolean): void {
+    this.metrics.eventsIn.inc({ source, type });
+    if (duplicate) this.metrics.dedupeHits.inc({ source });
+  }
+
   /** Records the outcome of one publish. */
   record(source: IngestSource, outcome: PromiseSettledResult<PublishResult>): void {
+    const counter = this.metrics.ingested;
     if (outcome.status === "fulfilled") {
-      this.counter.inc({ source, outcome: outcome.value.duplicate ? "duplicate" : "accepted", code: "" });
+      counter.inc({ source, outcome: outcome.value.duplicate ? "duplicate" : "accepted", code: "" });
       return;
     }
     const error = outcome.reason;
     if (error instanceof PublishError) {
-      this.counter.inc({ source, outcome: "rejected", code: error.code });
+      counter.inc({ source, outcome: "rejected", code: error.code });
       this.#log(source, error.code, () => this.logger.warn({ source, code: error.code, reason: error.message }, "event rejected"));
     } else {
-      this.counter.inc({ source, outcome: "failed", code: "" });
+      counter.inc({ source, outcome: "failed", code: "" });
+      this.metrics.dropped.inc({ reason: "publish_failed" });
       this.#log(source, "failed", () => this.logger.error({ source, err: error }, "event could not be published"));
     }
   }

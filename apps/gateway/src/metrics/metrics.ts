@@ -1,22 +1,159 @@
-import { Counter, collectDefaultMetrics, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
-/** The gateway's Prometheus metrics; one registry per gateway, so tests can run several. Labels stay bounded. */
+/** Where the gauges read at scrape time come from. */
+export interface MetricSources {
+  /** Connected sockets. */
+  connections(): number;
+  /** Whether each Redis connection is ready, by role (Engine.redisConnections). */
+  redisConnections(): Record<string, boolean>;
+}
+
+/**
+ * Broadcasts and deliveries by namespace, counted per broadcast with plain additions (no label
+ * hashing on that path) and read into `hub_broadcasts_total` / `hub_deliveries_total` at scrape time.
+ */
+export type FanoutTally = Map<string, { broadcasts: number; deliveries: number }>;
+
+/**
+ * The gateway's Prometheus metrics; one registry per gateway, so tests can run several. Labels
+ * stay bounded: a namespace, never a topic; an event type, never an id (docs/protocol.md "Metrics").
+ */
 export interface GatewayMetrics {
   readonly registry: Registry;
   /** Events taken in, by producer path, outcome and rejection code (`""` when not rejected). */
   readonly ingested: Counter<"source" | "outcome" | "code">;
+  /** Valid events handed to the publish pipeline's sink (duplicates included), by producer path and type. */
+  readonly eventsIn: Counter<"source" | "type">;
+  /** Valid events whose id was seen within the dedupe window, by producer path. */
+  readonly dedupeHits: Counter<"source">;
+  /** Rejected input written to the dead-letter queue by this node, by producer path and code. */
+  readonly deadLettered: Counter<"source" | "code">;
+  /** Events neither delivered nor dead-lettered, by reason. */
+  readonly dropped: Counter<"reason">;
+  /** Times this node's live stream (the adapter's Redis subscription) came back after an interruption. */
+  readonly liveGaps: Counter;
+  /** Topic memberships of this node's sockets, by namespace. */
+  readonly subscriptions: Gauge<"namespace">;
+  /** Broadcasts this node handed to local sockets (rooms with at least one here) and their room sizes, by namespace. */
+  readonly fanout: FanoutTally;
+  /** Publish (envelope `ts`) to the moment this node hands the broadcast to its sockets. */
+  readonly publishToEmit: Histogram;
+  /** History entries replayed to subscribers catching up, by namespace. */
+  readonly replayed: Counter<"namespace">;
+  /** Subscribes with `since`, by namespace and whether every missed event was still in history. */
+  readonly recoveries: Counter<"namespace" | "recovered">;
 }
 
-export function createMetrics(): GatewayMetrics {
+/** Why an event was dropped: the pipeline failed (Redis unreachable...), or its rejection could not be recorded. */
+const DROP_REASONS = ["publish_failed", "dead_letter_failed"] as const;
+
+export function createMetrics(sources: MetricSources): GatewayMetrics {
   const registry = new Registry();
+  // Includes hub_nodejs_eventloop_lag_seconds (and its percentiles), CPU, memory, GC and handles.
   collectDefaultMetrics({ register: registry, prefix: "hub_" });
+  const registers = [registry];
+  new Gauge({
+    name: "hub_connections",
+    help: "Socket.IO connections on this gateway (authenticated sockets).",
+    registers,
+    collect() {
+      this.set(sources.connections());
+    },
+  });
+  new Gauge({
+    name: "hub_redis_connected",
+    help: "1 while this gateway's Redis connection of that role (pub, sub, legacy) is ready, else 0; absent on the memory engine.",
+    labelNames: ["role"],
+    registers,
+    collect() {
+      this.reset();
+      for (const [role, ready] of Object.entries(sources.redisConnections())) this.set({ role }, ready ? 1 : 0);
+    },
+  });
+  const dropped = new Counter({
+    name: "hub_events_dropped_total",
+    help: "Events this gateway took in and neither delivered nor dead-lettered, by reason (publish_failed, dead_letter_failed).",
+    labelNames: ["reason"],
+    registers,
+  });
+  for (const reason of DROP_REASONS) dropped.inc({ reason }, 0);
+  const fanout: FanoutTally = new Map();
+  new Counter({
+    name: "hub_broadcasts_total",
+    help: "Broadcasts this gateway handed to local sockets (topics with at least one subscriber here), by namespace.",
+    labelNames: ["namespace"],
+    registers,
+    collect() {
+      this.reset();
+      for (const [namespace, tally] of fanout) this.inc({ namespace }, tally.broadcasts);
+    },
+  });
+  new Counter({
+    name: "hub_deliveries_total",
+    help: "Messages sent to local sockets: each broadcast adds the size of its topic's room on this gateway, by namespace.",
+    labelNames: ["namespace"],
+    registers,
+    collect() {
+      this.reset();
+      for (const [namespace, tally] of fanout) this.inc({ namespace }, tally.deliveries);
+    },
+  });
   return {
     registry,
     ingested: new Counter({
       name: "hub_events_ingested_total",
       help: "Events this gateway took in, by producer path (http, webhook, legacy), outcome (accepted, duplicate, rejected, failed) and rejection code.",
       labelNames: ["source", "outcome", "code"],
-      registers: [registry],
+      registers,
+    }),
+    eventsIn: new Counter({
+      name: "hub_events_in_total",
+      help: "Valid events this gateway's publish pipeline handed on (duplicates included), by producer path and event type.",
+      labelNames: ["source", "type"],
+      registers,
+    }),
+    dedupeHits: new Counter({
+      name: "hub_dedupe_hits_total",
+      help: "Valid events whose id was already delivered within the dedupe window (accepted, not delivered again), by producer path.",
+      labelNames: ["source"],
+      registers,
+    }),
+    deadLettered: new Counter({
+      name: "hub_events_dead_lettered_total",
+      help: "Rejected input this gateway recorded in the dead-letter queue, by producer path and code.",
+      labelNames: ["source", "code"],
+      registers,
+    }),
+    dropped,
+    liveGaps: new Counter({
+      name: "hub_live_stream_gaps_total",
+      help: "Times this gateway's Redis subscription came back after an interruption (broadcasts meanwhile were lost; its clients were disconnected to recover).",
+      registers,
+    }),
+    subscriptions: new Gauge({
+      name: "hub_subscriptions",
+      help: "Topic subscriptions held by this gateway's sockets, by topic namespace.",
+      labelNames: ["namespace"],
+      registers,
+    }),
+    fanout,
+    publishToEmit: new Histogram({
+      name: "hub_publish_to_emit_seconds",
+      help: "From an event's publication (its envelope ts, the producer's clock) to this gateway handing it to its sockets.",
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    replayed: new Counter({
+      name: "hub_history_replayed_events_total",
+      help: "History entries replayed to subscribers catching up (recovery with since, store-and-forward), by namespace.",
+      labelNames: ["namespace"],
+      registers,
+    }),
+    recoveries: new Counter({
+      name: "hub_recoveries_total",
+      help: "Subscribes with since, by namespace and outcome (recovered true: every missed event replayed; false: out of the window or a new epoch).",
+      labelNames: ["namespace", "recovered"],
+      registers,
     }),
   };
 }

@@ -21,6 +21,11 @@ export interface CatchUpContext {
   liveGeneration(): number;
   /** Whether Redis is reachable now; without it a catch-up answers `unavailable` at once. */
   available(): boolean;
+  /**
+   * Told about each catch-up that reached its client: how many history entries it replayed, and
+   * whether the client's `since` was recovered (undefined without `since`). For metrics.
+   */
+  onReplayed?(topic: string, replayed: number, recovered: boolean | undefined): void;
 }
 
 /** How long a catch-up waits for its history read and barrier before answering `unavailable`. */
@@ -75,6 +80,7 @@ export async function catchUp(
         emit(held.clientEvent, held.envelope);
         if (current) offset = held.envelope.offset as number;
       }
+      context.onReplayed?.(topic, read.entries.length, read.recovered);
     }
     return { ok: true, topic, epoch, offset, ...(read.recovered === undefined ? {} : { recovered: read.recovered }) };
   } finally {

@@ -62,6 +62,17 @@ export class SchemaRegistry {
   }
 
   /**
+   * The catalog entry a type validates against, as a bounded name for metric labels: the type with
+   * its version (`tournament_match.confirmed.v2`; no suffix for version 1) or the family
+   * (`player.*` for `player.transferred`); undefined for an unknown type.
+   */
+  catalogType(type: string): string | undefined {
+    const { base, version } = typeVersion(type);
+    if (this.#exact.has(`${base}@${version}`)) return version === 1 ? base : `${base}.v${version}`;
+    return this.#families.find(([prefix]) => type.startsWith(prefix))?.[1].spec.type;
+  }
+
+  /**
    * The payload without the fields any version of its type marks sensitive (also for a version
    * that does not exist); the same object when it has none.
    */

@@ -1,0 +1,64 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import express, { type Response, Router } from "express";
+import type { Logger } from "pino";
+import { HttpError } from "./http-error.js";
+
+/** The page, its script and its stylesheet (apps/gateway/src/console/). */
+const STATIC_DIR = fileURLToPath(new URL("../console/", import.meta.url));
+
+/**
+ * The @hub/client browser bundle (IIFE, global `HubClient`), made by `pnpm --filter @hub/client build`.
+ * The workspace resolves the package to its sources; the bundle is next to them in dist/.
+ */
+export const CLIENT_BUNDLE = fileURLToPath(new URL("../dist/hub-client.browser.js", import.meta.resolve("@hub/client")));
+
+const BUILD_HINT = "run `pnpm --filter @hub/client build` once (it makes packages/client/dist/)";
+
+// The page talks to this origin only, runs no inline script, and may not be framed.
+const HEADERS = {
+  "Content-Security-Policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+  "Cache-Control": "no-cache",
+};
+
+export interface ConsoleOptions {
+  logger: Logger;
+  /**
+   * The browser bundle to serve at `/console/hub-client.js`.
+   * @default CLIENT_BUNDLE
+   */
+  bundlePath?: string;
+}
+
+/**
+ * The web console at `/console/`: a static page that signs in with a pasted token and drives the hub
+ * through the @hub/client browser bundle (docs/console.md). It holds no secret and calls no HTTP
+ * route: everything goes over the socket, with the user's own token.
+ */
+export function consoleRoutes({ logger, bundlePath = CLIENT_BUNDLE }: ConsoleOptions): Router {
+  if (!existsSync(bundlePath)) logger.warn({ bundle: bundlePath }, `web console: the client bundle is missing; ${BUILD_HINT}`);
+  const router = Router();
+  const secure = (res: Response) => res.set(HEADERS);
+
+  router.get("/console/hub-client.js", (_req, res, next) => {
+    // Checked on every request, so building the bundle after the gateway started is enough.
+    if (!existsSync(bundlePath)) return next(new HttpError(503, "unavailable", `the client bundle is not built: ${BUILD_HINT}`));
+    secure(res)
+      .type("text/javascript")
+      .sendFile(bundlePath, { cacheControl: false }, (error) => error && next(error));
+  });
+  router.use(
+    "/console",
+    express.static(STATIC_DIR, {
+      index: "index.html",
+      // `/console` -> `/console/`, so the page's relative URLs work behind a path prefix too.
+      redirect: true,
+      cacheControl: false,
+      setHeaders: secure,
+    }),
+  );
+  return router;
+}
