@@ -12,7 +12,7 @@ export default defineConfig({
       {
         test: {
           name: "integration",
-          include: ["apps/*/test/**/*.test.ts", "packages/*/test/**/*.test.ts"],
+          include: ["apps/*/test/**/*.test.ts", "packages/*/test/**/*.test.ts", "examples/*/test/**/*.test.ts"],
           // Real redis-server and gateway processes: a 2-core machine runs them best a file at a time.
           fileParallelism: false,
           testTimeout: 30_000,

@@ -6,6 +6,7 @@ import { startQueueWorker } from "@hub/inhouse";
 import type { HubConfig } from "@hub/runtime";
 import type { Logger } from "pino";
 import { Server } from "socket.io";
+import { adminUi } from "./admin/admin-ui.js";
 import { refreshAuth } from "./auth/auth-refresh.js";
 import { authenticateHandshake } from "./auth/handshake.js";
 import { armTokenExpiry, clearTokenExpiry } from "./auth/token-expiry.js";
@@ -78,9 +79,9 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     sink: engine.eventSink(io as unknown as Server),
     deadLetters: engine.deadLetters,
     topics: registry,
-    onDeadLetterError: (error) => {
+    onDeadLetterError: (error, { source, code, orgId, type }) => {
       metrics.dropped.inc({ reason: "dead_letter_failed" });
-      logger.error({ err: error }, "could not write to the dead-letter queue");
+      logger.error({ err: error, source, code, org_id: orgId, event_type: type }, "could not write to the dead-letter queue");
     },
     onPublished: (source, type, duplicate) => stats.published(source, type, duplicate),
     onDeadLettered: (source, code) => metrics.deadLettered.inc({ source, code }),
@@ -112,6 +113,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       deadLetterRoutes({ deadLetters: engine.deadLetters, publisher, verifier, contextOf: legacyContext }),
       inhouseRoutes({ engine, commands: engine.commands, verifier }),
       ...(config.consoleEnabled ? [consoleRoutes({ logger })] : []),
+      ...adminUi({ io, settings: config.adminUi, nodeId: config.nodeId, logger }),
     ],
   });
   const presence = engine.createPresence(io as unknown as Server, config.nodeId);

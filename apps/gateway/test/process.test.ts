@@ -1,4 +1,16 @@
-import { closeAllClients, connectClient, gatewayEnv, spawnHubProcess, startGateway, userToken } from "@hub/devkit";
+import {
+  closeAllClients,
+  connectClient,
+  gatewayEnv,
+  refusal,
+  request,
+  serviceToken,
+  spawnHubProcess,
+  startGateway,
+  TEST_INTERNAL_SECRET,
+  TEST_JWT_SECRET,
+  userToken,
+} from "@hub/devkit";
 import { afterEach, describe, expect, it } from "vitest";
 
 /** Runs the gateway with a broken setting and returns its exit code and stderr. */
@@ -37,13 +49,59 @@ describe("gateway process", () => {
     expect(gateway.logs.map((l) => l.msg)).toContain("stopped");
   });
 
-  it("logs one JSON object per line, without secrets", async () => {
-    const gateway = await startGateway();
+  it("logs one JSON object per line, without secrets; refusals name their org, event type and topic", async () => {
+    const apiKey = "test-scraper-key-0123456789abcdef";
+    const gateway = await startGateway({ LOG_LEVEL: "debug", SCRAPER_API_KEY: apiKey });
+    const user = await userToken({ sub: "u1", org_id: "o1" });
+    const refreshed = await userToken({ sub: "u1", org_id: "o1" }, { expiresIn: 7200 });
+    const service = await serviceToken();
+    // The value of a field staff.person.* marks x-sensitive (packages/events/src/schemas/catalog.ts).
+    const email = "jane.sensitive@example.com";
+    const post = (path: string, headers: Record<string, string>, body: unknown) =>
+      fetch(`${gateway.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify(body),
+      });
+
+    // Tokens in handshakes (one refused), in a refresh, in service calls; an API key, right and wrong.
+    const client = await connectClient(gateway.url, user);
+    expect(await request(client, "auth.refresh", { token: refreshed })).toMatchObject({ ok: true });
+    expect(await request(client, "subscribe", { topic: "org:o2" })).toMatchObject({ ok: false, error: { code: "forbidden" } });
+    expect((await refusal(gateway.url, { token: `${user}x` })).message).toBe("unauthorized");
+    const person = { type: "staff.person.updated", org_id: "o1", payload: { uuid: "p1", email } };
+    expect((await post("/api/v1/events", { authorization: `Bearer ${service}` }, person)).status).toBe(202);
+    const invalid = { ...person, payload: { email } }; // no uuid
+    expect((await post("/api/v1/events", { authorization: `Bearer ${service}` }, invalid)).status).toBe(400);
+    const unroutable = { type: "notification.created", org_id: "o3", payload: { recipient_email: email } }; // no user_id
+    expect((await post("/events/notify", { "x-api-key": apiKey }, unroutable)).status).toBe(400);
+    expect((await post("/events/notify", { "x-api-key": `${apiKey}x` }, unroutable)).status).toBe(401);
+
+    const byMsg = (msg: string, source?: string) =>
+      gateway.waitForLog((l) => l.msg === msg && (source === undefined || l.source === source));
+    expect(await byMsg("event rejected", "http")).toMatchObject({
+      level: "warn",
+      code: "invalid_event",
+      org_id: "o1",
+      event_type: "staff.person.updated",
+    });
+    expect(await byMsg("event rejected", "webhook")).toMatchObject({ code: "no_route", org_id: "o3", event_type: "notification.created" });
+    expect(await byMsg("request refused")).toMatchObject({
+      level: "debug",
+      event: "subscribe",
+      code: "forbidden",
+      org_id: "o1",
+      topic: "org:o2",
+    });
+    expect(await byMsg("handshake refused")).toMatchObject({ level: "debug", code: "token_invalid" });
     await gateway.stop();
+
+    const secrets = [TEST_JWT_SECRET, TEST_INTERNAL_SECRET, apiKey, user, refreshed, service, email];
     expect(gateway.logs.length).toBeGreaterThan(0);
     for (const line of gateway.logs) {
       expect(line.unparsed).toBeUndefined();
-      expect(JSON.stringify(line)).not.toContain("test-user-secret");
+      const text = JSON.stringify(line);
+      for (const secret of secrets) expect(text).not.toContain(secret);
     }
   });
 });

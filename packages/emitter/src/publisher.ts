@@ -9,7 +9,7 @@ import {
   toEnvelope,
   uuidv7,
 } from "@hub/events";
-import { capRaw, type DeadLetters, type IngestSource } from "./dead-letters.js";
+import { capRaw, type DeadLetter, type DeadLetters, type IngestSource } from "./dead-letters.js";
 import type { EventSink, Outgoing } from "./event-sink.js";
 
 /** What a successful publish reports. */
@@ -49,8 +49,8 @@ export interface PublisherOptions {
   topics?: TopicRegistry;
   /** @default Date.now */
   now?: () => number;
-  /** Told about dead-letter writes that failed (the rejection itself still reaches the caller). */
-  onDeadLetterError?: (error: unknown) => void;
+  /** Told about dead-letter writes that failed (the rejection itself still reaches the caller), with what was refused. */
+  onDeadLetterError?: (error: unknown, letter: Pick<DeadLetter, "source" | "code" | "orgId" | "type">) => void;
   /**
    * Told about each valid event handed to the sink, for metrics: `type` is the catalog entry it
    * validated against (SchemaRegistry.catalogType: `player.*` for a family member), so a bounded set;
@@ -116,10 +116,13 @@ export function createPublisher(options: PublisherOptions): Publisher {
     return { id, topics: outgoing.map((o) => o.topic), duplicate: !delivered };
   }
 
+  /** Names the input's org and type on the error, for the caller's logs, and dead-letters the input. */
   async function reject(input: unknown, error: PublishError, context: PublishContext): Promise<void> {
+    const head = readHead(context.raw && typeof input === "string" ? safeParse(input) : input);
+    error.orgId ??= head.orgId;
+    error.eventType ??= head.type;
     if (context.deadLetter === false) return;
     const text = context.raw && typeof input === "string" ? input : safeStringify(input);
-    const head = readHead(context.raw && typeof input === "string" ? safeParse(input) : input);
     try {
       const recorded = await deadLetters.append(
         {
@@ -137,7 +140,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
       );
       if (recorded) options.onDeadLettered?.(context.source, error.code);
     } catch (failure) {
-      options.onDeadLetterError?.(failure);
+      options.onDeadLetterError?.(failure, { source: context.source, code: error.code, orgId: head.orgId, type: head.type });
     }
   }
 
@@ -168,7 +171,11 @@ export function createPublisher(options: PublisherOptions): Publisher {
       });
       if (failures.length > 0) {
         await Promise.all(failures.map(([input, error]) => reject(input, error, context)));
-        throw new PublishError("invalid_event", "some events of the batch are invalid; none was published", issues);
+        const error = new PublishError("invalid_event", "some events of the batch are invalid; none was published", issues);
+        // For logs, the first bad event's.
+        error.orgId = failures[0]?.[1].orgId;
+        error.eventType = failures[0]?.[1].eventType;
+        throw error;
       }
       return Promise.all(prepared.map((p) => deliver(p, context.source)));
     },

@@ -39,6 +39,10 @@ export class ProtocolError extends Error {
 /** An event a producer handed in that cannot be delivered, with the reason. */
 export class PublishError extends Error {
   override readonly name = "PublishError";
+  /** The org the refused input named, when it could be read (the publish pipeline sets it, for logs). */
+  orgId: string | undefined;
+  /** The event type the refused input named, when it could be read (the publish pipeline sets it, for logs). */
+  eventType: string | undefined;
   constructor(
     readonly code: PublishErrorCode,
     message: string,

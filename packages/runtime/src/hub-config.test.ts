@@ -71,6 +71,7 @@ describe("loadConfig defaults", () => {
       limits: { maxSubscriptionsPerSocket: 200, subscribeRatePerSecond: 50, maxMessageBytes: 65_536 },
       shutdownTimeoutMs: 10_000,
       consoleEnabled: true,
+      adminUi: undefined,
       logLevel: "info",
     });
   });
@@ -449,6 +450,49 @@ describe("CONSOLE_ENABLED", () => {
 
   it.each([["yes"], ["1"], ["TRUE"]])("refuses %j", (value) => {
     expectRefused({ ...DEV, CONSOLE_ENABLED: value }, "CONSOLE_ENABLED");
+  });
+});
+
+describe("ADMIN_UI", () => {
+  // bcrypt hashes of "changeit" (cost 10) and of "x" (cost 4).
+  const HASH = "$2b$10$oIVXhNsARQ0jOEOIyO7RpuxunjsRKUCrNjuQpJImCx21KhdmASx.a";
+  const CHEAP_HASH = "$2a$04$d4yFt.8AtzVo.YA2xK1ti.d29jDBkHRJhlRtOK6N8gNeN/mhzZmNa";
+  const ON: Env = { ADMIN_UI: "basic", ADMIN_UI_USERNAME: "ops", ADMIN_UI_PASSWORD_HASH: HASH };
+
+  it("is off by default, in every environment, even with credentials set", () => {
+    expect(loadConfig(DEV, "gateway").adminUi).toBeUndefined();
+    expect(loadConfig(PROD, "gateway").adminUi).toBeUndefined();
+    expect(loadConfig({ ...DEV, ...ON, ADMIN_UI: "off" }, "gateway").adminUi).toBeUndefined();
+  });
+
+  it("reads the credentials with ADMIN_UI=basic, in production too", () => {
+    expect(loadConfig({ ...DEV, ...ON }, "gateway").adminUi).toEqual({ username: "ops", passwordHash: HASH });
+    expect(loadConfig({ ...PROD, ...ON }, "gateway").adminUi).toEqual({ username: "ops", passwordHash: HASH });
+    expect(loadConfig({ ...DEV, ...ON, ADMIN_UI_PASSWORD_HASH: CHEAP_HASH }, "gateway").adminUi?.passwordHash).toBe(CHEAP_HASH);
+  });
+
+  it.each([["false"], ["none"], ["on"], ["BASIC"]])("refuses ADMIN_UI=%s: there is no way to turn its authentication off", (value) => {
+    expectRefused({ ...DEV, ...ON, ADMIN_UI: value }, "ADMIN_UI");
+  });
+
+  it("refuses to start enabled without credentials", () => {
+    expectRefused({ ...DEV, ...ON, ADMIN_UI_USERNAME: undefined }, "ADMIN_UI_USERNAME");
+    expectRefused({ ...DEV, ...ON, ADMIN_UI_USERNAME: " " }, "ADMIN_UI_USERNAME");
+    expectRefused({ ...DEV, ...ON, ADMIN_UI_PASSWORD_HASH: undefined }, "ADMIN_UI_PASSWORD_HASH");
+    expectRefused({ ...PROD, ...ON, ADMIN_UI_PASSWORD_HASH: "" }, "ADMIN_UI_PASSWORD_HASH");
+  });
+
+  it.each([["changeit"], [`${HASH}x`], ["$2b$10$short"], [HASH.replace("$2b$", "$2x$")], [HASH.replace("$10$", "$03$")]])(
+    "refuses a password hash that is not a bcrypt hash (%s), without echoing it",
+    (value) => {
+      const error = expectRefused({ ...DEV, ...ON, ADMIN_UI_PASSWORD_HASH: value }, "ADMIN_UI_PASSWORD_HASH");
+      expect(error.message).not.toContain(value);
+    },
+  );
+
+  it("refuses a bcrypt cost under 10 in production only", () => {
+    expectRefused({ ...PROD, ...ON, ADMIN_UI_PASSWORD_HASH: CHEAP_HASH }, "ADMIN_UI_PASSWORD_HASH");
+    expect(loadConfig({ ...DEV, ...ON, NODE_ENV: "test", ADMIN_UI_PASSWORD_HASH: CHEAP_HASH }, "gateway").adminUi).toBeDefined();
   });
 });
 

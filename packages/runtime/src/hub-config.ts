@@ -25,6 +25,14 @@ export interface AuthSettings {
   internalSecret: string;
 }
 
+/** `ADMIN_UI=basic`: the Socket.IO admin UI's `/admin` namespace, behind these credentials. */
+export interface AdminUiSettings {
+  /** `ADMIN_UI_USERNAME`. */
+  username: string;
+  /** `ADMIN_UI_PASSWORD_HASH`: a bcrypt hash of the password, which is what `@socket.io/admin-ui` compares against. */
+  passwordHash: string;
+}
+
 export interface LimitSettings {
   /** `MAX_SUBSCRIPTIONS_PER_SOCKET`, default 200. */
   maxSubscriptionsPerSocket: number;
@@ -76,6 +84,8 @@ export interface HubConfig {
    * Default `true` outside production, `false` with `NODE_ENV=production`.
    */
   consoleEnabled: boolean;
+  /** `ADMIN_UI` (`off` | `basic`, default `off`): the admin UI's settings, undefined while it is off. */
+  adminUi: AdminUiSettings | undefined;
   /** `LOG_LEVEL`, default `info`. */
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
@@ -129,6 +139,7 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
     // The console holds no secret (it signs in with a token the user already has), but a production
     // hub serves it only when asked to.
     consoleEnabled: (oneOf(env, "CONSOLE_ENABLED", ["true", "false"] as const) ?? (production ? "false" : "true")) === "true",
+    adminUi: adminUi(env, production),
     logLevel: oneOf(env, "LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const) ?? "info",
   };
 }
@@ -155,6 +166,29 @@ function secret(env: Env, name: string, production: boolean): string | undefined
     throw new ConfigError(name, "must be at least 32 characters with NODE_ENV=production");
   }
   return value;
+}
+
+/** `$2a$`, `$2b$` or `$2y$`, a two-digit cost, then 22 characters of salt and 31 of hash. */
+const BCRYPT_HASH = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
+
+/**
+ * The admin UI is off unless asked for, and never without credentials: admin-ui's `auth: false`
+ * cannot be configured. Values are never echoed, the hash included.
+ */
+function adminUi(env: Env, production: boolean): AdminUiSettings | undefined {
+  if ((oneOf(env, "ADMIN_UI", ["off", "basic"] as const) ?? "off") === "off") return undefined;
+  const username = str(env, "ADMIN_UI_USERNAME");
+  if (username === undefined) throw new ConfigError("ADMIN_UI_USERNAME", "is required when ADMIN_UI=basic");
+  const passwordHash = str(env, "ADMIN_UI_PASSWORD_HASH");
+  if (passwordHash === undefined) throw new ConfigError("ADMIN_UI_PASSWORD_HASH", "is required when ADMIN_UI=basic (a bcrypt hash)");
+  const cost = BCRYPT_HASH.exec(passwordHash)?.[1];
+  if (cost === undefined || Number(cost) < 4 || Number(cost) > 31) {
+    throw new ConfigError("ADMIN_UI_PASSWORD_HASH", "must be a bcrypt hash such as $2b$12$... (the hash, not the password)");
+  }
+  if (production && Number(cost) < 10) {
+    throw new ConfigError("ADMIN_UI_PASSWORD_HASH", "must have a bcrypt cost of at least 10 with NODE_ENV=production");
+  }
+  return { username, passwordHash };
 }
 
 /** A channel prefix followed by `*`: what the `*` matches is the org id. */

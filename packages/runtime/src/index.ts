@@ -1,7 +1,16 @@
 export { ConfigError } from "./config-error.js";
 export type { Env } from "./env-readers.js";
 export { redactUrl } from "./env-readers.js";
-export type { AuthSettings, EngineKind, HubConfig, LimitSettings, NodeEnv, ProcessRole, RedisSettings } from "./hub-config.js";
+export type {
+  AdminUiSettings,
+  AuthSettings,
+  EngineKind,
+  HubConfig,
+  LimitSettings,
+  NodeEnv,
+  ProcessRole,
+  RedisSettings,
+} from "./hub-config.js";
 export { loadConfig } from "./hub-config.js";
 export { createLogger } from "./logger.js";
 export { exitOnSignal, loadConfigOrExit } from "./process-lifecycle.js";

@@ -26,8 +26,11 @@ export class IngestStats {
     if (duplicate) this.metrics.dedupeHits.inc({ source });
   }
 
-  /** Records the outcome of one publish. */
-  record(source: IngestSource, outcome: PromiseSettledResult<PublishResult>): void {
+  /**
+   * Records the outcome of one publish. A rejection is logged with the org and type the input named
+   * (from the `PublishError`, or `about` for failures that are not one).
+   */
+  record(source: IngestSource, outcome: PromiseSettledResult<PublishResult>, about: { org_id?: string; event_type?: string } = {}): void {
     const counter = this.metrics.ingested;
     if (outcome.status === "fulfilled") {
       counter.inc({ source, outcome: outcome.value.duplicate ? "duplicate" : "accepted", code: "" });
@@ -36,11 +39,12 @@ export class IngestStats {
     const error = outcome.reason;
     if (error instanceof PublishError) {
       counter.inc({ source, outcome: "rejected", code: error.code });
-      this.#log(source, error.code, () => this.logger.warn({ source, code: error.code, reason: error.message }, "event rejected"));
+      const fields = { source, code: error.code, org_id: error.orgId ?? about.org_id, event_type: error.eventType ?? about.event_type };
+      this.#log(source, error.code, () => this.logger.warn({ ...fields, reason: error.message }, "event rejected"));
     } else {
       counter.inc({ source, outcome: "failed", code: "" });
       this.metrics.dropped.inc({ reason: "publish_failed" });
-      this.#log(source, "failed", () => this.logger.error({ source, err: error }, "event could not be published"));
+      this.#log(source, "failed", () => this.logger.error({ source, ...about, err: error }, "event could not be published"));
     }
   }
 

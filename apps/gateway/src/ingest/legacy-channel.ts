@@ -55,7 +55,8 @@ export function startLegacyChannel({ engine, publisher, commands, pattern, stats
       // Every node enqueues it; the command id makes that one command.
       commands.enqueue([start]).then(
         ([fresh]) => stats.record("legacy", { status: "fulfilled", value: { id: start.id, topics: [], duplicate: !fresh } }),
-        (reason: unknown) => stats.record("legacy", { status: "rejected", reason }),
+        (reason: unknown) =>
+          stats.record("legacy", { status: "rejected", reason }, { org_id: start.org_id, event_type: "inhouse.session_started" }),
       );
       return;
     }

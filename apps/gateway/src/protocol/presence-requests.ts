@@ -37,7 +37,7 @@ export function trackPresence({ presence, registry, logger }: PresenceTrackingOp
 
   const warnOnFailure = (promise: Promise<void>, entry: PresenceEntry, action: string) =>
     promise.catch((error: unknown) =>
-      logger.warn({ err: error, topic: entry.topic, socket: entry.connectionId }, `presence ${action} failed`),
+      logger.warn({ err: error, org_id: entry.orgId, topic: entry.topic, socket: entry.connectionId }, `presence ${action} failed`),
     );
 
   return {

@@ -16,13 +16,13 @@ export function onRequest(socket: HubSocket, event: string, handler: Handler, lo
     try {
       result = handler(args[0]);
     } catch (error) {
-      fail(socket, ack, error, logger, event);
+      fail(socket, ack, error, logger, event, args[0]);
       return;
     }
     if (result instanceof Promise) {
       result.then(
         (value) => ack?.(value),
-        (error: unknown) => fail(socket, ack, error, logger, event),
+        (error: unknown) => fail(socket, ack, error, logger, event, args[0]),
       );
     } else {
       ack?.(result);
@@ -41,14 +41,34 @@ export function rejectUnknownEvents(socket: HubSocket, known: ReadonlySet<string
   });
 }
 
-function fail(socket: HubSocket, ack: ((reply: unknown) => void) | undefined, error: unknown, logger: Logger, event: string): void {
+function fail(
+  socket: HubSocket,
+  ack: ((reply: unknown) => void) | undefined,
+  error: unknown,
+  logger: Logger,
+  event: string,
+  request: unknown,
+): void {
   let body: ErrorBody;
   if (error instanceof ProtocolError) {
     body = error.toJSON();
+    if (logger.isLevelEnabled("debug")) logger.debug({ ...logFields(socket, event, request), code: body.code }, "request refused");
   } else {
-    logger.error({ err: error, event, socket: socket.id }, "request handler failed");
+    logger.error({ err: error, ...logFields(socket, event, request) }, "request handler failed");
     body = { code: "internal", message: "internal error" };
   }
   if (ack) ack({ ok: false, error: body });
   else socket.emit("error", body);
+}
+
+/** Who asked for what, for logs: the request itself is never logged (`auth.refresh` carries a token). */
+function logFields(socket: HubSocket, event: string, request: unknown) {
+  const principal = socket.data.principal;
+  const topic = typeof request === "object" && request !== null ? (request as { topic?: unknown }).topic : undefined;
+  return {
+    event,
+    socket: socket.id,
+    org_id: principal?.kind === "user" ? principal.orgId : undefined,
+    topic: typeof topic === "string" ? topic.slice(0, 256) : undefined,
+  };
 }
