@@ -11,7 +11,7 @@ import { refreshAuth } from "./auth/auth-refresh.js";
 import { authenticateHandshake } from "./auth/handshake.js";
 import { armTokenExpiry, clearTokenExpiry } from "./auth/token-expiry.js";
 import { createTokenVerifier } from "./auth/token-verifier.js";
-import { drainClients } from "./drain.js";
+import { clientWaitMs, drainClients } from "./drain.js";
 import type { Engine } from "./engine/engine.js";
 import { consoleRoutes } from "./http/console-routes.js";
 import { deadLetterRoutes } from "./http/dead-letter-routes.js";
@@ -180,7 +180,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     },
     async close() {
       lifecycle = "draining";
-      await drainClients(io, http, logger);
+      await drainClients(io, http, logger, clientWaitMs(config.shutdownTimeoutMs));
       await queueWorker?.close();
       await presence.close();
       await engine.close();

@@ -177,6 +177,10 @@ describe("ADMIN_UI=basic on two Redis-backed gateways", () => {
     expect(await adminRefusal(second, { token: userJwt })).toBe("invalid credentials");
     expect(await adminRefusal(second, { token: serviceJwt })).toBe("invalid credentials");
     expect(await adminRefusal(second, { username: USERNAME, password: userJwt })).toBe("invalid credentials");
+    // No password at all used to crash the node (bcrypt rejects undefined, unhandled): still up.
+    expect(await adminRefusal(second, { username: USERNAME })).toBe("invalid credentials");
+    expect(await adminRefusal(second, { username: USERNAME, password: 42 })).toBe("invalid credentials");
+    expect((await fetch(`${second}/health/live`)).status).toBe(200);
   });
 
   it("does not let the admin credentials into the main namespace", async () => {

@@ -171,7 +171,9 @@ describe("HAProxy in front of three gateways", () => {
   });
 
   it("does not expose the gateways' /metrics on the public listener", async () => {
-    expect((await fetch(`${haproxyOrThrow().url}/metrics`)).status).toBe(404);
+    for (const path of ["/metrics", "/METRICS", "/metrics/", "/Metrics?x=1"]) {
+      expect((await fetch(`${haproxyOrThrow().url}${path}`)).status, path).toBe(404);
+    }
     expect((await fetch(`${gateways[0]?.url}/metrics`)).status).toBe(200);
   });
 

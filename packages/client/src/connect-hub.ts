@@ -9,6 +9,9 @@ import type { ConnectHubOptions, GetToken, Hub, HubConnectionEvents, SubscribeHa
 type Listener = (...args: never[]) => void;
 type Timer = ReturnType<typeof setTimeout>;
 
+/** The longest delay setTimeout takes (browsers and Node fire at once past it). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Connects to a hub and returns at once; subscriptions made before the connection is up are sent
  * when it is, and again (from each topic's last position) after every reconnect.
@@ -108,8 +111,8 @@ class HubConnection implements Hub {
     return this.#subscriptions.add(topic, handlers);
   }
 
-  async ack(topic: string, offset: number): Promise<number> {
-    return this.#sendAck(topic, offset, this.#subscriptions.position(topic)?.epoch);
+  async ack(topic: string, offset: number, epoch?: string): Promise<number> {
+    return this.#sendAck(topic, offset, epoch ?? this.#subscriptions.position(topic)?.epoch);
   }
 
   async presence(topic: string): Promise<PresenceMember[]> {
@@ -239,7 +242,12 @@ class HubConnection implements Hub {
     this.#refreshTimer = undefined;
     if (!this.#refreshable || exp === undefined) return;
     const connection = this.#connection;
-    this.#refreshTimer = setTimeout(() => void this.#refresh(connection), refreshDelay(exp, Date.now(), this.#refreshLeadMs));
+    const delay = refreshDelay(exp, Date.now(), this.#refreshLeadMs);
+    // Timers fire at once past 2^31 - 1 ms (~24.8 days): wait the longest allowed, then look again.
+    this.#refreshTimer =
+      delay > MAX_TIMER_MS
+        ? setTimeout(() => this.#scheduleRefresh(exp), MAX_TIMER_MS)
+        : setTimeout(() => void this.#refresh(connection), delay);
   }
 
   async #refresh(connection: number): Promise<void> {

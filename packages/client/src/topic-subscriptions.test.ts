@@ -161,14 +161,14 @@ describe("TopicSubscriptions", () => {
     expect(told).toHaveBeenCalledWith({ topic: "org:1", position: { offset: 2, epoch: "e1" } });
   });
 
-  it("autoAck sends one cumulative ack per burst, and none for an event whose handler threw", async () => {
+  it("autoAck sends one cumulative ack per burst, and none from an event whose handler threw on", async () => {
     vi.useFakeTimers();
     const r = recorder({ autoAck: true });
     subs.add("notifications:u1", r.handlers);
     subs.online();
     for (let offset = 1; offset <= 5; offset++)
       subs.deliver("notification.created", envelope(`n${offset}`, offset, "e1", "notifications:u1"));
-    vi.advanceTimersByTime(50);
+    await vi.advanceTimersByTimeAsync(50);
     expect(transport.acks).toEqual([["notifications:u1", { offset: 5, epoch: "e1" }]]);
 
     const offThrower = subs.add("notifications:u1", {
@@ -179,9 +179,36 @@ describe("TopicSubscriptions", () => {
     subs.deliver("notification.created", envelope("n6", 6, "e1", "notifications:u1"));
     expect(handlerErrors).toEqual([new Error("boom")]);
     offThrower();
-    vi.advanceTimersByTime(50);
+    // A later ack would acknowledge n6 too (acks are cumulative): none goes out any more.
+    subs.deliver("notification.created", envelope("n7", 7, "e1", "notifications:u1"));
+    await vi.advanceTimersByTimeAsync(50);
     expect(transport.acks).toHaveLength(1);
-    expect(r.seen).toContain("n6");
+    expect(r.seen).toEqual(["n1", "n2", "n3", "n4", "n5", "n6", "n7"]);
+  });
+
+  it("autoAck waits for asynchronous handlers, in order, and stops at one that rejects", async () => {
+    vi.useFakeTimers();
+    const finish = new Map<string, { resolve(): void; reject(error: Error): void }>();
+    subs.add("notifications:u1", {
+      autoAck: true,
+      onEvent: (_event, e) => new Promise<void>((resolve, reject) => finish.set(e.id, { resolve, reject })),
+    });
+    subs.online();
+    for (let offset = 1; offset <= 3; offset++)
+      subs.deliver("notification.created", envelope(`n${offset}`, offset, "e1", "notifications:u1"));
+    finish.get("n2")?.resolve();
+    await vi.advanceTimersByTimeAsync(50);
+    // n1 is still running: nothing may be acknowledged yet, n2 included.
+    expect(transport.acks).toEqual([]);
+    finish.get("n1")?.resolve();
+    await vi.advanceTimersByTimeAsync(50);
+    expect(transport.acks).toEqual([["notifications:u1", { offset: 2, epoch: "e1" }]]);
+    finish.get("n3")?.reject(new Error("later"));
+    subs.deliver("notification.created", envelope("n4", 4, "e1", "notifications:u1"));
+    finish.get("n4")?.resolve();
+    await vi.advanceTimersByTimeAsync(50);
+    expect(transport.acks).toHaveLength(1);
+    expect(handlerErrors).toEqual([new Error("later")]);
   });
 
   it("a refused subscribe is reported and dropped; a transient failure is retried", async () => {

@@ -32,6 +32,13 @@ interface TopicEntry {
   confirmed: boolean;
   retries: number;
   retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * autoAck, in delivery order: settles once every handler of every event so far has finished. A
+   * handler that failed stops automatic acks on the topic for good (acks are cumulative: a later
+   * one would acknowledge the failed event too).
+   */
+  acked: Promise<void>;
+  ackStopped: boolean;
 }
 
 const EVENTS_NOT_ON_TOPICS: ReadonlySet<string> = new Set(["error", "auth.expired"]);
@@ -75,7 +82,15 @@ export class TopicSubscriptions {
         queueMicrotask(() => notify(position ? { topic, position } : { topic }));
       }
     } else {
-      entry = { topic, subscribers: new Set([subscriber]), confirmed: false, retries: 0, retryTimer: undefined };
+      entry = {
+        topic,
+        subscribers: new Set([subscriber]),
+        confirmed: false,
+        retries: 0,
+        retryTimer: undefined,
+        acked: Promise.resolve(),
+        ackStopped: false,
+      };
       this.#entries.set(topic, entry);
       if (this.#online) this.#subscribe(entry);
     }
@@ -122,17 +137,32 @@ export class TopicSubscriptions {
     if (position) this.#positions.advance(message.topic, position);
     let autoAck = false;
     let failed = false;
+    const running: Array<PromiseLike<unknown>> = [];
     for (const subscriber of [...entry.subscribers]) {
       autoAck ||= subscriber.autoAck === true;
       try {
-        subscriber.onEvent(...([event, message] as HubEventArgs));
+        const result: unknown = subscriber.onEvent(...([event, message] as HubEventArgs));
+        if (isThenable(result)) running.push(result);
       } catch (error) {
         // A throwing handler must not stop the others, nor have its event acknowledged.
         failed = true;
         this.#onHandlerError(error);
       }
     }
-    if (autoAck && !failed && position && this.#entries.get(entry.topic) === entry) this.#acks.note(entry.topic, position);
+    if (!autoAck || !position) return;
+    if (failed) entry.ackStopped = true;
+    // Acknowledged once this event's handlers and every earlier event's have finished, in order.
+    entry.acked = entry.acked
+      .then(() => Promise.all(running))
+      .then(
+        () => {
+          if (!entry.ackStopped && this.#entries.get(entry.topic) === entry) this.#acks.note(entry.topic, position);
+        },
+        (error: unknown) => {
+          entry.ackStopped = true;
+          this.#onHandlerError(error);
+        },
+      );
   }
 
   /** Sends pending automatic acks, clears every timer and forgets every subscription. */
@@ -225,4 +255,8 @@ function isEnvelope(value: unknown): value is Envelope {
     typeof (value as { topic?: unknown }).topic === "string" &&
     typeof (value as { id?: unknown }).id === "string"
   );
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
 }

@@ -71,7 +71,7 @@ export interface SubscribedInfo {
 
 export interface SubscribeHandlers {
   /** Every client event delivered on the topic, once (repeats are dropped by envelope `id`). */
-  onEvent: (...args: HubEventArgs) => void;
+  onEvent: (...args: HubEventArgs) => unknown;
   /**
    * A resubscribe after a reconnect could not replay what was missed (history trimmed, expired, or
    * lost: a new epoch). Live delivery goes on; rehydrate the topic's state from your backend.
@@ -87,7 +87,10 @@ export interface SubscribeHandlers {
   onSubscribed?: (info: SubscribedInfo) => void;
   /**
    * Store-and-forward (`notifications:{user_id}`): acknowledge each event once `onEvent` returned
-   * (without throwing), cumulatively, one `ack` per burst.
+   * (and, when it returns a promise, once that resolved), in order, cumulatively, one `ack` per
+   * burst. A handler that throws or rejects stops automatic acks on the topic for this hub: the
+   * events from the failed one on stay unacknowledged, so the next subscribe without a position
+   * (the next start of the app, another device) delivers them again.
    * @default false
    */
   autoAck?: boolean;
@@ -121,9 +124,11 @@ export interface Hub {
   subscribe(topic: string, handlers: SubscribeHandlers): () => void;
   /**
    * Store-and-forward: everything up to `offset` on your `notifications:{user_id}` topic was
-   * processed (cumulative). Resolves with the cursor the hub now keeps.
+   * processed (cumulative). Pass the envelope's `epoch`, so an offset from before a history loss is
+   * not applied to the new history (default: the topic's current epoch as this client knows it).
+   * Resolves with the cursor the hub now keeps.
    */
-  ack(topic: string, offset: number): Promise<number>;
+  ack(topic: string, offset: number, epoch?: string): Promise<number>;
   /** Who is on a topic of a namespace with presence (`org:`, `inhouse:`), cluster-wide. */
   presence(topic: string): Promise<PresenceMember[]>;
   /** Inhouse queue commands for yourself, on your org's queues; each resolves with the command id. */

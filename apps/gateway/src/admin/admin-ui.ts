@@ -65,8 +65,11 @@ export function adminUi({ io, settings, nodeId, logger }: AdminUiOptions): Route
   // Runs before admin-ui's own check (registered by instrument below): only a handshake naming the
   // right user makes admin-ui compare a password, and those are what this limits.
   namespace.use((socket, next) => {
-    const auth = socket.handshake.auth as { username?: unknown } | undefined;
-    if (auth?.username === settings.username && !logins.take()) return next(new Error("too many attempts"));
+    const auth = socket.handshake.auth as { username?: unknown; password?: unknown; sessionId?: unknown } | undefined;
+    // admin-ui hands a missing password to bcrypt, whose rejection nobody handles: refuse it here.
+    const credentials = typeof auth?.username === "string" && typeof auth.password === "string";
+    if (!credentials && typeof auth?.sessionId !== "string") return next(new Error("invalid credentials"));
+    if (credentials && auth?.username === settings.username && !logins.take()) return next(new Error("too many attempts"));
     next();
   });
   instrument(server, {
