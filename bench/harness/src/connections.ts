@@ -1,3 +1,4 @@
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ClientFleet } from "./load/client-fleet.js";
@@ -11,9 +12,11 @@ export interface ConnectionsParams {
   /** Waited after the last connection before the "after" figures. */
   settleMs: number;
   clientProcesses: number;
+  /** Source addresses (127.0.0.x) the clients use in turn, past one address's ephemeral port range. */
+  localAddresses?: string[];
 }
 
-export const CONNECTIONS_QUICK: ConnectionsParams = { connections: 10_000, warmupConnections: 100, settleMs: 2_000, clientProcesses: 2 };
+export const CONNECTIONS_QUICK: ConnectionsParams = { connections: 10_000, warmupConnections: 100, settleMs: 1_500, clientProcesses: 2 };
 export const CONNECTIONS_FULL: ConnectionsParams = { connections: 100_000, warmupConnections: 100, settleMs: 5_000, clientProcesses: 4 };
 
 export interface MemoryFigures {
@@ -37,20 +40,77 @@ export interface ConnectionsResult {
   heapBytesPerConnection: number;
 }
 
-/** Can this machine hold `connections` sockets? Both ends of each live here, on 127.0.0.1. */
-export function connectionsBlocker(params: ConnectionsParams): string | undefined {
+/** File descriptors a process needs beyond its connections (Redis, listeners, the runtime). */
+const FD_MARGIN = 1_000;
+/** What full mode asks for when it raises the open-file limit. */
+const RAISED_LIMIT = 200_000;
+const RAISED_ENV = "BENCH_OPEN_FILES_RAISED";
+
+function openFileLimit(): number {
   const limits = readFileSync("/proc/self/limits", "utf8");
-  const soft = Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1] ?? Number.POSITIVE_INFINITY);
+  return Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1] ?? Number.POSITIVE_INFINITY);
+}
+
+function ephemeralPorts(): number {
   const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
-  const ports = (high ?? 0) - (low ?? 0) + 1;
-  const margin = 1_000;
-  if (params.connections + margin > soft) {
-    return `the open-file limit is ${soft} per process; the server needs more than ${params.connections} (raise ulimit -n)`;
+  return (high ?? 0) - (low ?? 0) + 1;
+}
+
+/** Why `ulimit -n <limit>` fails in a shell here, or undefined when it works. */
+function ulimitRefusal(limit: number): string | undefined {
+  const probe = spawnSync("sh", ["-c", `ulimit -n ${limit}`], { encoding: "utf8" });
+  return probe.status === 0 ? undefined : probe.stderr.trim() || `exit ${probe.status}`;
+}
+
+/**
+ * When the connections need more open files than this process may have and a shell may raise the
+ * limit (root, or a hard limit high enough), runs this harness again under `ulimit -n` so every
+ * child inherits it, and resolves with that run's exit code; otherwise undefined (carry on here).
+ */
+export async function raiseOpenFileLimit(params: ConnectionsParams): Promise<number | undefined> {
+  const needed = params.connections + params.warmupConnections + FD_MARGIN;
+  if (needed <= openFileLimit() || process.env[RAISED_ENV]) return undefined;
+  // Node already raises its soft limit to the hard one at start-up; only a higher hard limit helps
+  // (root with CAP_SYS_RESOURCE).
+  if (ulimitRefusal(RAISED_LIMIT) !== undefined) return undefined;
+  const limit = RAISED_LIMIT;
+  console.log(`bench: raising the open-file limit to ${limit} (ulimit -n) and running again`);
+  const child = spawn(
+    "sh",
+    ["-c", `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    {
+      stdio: "inherit",
+      env: { ...process.env, [RAISED_ENV]: "1" },
+    },
+  );
+  return new Promise((resolve) => child.once("exit", (code) => resolve(code ?? 1)));
+}
+
+/**
+ * What this machine can run: the connections asked for, or as many as the open-file limit allows
+ * (with why), over enough client processes and 127.0.0.x source addresses.
+ */
+export function connectionsPlan(params: ConnectionsParams): { params: ConnectionsParams; reduced?: string } {
+  const limit = openFileLimit();
+  let connections = params.connections;
+  let reduced: string | undefined;
+  if (connections + params.warmupConnections + FD_MARGIN > limit) {
+    connections = Math.floor((limit - params.warmupConnections - FD_MARGIN) / 1_000) * 1_000;
+    const refusal = ulimitRefusal(RAISED_LIMIT);
+    reduced =
+      `${params.connections.toLocaleString("en-US")} connections not run: one server process may open ${limit.toLocaleString("en-US")} files here ` +
+      `and the limit cannot be raised (\`ulimit -n ${RAISED_LIMIT}\` as ${process.getuid?.() === 0 ? "root" : "this user"}: ` +
+      `${process.env[RAISED_ENV] ? "raised, still too low" : (refusal ?? "allowed, but the run was not restarted under it")}); ran ${connections.toLocaleString("en-US")} instead`;
   }
-  if (params.connections > ports) {
-    return `the ephemeral port range has ${ports} ports; ${params.connections} connections to one address need several 127.0.0.x source addresses (not implemented)`;
-  }
-  return undefined;
+  // Each client process holds its share; each source address has one ephemeral port range towards the server.
+  const clientProcesses = Math.max(params.clientProcesses, Math.ceil(connections / (limit - FD_MARGIN)));
+  const perAddress = Math.floor(ephemeralPorts() * 0.8);
+  const addresses = Math.ceil((connections + params.warmupConnections) / perAddress);
+  const localAddresses = addresses > 1 ? Array.from({ length: addresses }, (_, i) => `127.0.0.${i + 2}`) : undefined;
+  return {
+    params: { ...params, connections, clientProcesses, ...(localAddresses ? { localAddresses } : {}) },
+    ...(reduced ? { reduced } : {}),
+  };
 }
 
 /** Opens idle connections on one server process and reads its memory before and after. */
@@ -70,6 +130,7 @@ export async function runConnections(system: SystemUnderTest, params: Connection
       protocol: system.protocol,
       connections: params.connections,
       processes: params.clientProcesses,
+      ...(params.localAddresses ? { localAddresses: params.localAddresses } : {}),
     });
     try {
       await sleep(params.settleMs);

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { ContentCheckers, type ContentCheckResult, checkContent, type Published } from "./content-check.js";
 import { LatencyHistogram, type LatencySummary } from "./latency-histogram.js";
 import { ClientFleet } from "./load/client-fleet.js";
+import { NoiseMeter } from "./machine.js";
 import { now, produceAtRate, waitForFleet } from "./pacing.js";
 import { processCpuMicros } from "./process-cpu.js";
 import type { BenchPayload, SystemName, SystemUnderTest } from "./systems.js";
@@ -18,23 +20,27 @@ export interface FanoutParams {
   payloadBytes: number;
   /** How long after the last publish deliveries may still arrive before the rest count as lost. */
   drainMs: number;
+  /** Real clients (socket.io-client; ws with JSON for raw) that check every message of the window whole. */
+  contentCheckers: number;
 }
 
 export const FANOUT_QUICK: FanoutParams = {
   subscribers: 2_000,
   rate: 20,
-  seconds: 15,
-  warmupSeconds: 3,
+  seconds: 8,
+  warmupSeconds: 2,
   payloadBytes: 200,
   drainMs: 10_000,
+  contentCheckers: 4,
 };
 export const FANOUT_FULL: FanoutParams = {
   subscribers: 20_000,
   rate: 2,
-  seconds: 60,
+  seconds: 45,
   warmupSeconds: 5,
   payloadBytes: 200,
   drainMs: 20_000,
+  contentCheckers: 4,
 };
 
 export interface FanoutResult {
@@ -60,6 +66,7 @@ export interface FanoutResult {
   windowSeconds: number;
   /** CPU time of each server process over the window. */
   serverCpuMicros: number[];
+  /** Server CPU over the window divided by all deliveries (the fleet's and the content checkers'). */
   serverCpuMicrosPerDelivery: number;
   /** redis-server CPU over the window per published event (the hub's Lua dedupe + broadcast runs here). */
   redisCpuMicrosPerEvent: number;
@@ -67,12 +74,36 @@ export interface FanoutResult {
   clientCoresBusy: number;
   /** Client processes used. */
   clientProcesses: number;
+  /** Cores busy with work outside this run during the window (other processes on the machine). */
+  otherCores: number;
+  /** Every message of the window compared whole by a few real clients. */
+  contentCheck: ContentCheckResult;
+}
+
+/** What a scenario that goes on with the fanout's connections (saturation) gets. */
+export interface FanoutContinuation {
+  system: SystemUnderTest;
+  fleet: ClientFleet;
+  connected: number;
+  /** The next unused sequence number. */
+  nextSeq: number;
+  pad: string;
+  redisPid: number;
+  fanout: FanoutResult;
 }
 
 const CLIENT_PROCESSES = 2;
 
-/** One topic, S subscribers over the system's server processes, a producer at a fixed rate. */
-export async function runFanout(system: SystemUnderTest, params: FanoutParams, redisPid: number): Promise<FanoutResult> {
+/**
+ * One topic, S subscribers over the system's server processes, a producer at a fixed rate. `then`
+ * goes on with the same connections before they close (the saturation ramp).
+ */
+export async function runFanout<T>(
+  system: SystemUnderTest,
+  params: FanoutParams,
+  redisPid: number,
+  then: (continuation: FanoutContinuation) => Promise<T>,
+): Promise<{ fanout: FanoutResult; continued: T }> {
   const started = await ClientFleet.start({
     urls: system.urls,
     protocol: system.protocol,
@@ -80,10 +111,21 @@ export async function runFanout(system: SystemUnderTest, params: FanoutParams, r
     processes: CLIENT_PROCESSES,
   });
   const { fleet } = started;
+  let checkers: ContentCheckers | undefined;
   try {
+    checkers = await ContentCheckers.start(system, params.contentCheckers);
     const pad = padFor(params.payloadBytes);
     const warmupEvents = Math.round(params.rate * params.warmupSeconds);
-    const publish = (seq: number, sent: number) => system.publish({ bench_seq: seq, bench_sent: sent, pad } satisfies BenchPayload);
+    const published = new Map<number, Published>();
+    const publish = (seq: number, sent: number) => {
+      const payload: BenchPayload = { bench_seq: seq, bench_sent: sent, pad };
+      if (seq < 0) return system.publish(payload);
+      const record: Published = { payload: { ...payload } };
+      published.set(seq, record);
+      system.publish(payload, (id) => {
+        record.id = id;
+      });
+    };
     await produceAtRate(warmupEvents, params.rate, -warmupEvents, publish);
     await waitForFleet(fleet, (p) => p.warmup >= started.connected * warmupEvents, params.drainMs);
     await sleep(500);
@@ -91,6 +133,7 @@ export async function runFanout(system: SystemUnderTest, params: FanoutParams, r
     const pids = [...system.serverPids, redisPid];
     const cpuBefore = pids.map(processCpuMicros);
     const clientBefore = (await fleet.progress()).cpuMicros;
+    const noise = new NoiseMeter();
     const windowStart = now();
     const events = Math.round(params.rate * params.seconds);
     const { lagMaxMs } = await produceAtRate(events, params.rate, 0, publish);
@@ -99,7 +142,13 @@ export async function runFanout(system: SystemUnderTest, params: FanoutParams, r
     const final = await waitForFleet(fleet, (p) => p.received >= expected, params.drainMs);
     const windowEnd = now();
     const cpuAfter = pids.map(processCpuMicros);
+    const otherCores = noise.take();
     const cpu = cpuAfter.map((after, i) => after - (cpuBefore[i] ?? 0));
+    // The checkers' copies went out in the same window; give them a moment to arrive, then close them.
+    await sleep(200);
+    const contentCheck = checkContent(system.name, await checkers.collect(), published, events);
+    await checkers.close();
+    checkers = undefined;
 
     const reports = await fleet.reports();
     const sum = (pick: (r: (typeof reports)[number]) => number) => reports.reduce((n, r) => n + pick(r), 0);
@@ -108,7 +157,7 @@ export async function runFanout(system: SystemUnderTest, params: FanoutParams, r
     const serverCpu = cpu.slice(0, system.serverPids.length);
     const serverTotal = serverCpu.reduce((n, c) => n + c, 0);
     const windowSeconds = (windowEnd - windowStart) / 1000;
-    return {
+    const fanout: FanoutResult = {
       system: system.name,
       params,
       connected: started.connected,
@@ -127,17 +176,22 @@ export async function runFanout(system: SystemUnderTest, params: FanoutParams, r
       producerLagMaxMs: lagMaxMs,
       windowSeconds,
       serverCpuMicros: serverCpu,
-      serverCpuMicrosPerDelivery: received ? serverTotal / received : Number.NaN,
+      serverCpuMicrosPerDelivery: received ? serverTotal / (received + contentCheck.checked) : Number.NaN,
       redisCpuMicrosPerEvent: (cpu[system.serverPids.length] ?? 0) / events,
       clientCoresBusy: (final.cpuMicros - clientBefore) / 1e6 / windowSeconds,
       clientProcesses: CLIENT_PROCESSES,
+      otherCores,
+      contentCheck,
     };
+    const next = await then({ system, fleet, connected: started.connected, nextSeq: events, pad, redisPid, fanout });
+    return { fanout, continued: next };
   } finally {
+    await checkers?.close();
     await fleet.close();
   }
 }
 
-function padFor(bytes: number): string {
+export function padFor(bytes: number): string {
   const bare: BenchPayload = { bench_seq: 100_000, bench_sent: now(), pad: "" };
   return "x".repeat(Math.max(0, bytes - JSON.stringify(bare).length));
 }

@@ -35,8 +35,8 @@ export interface IngestParams {
 }
 
 export const INGEST_QUICK: IngestParams = {
-  events: 50_000,
-  warmupEvents: 5_000,
+  events: 40_000,
+  warmupEvents: 4_000,
   concurrency: 256,
   httpBatch: 100,
   httpConcurrency: 4,
@@ -89,9 +89,14 @@ async function runPath(
   options: { redisUrl: string; redisPid: number },
 ): Promise<IngestResult> {
   const redis = new Redis(options.redisUrl);
-  const producer = await createProducer(path, system, redis, params);
   const started = await ClientFleet.start({ urls: system.urls, protocol: system.protocol, connections: 1, processes: 1 });
   const { fleet } = started;
+  // How far the subscriber has got (measured and warm-up deliveries), for the legacy producer's window.
+  const delivered = async () => {
+    const p = await fleet.progress();
+    return p.received + p.warmup;
+  };
+  const producer = await createProducer(path, system, redis, params, delivered);
   try {
     if (started.connected !== 1) throw new Error(`ingest ${path}: subscriber did not connect: ${started.firstError}`);
     const pad = "x".repeat(Math.max(0, params.payloadBytes - 60));
@@ -148,7 +153,20 @@ interface Producer {
   send(run: string, firstSeq: number, count: number, pad: string): Promise<number>;
 }
 
-async function createProducer(path: IngestPath, system: SystemUnderTest, redis: Redis, params: IngestParams): Promise<Producer> {
+/**
+ * The legacy producer keeps at most this many events published and not yet delivered: Redis
+ * disconnects a pub/sub subscriber whose output buffer passes `client-output-buffer-limit pubsub`
+ * (32 MB), so a producer far ahead of the gateway's ingest would measure Redis dropping the gateway.
+ */
+export const LEGACY_WINDOW = 10_000;
+
+async function createProducer(
+  path: IngestPath,
+  system: SystemUnderTest,
+  redis: Redis,
+  params: IngestParams,
+  delivered: () => Promise<number>,
+): Promise<Producer> {
   const payload = (seq: number, pad: string): BenchPayload => ({ bench_seq: seq, bench_sent: now(), pad });
   const id = (run: string, seq: number) => `${run}-${seq < 0 ? `w${-seq}` : seq}`;
   switch (path) {
@@ -162,11 +180,26 @@ async function createProducer(path: IngestPath, system: SystemUnderTest, redis: 
           }),
       };
     }
-    case "legacy":
+    case "legacy": {
+      let sentTotal = 0;
+      let deliveredTotal = 0;
+      // One progress query at a time, shared by every lane that waits.
+      let refreshing: Promise<void> | undefined;
+      const refresh = async () => {
+        deliveredTotal = await delivered();
+        if (sentTotal - deliveredTotal >= LEGACY_WINDOW) await sleep(5);
+      };
       return {
         send: (run, firstSeq, count, pad) =>
           bounded(count, params.concurrency, async (i) => {
             const seq = firstSeq + i;
+            while (sentTotal - deliveredTotal >= LEGACY_WINDOW) {
+              refreshing ??= refresh().finally(() => {
+                refreshing = undefined;
+              });
+              await refreshing;
+            }
+            sentTotal++;
             const envelope = {
               id: id(run, seq),
               type: "roster.bench",
@@ -177,6 +210,7 @@ async function createProducer(path: IngestPath, system: SystemUnderTest, redis: 
             await redis.publish(`prostaff:events:${BENCH_ORG}`, JSON.stringify(envelope));
           }),
       };
+    }
     case "http": {
       const token = await serviceToken("bench-producer", { expiresIn: 24 * 3600 });
       const url = `${system.httpUrls[0]}/api/v1/events`;

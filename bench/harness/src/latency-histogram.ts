@@ -28,7 +28,7 @@ export interface LatencySummary {
  * the maximum is exact.
  */
 export class LatencyHistogram {
-  private readonly counts = new Array<number>(BUCKETS).fill(0);
+  private counts = new Array<number>(BUCKETS).fill(0);
   private count = 0;
   private sum = 0;
   private max = 0;
@@ -40,6 +40,14 @@ export class LatencyHistogram {
     this.count++;
     this.sum += ms;
     if (ms > this.max) this.max = ms;
+  }
+
+  /** Forgets everything recorded so far. */
+  reset(): void {
+    this.counts = new Array<number>(BUCKETS).fill(0);
+    this.count = 0;
+    this.sum = 0;
+    this.max = 0;
   }
 
   snapshot(): HistogramSnapshot {

@@ -4,23 +4,53 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startRedis } from "@hub/devkit";
 import { Redis } from "ioredis";
-import { CONNECTIONS_FULL, CONNECTIONS_QUICK, type ConnectionsResult, connectionsBlocker, runConnections } from "./connections.js";
+import {
+  CONNECTIONS_FULL,
+  CONNECTIONS_QUICK,
+  type ConnectionsResult,
+  connectionsPlan,
+  raiseOpenFileLimit,
+  runConnections,
+} from "./connections.js";
+import { type ConnectionsProfile, profileConnections } from "./connections-profile.js";
 import { FANOUT_FULL, FANOUT_QUICK, type FanoutResult, runFanout } from "./fanout.js";
 import { INGEST_FULL, INGEST_QUICK, type IngestResult, runIngest } from "./ingest.js";
-import { describeMachine, redisPid } from "./machine.js";
+import { describeMachine, NoiseMeter, redisPid } from "./machine.js";
 import { MANY_TOPICS_FULL, MANY_TOPICS_QUICK, MANY_TOPICS_SYSTEMS, type ManyTopicsResult, runManyTopics } from "./many-topics.js";
-import { writeReport } from "./report.js";
+import { renderFromResults, writeReport } from "./report.js";
+import { runSaturation, SATURATION_FULL, SATURATION_QUICK, type SaturationResult } from "./saturation.js";
 import { type SystemName, type SystemUnderTest, startSystem } from "./systems.js";
+import { runWorker, WORKER_FULL, WORKER_QUICK, type WorkerResult } from "./worker.js";
 
 const RESULTS_DIR = fileURLToPath(new URL("../../results", import.meta.url));
 const SYSTEMS: SystemName[] = ["hub", "plain", "raw"];
 
-const { values } = parseArgs({ options: { full: { type: "boolean", default: false } } });
+const { values } = parseArgs({
+  options: { full: { type: "boolean", default: false }, only: { type: "string" }, render: { type: "boolean", default: false } },
+});
+// --render: write results/README.md again from results/*.json (after a change to the report's text), run nothing.
+if (values.render) {
+  await renderFromResults(RESULTS_DIR);
+  console.log(`bench: rendered ${RESULTS_DIR}/README.md from the last run's JSON`);
+  process.exit(0);
+}
+// --only fanout,worker: run those scenarios (fanout includes saturation), print, and write no results.
+const only = values.only ? new Set(values.only.split(",")) : undefined;
+const runs = (scenario: string) => !only || only.has(scenario);
 const mode = values.full ? "full" : "quick";
 const fanoutParams = values.full ? FANOUT_FULL : FANOUT_QUICK;
+const saturationParams = values.full ? SATURATION_FULL : SATURATION_QUICK;
 const ingestParams = values.full ? INGEST_FULL : INGEST_QUICK;
 const connectionsParams = values.full ? CONNECTIONS_FULL : CONNECTIONS_QUICK;
 const manyTopicsParams = values.full ? MANY_TOPICS_FULL : MANY_TOPICS_QUICK;
+const workerParams = values.full ? WORKER_FULL : WORKER_QUICK;
+
+// Full mode's 100,000 connections need more open files than the usual limit: when this process may
+// raise it, it runs itself again under `ulimit -n` (children inherit the limit) and exits with its code.
+if (values.full) {
+  const code = await raiseOpenFileLimit(connectionsParams);
+  if (code !== undefined) process.exit(code);
+}
 
 // Bounded even if something hangs; child processes are killed on exit (devkit's track()).
 const hardLimit = setTimeout(
@@ -46,29 +76,81 @@ async function withSystem<T>(name: SystemName, nodes: number, body: (system: Sys
   }
 }
 
+const began = Date.now();
+const timings: Record<string, number> = {};
+// Core-seconds other processes on the machine used while each scenario ran: the noise under its figures.
+const noise = new NoiseMeter();
+const foreignCoreSeconds: Record<string, number> = {};
+async function timed<T>(scenario: string, body: () => Promise<T>): Promise<T> {
+  const start = Date.now();
+  noise.take();
+  try {
+    return await body();
+  } finally {
+    const seconds = (Date.now() - start) / 1000;
+    timings[scenario] = (timings[scenario] ?? 0) + seconds;
+    foreignCoreSeconds[scenario] = (foreignCoreSeconds[scenario] ?? 0) + noise.take() * seconds;
+  }
+}
+
 try {
   const machine = await describeMachine(redis);
   const pid = await redisPid(redis);
   console.log(`bench (${mode}): ${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}, redis ${machine.redis}`);
 
   const fanout: FanoutResult[] = [];
-  for (const name of SYSTEMS) {
+  const saturation: SaturationResult[] = [];
+  for (const name of runs("fanout") ? SYSTEMS : []) {
     console.log(
-      `fanout: ${name}: ${fanoutParams.subscribers} subscribers, ${fanoutParams.rate} events/s for ${fanoutParams.seconds} s ...`,
+      `fanout: ${name}: ${fanoutParams.subscribers} subscribers, ${fanoutParams.rate} events/s for ${fanoutParams.seconds} s` +
+        `${saturationParams.setup ? "" : ", then the saturation ramp"} ...`,
     );
-    const result = await withSystem(name, 2, (system) => runFanout(system, fanoutParams, pid));
-    fanout.push(result);
-    const l = result.latencyMs;
+    const separate = saturationParams.setup;
+    const result = await timed(separate ? "fanout" : "fanout + saturation", () =>
+      withSystem(name, 2, (system) =>
+        runFanout(system, fanoutParams, pid, (continuation) =>
+          separate ? Promise.resolve(undefined) : runSaturation(continuation, saturationParams),
+        ),
+      ),
+    );
+    fanout.push(result.fanout);
+    const l = result.fanout.latencyMs;
+    const c = result.fanout.contentCheck;
     console.log(
-      `fanout: ${name}: ${Math.round(result.deliveriesPerSecond)} deliveries/s, p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)} ` +
-        `max ${l.max.toFixed(2)} ms, losses ${result.losses}, server ${result.serverCpuMicrosPerDelivery.toFixed(2)} µs/delivery`,
+      `fanout: ${name}: ${Math.round(result.fanout.deliveriesPerSecond)} deliveries/s, p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)} ` +
+        `max ${l.max.toFixed(2)} ms, losses ${result.fanout.losses}, server ${result.fanout.serverCpuMicrosPerDelivery.toFixed(2)} µs/delivery, ` +
+        `content ${c.ok ? "ok" : "NOT ok"} (${c.checked} messages on ${c.clients} ${c.client} clients${c.problems[0] ? `; ${c.problems[0]}` : ""})`,
     );
+    let ramp = result.continued;
+    if (separate) {
+      console.log(
+        `saturation: ${name}: ${separate.subscribers} subscribers from ${separate.rate} events/s, steps of ${saturationParams.stepSeconds} s ...`,
+      );
+      ramp = (
+        await timed("saturation", () =>
+          withSystem(name, 2, (system) =>
+            runFanout(system, separate, pid, (continuation) => runSaturation(continuation, saturationParams)),
+          ),
+        )
+      ).continued;
+    }
+    if (!ramp) continue;
+    saturation.push(ramp);
+    for (const step of ramp.steps) {
+      console.log(
+        `saturation: ${name}: ${step.rate.toFixed(1)} events/s (${step.kind}): ${Math.round(step.deliveriesPerSecond)} deliveries/s, ` +
+          `p99 ${step.latencyMs.p99.toFixed(1)} ms, losses ${step.losses}, servers ${step.serverCoresBusy.toFixed(2)} cores, ` +
+          `clients ${step.clientCoresBusy.toFixed(2)} cores${step.sustained ? "" : ` -- ${step.failure}`}`,
+      );
+    }
   }
 
   const ingest: IngestResult[] = [];
-  for (const name of SYSTEMS) {
+  for (const name of runs("ingest") ? SYSTEMS : []) {
     console.log(`ingest: ${name}: ${ingestParams.events} events per path ...`);
-    const results = await withSystem(name, 1, (system) => runIngest(system, ingestParams, { redisUrl: redisServer.url, redisPid: pid }));
+    const results = await timed("ingest", () =>
+      withSystem(name, 1, (system) => runIngest(system, ingestParams, { redisUrl: redisServer.url, redisPid: pid })),
+    );
     ingest.push(...results);
     for (const r of results) {
       console.log(
@@ -79,28 +161,43 @@ try {
   }
 
   const connections: ConnectionsResult[] = [];
-  const blocker = connectionsBlocker(connectionsParams);
-  if (blocker) {
-    console.log(`connections: not run: ${blocker}`);
-  } else {
-    for (const name of SYSTEMS) {
-      console.log(`connections: ${name}: ${connectionsParams.connections} idle connections ...`);
-      const result = await withSystem(name, 1, (system) => runConnections(system, connectionsParams));
-      connections.push(result);
+  const plan = connectionsPlan(connectionsParams);
+  if (plan.reduced) console.log(`connections: ${plan.reduced}`);
+  for (const name of runs("connections") ? SYSTEMS : []) {
+    console.log(`connections: ${name}: ${plan.params.connections} idle connections ...`);
+    const result = await timed("connections", () => withSystem(name, 1, (system) => runConnections(system, plan.params)));
+    connections.push(result);
+    console.log(
+      `connections: ${name}: ${result.connected} connected (${result.connectFailures} failed), ${Math.round(result.connectsPerSecond)}/s, ` +
+        `${(result.rssBytesPerConnection / 1024).toFixed(2)} KB RSS and ${(result.heapBytesPerConnection / 1024).toFixed(2)} KB heap per connection`,
+    );
+  }
+  const profiles: ConnectionsProfile[] = [];
+  if (values.full && runs("connections")) {
+    for (const name of ["hub", "plain"] as const) {
+      console.log(`connections profile: ${name}: heap snapshots around ${CONNECTIONS_QUICK.connections} connections ...`);
+      await redis.flushall();
+      const profile = await timed("connections profile", () =>
+        profileConnections(name, redisServer.url, { ...CONNECTIONS_QUICK, settleMs: 2_000 }),
+      );
+      profiles.push(profile);
       console.log(
-        `connections: ${name}: ${result.connected} connected (${result.connectFailures} failed), ${Math.round(result.connectsPerSecond)}/s, ` +
-          `${(result.rssBytesPerConnection / 1024).toFixed(2)} KB RSS and ${(result.heapBytesPerConnection / 1024).toFixed(2)} KB heap per connection`,
+        `connections profile: ${name}: ${(profile.liveHeapBytesPerConnection / 1024).toFixed(2)} KB live heap per connection; ` +
+          profile.top
+            .slice(0, 5)
+            .map((r) => `${r.key} ${Math.round(r.bytesPerConnection)} B`)
+            .join(", "),
       );
     }
   }
 
   const manyTopics: ManyTopicsResult[] = [];
-  for (const name of MANY_TOPICS_SYSTEMS) {
+  for (const name of runs("many-topics") ? MANY_TOPICS_SYSTEMS : []) {
     const p = manyTopicsParams;
     console.log(
       `many-topics: ${name}: ${p.users} users on their own topics over ${p.nodes} nodes, ${p.rate} events/s for ${p.seconds} s ...`,
     );
-    const result = await withSystem(name, p.nodes, (system) => runManyTopics(system, p, pid));
+    const result = await timed("many-topics", () => withSystem(name, p.nodes, (system) => runManyTopics(system, p, pid)));
     manyTopics.push(result);
     const l = result.latencyMs;
     console.log(
@@ -109,17 +206,55 @@ try {
     );
   }
 
-  await writeReport(RESULTS_DIR, {
-    mode,
-    machine,
-    fanout: { scenario: "fanout", mode, machine, results: fanout },
-    ingest: { scenario: "ingest", mode, machine, results: ingest },
-    connections: { scenario: "connections", mode, machine, ...(blocker ? { notRun: blocker } : {}), results: connections },
-    manyTopics: { scenario: "many-topics", mode, machine, results: manyTopics },
-  });
-  console.log(`bench: wrote ${RESULTS_DIR}/{fanout,ingest,connections,many-topics}.json and README.md`);
+  const workers: WorkerResult[] = [];
+  if (runs("worker")) {
+    const p = workerParams;
+    console.log(`worker: hub: ${p.queues} queues over ${p.workers} queue-worker processes, check-in timeout ${p.checkInTimeoutMs} ms ...`);
+    const w = await timed("worker", () =>
+      withSystem("hub", 1, (system) => runWorker(system, p, { redisUrl: redisServer.url, redisPid: pid })),
+    );
+    workers.push(w);
+    console.log(
+      `worker: hub: setup ${Math.round(w.setup.appliedPerSecond)} commands/s applied (${w.setup.applied}/${w.setup.commands}), ` +
+        `deadline phase ${Math.round(w.deadlinePhase.appliedPerSecond)} commands/s, lateness p50 ${w.latenessMs.p50.toFixed(1)} ` +
+        `p99 ${w.latenessMs.p99.toFixed(1)} max ${w.latenessMs.max.toFixed(1)} ms, expired ${w.expiredObserved}/${p.queues}, ` +
+        `duplicates ${w.duplicateExpirations}, idle worker CPU ${w.idleWorkerCpuMicrosPerSecond.map((c) => (c / 1000).toFixed(0)).join("/")} ms/s, ` +
+        `warnings ${w.workerWarnings}${w.warningMessages.length ? ` (${w.warningMessages.join("; ")})` : ""}`,
+    );
+  }
+
+  const wallSeconds = (Date.now() - began) / 1000;
+  const took = `${mode}, ${Math.round(wallSeconds)} s: ${Object.entries(timings)
+    .map(([k, v]) => `${k} ${Math.round(v)} s (other work ${((foreignCoreSeconds[k] ?? 0) / v).toFixed(2)} cores)`)
+    .join(", ")}`;
+  if (only) {
+    console.log(`bench: --only ${values.only}: no results written (${took})`);
+  } else {
+    await writeReport(RESULTS_DIR, {
+      mode,
+      machine,
+      wallSeconds,
+      timings,
+      otherCores: Object.fromEntries(Object.entries(foreignCoreSeconds).map(([k, v]) => [k, v / (timings[k] ?? 1)])),
+      fanout: { scenario: "fanout", mode, machine, results: fanout },
+      saturation: { scenario: "saturation", mode, machine, results: saturation },
+      ingest: { scenario: "ingest", mode, machine, results: ingest },
+      connections: {
+        scenario: "connections",
+        mode,
+        machine,
+        ...(plan.reduced ? { reduced: plan.reduced } : {}),
+        results: connections,
+        ...(profiles.length ? { profiles } : {}),
+      },
+      manyTopics: { scenario: "many-topics", mode, machine, results: manyTopics },
+      worker: { scenario: "worker", mode, machine, results: workers },
+    });
+    console.log(`bench: wrote ${RESULTS_DIR}/{fanout,saturation,ingest,connections,many-topics,worker}.json and README.md (${took})`);
+  }
   const unclean =
-    fanout.some((r) => r.losses !== 0) ||
+    fanout.some((r) => r.losses !== 0 || !r.contentCheck.ok) ||
+    workers.some((w) => w.missingExpirations !== 0 || w.duplicateExpirations !== 0) ||
     ingest.some((r) => r.losses !== 0 || r.publishFailures !== 0) ||
     connections.some((r) => r.connectFailures !== 0) ||
     manyTopics.some((r) => r.losses !== 0);

@@ -25,13 +25,20 @@ export const MANY_TOPICS_QUICK: ManyTopicsParams = {
   users: 10_000,
   nodes: 3,
   rate: 500,
-  seconds: 8,
-  warmupSeconds: 2,
+  seconds: 5,
+  warmupSeconds: 1,
   payloadBytes: 200,
   drainMs: 10_000,
-  idleSeconds: 2,
+  idleSeconds: 1,
 };
-export const MANY_TOPICS_FULL: ManyTopicsParams = { ...MANY_TOPICS_QUICK, rate: 1_000, seconds: 60, warmupSeconds: 5, drainMs: 20_000 };
+export const MANY_TOPICS_FULL: ManyTopicsParams = {
+  ...MANY_TOPICS_QUICK,
+  rate: 1_000,
+  seconds: 45,
+  warmupSeconds: 5,
+  drainMs: 20_000,
+  idleSeconds: 5,
+};
 
 /** The systems with per-user topics; raw forwards every message to every socket, so it has none. */
 export const MANY_TOPICS_SYSTEMS: SystemName[] = ["hub", "plain"];

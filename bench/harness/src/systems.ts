@@ -25,8 +25,11 @@ export interface SystemUnderTest {
   /** PIDs of the server processes whose CPU time is charged to the system. */
   serverPids: number[];
   protocol: WireProtocol;
-  /** Publishes one event to the topic; errors are counted, not thrown. */
-  publish(payload: BenchPayload): void;
+  /**
+   * Publishes one event to the topic; errors are counted, not thrown. `onId` is told the event's id
+   * once the hub's SDK reports it (the baselines have no ids).
+   */
+  publish(payload: BenchPayload, onId?: (id: string) => void): void;
   /** Publishes one event to user `user`'s own topic (`notifications:{user}`); absent where the system has no per-user topics (raw). */
   publishToUser?(user: string, payload: BenchPayload): void;
   /** Resolves once every publish call so far has settled; returns the number that failed. */
@@ -42,6 +45,8 @@ export interface StartOptions {
   redisUrl: string;
   /** Server processes to start. @default 2 */
   nodes?: number;
+  /** Extra environment for the server processes (NODE_OPTIONS for a heap snapshot on a signal). */
+  env?: Record<string, string>;
 }
 
 export function startSystem(name: SystemName, options: StartOptions): Promise<SystemUnderTest> {
@@ -72,6 +77,9 @@ async function startHub(options: StartOptions): Promise<SystemUnderTest> {
             LOG_LEVEL: "warn",
             NODE_ENV: "production",
             CORS_ORIGINS: "http://127.0.0.1",
+            // BENCH_SERVER_NODE_OPTIONS="--require .../profiling/cpu-profile.cjs" profiles the gateways (bench/README.md).
+            ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
+            ...options.env,
           }),
         ),
       );
@@ -87,8 +95,9 @@ async function startHub(options: StartOptions): Promise<SystemUnderTest> {
       httpUrls: ports.map((port) => `http://127.0.0.1:${port}`),
       serverPids: servers.map((s) => s.child.pid as number),
       protocol: { kind: "socket.io", auth: { token }, topic: BENCH_TOPIC },
-      publish(payload) {
-        inFlight.add(emitter.publish({ type: "roster.bench", org_id: BENCH_ORG, payload: { ...payload } }));
+      publish(payload, onId) {
+        const published = emitter.publish({ type: "roster.bench", org_id: BENCH_ORG, payload: { ...payload } });
+        inFlight.add(onId ? published.then((result) => onId(result.id)) : published);
       },
       publishToUser(user, payload) {
         inFlight.add(emitter.publish({ type: "notification.created", org_id: BENCH_ORG, user_id: user, payload: { ...payload } }));
@@ -171,6 +180,8 @@ async function spawnBaselines(script: string, options: StartOptions): Promise<Ar
           NODE_ENV: "production",
           REDIS_URL: options.redisUrl,
           BENCH_CHANNEL: RAW_CHANNEL,
+          ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
+          ...options.env,
         }),
       );
     }

@@ -16,6 +16,8 @@ export interface FleetOptions {
   processes?: number;
   /** Handshakes in flight per process. @default 50 */
   concurrency?: number;
+  /** Source addresses (127.0.0.x) to spread the connections over. */
+  localAddresses?: string[];
 }
 
 /** Lightweight wire-protocol clients spread over child processes. */
@@ -43,6 +45,7 @@ export class ClientFleet {
           firstIndex,
           protocol: options.protocol,
           concurrency: options.concurrency ?? 50,
+          ...(options.localAddresses ? { localAddresses: options.localAddresses } : {}),
         };
         firstIndex += count;
         return ask(worker, { type: "start", assignment }, "ready");
@@ -73,6 +76,11 @@ export class ClientFleet {
   async reports(): Promise<WorkerReport[]> {
     const answers = await Promise.all(this.workers.map((w) => ask(w, { type: "report" }, "report")));
     return answers.map((a) => a.report);
+  }
+
+  /** Zeroes every process's counters and latency histogram; events below `minSeq` are ignored from now on. */
+  async reset(minSeq: number): Promise<void> {
+    await Promise.all(this.workers.map((w) => ask(w, { type: "reset", minSeq }, "reset-done")));
   }
 
   async close(): Promise<void> {

@@ -22,7 +22,8 @@ async function start(assignment: FleetAssignment): Promise<void> {
       const url = assignment.urls[(assignment.firstIndex + i) % assignment.urls.length] as string;
       try {
         const protocol = await forConnection(assignment.protocol, assignment.firstIndex + i);
-        sockets.push(await openConnection(url, protocol, stats));
+        const local = assignment.localAddresses?.[(assignment.firstIndex + i) % assignment.localAddresses.length];
+        sockets.push(await openConnection(url, protocol, stats, local));
       } catch (error) {
         failed++;
         firstError ??= (error as Error).message;
@@ -49,6 +50,10 @@ process.on("message", (message: ToWorker) => {
       send({ type: "report", report: { ...report, latency: stats.latency.snapshot() } });
       break;
     }
+    case "reset":
+      stats.reset(message.minSeq);
+      send({ type: "reset-done" });
+      break;
     case "close":
       for (const socket of sockets) socket.terminate();
       process.disconnect();

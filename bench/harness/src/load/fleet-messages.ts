@@ -9,9 +9,16 @@ export interface FleetAssignment {
   protocol: WireProtocol;
   /** Handshakes in flight at once. */
   concurrency: number;
+  /** Source addresses (127.0.0.x) used in turn, past the ephemeral port range of one address. */
+  localAddresses?: string[];
 }
 
-export type ToWorker = { type: "start"; assignment: FleetAssignment } | { type: "progress" } | { type: "report" } | { type: "close" };
+export type ToWorker =
+  | { type: "start"; assignment: FleetAssignment }
+  | { type: "progress" }
+  | { type: "report" }
+  | { type: "reset"; minSeq: number }
+  | { type: "close" };
 
 export interface WorkerReport {
   received: number;
@@ -27,4 +34,5 @@ export interface WorkerReport {
 export type FromWorker =
   | { type: "ready"; connected: number; failed: number; firstError: string | undefined; connectMs: number }
   | { type: "progress"; received: number; warmup: number; cpuMicros: number }
-  | { type: "report"; report: WorkerReport };
+  | { type: "report"; report: WorkerReport }
+  | { type: "reset-done" };

@@ -43,6 +43,23 @@ export class DeliveryStats {
   dropped = 0;
   firstAt = 0;
   lastAt = 0;
+  /** Events below this sequence number belong to an earlier measurement: counted as `stale`, nothing else. */
+  minSeq = Number.NEGATIVE_INFINITY;
+  stale = 0;
+
+  /** Starts a new measurement (a saturation step) from `minSeq`; per-connection order tracking carries on. */
+  reset(minSeq: number): void {
+    this.minSeq = minSeq;
+    this.stale = 0;
+    this.latency.reset();
+    this.received = 0;
+    this.warmup = 0;
+    this.outOfOrder = 0;
+    this.unreadable = 0;
+    this.dropped = 0;
+    this.firstAt = 0;
+    this.lastAt = 0;
+  }
 }
 
 const SEQ = Buffer.from('"bench_seq":');
@@ -58,8 +75,9 @@ const HANDSHAKE_TIMEOUT_MS = 30_000;
  * packet, the CONNECT and an acknowledged subscribe; for raw once the socket is open. It answers
  * pings and parses only `bench_seq` and `bench_sent` out of each event frame.
  */
-export function openConnection(url: string, protocol: WireProtocol, stats: DeliveryStats): Promise<WebSocket> {
-  const ws = new WebSocket(url, { perMessageDeflate: false });
+export function openConnection(url: string, protocol: WireProtocol, stats: DeliveryStats, localAddress?: string): Promise<WebSocket> {
+  // A source address of its own (127.0.0.x) gives the connection another ephemeral port range.
+  const ws = new WebSocket(url, { perMessageDeflate: false, ...(localAddress ? { localAddress } : {}) });
   let lastSeq = Number.NEGATIVE_INFINITY;
   let ready = false;
 
@@ -79,6 +97,10 @@ export function openConnection(url: string, protocol: WireProtocol, stats: Deliv
     }
     if (seq <= lastSeq) stats.outOfOrder++;
     lastSeq = seq;
+    if (seq < stats.minSeq) {
+      stats.stale++;
+      return;
+    }
     if (seq < 0) {
       stats.warmup++;
       return;
