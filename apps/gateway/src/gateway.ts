@@ -29,7 +29,7 @@ import { acknowledge } from "./protocol/acknowledge.js";
 import type { HubServer, HubSocket } from "./protocol/hub-socket.js";
 import { INHOUSE_REQUESTS, inhouseRequest } from "./protocol/inhouse-requests.js";
 import { trackPresence } from "./protocol/presence-requests.js";
-import { onRequest, rejectUnknownEvents } from "./protocol/respond.js";
+import { type RequestHandler, serveRequests } from "./protocol/respond.js";
 import { type SubscriptionContext, subscribe, unsubscribe } from "./protocol/subscriptions.js";
 import { TokenBucket } from "./protocol/token-bucket.js";
 import { LiveHolds } from "./recovery/live-holds.js";
@@ -54,8 +54,6 @@ export interface Gateway {
   /** Stops accepting, disconnects clients, closes the engine. */
   close(): Promise<void>;
 }
-
-const CLIENT_EVENTS = new Set(["subscribe", "unsubscribe", "auth.refresh", "ack", "presence", ...Object.keys(INHOUSE_REQUESTS)]);
 
 export function createGateway({ config, engine, logger }: GatewayOptions): Gateway {
   let lifecycle: Lifecycle = "starting";
@@ -145,21 +143,24 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   io.attach(http);
 
   io.use(authenticateHandshake(verifier, logger));
+  // One table for every socket's requests (closures per socket and event cost memory per connection).
+  const requests = new Map<string, RequestHandler>([
+    ["subscribe", (socket, req) => subscribe(socket, req, subscriptions)],
+    ["unsubscribe", (socket, req) => unsubscribe(socket, req, subscriptions)],
+    ["ack", (socket, req) => acknowledge(socket, req, registry, engine.history, subscriptions.available)],
+    ["auth.refresh", (socket, req) => refreshAuth(socket, req, verifier)],
+    ["presence", (socket, req) => presenceTracking.request(socket, req)],
+    ...(Object.keys(INHOUSE_REQUESTS) as Array<keyof typeof INHOUSE_REQUESTS>).map((event): [string, RequestHandler] => [
+      event,
+      (socket, req) => inhouseRequest(socket, event, req, engine),
+    ]),
+  ]);
   io.on("connection", (socket: HubSocket) => {
     socket.data.subscribeBucket = new TokenBucket(config.limits.subscribeRatePerSecond);
-    socket.data.joining = new Map();
     armTokenExpiry(socket);
     presenceTracking.watch(socket);
     socket.on("disconnect", () => clearTokenExpiry(socket));
-    onRequest(socket, "subscribe", (req) => subscribe(socket, req, subscriptions), logger);
-    onRequest(socket, "unsubscribe", (req) => unsubscribe(socket, req, subscriptions), logger);
-    onRequest(socket, "ack", (req) => acknowledge(socket, req, registry, engine.history, subscriptions.available), logger);
-    onRequest(socket, "auth.refresh", (req) => refreshAuth(socket, req, verifier), logger);
-    onRequest(socket, "presence", (req) => presenceTracking.request(socket, req), logger);
-    for (const event of Object.keys(INHOUSE_REQUESTS) as Array<keyof typeof INHOUSE_REQUESTS>) {
-      onRequest(socket, event, (req) => inhouseRequest(socket, event, req, engine), logger);
-    }
-    rejectUnknownEvents(socket, CLIENT_EVENTS);
+    serveRequests(socket, requests, logger);
   });
 
   return {

@@ -11,7 +11,7 @@ export interface SocketData {
   /** Fires when the token expires; cleared on disconnect and replaced on `auth.refresh`. */
   expiryTimer: NodeJS.Timeout | undefined;
   /** Subscriptions to topics with history that are still replaying, by topic. */
-  joining: Map<string, Joining>;
+  joining?: Map<string, Joining>;
 }
 
 // biome-ignore lint/complexity/noBannedTypes: Socket.IO's type for "no inter-server events".

@@ -2,19 +2,28 @@ import { type ErrorBody, ProtocolError } from "@hub/events";
 import type { Logger } from "pino";
 import type { HubSocket } from "./hub-socket.js";
 
-type Handler = (request: unknown) => unknown;
+/** Handles one client request; shared by every socket (no closure per socket and event). */
+export type RequestHandler = (socket: HubSocket, request: unknown) => unknown;
 
 /**
- * Registers a request handler that always answers: through the client's acknowledgement callback
- * when there is one, otherwise failures go to the socket's `error` event. Nothing a client sends
- * can throw out of here.
+ * Serves a socket's requests from one handler table with a single listener, so every request is
+ * answered: through the client's acknowledgement callback when there is one, otherwise failures go
+ * to the socket's `error` event. An event no handler knows is refused with `bad_request`, so a
+ * client's ack never waits forever. Nothing a client sends can throw out of here.
  */
-export function onRequest(socket: HubSocket, event: string, handler: Handler, logger: Logger): void {
-  (socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }).on(event, (...args) => {
+export function serveRequests(socket: HubSocket, handlers: ReadonlyMap<string, RequestHandler>, logger: Logger): void {
+  socket.onAny((event: string, ...args: unknown[]) => {
     const ack = typeof args.at(-1) === "function" ? (args.pop() as (reply: unknown) => void) : undefined;
+    const handler = handlers.get(event);
+    if (!handler) {
+      const body: ErrorBody = { code: "bad_request", message: `unknown event "${event}"` };
+      if (ack) ack({ ok: false, error: body });
+      else socket.emit("error", body);
+      return;
+    }
     let result: unknown;
     try {
-      result = handler(args[0]);
+      result = handler(socket, args[0]);
     } catch (error) {
       fail(socket, ack, error, logger, event, args[0]);
       return;
@@ -27,17 +36,6 @@ export function onRequest(socket: HubSocket, event: string, handler: Handler, lo
     } else {
       ack?.(result);
     }
-  });
-}
-
-/** Answers an event no handler knows, so a client's ack never waits forever. */
-export function rejectUnknownEvents(socket: HubSocket, known: ReadonlySet<string>): void {
-  socket.onAny((event: string, ...args: unknown[]) => {
-    if (known.has(event)) return;
-    const body: ErrorBody = { code: "bad_request", message: `unknown event "${event}"` };
-    const ack = args.at(-1);
-    if (typeof ack === "function") ack({ ok: false, error: body });
-    else socket.emit("error", body);
   });
 }
 

@@ -36,7 +36,7 @@ export async function subscribe(socket: HubSocket, request: unknown, context: Su
   }
   const parsed = context.registry.parse(topic);
   context.registry.authorize(socket.data.principal, parsed);
-  const pending = socket.data.joining.get(parsed.topic);
+  const pending = socket.data.joining?.get(parsed.topic);
   if (pending && !pending.cancelled) return pending.result;
 
   const policy = parsed.namespace.history;
@@ -45,7 +45,7 @@ export async function subscribe(socket: HubSocket, request: unknown, context: Su
     return { ok: true, topic: parsed.topic, ...(await currentPosition(parsed.topic, policy, context)) };
   }
   // socket.rooms also holds the socket's own id room.
-  if (socket.rooms.size - 1 + socket.data.joining.size >= context.limits.maxSubscriptionsPerSocket) {
+  if (socket.rooms.size - 1 + (socket.data.joining?.size ?? 0) >= context.limits.maxSubscriptionsPerSocket) {
     throw new ProtocolError("too_many_subscriptions", `at most ${context.limits.maxSubscriptionsPerSocket} subscriptions per connection`);
   }
   if (!policy) {
@@ -56,8 +56,13 @@ export async function subscribe(socket: HubSocket, request: unknown, context: Su
 
   const query: HistoryQuery = { ...(position ? { since: position } : {}), fromCursor: ownTopic(socket, parsed) };
   const state = { cancelled: false };
-  const result = catchUp(socket, parsed.topic, policy, query, context, state).finally(() => socket.data.joining.delete(parsed.topic));
+  const result = catchUp(socket, parsed.topic, policy, query, context, state).finally(() => {
+    // A cancelled catch-up may have been replaced by a newer subscribe: leave that one alone.
+    if (socket.data.joining?.get(parsed.topic) === joining) socket.data.joining.delete(parsed.topic);
+  });
   const joining: Joining = Object.assign(state, { result });
+  // Made on first use: most connections never have a catch-up in flight.
+  socket.data.joining ??= new Map();
   socket.data.joining.set(parsed.topic, joining);
   const ok = await joining.result;
   if (socket.rooms.has(parsed.topic)) context.onJoined(socket, parsed);
@@ -74,10 +79,10 @@ export async function unsubscribe(
   if (typeof topic !== "string" || topic.length === 0 || topic === socket.id) {
     throw new ProtocolError("bad_request", "unsubscribe takes { topic: string }");
   }
-  const pending = socket.data.joining.get(topic);
+  const pending = socket.data.joining?.get(topic);
   if (pending) {
     pending.cancelled = true;
-    socket.data.joining.delete(topic);
+    socket.data.joining?.delete(topic);
   }
   if (socket.rooms.has(topic)) {
     await socket.leave(topic);
