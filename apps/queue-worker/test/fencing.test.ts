@@ -1,7 +1,7 @@
 import { type RedisServer, startRedis, until } from "@hub/devkit";
 import { hubKeys } from "@hub/emitter";
 import type { Queue } from "@hub/events";
-import { type QueueStore, redisQueueStore, startQueueWorker } from "@hub/inhouse";
+import { type Emission, type QueueStore, redisQueueStore, startQueueWorker } from "@hub/inhouse";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -131,6 +131,48 @@ describe("fenced queue commits (real Redis)", () => {
     } finally {
       await worker.close();
     }
+  });
+
+  it("renews in bulk only the leases whose token is the caller's, and reports the others lost", async () => {
+    const [a, b, c] = ["o3/a", "o3/b", "o3/c"];
+    const mine = await Promise.all([store.acquire(a, 500), store.acquire(b, 500), store.acquire(c, 500)]);
+    const [la, lb, lc] = mine as Array<NonNullable<(typeof mine)[number]>>;
+    if (!la || !lb || !lc) throw new Error("expected three leases");
+    // b lapses and another worker takes it; c is released (retired); a is still ours.
+    await redis.del(keys.queue(b).lease);
+    const other = await store.acquire(b, 5_000);
+    await store.release(lc);
+    expect(await store.extend([la, lb, lc], 5_000)).toEqual([true, false, false]);
+    expect(await redis.pttl(keys.queue(a).lease)).toBeGreaterThan(1_000);
+    // The other worker's lease is left as it was: same token, not shortened.
+    expect(await redis.get(keys.queue(b).lease)).toBe(other?.token);
+    expect(await redis.pttl(keys.queue(b).lease)).toBeGreaterThan(4_000);
+    expect(await redis.exists(keys.queue(c).lease)).toBe(0);
+    // A stale owner can neither release nor write under the lease it lost.
+    await store.release(lb);
+    expect(await redis.get(keys.queue(b).lease)).toBe(other?.token);
+    expect(await store.commit(lb, change(b, -1, 1))).toBe("lease_lost");
+  });
+
+  it("finds the queues with no live lease, and the held ones with work left, in bulk", async () => {
+    const names = ["o4/held", "o4/free", "o4/lapsed"];
+    const held = (await store.acquire("o4/held", 5_000)) as NonNullable<Awaited<ReturnType<QueueStore["acquire"]>>>;
+    await store.acquire("o4/lapsed", 200);
+    await until("the short lease to lapse", async () => (await redis.exists(keys.queue("o4/lapsed").lease)) === 0);
+    expect(await store.unleased(names)).toEqual(["o4/free", "o4/lapsed"]);
+    expect(await store.unleased([])).toEqual([]);
+
+    const base = { org_id: "o4", user_id: undefined, capacity: undefined };
+    await store.commands.enqueue([{ ...base, id: "p1", command: "open", queue_id: "held" }]);
+    expect(await store.pendingWork(names)).toEqual([true, false, false]);
+    const lease = (await store.acquire("o4/free", 5_000)) as NonNullable<Awaited<ReturnType<QueueStore["acquire"]>>>;
+    const emission: Emission = { id: "e1", type: "inhouse.queue_updated", org_id: "o4", payload: {} };
+    expect(await store.commit(lease, { ...change("o4/free", -1, 1), emissions: [emission] })).toBe("ok");
+    expect(await store.pendingWork(names)).toEqual([true, true, false]);
+    expect(await store.ackOutbox(lease, 1)).toBe(true);
+    const [pending] = await store.pending("o4/held", "0-0", 1);
+    expect(await store.commit(held, { ...change("o4/held", -1, 1), cursor: pending?.cursor ?? "" })).toBe("ok");
+    expect(await store.pendingWork(names)).toEqual([false, false, false]);
   });
 
   it("lets only one of two workers hold a queue", async () => {

@@ -56,20 +56,28 @@ export function memoryQueueStore(now: () => number = Date.now): QueueStore {
         .filter(([, due]) => due <= at)
         .slice(0, limit)
         .map(([name]) => name),
+    unleased: async (names) => names.filter((name) => !((slots.get(name)?.lease?.expiresAt ?? 0) > now())),
     async acquire(name, ttlMs) {
       const s = slot(name);
       if (s.lease && s.lease.expiresAt > now()) return null;
       s.lease = { token: randomUUID(), expiresAt: now() + ttlMs };
       return { name, token: s.lease.token };
     },
-    async extend(lease, ttlMs) {
-      if (!holds(lease.name, lease.token)) return null;
-      slot(lease.name).lease = { token: lease.token, expiresAt: now() + ttlMs };
-      return lease;
+    async extend(leases, ttlMs) {
+      return leases.map((lease) => {
+        if (!holds(lease.name, lease.token)) return false;
+        slot(lease.name).lease = { token: lease.token, expiresAt: now() + ttlMs };
+        return true;
+      });
     },
     async release(lease) {
       if (holds(lease.name, lease.token)) slot(lease.name).lease = undefined;
     },
+    pendingWork: async (names) =>
+      names.map((name) => {
+        const s = slot(name);
+        return s.outbox.length > 0 || s.commands.some((c) => c.seq > seqOf(s.stored.cursor));
+      }),
     load: async (name) => structuredClone(slot(name).stored),
     async pending(name, cursor, count): Promise<PendingCommand[]> {
       const after = seqOf(cursor);

@@ -47,11 +47,15 @@ export interface QueueStore {
   activeQueues(): Promise<string[]>;
   /** Names of queues whose check-in deadline is at or before `now`. */
   dueDeadlines(now: number, limit: number): Promise<string[]>;
-  /** Takes the queue's lease if nobody holds it. */
+  /** Of these queues, the ones whose lease nobody holds (one bulk read, however many names). */
+  unleased(names: readonly string[]): Promise<string[]>;
+  /** Takes the queue's lease if nobody holds it; null when somebody does. */
   acquire(name: string, ttlMs: number): Promise<Lease | null>;
-  /** Extends a held lease; null when it was lost. */
-  extend(lease: Lease, ttlMs: number): Promise<Lease | null>;
+  /** Extends held leases in bulk; per lease, in order, whether the caller still holds it. */
+  extend(leases: readonly Lease[], ttlMs: number): Promise<boolean[]>;
   release(lease: Lease): Promise<void>;
+  /** Per queue, in order: whether it has commands after its cursor or unpublished events (bulk). */
+  pendingWork(names: readonly string[]): Promise<boolean[]>;
   load(name: string): Promise<StoredQueue>;
   /** Commands after the cursor, oldest first. */
   pending(name: string, cursor: string, count: number): Promise<PendingCommand[]>;

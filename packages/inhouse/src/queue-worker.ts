@@ -248,20 +248,45 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   async function sweep(): Promise<void> {
     sweeps++;
     for (const name of await store.dueDeadlines(now(), 100)) wake(name);
-    if (sweeps % 2 !== 0) return;
-    // Unowned queues (their owner died) are picked up within a second or two; held ones run again,
-    // so a lost wake-up or a failed run (say, Redis was briefly away) costs a second, not forever.
-    for (const name of await store.activeQueues()) wake(name);
+    if (sweeps % 2 === 0) await takeUp();
   }
 
+  /**
+   * The pass over every active queue: takes up those nobody holds (their owner died) and reruns held
+   * ones with work left, so a lost wake-up or a failed run (say, Redis was briefly away) costs a
+   * second, not forever. Both are bulk reads: queues held elsewhere or idle cost no round trip each.
+   */
+  async function takeUp(): Promise<void> {
+    const active = await store.activeQueues();
+    const free = await store.unleased(active.filter((name) => !held.has(name) && !acquiring.has(name)));
+    // Random order: workers sweeping together race for different queues first.
+    for (const name of shuffle(free)) wake(name);
+    const mine = [...held.keys()];
+    const work = await store.pendingWork(mine);
+    mine.forEach((name, i) => {
+      if (work[i]) schedule(name);
+    });
+  }
+
+  let renewing = false;
   async function renew(): Promise<void> {
-    for (const h of held.values()) {
-      const lease = await store.extend(h.lease, leaseTtlMs);
-      if (lease) h.lease = lease;
-      else {
+    // A pass still waiting on Redis must not be doubled by the next tick.
+    if (renewing) return;
+    renewing = true;
+    try {
+      const all = [...held.values()];
+      const kept = await store.extend(
+        all.map((h) => h.lease),
+        leaseTtlMs,
+      );
+      all.forEach((h, i) => {
+        // Only the entry renewed: a queue retired or taken again meanwhile is not a lost lease.
+        if (kept[i] || held.get(h.lease.name) !== h) return;
         stats.leasesLost++;
         drop(h, "lease lost");
-      }
+      });
+    } finally {
+      renewing = false;
     }
   }
 
@@ -271,9 +296,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   store.onWake(wake);
   const sweeper = setInterval(guard("deadline sweep", sweep), sweepMs);
   const renewer = setInterval(guard("lease renewal", renew), Math.max(50, Math.floor(leaseTtlMs / 3)));
-  guard("initial sweep", async () => {
-    for (const name of await store.activeQueues()) wake(name);
-  })();
+  guard("initial sweep", takeUp)();
 
   return {
     stats,
@@ -289,6 +312,14 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       held.clear();
     },
   };
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
 }
 
 function kindOf(command: QueueCommand | null): CommandKind {

@@ -1,11 +1,15 @@
+import { randomBytes } from "node:crypto";
 import { type HubKeys, redisCommandQueue, registerLua } from "@hub/emitter";
 import type { Queue, QueueCommand } from "@hub/events";
-import { type Lock, Redlock } from "@sesamecare-oss/redlock";
 import type { Redis } from "ioredis";
-import type { Lease, QueueStore } from "./queue-store.js";
+import type { QueueStore } from "./queue-store.js";
 import type { Emission } from "./transitions.js";
 
 interface Commands {
+  hubAcquireLease(lease: string, token: string, ttlMs: number): Promise<number>;
+  hubReleaseLease(lease: string, token: string): Promise<number>;
+  hubExtendLeases(keyCount: number, ...keysAndArgs: Array<string | number>): Promise<number[]>;
+  hubPendingWork(keyCount: number, ...keys: string[]): Promise<number[]>;
   hubCommitQueue(...args: Array<string | number>): Promise<number>;
   hubAckOutbox(lease: string, outbox: string, token: string, count: number): Promise<number>;
   hubReadOutbox(lease: string, outbox: string, token: string, count: number): Promise<string[] | null>;
@@ -21,9 +25,8 @@ interface Commands {
   ): Promise<number>;
 }
 
-interface RedisLease extends Lease {
-  lock: Lock;
-}
+/** Queues per bulk call: big enough to make a pass over 10,000 queues a handful of calls, small enough not to stall Redis. */
+const CHUNK = 500;
 
 export interface RedisQueueStoreOptions {
   /** Commands and data; the store does not close it. */
@@ -34,8 +37,9 @@ export interface RedisQueueStoreOptions {
 }
 
 /**
- * Inhouse queues in Redis: leases through redlock (single instance), fenced writes through
- * lua/commitQueue-5.lua, deadlines in one sorted set, wake-ups over pub/sub.
+ * Inhouse queues in Redis: leases as redlock's single-instance lock (a random token under NX and a
+ * TTL, lua/acquireLease-1.lua) renewed in bulk, fenced writes through lua/commitQueue-5.lua,
+ * deadlines in one sorted set, wake-ups over pub/sub.
  */
 export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOptions): QueueStore {
   registerLua(redis, new URL("./lua/", import.meta.url), [
@@ -43,11 +47,12 @@ export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOpti
     ["hubAckOutbox", "ackOutbox-2"],
     ["hubRetireQueue", "retireQueue-5"],
     ["hubReadOutbox", "readOutbox-2"],
+    ["hubAcquireLease", "acquireLease-1"],
+    ["hubReleaseLease", "releaseLease-1"],
+    ["hubExtendLeases", "extendLeases-n"],
+    ["hubPendingWork", "pendingWork-n"],
   ]);
   const client = redis as Redis & Commands;
-  // No retries: a held lease means another worker owns the queue, which is an answer, not an error.
-  // Redlock selects its own db inside its scripts: it must be the connection's, where our scripts look.
-  const redlock = new Redlock([redis], { retryCount: 0, automaticExtensionThreshold: 0, db: redis.options.db ?? 0 });
   const listeners: Array<(name: string) => void> = [];
   subscriber.on("message", (_channel: string, name: string) => {
     for (const listener of listeners) listener(name);
@@ -58,24 +63,43 @@ export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOpti
     activeQueues: () => redis.smembers(keys.activeQueues),
     dueDeadlines: (now, limit) => redis.zrangebyscore(keys.queueDeadlines, "-inf", now, "LIMIT", 0, limit),
 
-    async acquire(name, ttlMs) {
-      try {
-        const lock = await redlock.acquire([keys.queue(name).lease], ttlMs);
-        return { name, token: lock.value, lock } satisfies RedisLease;
-      } catch {
-        return null;
-      }
+    async unleased(names) {
+      const tokens = await Promise.all(chunks(names).map((part) => redis.mget(part.map((name) => keys.queue(name).lease))));
+      return names.filter((_, i) => tokens[Math.floor(i / CHUNK)]?.[i % CHUNK] === null);
     },
-    async extend(lease, ttlMs) {
-      try {
-        const lock = await (lease as RedisLease).lock.extend(ttlMs);
-        return { name: lease.name, token: lock.value, lock } satisfies RedisLease;
-      } catch {
-        return null;
-      }
+    async acquire(name, ttlMs) {
+      const token = randomBytes(16).toString("hex");
+      return (await client.hubAcquireLease(keys.queue(name).lease, token, ttlMs)) === 1 ? { name, token } : null;
+    },
+    async extend(leases, ttlMs) {
+      const parts = await Promise.all(
+        chunks(leases).map((part) =>
+          client.hubExtendLeases(
+            part.length,
+            ...part.map((lease) => keys.queue(lease.name).lease),
+            ttlMs,
+            ...part.map((lease) => lease.token),
+          ),
+        ),
+      );
+      return parts.flat().map((held) => held === 1);
     },
     async release(lease) {
-      await (lease as RedisLease).lock.release().catch(() => undefined);
+      await client.hubReleaseLease(keys.queue(lease.name).lease, lease.token).catch(() => undefined);
+    },
+    async pendingWork(names) {
+      const parts = await Promise.all(
+        chunks(names).map((part) =>
+          client.hubPendingWork(
+            part.length * 3,
+            ...part.flatMap((name) => {
+              const k = keys.queue(name);
+              return [k.state, k.commands, k.outbox];
+            }),
+          ),
+        ),
+      );
+      return parts.flat().map((work) => work === 1);
     },
 
     async load(name) {
@@ -142,6 +166,12 @@ export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOpti
       await subscriber.quit().catch(() => subscriber.disconnect());
     },
   };
+}
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const parts: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) parts.push(items.slice(i, i + CHUNK));
+  return parts;
 }
 
 function readCommand(fields: string[]): QueueCommand | null {
