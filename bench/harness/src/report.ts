@@ -798,22 +798,19 @@ const CONNECTION_FINDINGS = [
     "`rawSocket.request = null` as the Socket.IO docs suggest changed nothing here, because socket.io's client holds it too), " +
     "~17 bound functions and ~23 plain objects (handshake, query, auth, listener maps). Even with no hub code at all the plain " +
     "baseline is at ~14 KB RSS, above the 10 KB target: the target cannot be met on Socket.IO + `ws` by trimming the hub alone.",
-  "- **The hub adds ~3.5 KB per connection on top**, almost all per-socket closures created in the `connection` handler of " +
-    "`apps/gateway/src/gateway.ts`: ~19 more anonymous functions and ~15 more scope contexts than plain (about 1.9 KB): " +
-    "`onRequest` (protocol/respond.ts) registers 8 listeners (subscribe, unsubscribe, ack, auth.refresh, presence, 3 inhouse " +
-    "requests), each a wrapper closure around a per-socket handler closure; plus `rejectUnknownEvents`' `onAny`, the " +
-    "`disconnect` and presence `disconnecting` listeners and the token-expiry timer callback. Then two `Map`s per socket " +
-    "(`socket.data.joining` and presence's per-socket topic map, ~0.45 KB with their backing stores), a second `Timeout` " +
-    "(token expiry, ~0.25 KB with its closure), the principal and the JWT kept in `socket.handshake.auth` (~0.3 KB), and " +
-    "larger property arrays for `socket.data` and the listener table.",
-  "- **Suggested product fixes, cheapest first** (owned by apps/gateway): register the request handlers without per-socket " +
-    "closures (one `socket.onAny` dispatcher per gateway, or handlers created once per gateway that take the socket as an " +
-    "argument: saves most of the ~1.9 KB); create `socket.data.joining` and the presence map lazily, on the first replay or " +
-    "presence topic (~0.4 KB); replace the per-socket token-expiry `setTimeout` with one gateway-wide timer over a min-heap " +
-    "or a 1-second bucket of expiries (~0.25 KB); drop `socket.handshake.auth.token` once the principal is verified " +
-    "(~0.2 KB). Together ~2.5-3 KB: the hub would be at plain's ~14 KB RSS, not at 10 KB. Below that needs a lighter " +
-    "WebSocket server under Socket.IO (the Socket.IO docs measure `eiows` and uWebSockets.js well below `ws`; not measured " +
-    "here) or dropping Socket.IO for the raw `ws` protocol (~5 KB RSS here).",
+  "- **The hub added ~3.5 KB per connection on top** in the profiled build (heap snapshots before commit `gateway: one " +
+    "request dispatcher per socket`), almost all per-socket closures created in the `connection` handler of " +
+    "`apps/gateway/src/gateway.ts`: ~19 more anonymous functions and ~15 more scope contexts than plain (about 1.9 KB), " +
+    "from 8 request listeners each wrapping a per-socket handler closure, plus `socket.data.joining`, presence's per-socket " +
+    "map, a second `Timeout` (token expiry) and the JWT kept in `socket.handshake.auth`.",
+  "- **Applied since**: one `socket.onAny` dispatcher per socket over a handler table shared by the gateway, and " +
+    "`socket.data.joining` made on first use. The full run of this report (after them) measured 14.3 KB RSS per " +
+    "connection against 16.3 KB in the run before, plain at 12.8-13.0 KB.",
+  "- **Still to do, cheapest first** (owned by apps/gateway): the presence map made lazily (~0.2 KB); one gateway-wide " +
+    "token-expiry timer over a min-heap or 1-second buckets instead of a `setTimeout` per socket (~0.25 KB); drop " +
+    "`socket.handshake.auth.token` once the principal is verified (~0.2 KB). That brings the hub to plain's level, not to " +
+    "10 KB: below that needs a lighter WebSocket server under Socket.IO (the Socket.IO docs measure `eiows` and " +
+    "uWebSockets.js well below `ws`; neither installs here) or dropping Socket.IO for the raw `ws` protocol (~4-5 KB RSS here).",
 ].join("\n");
 
 function renderManyTopics(report: ManyTopicsReport): string[] {
