@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import type { Redis } from "ioredis";
+import { clockTicks } from "./process-cpu.js";
 
 export interface Machine {
   cores: number;
@@ -104,16 +105,4 @@ export class NoiseMeter {
     this.#last = now;
     return seconds > 0 ? Math.max(0, foreign) / clockTicks() / seconds : 0;
   }
-}
-
-let ticksPerSecond: number | undefined;
-function clockTicks(): number {
-  if (ticksPerSecond === undefined) {
-    try {
-      ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-    } catch {
-      ticksPerSecond = 100;
-    }
-  }
-  return ticksPerSecond;
 }

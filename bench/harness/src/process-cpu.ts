@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 
 let ticksPerSecond: number | undefined;
 
-function clockTicks(): number {
+/** Clock ticks per second, the unit of the CPU times in /proc (`getconf CLK_TCK`, usually 100). */
+export function clockTicks(): number {
   if (ticksPerSecond === undefined) {
     try {
       ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
