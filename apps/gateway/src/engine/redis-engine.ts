@@ -33,8 +33,10 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
   let legacy: Redis | undefined;
   let legacySubscribed: Promise<unknown> = Promise.resolve();
   const live = watchLiveStream(sub);
-  // Broadcasts to one room go out on `<key>#/#<room>#`.
-  const roomChannel = `${options.keys.socketIo}#/#`;
+  // The adapter's own subscriber: a broadcast is seen here in the same tick the adapter sees it.
+  const listeners: BroadcastListeners = {};
+  const roomChannel = Buffer.from(`${options.keys.socketIo}#/#`);
+  sub.on("pmessageBuffer", (_pattern: Buffer, channel: Buffer, message: Buffer) => onBroadcast(listeners, roomChannel, channel, message));
 
   return {
     kind: "redis",
@@ -58,14 +60,10 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       await sub.ping();
     },
     tapLive(tap) {
-      // The adapter's own subscriber: a tapped broadcast is seen in the same tick the adapter sees it.
-      sub.on("pmessageBuffer", (_pattern: Buffer, channel: Buffer, message: Buffer) => tapBroadcast(tap, roomChannel, channel, message));
+      listeners.tap = tap;
     },
     observeBroadcasts(observer) {
-      const prefix = Buffer.from(roomChannel);
-      sub.on("pmessageBuffer", (_pattern: Buffer, channel: Buffer, message: Buffer) =>
-        observeBroadcast(observer, prefix, channel, message),
-      );
+      listeners.observer = observer;
     },
     createPresence: (_io, nodeId) => redisPresence({ redis: pub, keys: options.keys, nodeId, ttlMs: options.presenceTtlMs, logger }),
     commands: redisCommandQueue(pub, options.keys),
@@ -119,20 +117,26 @@ function watchLiveStream(sub: Redis): { generation: number; listeners: Array<() 
  * Tells the observer about a room broadcast, once (not per socket), and reads its publish time from
  * the wire format without decoding it, only when the room has sockets here (as the adapter does).
  */
-function observeBroadcast(observer: BroadcastObserver, prefix: Buffer, channel: Buffer, message: Buffer): void {
-  if (channel.length <= prefix.length + 1 || channel.compare(prefix, 0, prefix.length, 0, prefix.length) !== 0) return;
-  if (observer.broadcast(channel.toString("utf8", prefix.length, channel.length - 1)) === 0) return;
-  const publishedAt = broadcastPublishedAt(message);
-  if (publishedAt !== undefined) observer.latency(Date.now() - publishedAt);
+interface BroadcastListeners {
+  tap?: LiveTap;
+  observer?: BroadcastObserver;
 }
 
-/** Hands a broadcast of a wanted topic to the tap; costs one property read while nothing is held. */
-function tapBroadcast(tap: LiveTap, roomChannel: string, channel: Buffer, message: Buffer): void {
-  if (!tap.active) return;
-  const name = channel.toString();
-  if (!name.startsWith(roomChannel)) return;
-  const topic = name.slice(roomChannel.length, -1);
-  if (!tap.wants(topic)) return;
+/**
+ * One broadcast to one room (`<key>#/#<room>#`), read once for the metrics observer and the live
+ * tap. Per broadcast, never per socket: a channel comparison and one topic string; the message is
+ * decoded only for a topic somebody on this node is catching up on.
+ */
+function onBroadcast(listeners: BroadcastListeners, roomChannel: Buffer, channel: Buffer, message: Buffer): void {
+  const { tap, observer } = listeners;
+  if (!observer && !tap?.active) return;
+  if (channel.length <= roomChannel.length + 1 || channel.compare(roomChannel, 0, roomChannel.length, 0, roomChannel.length) !== 0) return;
+  const topic = channel.toString("utf8", roomChannel.length, channel.length - 1);
+  if (observer && observer.broadcast(topic) > 0) {
+    const publishedAt = broadcastPublishedAt(message);
+    if (publishedAt !== undefined) observer.latency(Date.now() - publishedAt);
+  }
+  if (!tap?.active || !tap.wants(topic)) return;
   let decoded: ReturnType<typeof decodeBroadcast>;
   try {
     decoded = decodeBroadcast(message);
