@@ -101,7 +101,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
     const scrubbed = { ...event, id: event.id ?? context.assignId?.(event) ?? uuidv7(), payload: schemas.scrub(event) };
     const ts = now();
     const outgoing = router.route(scrubbed).map((d): Outgoing => {
-      const history = topics.namespace(d.topic.slice(0, d.topic.indexOf(":")))?.history;
+      const history = topics.namespaceOf(d.topic)?.history;
       const envelope = toEnvelope(scrubbed, d, ts);
       return history
         ? { topic: d.topic, clientEvent: d.clientEvent, envelope, history }

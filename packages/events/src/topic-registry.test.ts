@@ -368,3 +368,12 @@ describe("ParsedTopic", () => {
     expect(parsed.namespace.history).toEqual({ ttlMs: 7 * 24 * 60 * MINUTE, size: 1000 });
   });
 });
+
+describe("TopicRegistry.namespaceOf", () => {
+  it("finds a topic's declared namespace by its prefix, and nothing for an undeclared or malformed one", () => {
+    const registry = new TopicRegistry();
+    expect(registry.namespaceOf("org:42")?.history).toEqual({ ttlMs: 5 * 60_000, size: 200 });
+    expect(registry.namespaceOf("staff:42:team:x")?.name).toBe("staff");
+    for (const topic of ["match:1", ":42", "org", ""]) expect(registry.namespaceOf(topic)).toBeUndefined();
+  });
+});

@@ -95,6 +95,12 @@ export class TopicRegistry {
     return this.#namespaces.get(name);
   }
 
+  /** The declared namespace a topic string belongs to (its part before the first `:`), without validating the rest. */
+  namespaceOf(topic: string): ResolvedNamespace | undefined {
+    const colon = topic.indexOf(":");
+    return colon > 0 ? this.#namespaces.get(topic.slice(0, colon)) : undefined;
+  }
+
   /** Every declared namespace. */
   namespaces(): ResolvedNamespace[] {
     return [...this.#namespaces.values()];

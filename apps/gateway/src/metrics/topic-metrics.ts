@@ -23,13 +23,8 @@ interface PerNamespace {
  * a namespace this node does not declare counts as `other`, so labels stay bounded.
  */
 export function trackTopicMetrics(io: HubServer, topics: TopicRegistry, metrics: GatewayMetrics): TopicMetrics {
-  const declared = new Set(topics.namespaces().map((ns) => ns.name));
   const byNamespace = new Map<string, PerNamespace>();
-  const namespaceOf = (topic: string): string => {
-    const at = topic.indexOf(":");
-    const name = at > 0 ? topic.slice(0, at) : "";
-    return declared.has(name) ? name : "other";
-  };
+  const namespaceOf = (topic: string): string => topics.namespaceOf(topic)?.name ?? "other";
   const of = (topic: string): PerNamespace => {
     const namespace = namespaceOf(topic);
     let found = byNamespace.get(namespace);
@@ -41,7 +36,7 @@ export function trackTopicMetrics(io: HubServer, topics: TopicRegistry, metrics:
     }
     return found;
   };
-  for (const namespace of declared) metrics.subscriptions.set({ namespace }, 0);
+  for (const { name } of topics.namespaces()) metrics.subscriptions.set({ namespace: name }, 0);
 
   // Each socket is also in a room named after its id: that one is not a subscription.
   const adapter = io.of("/").adapter;
