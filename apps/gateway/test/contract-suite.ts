@@ -4,7 +4,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type HubFixture, httpPublish } from "./hub-fixture.js";
 
 /** Settings the suite's gateways run with, so limits can be reached in a test. */
-export const CONTRACT_ENV = { MAX_SUBSCRIPTIONS_PER_SOCKET: "5" };
+export const CONTRACT_ENV = {
+  MAX_SUBSCRIPTIONS_PER_SOCKET: "5",
+  // A namespace without history, for the ack's position on such a topic.
+  HUB_NAMESPACES: JSON.stringify([{ name: "lobby", scope: "authenticated", history: null }]),
+};
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
@@ -81,6 +85,38 @@ export function contractSuite(name: string, start: () => Promise<HubFixture>): v
         expect((await connectUser()).connected).toBe(true);
         expect((await connectClient(url, await serviceToken())).connected).toBe(true);
       });
+
+      it.each([
+        ["an Auth0 id", "auth0|abc"],
+        ["an email", "jane.doe@example.com"],
+      ])("accepts a sub that is %s; topics built from it are invalid_topic, the others work", async (_label, sub) => {
+        const client = await connectUser(sub, "o1");
+        expect(client.connected).toBe(true);
+        for (const topic of ["tournament:x", "org:o1"]) {
+          expect(await request(client, "subscribe", { topic })).toMatchObject({ ok: true, topic });
+        }
+        expect(await request(client, "subscribe", { topic: `notifications:${sub}` })).toMatchObject({
+          ok: false,
+          error: { code: "invalid_topic" },
+        });
+        // Queues key on ids: refused, not written with a user id they cannot hold.
+        expect(await request(client, "inhouse.join", { queue_id: "q1" })).toMatchObject({ ok: false, error: { code: "forbidden" } });
+        expect(client.connected).toBe(true);
+      });
+
+      it("accepts an org_id that is not an id; its org topics are invalid_topic, tournaments work", async () => {
+        const client = await connectUser("u1", "acme|eu");
+        expect(await request(client, "subscribe", { topic: "tournament:x" })).toMatchObject({ ok: true });
+        expect(await request(client, "subscribe", { topic: "notifications:u1" })).toMatchObject({ ok: true });
+        for (const topic of ["org:acme|eu", "inhouse:acme|eu"]) {
+          expect(await request(client, "subscribe", { topic })).toMatchObject({ ok: false, error: { code: "invalid_topic" } });
+        }
+        expect(await request(client, "subscribe", { topic: "org:acme" })).toMatchObject({ ok: false, error: { code: "forbidden" } });
+      });
+
+      it("refuses a sub with a control character: token_invalid", async () => {
+        expect((await refusal(url, { token: await user("u1\nadmin", "o1") })).data).toMatchObject({ code: "token_invalid" });
+      });
     });
 
     describe("subscribe", () => {
@@ -113,6 +149,16 @@ export function contractSuite(name: string, start: () => Promise<HubFixture>): v
             offset: expect.any(Number),
           });
         }
+      });
+
+      it('acknowledges a topic without history with epoch "" and offset 0, and ignores since', async () => {
+        const client = await connectUser();
+        const ack = { ok: true, topic: "lobby:main", epoch: "", offset: 0 };
+        expect(await request(client, "subscribe", { topic: "lobby:main" })).toEqual(ack);
+        // Again, while in the topic's room.
+        expect(await request(client, "subscribe", { topic: "lobby:main" })).toEqual(ack);
+        const other = await connectUser("u2", "o1");
+        expect(await request(other, "subscribe", { topic: "lobby:main", since: { offset: 3, epoch: "e" } })).toEqual(ack);
       });
 
       it("refuses undeclared namespaces and malformed topics", async () => {
@@ -266,6 +312,12 @@ export function contractSuite(name: string, start: () => Promise<HubFixture>): v
           error: { code: "token_expired" },
         });
         expect(await request(client, "auth.refresh", {})).toMatchObject({ error: { code: "bad_request" } });
+        expect(await request(client, "auth.refresh", { token: 42 })).toMatchObject({ error: { code: "bad_request" } });
+        expect(await request(client, "auth.refresh", "token")).toMatchObject({ error: { code: "bad_request" } });
+        // An empty token is an invalid one: the contract lists no token_missing for auth.refresh.
+        for (const token of ["", "   "]) {
+          expect(await request(client, "auth.refresh", { token })).toMatchObject({ ok: false, error: { code: "token_invalid" } });
+        }
         expect(client.connected).toBe(true);
       });
     });

@@ -1,7 +1,10 @@
+import { once } from "node:events";
+import { connect } from "node:net";
 import {
   closeAllClients,
   connectClient,
   gatewayEnv,
+  nextEvent,
   refusal,
   request,
   serviceToken,
@@ -47,6 +50,61 @@ describe("gateway process", () => {
     expect(await gateway.stop()).toBe(0);
     expect(await disconnected).toBe("transport close");
     expect(gateway.logs.map((l) => l.msg)).toContain("stopped");
+  });
+
+  it("answers /health/ready 503 draining once SIGTERM arrives, finishes that request, then exits 0", async () => {
+    const gateway = await startGateway();
+    const exited = new Promise<number | null>((resolve) => gateway.child.once("exit", resolve));
+    const conn = connect(gateway.port, "127.0.0.1");
+    await once(conn, "connect");
+    let response = "";
+    conn.on("data", (chunk: Buffer) => {
+      response += chunk.toString();
+    });
+    const closed = once(conn, "close");
+    // A request begun before SIGTERM is in flight, not idle: the drain stops listening and closes idle
+    // connections, but lets this one finish, which is how a balancer's check sees the node drain.
+    conn.write("GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    // Barrier: once a request on a newer connection is answered, the gateway has read the older bytes.
+    expect((await fetch(`${gateway.url}/health/live`)).status).toBe(200);
+
+    gateway.child.kill("SIGTERM");
+    await gateway.waitForLog((l) => l.msg === "draining");
+    conn.write("\r\n");
+    await closed;
+    const [head = "", body = ""] = response.split("\r\n\r\n");
+    expect(head).toMatch(/^HTTP\/1\.1 503 /);
+    expect(JSON.parse(body)).toMatchObject({ status: "draining" });
+    expect(await exited).toBe(0);
+    expect(gateway.logs.map((l) => l.msg)).toContain("stopped");
+  });
+
+  it("closes only the socket that sends a message over MAX_MESSAGE_BYTES and keeps serving the others", async () => {
+    const gateway = await startGateway({ MAX_MESSAGE_BYTES: "2048" });
+    try {
+      const token = await userToken({ sub: "u1", org_id: "o1" });
+      const [big, bystander] = await Promise.all([connectClient(gateway.url, token), connectClient(gateway.url, token)]);
+      const dropped = new Promise<string>((resolve) => big.once("disconnect", resolve));
+      big.emit("subscribe", { topic: `org:${"x".repeat(4096)}` });
+      expect(await dropped).toMatch(/transport (close|error)/);
+
+      expect(bystander.connected).toBe(true);
+      expect(await request(bystander, "subscribe", { topic: "org:o1" })).toMatchObject({ ok: true, topic: "org:o1" });
+      const arrived = nextEvent(bystander, "player.transferred", "after-big");
+      const published = await fetch(`${gateway.url}/api/v1/events`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${await serviceToken()}` },
+        body: JSON.stringify({ id: "after-big", type: "player.transferred", org_id: "o1", payload: {} }),
+      });
+      expect(published.status).toBe(202);
+      expect((await arrived).id).toBe("after-big");
+      // New connections are welcome too, and a message under the limit is fine.
+      const fresh = await connectClient(gateway.url, token);
+      expect(await request(fresh, "subscribe", { topic: `tournament:${"t".repeat(100)}` })).toMatchObject({ ok: true });
+      expect(gateway.child.exitCode).toBeNull();
+    } finally {
+      expect(await gateway.stop()).toBe(0);
+    }
   });
 
   it("logs one JSON object per line, without secrets; refusals name their org, event type and topic", async () => {

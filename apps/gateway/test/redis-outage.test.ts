@@ -92,3 +92,53 @@ describe("health while Redis goes away and comes back", () => {
     }
   });
 });
+
+describe("Redis that requires a password (REDIS_PASSWORD)", () => {
+  const password = "hub-test-redis-password-0123456789";
+  let redis: RedisServer;
+  afterAll(async () => {
+    closeAllClients();
+    await redis?.stop();
+  });
+
+  it("connects with REDIS_PASSWORD next to a REDIS_URL without one, and delivers", async () => {
+    redis = await startRedis({ password });
+    expect(redis.url).not.toContain(password);
+    const gateway = await startGateway({ REDIS_URL: redis.url, REDIS_PASSWORD: password });
+    try {
+      const res = await fetch(`${gateway.url}/health`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ status: "ok", redis: "connected", engine: "redis" });
+      expect((await fetch(`${gateway.url}/health/ready`)).status).toBe(200);
+
+      const client = await connectClient(gateway.url, await userToken({ sub: "u1", org_id: "o1" }));
+      expect(await request(client, "subscribe", { topic: "org:o1" })).toMatchObject({ ok: true, epoch: expect.any(String) });
+      const arrived = nextEvent(client, "player.transferred", "with-password");
+      const published = await httpPublish(
+        gateway.url,
+        { id: "with-password", type: "player.transferred", org_id: "o1", payload: {} },
+        await serviceToken(),
+      );
+      expect(published.status).toBe(202);
+      expect((await arrived).id).toBe("with-password");
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it.each([
+    ["a wrong REDIS_PASSWORD", { REDIS_PASSWORD: "not-the-password" }, "REDIS_PASSWORD"],
+    ["no password at all", {}, "REDIS_URL"],
+  ])("stops with one line naming the variable when Redis refuses %s", async (_label, env, variable) => {
+    redis ??= await startRedis({ password });
+    const refused = spawnHubProcess("apps/gateway/src/main.ts", gatewayEnv({ REDIS_URL: redis.url, ...env }));
+    const code = await new Promise<number | null>((resolve) => refused.child.once("exit", resolve));
+    expect(code).toBe(1);
+    const stderr = refused.stderr().trim();
+    expect(stderr.split("\n")).toHaveLength(1);
+    expect(stderr).toMatch(new RegExp(`^gateway: invalid configuration: ${variable} Redis refused the password \\((WRONGPASS|NOAUTH)`));
+    expect(refused.logs.find((l) => l.level === "fatal")).toMatchObject({ msg: `Redis refused the password: check ${variable}` });
+    // Neither the wrong password nor the right one is printed.
+    expect(`${stderr}${JSON.stringify(refused.logs)}`).not.toMatch(/not-the-password|hub-test-redis-password/);
+  });
+});

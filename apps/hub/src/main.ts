@@ -3,9 +3,8 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { REPO_ROOT, serviceToken, spawnHubProcess, startRedis, stopChild, userToken } from "@hub/devkit";
 import { runGateway } from "@hub/gateway";
-import { createLogger, exitOnSignal, loadConfigOrExit } from "@hub/runtime";
+import { ConfigError, createLogger, exitOnSignal, fillDevSecrets, loadConfigOrExit, readMetricsPortIfSet } from "@hub/runtime";
 import { printBanner } from "./banner.js";
-import { fillDevSecrets } from "./dev-secrets.js";
 import { parseLaunchOptions } from "./launch-options.js";
 
 const envFile = resolve(REPO_ROOT, ".env");
@@ -15,7 +14,8 @@ let cluster: number;
 try {
   ({ cluster } = parseLaunchOptions(process.argv.slice(2), process.env));
 } catch (error) {
-  process.stderr.write(`start: ${(error as Error).message}\n`);
+  const prefix = error instanceof ConfigError ? "invalid configuration: " : "";
+  process.stderr.write(`start: ${prefix}${(error as Error).message}\n`);
   process.exit(1);
 }
 
@@ -42,7 +42,8 @@ async function devTokens(): Promise<{ userToken: string | undefined; serviceToke
 }
 
 // The worker's /metrics port: METRICS_PORT when set, else a free one (its "queue-worker started" line names it).
-const WORKER_ENV = { HUB_NODE_ID: "worker-1", METRICS_PORT: process.env.METRICS_PORT?.trim() || "0" };
+// loadConfigOrExit validated it already.
+const WORKER_ENV = { HUB_NODE_ID: "worker-1", METRICS_PORT: String(readMetricsPortIfSet(process.env) ?? 0) };
 
 async function runSingle(): Promise<void> {
   const { gateway, address } = await runGateway(config, logger);

@@ -42,6 +42,18 @@ const baseEnv = (port: number) => ({ PATH: process.env.PATH, NODE_ENV: "developm
 describe("pnpm start", () => {
   afterEach(() => closeAllClients());
 
+  it.each([
+    [["--cluster", "0"], {}, /^start: --cluster takes a number of gateways from 1 to 16, got "0"; usage: pnpm start/],
+    [["--clusters", "2"], {}, /^start: unknown argument "--clusters"/],
+    [[], { HUB_NODES: "many" }, /^start: invalid configuration: HUB_NODES must be an integer/],
+  ])("refuses %j %j with one line and exit code 1", async (args, env, message) => {
+    const hub = spawnHubProcess("apps/hub/src/main.ts", { ...baseEnv(await freePort()), ...env }, { args });
+    const code = await new Promise<number | null>((resolve) => hub.child.once("exit", resolve));
+    expect(code).toBe(1);
+    expect(hub.stderr().trim()).toMatch(message);
+    expect(hub.stderr().trim().split("\n")).toHaveLength(1);
+  });
+
   it("runs a whole single-node hub on the memory engine with no configuration", async () => {
     const hub = spawnHubProcess("apps/hub/src/main.ts", baseEnv(await freePort()));
     try {
@@ -56,9 +68,13 @@ describe("pnpm start", () => {
     }
   });
 
-  it("HUB_NODES=2 (same as --cluster 2) runs a local redis-server, two gateways and a worker as one hub", async () => {
-    // The cluster's gateways listen on PORT and PORT + 1.
-    const hub = spawnHubProcess("apps/hub/src/main.ts", { ...baseEnv(await freePortRange(2)), HUB_NODES: "2" });
+  it("--cluster 2 (as pnpm start --cluster 2 passes it) runs a local redis-server, two gateways and a worker as one hub", async () => {
+    // The cluster's gateways listen on PORT and PORT + 1. The flag wins over HUB_NODES.
+    const hub = spawnHubProcess(
+      "apps/hub/src/main.ts",
+      { ...baseEnv(await freePortRange(2)), HUB_NODES: "5" },
+      { args: ["--cluster", "2"] },
+    );
     let info: Banner | undefined;
     try {
       info = await banner(hub);

@@ -33,10 +33,14 @@ describe("positionOf", () => {
     expect(positionOf({ offset: 0, epoch: "e" })).toEqual({ offset: 0, epoch: "e" });
   });
 
-  it.each([[{}], [{ offset: 1 }], [{ epoch: "e" }], [{ offset: -1, epoch: "e" }], [{ offset: 1.5, epoch: "e" }]])(
-    "is undefined for %j",
-    (value) => {
-      expect(positionOf(value)).toBeUndefined();
-    },
-  );
+  it.each([
+    [{}],
+    [{ offset: 1 }],
+    [{ epoch: "e" }],
+    [{ offset: -1, epoch: "e" }],
+    [{ offset: 1.5, epoch: "e" }],
+    [{ offset: 0, epoch: "" }],
+  ])("is undefined for %j", (value) => {
+    expect(positionOf(value)).toBeUndefined();
+  });
 });

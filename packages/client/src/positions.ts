@@ -29,10 +29,13 @@ export class Positions {
   }
 }
 
-/** The position an envelope or an ack carries, when it carries one. */
+/**
+ * The position an envelope or an ack carries, when it carries one. A topic without history is
+ * acknowledged with `epoch: ""` and `offset: 0`: no position, nothing to recover from.
+ */
 export function positionOf(value: { offset?: number | undefined; epoch?: string | undefined }): StreamPosition | undefined {
   const { offset, epoch } = value;
-  return typeof offset === "number" && Number.isSafeInteger(offset) && offset >= 0 && typeof epoch === "string"
+  return typeof offset === "number" && Number.isSafeInteger(offset) && offset >= 0 && typeof epoch === "string" && epoch !== ""
     ? { offset, epoch }
     : undefined;
 }

@@ -44,11 +44,13 @@ export function gatewayEnv(overrides: Record<string, string | undefined> = {}): 
 export interface SpawnOptions {
   /** Also copy the child's output to this process's stdout / stderr. @default false */
   echo?: boolean;
+  /** Command-line arguments after the script, as `pnpm start --cluster 2` passes them. @default [] */
+  args?: readonly string[];
 }
 
 /** Spawns a hub process from a script of the repository and collects its JSON log lines. */
 export function spawnHubProcess(script: string, env: Record<string, string | undefined>, options: SpawnOptions = {}): HubProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...(options.args ?? [])], {
     cwd: REPO_ROOT,
     env: env as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],

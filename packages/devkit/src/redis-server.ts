@@ -3,35 +3,43 @@ import { stopChild, track } from "./child-processes.js";
 import { freePort } from "./free-port.js";
 
 export interface RedisServer {
+  /** `redis://127.0.0.1:<port>`, without the password even when one is required. */
   url: string;
   port: number;
+  /** The password clients must AUTH with (`requirepass`), when the server was started with one. */
+  password: string | undefined;
   /** Stops the server (SIGTERM) and waits for it to exit. */
   stop(): Promise<void>;
   /** Kills it at once, as a crash would. */
   kill(): Promise<void>;
 }
 
+export interface RedisOptions {
+  /** A fixed port (a restart on the same port); default a free one. */
+  port?: number;
+  /** Require this password (`--requirepass`); the returned `url` still has none. */
+  password?: string;
+}
+
 /**
  * Starts a throwaway `redis-server` (no persistence) on a free loopback port and resolves once it
  * accepts connections.
  */
-export async function startRedis(options: { port?: number } = {}): Promise<RedisServer> {
+export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await freePort());
     try {
-      return await launch(port);
+      return await launch(port, options.password);
     } catch (error) {
       if (attempt >= 3 || options.port !== undefined) throw error;
     }
   }
 }
 
-function launch(port: number): Promise<RedisServer> {
-  const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "notice"],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+function launch(port: number, password: string | undefined): Promise<RedisServer> {
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"];
+  if (password !== undefined) args.push("--requirepass", password);
+  const child = spawn("redis-server", [...args, "--loglevel", "notice"], { stdio: ["ignore", "pipe", "pipe"] });
   track(child);
   let output = "";
   return new Promise((resolve, reject) => {
@@ -42,6 +50,7 @@ function launch(port: number): Promise<RedisServer> {
         resolve({
           url: `redis://127.0.0.1:${port}`,
           port,
+          password,
           stop: async () => void (await stopChild(child)),
           kill: async () => void (await stopChild(child, "SIGKILL")),
         });

@@ -17,9 +17,9 @@ export interface SubscribeOk {
   topic: string;
   /** Present when `since` was given: whether every missed event was replayed. */
   recovered?: boolean;
-  /** Present on topics with history. */
+  /** The topic's history epoch; `""` on a topic without history (no position to recover from). */
   epoch?: string;
-  /** Present on topics with history: the topic's latest offset. */
+  /** The topic's latest offset; `0` on a topic without history. */
   offset?: number;
 }
 

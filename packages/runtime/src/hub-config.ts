@@ -98,7 +98,7 @@ export interface HubConfig {
  * const config = loadConfig(process.env, "gateway");
  */
 export function loadConfig(env: Env, role: ProcessRole): HubConfig {
-  const nodeEnv = oneOf(env, "NODE_ENV", ["development", "production", "test"] as const) ?? "development";
+  const nodeEnv = readNodeEnv(env);
   const production = nodeEnv === "production";
 
   const redisUrl = url(env, "REDIS_URL", ["redis:", "rediss:"]);
@@ -142,6 +142,11 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
     adminUi: adminUi(env, production),
     logLevel: oneOf(env, "LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const) ?? "info",
   };
+}
+
+/** `NODE_ENV` (trimmed), default `development`; throws `ConfigError` on another value. */
+export function readNodeEnv(env: Env): NodeEnv {
+  return oneOf(env, "NODE_ENV", ["development", "production", "test"] as const) ?? "development";
 }
 
 function auth(env: Env, role: ProcessRole, production: boolean): AuthSettings {

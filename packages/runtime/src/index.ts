@@ -11,6 +11,7 @@ export type {
   ProcessRole,
   RedisSettings,
 } from "./hub-config.js";
-export { loadConfig } from "./hub-config.js";
+export { loadConfig, readNodeEnv } from "./hub-config.js";
+export { fillDevSecrets, MAX_LOCAL_NODES, readHubNodes, readMetricsPortIfSet } from "./launch-settings.js";
 export { createLogger } from "./logger.js";
 export { exitOnSignal, loadConfigOrExit } from "./process-lifecycle.js";

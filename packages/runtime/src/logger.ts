@@ -11,6 +11,8 @@ const REDACT = [
   "*.headers.authorization",
   "*.headers.cookie",
   '*.headers["x-api-key"]',
+  // ioredis errors carry the failed command with its arguments: AUTH's is the password.
+  "*.command.args",
 ];
 
 /** JSON lines on stdout (or `destination`), one per notable event; secrets never reach them. */

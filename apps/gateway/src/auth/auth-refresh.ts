@@ -11,7 +11,10 @@ export async function refreshAuth(socket: HubSocket, request: unknown, verifier:
   if (typeof request !== "object" || request === null || typeof (request as { token?: unknown }).token !== "string") {
     throw new ProtocolError("bad_request", "auth.refresh takes { token: string }");
   }
-  const next = await verifier.verify((request as { token: string }).token);
+  const { token } = request as { token: string };
+  // The contract's auth.refresh codes have no token_missing: an empty token is not a valid one.
+  if (token.trim() === "") throw new ProtocolError("token_invalid", "token is empty");
+  const next = await verifier.verify(token);
   const current = socket.data.principal;
   if (!sameIdentity(current, next)) {
     throw new ProtocolError("forbidden", "the new token belongs to a different subject");

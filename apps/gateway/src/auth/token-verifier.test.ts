@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { ProtocolError, type ProtocolErrorCode } from "@hub/events";
 import type { AuthSettings } from "@hub/runtime";
 import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTokenVerifier } from "./token-verifier.js";
 
 const USER_SECRET = "user-secret-0123456789abcdef0123456789";
@@ -156,8 +156,33 @@ describe("createTokenVerifier: HS256 user tokens", () => {
   });
 
   it.each([
+    ["an Auth0 id", "auth0|5f7c8ec7c33c6c004bbafe82"],
+    ["an email", "jane.doe+hub@example.com"],
+    ["a URN with colons", "urn:user:7"],
+    ["non-ASCII", "josé-müller"],
+    ["256 characters long", "u".repeat(256)],
+  ])("accepts a sub that is %s, as is", async (_label, sub) => {
+    const principal = await verifier.verify(await signHmac({ sub, org_id: "42" }, USER_SECRET));
+    expect(principal).toMatchObject({ kind: "user", userId: sub, orgId: "42" });
+  });
+
+  it.each([
+    ["with a pipe", "org|7"],
+    ["with a space", "4 2"],
+    ["a URL", "https://idp.example.com/orgs/42"],
+  ])("accepts an org_id that is %s, as is", async (_label, orgId) => {
+    const principal = await verifier.verify(await signHmac({ sub: "7", org_id: orgId }, USER_SECRET));
+    expect(principal).toMatchObject({ kind: "user", userId: "7", orgId });
+  });
+
+  it.each([
     ["empty", ""],
-    ["with a colon", "7:8"],
+    ["only whitespace", "   "],
+    ["257 characters long", "u".repeat(257)],
+    ["with a newline", "7\nadmin"],
+    ["with a NUL", "7\u0000"],
+    ["with a C1 control character", "7\u0085"],
+    ["with a lone surrogate", "7\ud800"],
     ["negative", -7],
     ["fractional", 7.5],
     ["an object", { id: 7 }],
@@ -168,7 +193,8 @@ describe("createTokenVerifier: HS256 user tokens", () => {
 
   it.each([
     ["empty", ""],
-    ["with a space", "4 2"],
+    ["with a tab", "4\t2"],
+    ["257 characters long", "o".repeat(257)],
     ["negative", -42],
     ["null", null],
     ["a list", ["42"]],
@@ -432,5 +458,100 @@ describe("createTokenVerifier: JWKS (RS256)", () => {
   it("refuses tokens when the JWKS endpoint answers 404", async () => {
     const verifier = createTokenVerifier(settings({ jwtSecret: undefined, jwksUrl: jwksUrl.replace("jwks.json", "missing.json") }));
     await expectRefused(verifier.verify(await signAsymmetric({ sub: "7", org_id: "42" }, privateKey)), "token_invalid");
+  });
+});
+
+describe("createTokenVerifier: JWKS cache, rotation, ES256 and EdDSA", () => {
+  let server: Server;
+  let jwksUrl: string;
+  /** What the endpoint serves; tests rotate it. */
+  let published: Array<Record<string, unknown>> = [];
+  let fetches = 0;
+  const signers = new Map<string, { alg: string; privateKey: CryptoKey; jwk: Record<string, unknown> }>();
+
+  async function addKey(kid: string, alg: string, options: { crv?: string } = {}) {
+    const pair = await generateKeyPair(alg, { extractable: true, ...options });
+    signers.set(kid, { alg, privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid, alg, use: "sig" } });
+  }
+  const publish = (...kids: string[]) => {
+    published = kids.map((kid) => signers.get(kid)?.jwk as Record<string, unknown>);
+  };
+  const sign = (kid: string, claims: JWTPayload = { sub: "7", org_id: "42" }) => {
+    const signer = signers.get(kid);
+    if (!signer) throw new Error(`no key ${kid}`);
+    return signAsymmetric(claims, signer.privateKey, { header: { alg: signer.alg, kid } });
+  };
+
+  beforeAll(async () => {
+    await addKey("rsa-1", "RS256");
+    await addKey("rsa-2", "RS256");
+    await addKey("ec-1", "ES256");
+    await addKey("ed-1", "EdDSA", { crv: "Ed25519" });
+    server = createServer((_req, res) => {
+      fetches++;
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: published }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+  });
+
+  it("fetches the JWKS once for many verifications (cached per verifier, i.e. per JWKS URL)", async () => {
+    publish("rsa-1", "ec-1");
+    const verifier = createTokenVerifier(settings({ jwtSecret: undefined, jwksUrl }));
+    const before = fetches;
+    await verifier.verify(await sign("rsa-1"));
+    await verifier.verify(await sign("rsa-1", { sub: "8", org_id: "42" }));
+    await verifier.verify(await sign("ec-1"));
+    expect(fetches - before).toBe(1);
+  });
+
+  it("verifies ES256 and EdDSA (Ed25519) tokens from the JWKS", async () => {
+    publish("ec-1", "ed-1");
+    const verifier = createTokenVerifier(settings({ jwtSecret: undefined, jwksUrl }));
+    expect(await verifier.verify(await sign("ec-1", { sub: "auth0|ec", org_id: "42" }))).toMatchObject({
+      kind: "user",
+      userId: "auth0|ec",
+    });
+    expect(await verifier.verify(await sign("ed-1", { sub: "ed", org_id: 42 }))).toMatchObject({ kind: "user", userId: "ed", orgId: "42" });
+  });
+
+  it("refetches for an unknown kid once the 30 s cooldown is over, not before", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    publish("rsa-1");
+    const verifier = createTokenVerifier(settings({ jwtSecret: undefined, jwksUrl }));
+    const before = fetches;
+    await verifier.verify(await sign("rsa-1"));
+    expect(fetches - before).toBe(1);
+
+    // The identity provider rotates in a new key.
+    publish("rsa-1", "rsa-2");
+    const rotated = await sign("rsa-2");
+    // Within the cooldown an unknown kid does not refetch: a flood of bad kids cannot hammer the IdP.
+    await expectRefused(verifier.verify(rotated), "token_invalid");
+    expect(fetches - before).toBe(1);
+
+    vi.setSystemTime(Date.now() + 31_000);
+    expect(await verifier.verify(rotated)).toMatchObject({ kind: "user", userId: "7" });
+    expect(fetches - before).toBe(2);
+    // Cached again: known kids need no fetch.
+    await verifier.verify(await sign("rsa-1"));
+    await verifier.verify(await sign("rsa-2"));
+    expect(fetches - before).toBe(2);
+  });
+
+  it("refuses a JWKS key used with another algorithm than the token's (ES256 key, RS256 header)", async () => {
+    publish("ec-1");
+    const verifier = createTokenVerifier(settings({ jwtSecret: undefined, jwksUrl }));
+    const rsa = signers.get("rsa-1") as { privateKey: CryptoKey };
+    const token = await signAsymmetric({ sub: "7", org_id: "42" }, rsa.privateKey, { header: { alg: "RS256", kid: "ec-1" } });
+    await expectRefused(verifier.verify(token), "token_invalid");
   });
 });

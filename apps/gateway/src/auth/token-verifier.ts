@@ -42,10 +42,10 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
       if (!jwks) throw invalid(`algorithm ${alg} is not accepted`);
       ({ payload } = await jwtVerify(token, jwks, { ...userClaims, algorithms: ASYMMETRIC_ALGS }));
     }
-    const userId = normalizeId(payload.sub);
-    const orgId = normalizeId(payload.org_id);
-    if (userId === undefined) throw invalid("claim sub must be a user id");
-    if (orgId === undefined) throw invalid("claim org_id is required");
+    const userId = readIdentity(payload.sub);
+    const orgId = readIdentity(payload.org_id);
+    if (userId === undefined) throw invalid(`claim sub must be a non-empty string of at most ${MAX_IDENTITY_LENGTH} characters`);
+    if (orgId === undefined) throw invalid(`claim org_id is required: a non-empty string of at most ${MAX_IDENTITY_LENGTH} characters`);
     const roles = payload.roles ?? [];
     if (!Array.isArray(roles) || !roles.every((r) => typeof r === "string")) throw invalid("claim roles must be a list of strings");
     return { kind: "user", userId, orgId, roles, exp: payload.exp as number };
@@ -82,6 +82,25 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
       }
     },
   };
+}
+
+/** Longest `sub` / `org_id` a user token may carry. */
+export const MAX_IDENTITY_LENGTH = 256;
+/** Control characters (C0, DEL, C1) and lone surrogates: never part of an identity. */
+const UNSAFE_CHARACTERS = /[\p{Cc}\p{Cs}]/u;
+
+/**
+ * A user token's `sub` or `org_id`: any string an identity provider may use (`auth0|abc`, an email,
+ * a UUID) of 1 to 256 characters, without control characters or lone surrogates, and not only
+ * whitespace; a non-negative integer becomes its decimal string. The value is not required to be
+ * a topic id: a topic built from it (`notifications:{sub}`, `org:{org_id}`) that is not a valid
+ * topic is refused by the topic rules (`invalid_topic`), never matched against it.
+ */
+export function readIdentity(value: unknown): string | undefined {
+  if (typeof value === "number") return normalizeId(value);
+  if (typeof value !== "string" || value.length === 0 || value.length > MAX_IDENTITY_LENGTH) return undefined;
+  if (UNSAFE_CHARACTERS.test(value) || value.trim() === "") return undefined;
+  return value;
 }
 
 function invalid(message: string): ProtocolError {

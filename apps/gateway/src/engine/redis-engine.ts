@@ -21,14 +21,35 @@ export interface RedisEngineOptions {
   logger: Logger;
   /** `PRESENCE_TTL_MS`: how long a node may go without a presence heartbeat. */
   presenceTtlMs: number;
+  /**
+   * Redis refused the credentials (`WRONGPASS`, `NOAUTH`): a configuration error, not an outage.
+   * Called synchronously from the client's `error` event, before ioredis's rejected commands (the
+   * adapter's SUBSCRIBEs among them, which it would never send again) can surface. Must not return
+   * normally into a working gateway: the default ends the process with one line naming the variable.
+   */
+  onCredentialsRefused?: (message: string) => void;
+}
+
+/** Replies with which Redis refuses a connection's credentials. */
+const CREDENTIALS_REFUSED = /^(WRONGPASS|NOAUTH)\b|invalid password/;
+
+function exitOnCredentialsRefused(message: string): void {
+  process.stderr.write(`gateway: invalid configuration: ${message}\n`);
+  process.exit(1);
 }
 
 /** Clustered: gateways share broadcasts through `@socket.io/redis-adapter`. */
 export function createRedisEngine(options: RedisEngineOptions): Engine {
   const { logger } = options;
-  const pub = connect(options.redis, "pub", logger);
+  const refused = options.onCredentialsRefused ?? exitOnCredentialsRefused;
+  const onCredentialsRefused = (error: Error) => {
+    const variable = options.redis.password === undefined ? "REDIS_URL" : "REDIS_PASSWORD";
+    logger.fatal({ err: error.message }, `Redis refused the password: check ${variable}`);
+    refused(`${variable} Redis refused the password (${error.message.split("\n")[0]})`);
+  };
+  const pub = connect(options.redis, "pub", logger, onCredentialsRefused);
   const sub = pub.duplicate();
-  watch(sub, "sub", logger);
+  watch(sub, "sub", logger, onCredentialsRefused);
   // The adapter owns `sub`; the legacy pattern gets a subscriber of its own.
   let legacy: Redis | undefined;
   let legacySubscribed: Promise<unknown> = Promise.resolve();
@@ -70,7 +91,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
     embeddedQueues: undefined,
     subscribeLegacy(pattern, listener) {
       legacy ??= pub.duplicate({ connectionName: "hub-gateway-legacy" });
-      watch(legacy, "legacy", logger);
+      watch(legacy, "legacy", logger, onCredentialsRefused);
       legacy.on("pmessage", (_pattern: string, channel: string, message: string) => listener(channel, message));
       // ioredis re-subscribes after a reconnect.
       legacySubscribed = legacy
@@ -146,14 +167,14 @@ function onBroadcast(listeners: BroadcastListeners, roomChannel: Buffer, channel
   if (decoded) tap.push(topic, decoded);
 }
 
-function connect(settings: RedisSettings, name: string, logger: Logger): Redis {
+function connect(settings: RedisSettings, name: string, logger: Logger, onCredentialsRefused: (error: Error) => void): Redis {
   const client = new Redis(settings.url, {
     ...(settings.password === undefined ? {} : { password: settings.password }),
     connectionName: `hub-gateway-${name}`,
     maxRetriesPerRequest: null,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
   });
-  watch(client, name, logger);
+  watch(client, name, logger, onCredentialsRefused);
   return client;
 }
 
@@ -163,10 +184,11 @@ async function closeClient(client: Redis): Promise<void> {
   else client.disconnect();
 }
 
-/** Logs connection changes once per change, not once per retry. */
-function watch(client: Redis, name: string, logger: Logger): void {
+/** Logs connection changes once per change, not once per retry; hands refused credentials on. */
+function watch(client: Redis, name: string, logger: Logger, onCredentialsRefused: (error: Error) => void): void {
   let lastError = "";
   client.on("error", (error: Error) => {
+    if (CREDENTIALS_REFUSED.test(error.message)) onCredentialsRefused(error);
     if (error.message === lastError) return;
     lastError = error.message;
     logger.warn({ redis: name, err: error.message }, "redis connection error");

@@ -23,6 +23,9 @@ export async function inhouseRequest(
   if (typeof queueId !== "string" || !ID_SEGMENT.test(queueId)) throw new ProtocolError("bad_request", "queue_id must be an id");
   if (org_id !== undefined && String(org_id) !== principal.orgId)
     throw new ProtocolError("forbidden", "queues of another org are off limits");
+  // A token's sub / org_id may be any identity string (auth0|abc, an email); queues key on ids.
+  if (!ID_SEGMENT.test(principal.orgId) || !ID_SEGMENT.test(principal.userId))
+    throw new ProtocolError("forbidden", "inhouse queues need a token whose sub and org_id are ids ([A-Za-z0-9_.-]{1,128})");
   if (!socket.data.subscribeBucket.take()) throw new ProtocolError("rate_limited", "too many requests; slow down");
   if (engine.redisState() === "disconnected") throw new ProtocolError("unavailable", "Redis is unreachable; retry shortly");
   const command: QueueCommand = {

@@ -41,7 +41,7 @@ export async function subscribe(socket: HubSocket, request: unknown, context: Su
 
   const policy = parsed.namespace.history;
   if (socket.rooms.has(parsed.topic)) {
-    if (!policy) return { ok: true, topic: parsed.topic };
+    if (!policy) return noHistory(parsed.topic);
     return { ok: true, topic: parsed.topic, ...(await currentPosition(parsed.topic, policy, context)) };
   }
   // socket.rooms also holds the socket's own id room.
@@ -51,7 +51,7 @@ export async function subscribe(socket: HubSocket, request: unknown, context: Su
   if (!policy) {
     await socket.join(parsed.topic);
     context.onJoined(socket, parsed);
-    return { ok: true, topic: parsed.topic };
+    return noHistory(parsed.topic);
   }
 
   const query: HistoryQuery = { ...(position ? { since: position } : {}), fromCursor: ownTopic(socket, parsed) };
@@ -89,6 +89,15 @@ export async function unsubscribe(
     context.onLeft(socket, topic);
   }
   return { ok: true, topic };
+}
+
+/**
+ * The ack on a topic without history: the contract's ack always carries `epoch` and `offset`; here
+ * they are `""` and `0`, a position nothing can be recovered from (no event on such a topic carries
+ * an `offset`, and `since` is ignored). The client SDK keeps no position for an empty epoch.
+ */
+function noHistory(topic: string): SubscribeOk {
+  return { ok: true, topic, epoch: "", offset: 0 };
 }
 
 /** Store-and-forward applies to a user's own topic of a user-scoped namespace (`notifications:{sub}`). */
