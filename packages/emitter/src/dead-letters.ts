@@ -5,6 +5,11 @@ export type IngestSource = "emitter" | "http" | "webhook" | "legacy";
 
 /** A rejected event, as recorded in the dead-letter queue. */
 export interface DeadLetter {
+  /**
+   * The stream to append to (see `deadLetterStreamName`). The publisher names it, `_unknown` for a
+   * type the hub does not know. @default deadLetterStreamName(orgId, type)
+   */
+  stream?: string;
   source: IngestSource;
   code: PublishErrorCode;
   message: string;
@@ -51,8 +56,14 @@ export interface DeadLetters {
 export const MAX_RAW_BYTES = 16_384;
 /** Entries kept per stream (approximately, on Redis). */
 export const DEAD_LETTER_STREAM_LENGTH = 10_000;
+/** How long a dead-letter stream lives after its last write: 7 days. Abandoned streams vanish. */
+export const DEAD_LETTER_TTL_MS = 7 * 86_400_000;
 
-/** The stream a rejected event goes to: `{org_id}:{event_type}`, or `_unknown` when either is unknown. */
+/**
+ * The stream a rejected event goes to: `{org_id}:{event_type}`, or `_unknown` when either is
+ * unknown. The publisher passes the type only when the hub knows it (it has a schema and a route),
+ * so input cannot create streams without bound.
+ */
 export function deadLetterStreamName(orgId: string | undefined, type: string | undefined): string {
   return orgId && type ? `${orgId}:${type}` : "_unknown";
 }

@@ -47,7 +47,8 @@ export interface HubEmitter {
 }
 
 type QueueTarget = Pick<QueueCommandInput, "org_id" | "queue_id" | "id">;
-type PlayerTarget = QueueTarget & Pick<QueueCommandInput, "user_id">;
+/** join, leave and check_in act for one player: `user_id` is required (the hub refuses them without it). */
+type PlayerTarget = QueueTarget & Required<Pick<QueueCommandInput, "user_id">>;
 
 /**
  * Typed inhouse queue commands. Each resolves with the command id once the command is durably

@@ -12,7 +12,7 @@ export interface HubKeys {
   dedupe(orgId: string, eventId: string): string;
   /** Dead-letter stream by name (see `deadLetterStreamName`): `<prefix>:dlq:{org_id}:{event_type}`. */
   deadLetters(stream: string): string;
-  /** Set of every dead-letter stream name that has entries. */
+  /** Sorted set of the dead-letter stream names written within their lifetime, scored by last write (epoch ms). */
   readonly deadLetterIndex: string;
   /** Marks a rejected input as dead-lettered, so several nodes seeing it append it once. */
   deadLetterSeen(fingerprint: string): string;

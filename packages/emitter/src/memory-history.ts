@@ -66,7 +66,9 @@ export class MemoryHistory implements History {
     if (history) {
       this.#topics.delete(topic);
     } else {
-      history = { epoch: uuidv7().replaceAll("-", "").slice(0, 16), top: 0, entries: [], cursor: 0 };
+      // Time and random bits (a UUIDv7's bits after the time are a counter, shared within a millisecond).
+      const id = uuidv7().replaceAll("-", "");
+      history = { epoch: id.slice(0, 12) + id.slice(-4), top: 0, entries: [], cursor: 0 };
       if (this.#topics.size >= this.maxTopics) this.#topics.delete(this.#topics.keys().next().value as string);
     }
     this.#topics.set(topic, history);

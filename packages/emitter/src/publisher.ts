@@ -1,4 +1,7 @@
 import {
+  checkJsonLimits,
+  MAX_EVENT_BYTES,
+  MAX_EVENT_DEPTH,
   type NormalizedEvent,
   PublishError,
   type PublishErrorCode,
@@ -9,7 +12,7 @@ import {
   toEnvelope,
   uuidv7,
 } from "@hub/events";
-import { capRaw, type DeadLetter, type DeadLetters, type IngestSource } from "./dead-letters.js";
+import { capRaw, type DeadLetter, type DeadLetters, deadLetterStreamName, type IngestSource } from "./dead-letters.js";
 import type { EventSink, Outgoing } from "./event-sink.js";
 
 /** What a successful publish reports. */
@@ -49,6 +52,18 @@ export interface PublisherOptions {
   topics?: TopicRegistry;
   /** @default Date.now */
   now?: () => number;
+  /**
+   * Largest event accepted, in bytes of JSON text (UTF-8): text input is measured as received, an
+   * object as `JSON.stringify` would write it. Larger input is refused with `payload_too_large`.
+   * @default MAX_EVENT_BYTES (1 MiB, the HTTP body limit)
+   */
+  maxEventBytes?: number;
+  /**
+   * Deepest nesting of objects and arrays accepted, the event itself being level 1. Deeper input is
+   * refused with `invalid_event` before any recursive step (validation, encoding) sees it.
+   * @default MAX_EVENT_DEPTH (64)
+   */
+  maxEventDepth?: number;
   /** Told about dead-letter writes that failed (the rejection itself still reaches the caller), with what was refused. */
   onDeadLetterError?: (error: unknown, letter: Pick<DeadLetter, "source" | "code" | "orgId" | "type">) => void;
   /**
@@ -87,11 +102,22 @@ export function createPublisher(options: PublisherOptions): Publisher {
   const schemas = options.schemas ?? new SchemaRegistry();
   const topics = options.topics ?? new TopicRegistry();
   const now = options.now ?? Date.now;
+  const limits = { maxBytes: options.maxEventBytes ?? MAX_EVENT_BYTES, maxDepth: options.maxEventDepth ?? MAX_EVENT_DEPTH };
   const { sink, deadLetters } = options;
 
   /** Everything before delivery; synchronous, so calls reach the sink in call order. */
   function prepare(input: unknown, context: PublishContext): Prepared {
-    const raw = context.raw && typeof input === "string" ? parseJson(input) : input;
+    const text = context.raw && typeof input === "string";
+    if (text && tooLong(input, limits.maxBytes)) throw tooLarge(limits.maxBytes);
+    const raw = text ? parseJson(input) : input;
+    // Before anything recursive sees the input (the validators, the broadcast encoder, stringify).
+    const breach = checkJsonLimits(raw, limits);
+    if (breach === "size") throw tooLarge(limits.maxBytes);
+    if (breach === "depth") {
+      throw new PublishError("invalid_event", `event is nested deeper than ${limits.maxDepth} levels of objects and arrays`, [
+        `(event): nested deeper than ${limits.maxDepth} levels`,
+      ]);
+    }
     const event = parseProducerEvent(raw);
     if (context.expectOrgId !== undefined && event.org_id !== context.expectOrgId) {
       throw new PublishError("org_mismatch", `org_id ${event.org_id} does not match the channel's org ${context.expectOrgId}`);
@@ -116,16 +142,25 @@ export function createPublisher(options: PublisherOptions): Publisher {
     return { id, topics: outgoing.map((o) => o.topic), duplicate: !delivered };
   }
 
+  /** A type the hub knows (has a schema and a route for): only those get a stream of their own. */
+  function known(type: string | undefined): string | undefined {
+    return type !== undefined && schemas.catalogType(type) !== undefined && router.find(type) !== undefined ? type : undefined;
+  }
+
   /** Names the input's org and type on the error, for the caller's logs, and dead-letters the input. */
   async function reject(input: unknown, error: PublishError, context: PublishContext): Promise<void> {
-    const head = readHead(context.raw && typeof input === "string" ? safeParse(input) : input);
+    const text = context.raw && typeof input === "string";
+    // Text over the limit is not parsed again just to find its org.
+    const head = readHead(text ? (error.code === "payload_too_large" ? undefined : safeParse(input)) : input);
     error.orgId ??= head.orgId;
     error.eventType ??= head.type;
     if (context.deadLetter === false) return;
-    const text = context.raw && typeof input === "string" ? input : safeStringify(input);
+    const rawText = text ? input : safeStringify(input);
     try {
       const recorded = await deadLetters.append(
         {
+          // Unknown types share `_unknown`: input must not be able to create streams without bound.
+          stream: deadLetterStreamName(head.orgId, known(head.type)),
           source: context.source,
           code: error.code,
           message: error.message,
@@ -133,7 +168,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
           orgId: head.orgId,
           type: head.type,
           channel: context.channel,
-          ...capRaw(scrubRaw(text, head, schemas)),
+          ...capRaw(scrubRaw(rawText, head, schemas)),
           receivedAt: now(),
         },
         context.fingerprint,
@@ -190,12 +225,25 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** What the dead-letter queue keeps as `raw` for input `JSON.stringify` cannot write (a cycle, too deep for the stack, a BigInt). */
+export const UNSERIALIZABLE_RAW = "(input not serializable as JSON)";
+
 function safeStringify(value: unknown): string {
   try {
+    // `String` too can throw (an object without prototype), hence both inside.
     return JSON.stringify(value) ?? String(value);
   } catch {
-    return String(value);
+    return UNSERIALIZABLE_RAW;
   }
+}
+
+/** Whether text takes more than `maxBytes` in UTF-8 (each UTF-16 unit is 1 to 3 bytes). */
+function tooLong(text: string, maxBytes: number): boolean {
+  return text.length > maxBytes || (text.length * 3 > maxBytes && Buffer.byteLength(text) > maxBytes);
+}
+
+function tooLarge(maxBytes: number): PublishError {
+  return new PublishError("payload_too_large", `event is larger than ${maxBytes} bytes of JSON`);
 }
 
 function safeParse(text: string): unknown {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { DEDUPE_WINDOW_MS } from "./event-sink.js";
 import { RecentIds } from "./recent-ids.js";
 
 describe("RecentIds (the memory engine's dedupe)", () => {
@@ -23,5 +24,20 @@ describe("RecentIds (the memory engine's dedupe)", () => {
     expect(ids.claim("old", 0)).toBe(true);
     expect(ids.claim("new", 500)).toBe(true);
     expect(ids.claim("old", 501)).toBe(true);
+  });
+
+  it("with the memory engine's window, refuses a repeat for 5 minutes and accepts it after, on its clock", () => {
+    expect(DEDUPE_WINDOW_MS).toBe(300_000);
+    let now = 1_700_000_000_000;
+    // As the memory engine builds it, plus a fake clock.
+    const ids = new RecentIds(DEDUPE_WINDOW_MS, undefined, () => now);
+    expect(ids.claim("42:evt-1")).toBe(true);
+    now += 299_999;
+    expect(ids.claim("42:evt-1")).toBe(false);
+    now += 1;
+    expect(ids.claim("42:evt-1")).toBe(true);
+    // The window starts again from that delivery.
+    now += 299_999;
+    expect(ids.claim("42:evt-1")).toBe(false);
   });
 });

@@ -8,20 +8,27 @@ export class RecentIds {
   /**
    * @param windowMs how long an id is remembered
    * @param capacity most ids remembered at once @default 100000
+   * @param clock what `claim` reads the time from when not given one @default Date.now
    */
   constructor(
     private readonly windowMs: number,
     private readonly capacity = 100_000,
+    private readonly clock: () => number = Date.now,
   ) {}
 
   /** Records the id; false when it was already seen within the window. */
-  claim(id: string, now: number = Date.now()): boolean {
+  claim(id: string, now: number = this.clock()): boolean {
     const seen = this.#seenAt.get(id);
     if (seen !== undefined && now - seen < this.windowMs) return false;
     this.#seenAt.delete(id);
     this.#seenAt.set(id, now);
     this.#evict(now);
     return true;
+  }
+
+  /** Forgets the id, e.g. when the event it was claimed for could not be delivered after all. */
+  release(id: string): void {
+    this.#seenAt.delete(id);
   }
 
   #evict(now: number): void {

@@ -1,8 +1,8 @@
-import { randomUUID } from "node:crypto";
 import type { PublishErrorCode } from "@hub/events";
 import type { Redis } from "ioredis";
 import {
   DEAD_LETTER_STREAM_LENGTH,
+  DEAD_LETTER_TTL_MS,
   type DeadLetterEntry,
   type DeadLetters,
   deadLetterStreamName,
@@ -14,12 +14,28 @@ import { withHubCommands } from "./lua/scripts.js";
 /** How long a fingerprint keeps the same input from being dead-lettered twice. */
 const SEEN_MS = 5 * 60_000;
 
-/** The dead-letter queue as Redis Streams `<prefix>:dlq:{org_id}:{event_type}` (lua/deadLetter-3.lua). */
-export function redisDeadLetters(redis: Redis, keys: HubKeys): DeadLetters {
+export interface RedisDeadLettersOptions {
+  /** How long a stream lives after its last write; the index forgets it then too. @default DEAD_LETTER_TTL_MS (7 days) */
+  ttlMs?: number;
+  /** Entries kept per stream (approximately). @default DEAD_LETTER_STREAM_LENGTH */
+  maxLength?: number;
+  /** The clock that scores the index. @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * The dead-letter queue as Redis Streams `<prefix>:dlq:{org_id}:{event_type}` (lua/deadLetter-3.lua),
+ * each expiring 7 days after its last write, listed in the sorted set `<prefix>:dlq-index` (stream
+ * name scored by last write), which forgets streams once they have expired.
+ */
+export function redisDeadLetters(redis: Redis, keys: HubKeys, options: RedisDeadLettersOptions = {}): DeadLetters {
   const client = withHubCommands(redis);
+  const ttlMs = options.ttlMs ?? DEAD_LETTER_TTL_MS;
+  const maxLength = options.maxLength ?? DEAD_LETTER_STREAM_LENGTH;
+  const now = options.now ?? Date.now;
   return {
-    async append(letter, fingerprint = randomUUID()) {
-      const stream = deadLetterStreamName(letter.orgId, letter.type);
+    async append(letter, fingerprint) {
+      const stream = letter.stream ?? deadLetterStreamName(letter.orgId, letter.type);
       const fields = [
         "source",
         letter.source,
@@ -42,20 +58,24 @@ export function redisDeadLetters(redis: Redis, keys: HubKeys): DeadLetters {
         "received_at",
         String(letter.receivedAt),
       ];
+      const streamKey = keys.deadLetters(stream);
       const id = await client.hubDeadLetter(
-        keys.deadLetters(stream),
+        streamKey,
         keys.deadLetterIndex,
-        keys.deadLetterSeen(fingerprint),
+        // Without a fingerprint there is nothing to remember: the script leaves this key alone.
+        fingerprint === undefined ? streamKey : keys.deadLetterSeen(fingerprint),
         stream,
-        DEAD_LETTER_STREAM_LENGTH,
-        SEEN_MS,
+        maxLength,
+        fingerprint === undefined ? 0 : SEEN_MS,
+        ttlMs,
+        now(),
         ...fields,
       );
       return id !== null;
     },
 
     async streams() {
-      const names = (await redis.smembers(keys.deadLetterIndex)).sort();
+      const names = (await client.hubDeadLetterStreams(keys.deadLetterIndex, now(), ttlMs)).sort();
       const pipeline = redis.pipeline();
       for (const name of names) pipeline.xlen(keys.deadLetters(name));
       const lengths = (await pipeline.exec()) ?? [];

@@ -13,7 +13,7 @@ export type ProtocolErrorCode =
   | "internal";
 
 /** Error codes of the publish pipeline (every producer path). */
-export type PublishErrorCode = "invalid_json" | "invalid_event" | "unknown_type" | "no_route" | "org_mismatch";
+export type PublishErrorCode = "invalid_json" | "invalid_event" | "unknown_type" | "no_route" | "org_mismatch" | "payload_too_large";
 
 /** The wire shape of an error, as acks and `error` events carry it. */
 export interface ErrorBody<C extends string = ProtocolErrorCode> {

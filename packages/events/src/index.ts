@@ -6,11 +6,13 @@ export type { Queue, QueuePlayer, QueueRef, QueueStatus } from "./inhouse/queue.
 export { DEFAULT_CAPACITY, parseQueueName, queueName } from "./inhouse/queue.js";
 export type { CommandName, QueueCommand, QueueCommandInput, SyncCommand } from "./inhouse/queue-command.js";
 export { COMMANDS, CommandError, parseQueueCommand, QueueCommandSchema } from "./inhouse/queue-command.js";
+export type { JsonLimitBreach, JsonLimits } from "./json-limits.js";
+export { checkJsonLimits, MAX_EVENT_BYTES, MAX_EVENT_DEPTH } from "./json-limits.js";
 export { NamespaceSpecSchema, parseNamespaceSpecs } from "./namespace-spec-schema.js";
 export type { Principal, ServicePrincipal, UserPrincipal } from "./principal.js";
 export { subjectOf } from "./principal.js";
 export type { NormalizedEvent, ProducerEvent } from "./producer-event.js";
-export { EVENT_TYPE, ProducerEnvelopeSchema, parseProducerEvent } from "./producer-event.js";
+export { EVENT_TYPE, eventFamilyPattern, MAX_EVENT_TYPE_LENGTH, ProducerEnvelopeSchema, parseProducerEvent } from "./producer-event.js";
 export type {
   Ack,
   AckOk,

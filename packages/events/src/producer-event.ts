@@ -3,8 +3,26 @@ import { PublishError } from "./hub-error.js";
 import { IdLike } from "./schemas/common.js";
 import { compile } from "./schemas/compile.js";
 
+/** One word of a domain type. */
+const TYPE_WORD = "[a-z][a-z0-9_]*";
+/** Longest domain type, version suffix included. */
+export const MAX_EVENT_TYPE_LENGTH = 128;
+
 /** Domain types: dotted lowercase words with an optional version suffix (`ticket.sold.v2`). */
-export const EVENT_TYPE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+export const EVENT_TYPE = new RegExp(`^${TYPE_WORD}(\\.${TYPE_WORD})+$`);
+
+/**
+ * The pattern of the types of a family (`roster.*` -> `roster.player_hired`, `roster.a.b.v2`): the
+ * family's words, then at least one more word, each by the `EVENT_TYPE` rule. With a maximum length
+ * of `MAX_EVENT_TYPE_LENGTH`, it accepts exactly the types the hub files under that family.
+ */
+export function eventFamilyPattern(family: string): string {
+  const prefix = family.slice(0, -2);
+  if (!family.endsWith(".*") || !EVENT_TYPE.test(`${prefix}.x`)) {
+    throw new TypeError(`${family} is not a family of event types (words.*)`);
+  }
+  return `^${prefix.replaceAll(".", "\\.")}(\\.${TYPE_WORD})+$`;
+}
 
 /** The envelope every producer hands in, as JSON Schema (the payload is checked per type). */
 export const ProducerEnvelopeSchema = Type.Object(
@@ -13,7 +31,7 @@ export const ProducerEnvelopeSchema = Type.Object(
       Type.Union(IdLike.anyOf, { description: "unique id (string or integer); the same id within 5 minutes is delivered once" }),
     ),
     type: Type.String({
-      maxLength: 128,
+      maxLength: MAX_EVENT_TYPE_LENGTH,
       pattern: EVENT_TYPE.source,
       description: "versioned domain type, e.g. roster.player_hired or ticket.sold.v2",
     }),

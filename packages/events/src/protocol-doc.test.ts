@@ -28,6 +28,7 @@ const PUBLISH_CODES: Record<PublishErrorCode, true> = {
   unknown_type: true,
   no_route: true,
   org_mismatch: true,
+  payload_too_large: true,
 };
 
 /** The text of a `##` / `###` section, up to the next heading of the same or a higher level. */

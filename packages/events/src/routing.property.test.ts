@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PublishError } from "./hub-error.js";
+import { normalizeId } from "./ids.js";
 import { parseProducerEvent } from "./producer-event.js";
 import { ROUTES, Router } from "./routing.js";
 import { SchemaRegistry } from "./schemas/schema-registry.js";
@@ -10,7 +11,39 @@ const router = new Router();
 const topics = new TopicRegistry();
 const schemas = new SchemaRegistry();
 
-const id = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_.-]{1,12}$/), fc.nat({ max: 1_000_000 }));
+const validId = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_.-]{1,12}$/), fc.nat({ max: 1_000_000 }));
+/** Ids as producers could send them: valid ones, and anything else a string or number can be. */
+const id = fc.oneof(
+  validId,
+  fc.string(),
+  fc.string({ unit: "binary" }),
+  fc.string({ unit: "grapheme" }),
+  fc.integer(),
+  fc.double(),
+  fc.bigInt().map((n) => Number(n)),
+  // Topic separators and wildcards, around otherwise valid ids.
+  fc
+    .tuple(
+      fc.stringMatching(/^[A-Za-z0-9_.-]{0,6}$/),
+      fc.constantFrom(":", "*", ":*", "*:", "::", ":org:1", "\n", " ", "/"),
+      fc.stringMatching(/^[A-Za-z0-9_.-]{0,6}$/),
+    )
+    .map(([a, sep, b]) => a + sep + b),
+  fc.constantFrom(
+    "",
+    "a".repeat(128),
+    "a".repeat(129),
+    "0",
+    "-1",
+    "1e3",
+    "NaN",
+    "42 ",
+    Number.MAX_SAFE_INTEGER,
+    Number.MAX_SAFE_INTEGER + 1,
+    -0,
+    1.5,
+  ),
+);
 const routedType = fc.oneof(
   fc.constantFrom(...ROUTES.filter((r) => !r.match.endsWith(".*")).map((r) => r.match)),
   fc
@@ -52,13 +85,30 @@ describe("routing (property-based)", () => {
           if (error instanceof PublishError) return;
           throw error;
         }
+        // Routed at all only with a valid org (and recipient, when it was given).
+        const org = normalizeId(raw.org_id);
+        expect(org).toBeDefined();
+        if (raw.user_id !== undefined) expect(normalizeId(raw.user_id)).toBeDefined();
         for (const { topic } of deliveries) {
           const parsed = topics.parse(topic);
-          if (parsed.namespace.scope === "org") expect(parsed.owner).toBe(String(raw.org_id));
-          if (parsed.namespace.scope === "user") expect(parsed.owner).toBe(String(raw.user_id));
+          if (parsed.namespace.scope === "org") expect(parsed.owner).toBe(org);
+          if (parsed.namespace.scope === "user") expect(parsed.owner).toBe(normalizeId(raw.user_id));
+          // The org's own topics name it as their first segment, so no other org can be reached.
+          if (parsed.namespace.scope === "org") expect(topic.split(":")[1]).toBe(org);
         }
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  it("refuses an invalid org_id or user_id, never routing it anywhere", () => {
+    fc.assert(
+      fc.property(event, (raw) => {
+        const invalid = normalizeId(raw.org_id) === undefined || (raw.user_id !== undefined && normalizeId(raw.user_id) === undefined);
+        fc.pre(invalid);
+        expect(() => router.route(parseProducerEvent(raw))).toThrow(PublishError);
+      }),
+      { numRuns: 2000 },
     );
   });
 
@@ -105,7 +155,7 @@ describe("validators (property-based)", () => {
       fc.property(
         fc.record({
           type: fc.constantFrom("roster.player_hired", "player.transferred", "team_goal.completed"),
-          org_id: id,
+          org_id: validId,
           payload: fc.dictionary(fc.string(), fc.jsonValue()),
         }),
         (raw) => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { uuidv7 } from "./uuidv7.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -60,5 +60,47 @@ describe("uuidv7", () => {
       const t = 1_700_000_000_000 + i * 997;
       expect(uuidv7(t) < uuidv7(t + 1)).toBe(true);
     }
+  });
+
+  describe("monotonic (RFC 9562 method 1 counter)", () => {
+    afterEach(() => {
+      vi.restoreAllMocks();
+    });
+
+    it("generates 10,000 ids in a tight loop that sort in generation order, as strings", () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 10_000; i++) ids.push(uuidv7());
+      expect([...ids].sort()).toEqual(ids);
+      for (let i = 1; i < ids.length; i++) expect((ids[i - 1] as string) < (ids[i] as string)).toBe(true);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const id of ids) expect(id).toMatch(UUID);
+    });
+
+    it("stays increasing within one millisecond and when the clock goes back", () => {
+      let now = 1_800_000_000_000;
+      vi.spyOn(Date, "now").mockImplementation(() => now);
+      const ids: string[] = [];
+      for (let i = 0; i < 1_000; i++) ids.push(uuidv7());
+      now -= 5_000;
+      for (let i = 0; i < 1_000; i++) ids.push(uuidv7());
+      now += 10_000;
+      ids.push(uuidv7());
+      expect([...ids].sort()).toEqual(ids);
+      expect(timestampOf(ids[0] as string)).toBe(1_800_000_000_000);
+      // While the clock was behind, the last millisecond was kept.
+      expect(timestampOf(ids[1_999] as string)).toBe(1_800_000_000_000);
+      expect(timestampOf(ids[2_000] as string)).toBe(1_800_000_005_000);
+    });
+
+    it("orders ids given the same time", () => {
+      const ids = Array.from({ length: 1_000 }, () => uuidv7(1_700_000_000_000));
+      expect([...ids].sort()).toEqual(ids);
+      expect(ids.every((id) => timestampOf(id) === 1_700_000_000_000)).toBe(true);
+    });
+
+    it("keeps random bits after the counter", () => {
+      const tails = new Set(Array.from({ length: 100 }, () => uuidv7().slice(-8)));
+      expect(tails.size).toBeGreaterThan(90);
+    });
   });
 });

@@ -39,8 +39,11 @@ export interface HubCommands {
     streamName: string,
     maxLen: number,
     seenMs: number,
+    ttlMs: number,
+    nowMs: number,
     ...fieldValuePairs: string[]
   ): Promise<string | null>;
+  hubDeadLetterStreams(index: string, nowMs: number, ttlMs: number): Promise<string[]>;
   hubEnqueueCommand(
     seenKey: string,
     stream: string,
@@ -58,6 +61,7 @@ const SCRIPTS = [
   ["hubReadHistory", "readHistory-3"],
   ["hubAcknowledge", "acknowledge-2"],
   ["hubDeadLetter", "deadLetter-3"],
+  ["hubDeadLetterStreams", "deadLetterStreams-1"],
   ["hubEnqueueCommand", "enqueueCommand-4"],
 ] as const;
 

@@ -1,7 +1,7 @@
 import { type TSchema, Type } from "@sinclair/typebox";
 import { PublishError } from "../hub-error.js";
 import type { NormalizedEvent } from "../producer-event.js";
-import { ProducerEnvelopeSchema } from "../producer-event.js";
+import { eventFamilyPattern, MAX_EVENT_TYPE_LENGTH, ProducerEnvelopeSchema } from "../producer-event.js";
 import { EVENT_SCHEMAS, type EventSchemaSpec } from "./catalog.js";
 import { type CompiledCheck, compile } from "./compile.js";
 
@@ -9,8 +9,12 @@ import { type CompiledCheck, compile } from "./compile.js";
 interface CompiledSchema {
   spec: EventSchemaSpec;
   payload: CompiledCheck;
-  sensitive: readonly (readonly string[])[];
+  sensitive: readonly SensitivePath[];
 }
+
+/** A path segment standing for every element of an array. */
+const EACH = Symbol("each element");
+type SensitivePath = ReadonlyArray<string | typeof EACH>;
 
 const VERSIONED = /^(.*)\.v([0-9]+)$/;
 
@@ -32,7 +36,13 @@ export class SchemaRegistry {
   readonly #exact = new Map<string, CompiledSchema>();
   readonly #families: Array<[prefix: string, schema: CompiledSchema]> = [];
   /** Sensitive paths of every version of a base type: scrubbing must not depend on a valid version. */
-  readonly #sensitiveByBase = new Map<string, string[][]>();
+  readonly #sensitiveByBase = new Map<string, SensitivePath[]>();
+
+  /**
+   * @throws TypeError when a schema marks something sensitive where scrubbing cannot reach it:
+   * anything but a property of an object, reached through properties and array `items` (not inside
+   * a union, a tuple, `additionalProperties`, ...). Mark the property holding the union instead.
+   */
 
   constructor(specs: readonly EventSchemaSpec[] = EVENT_SCHEMAS) {
     for (const spec of specs) {
@@ -92,7 +102,8 @@ export class SchemaRegistry {
         const family = spec.type.endsWith(".*");
         const name = family ? spec.type.replace(".*", ".any") : `${spec.type}.v${version}`;
         const typeSchema = family
-          ? Type.String({ pattern: `^${spec.type.slice(0, -2).replaceAll(".", "\\.")}\\.[a-z][a-z0-9_.]*$` })
+          ? // The hub's own rule (EVENT_TYPE and its length limit), so a file accepts what the hub does.
+            Type.String({ maxLength: MAX_EVENT_TYPE_LENGTH, pattern: eventFamilyPattern(spec.type) })
           : Type.String({ enum: version === 1 ? [spec.type, `${spec.type}.v1`] : [`${spec.type}.v${version}`] });
         const schema = Type.Composite(
           [Type.Omit(ProducerEnvelopeSchema, ["type", "payload"]), Type.Object({ type: typeSchema, payload: spec.payload })],
@@ -123,27 +134,68 @@ export class SchemaRegistry {
   }
 }
 
-/** Paths of properties marked `x-sensitive`, through nested objects. */
-function sensitivePaths(schema: TSchema, prefix: readonly string[] = []): string[][] {
-  const properties = (schema as { properties?: Record<string, TSchema> }).properties ?? {};
-  return Object.entries(properties).flatMap(([key, child]) =>
-    (child as { "x-sensitive"?: boolean })["x-sensitive"] ? [[...prefix, key]] : sensitivePaths(child, [...prefix, key]),
-  );
+type SchemaNode = Record<string, unknown>;
+
+const isSensitive = (schema: unknown): boolean => (schema as { "x-sensitive"?: unknown } | null)?.["x-sensitive"] === true;
+
+/**
+ * Paths of properties marked `x-sensitive`, through nested objects and the items of arrays. Throws
+ * for a mark anywhere else, which scrubbing could not honour.
+ */
+function sensitivePaths(schema: TSchema, prefix: SensitivePath = []): SensitivePath[] {
+  const node = schema as SchemaNode;
+  if (prefix.length === 0 && isSensitive(node))
+    throw new TypeError("x-sensitive on a whole payload cannot be scrubbed: mark its properties");
+  const paths: SensitivePath[] = [];
+  for (const [keyword, value] of Object.entries(node)) {
+    if (keyword === "properties" && typeof value === "object" && value !== null) {
+      for (const [key, child] of Object.entries(value as Record<string, TSchema>)) {
+        if (isSensitive(child)) paths.push([...prefix, key]);
+        else paths.push(...sensitivePaths(child, [...prefix, key]));
+      }
+    } else if (keyword === "items" && typeof value === "object" && value !== null && !Array.isArray(value) && !isSensitive(value)) {
+      paths.push(...sensitivePaths(value as TSchema, [...prefix, EACH]));
+    } else if (typeof value === "object" && value !== null && containsSensitive(value)) {
+      const at = prefix.map((p) => (p === EACH ? "[]" : p)).join(".") || "payload";
+      throw new TypeError(
+        `x-sensitive under "${keyword}" at ${at} cannot be scrubbed: mark an object property (or a property of array items) instead`,
+      );
+    }
+  }
+  return paths;
 }
 
-/** A copy of `value` without the property at `path`; copies only the objects along the path. */
-function without(value: Record<string, unknown>, path: readonly string[]): Record<string, unknown> {
-  const [head, ...rest] = path as [string, ...string[]];
+function containsSensitive(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (isSensitive(value)) return true;
+  return Object.values(value).some(containsSensitive);
+}
+
+/** A copy of `value` without what `path` names; copies only the objects and arrays along the path. */
+function without(value: Record<string, unknown>, path: SensitivePath): Record<string, unknown> {
+  const [head, ...rest] = path as [string, ...SensitivePath];
   if (!Object.hasOwn(value, head)) return value;
-  const copy = { ...value };
   if (rest.length === 0) {
+    const copy = { ...value };
     delete copy[head];
     return copy;
   }
-  const child = value[head];
-  if (typeof child !== "object" || child === null || Array.isArray(child)) return value;
-  copy[head] = without(child as Record<string, unknown>, rest);
-  return copy;
+  const child = scrubbed(value[head], rest);
+  return child === value[head] ? value : { ...value, [head]: child };
+}
+
+function scrubbed(value: unknown, path: SensitivePath): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (path[0] !== EACH) return Array.isArray(value) ? value : without(value as Record<string, unknown>, path);
+  if (!Array.isArray(value)) return value;
+  const rest = path.slice(1);
+  let changed = false;
+  const items = value.map((item: unknown) => {
+    const next = rest.length === 0 ? item : scrubbed(item, rest);
+    changed ||= next !== item;
+    return next;
+  });
+  return changed ? items : value;
 }
 
 /** TypeBox's internal symbols do not belong in exported files. */

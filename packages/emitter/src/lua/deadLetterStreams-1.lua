@@ -1,0 +1,17 @@
+--[[
+  The names of the dead-letter streams written within their lifetime; forgets the others (their
+  streams have expired).
+
+  KEYS[1]   the index: sorted set of stream names, scored by their last write (epoch ms)
+  ARGV[1]   now, epoch milliseconds
+  ARGV[2]   how long a stream lives after its last write, milliseconds
+
+  Returns the names.
+]]
+local kind = redis.call("TYPE", KEYS[1])["ok"]
+if kind == "set" then
+  -- The index of an older version; the next dead letter converts it.
+  return redis.call("SMEMBERS", KEYS[1])
+end
+redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", string.format("(%d", tonumber(ARGV[1]) - tonumber(ARGV[2])))
+return redis.call("ZRANGE", KEYS[1], 0, -1)
