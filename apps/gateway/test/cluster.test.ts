@@ -1,5 +1,5 @@
 import { closeAllClients, collect, connectClient, type HubClient, nextEvent, request, serviceToken, userToken } from "@hub/devkit";
-import { createHubEmitter } from "@hub/emitter";
+import { createHubEmitter, type DeadLetterEntry } from "@hub/emitter";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type HubFixture, redisHub } from "./hub-fixture.js";
@@ -82,17 +82,62 @@ describe("three gateway nodes", () => {
     expect(leaked.flat()).toEqual([]);
   });
 
-  it("the emitter refuses invalid events and delivers nothing for them", async () => {
+  it("the emitter refuses invalid events, delivers nothing for them and dead-letters each once with source emitter", async () => {
     const redis = new Redis((hub as HubFixture & { redis: { url: string } }).redis.url);
     const emitter = createHubEmitter({ redis });
-    try {
-      await expect(emitter.publish({ type: "roster.x", org_id: "o1" } as never)).rejects.toMatchObject({ code: "invalid_event" });
-      await expect(emitter.publish({ type: "unknown.thing", org_id: "o1", payload: {} })).rejects.toMatchObject({ code: "unknown_type" });
-      await expect(emitter.publish({ type: "notification.created", org_id: "o1", payload: {} })).rejects.toMatchObject({
-        code: "no_route",
+    const marker = `refused-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    // Clients on every node, on every topic these events could reach.
+    const clients = await Promise.all(
+      urls().map(async (url, node) => {
+        const client = await connectClient(url, await serviceToken(`watch-${node}`));
+        for (const topic of ["org:o1", "notifications:u1", "tournament:cup"]) {
+          expect(await request(client, "subscribe", { topic })).toMatchObject({ ok: true });
+        }
+        return client;
+      }),
+    );
+    const seen = clients.map((c) => {
+      const all: unknown[] = [];
+      c.onAny((event: string, envelope: { id?: string }) => {
+        if (!event.startsWith("presence.") && event !== "roster.sentinel") all.push([event, envelope?.id]);
       });
+      return all;
+    });
+    const refused: Array<[event: Record<string, unknown>, code: string]> = [
+      [{ marker, type: "roster.x", org_id: "o1" }, "invalid_event"],
+      [{ marker, type: "unknown.thing", org_id: "o1", payload: {} }, "unknown_type"],
+      [{ marker, type: "notification.created", org_id: "o1", payload: {} }, "no_route"],
+      [{ marker, type: "tournament_match.confirmed", org_id: "o1", payload: { tournament_id: { no: "id" } } }, "invalid_event"],
+    ];
+    try {
+      for (const [event, code] of refused) await expect(emitter.publish(event as never)).rejects.toMatchObject({ code });
+      const sentinels = clients.map((c) => nextEvent(c, "roster.sentinel", `s-${marker}`));
+      await hub.publish({ id: `s-${marker}`, type: "roster.sentinel", org_id: "o1", payload: {} });
+      await Promise.all(sentinels);
     } finally {
       redis.disconnect();
     }
+    expect(seen).toEqual(clients.map(() => []));
+
+    // The publish rejected only after its dead letter was written: each is in, once, whichever node reads.
+    const entries = await deadLettersWith(urls()[2] as string, marker);
+    expect(entries.map((e) => [JSON.parse(e.raw), e.code, e.source]).sort()).toEqual(
+      refused.map(([event, code]) => [event, code, "emitter"]).sort(),
+    );
   });
+
+  /** The dead-letter entries, over every stream, whose raw input contains `marker` (read through the HTTP API). */
+  async function deadLettersWith(url: string, marker: string): Promise<DeadLetterEntry[]> {
+    const headers = { authorization: `Bearer ${await serviceToken()}` };
+    const listed = await fetch(`${url}/api/v1/dlq`, { headers });
+    expect(listed.status).toBe(200);
+    const { streams } = (await listed.json()) as { streams: Array<{ stream: string }> };
+    const found: DeadLetterEntry[] = [];
+    for (const { stream } of streams) {
+      const res = await fetch(`${url}/api/v1/dlq/${encodeURIComponent(stream)}/entries?count=500`, { headers });
+      expect(res.status).toBe(200);
+      found.push(...((await res.json()) as { entries: DeadLetterEntry[] }).entries.filter((e) => e.raw.includes(marker)));
+    }
+    return found;
+  }
 });

@@ -164,6 +164,21 @@ const WEBHOOK_BAD_INPUT: BadInput[] = [
 
 const asText = (body: unknown) => (typeof body === "string" ? body : JSON.stringify(body));
 
+/** Runs `task(0..count-1)` with at most `concurrency` in flight; resolves with every result, in index order. */
+async function bounded<T>(count: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const results = new Array<T>(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        results[i] = await task(i);
+      }
+    }),
+  );
+  return results;
+}
+
 describe.each(ENGINES)("HTTP ingestion ($name)", ({ kind, start }) => {
   let hub: Hub;
   /** Where producers POST. */
@@ -220,6 +235,50 @@ describe.each(ENGINES)("HTTP ingestion ($name)", ({ kind, start }) => {
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
     expect(await arrived).toMatchObject({ id, data: { alive: true } });
+  }
+
+  /** Every gateway process runs and answers /health with 200. */
+  async function allAlive(): Promise<void> {
+    for (const gateway of hub.gateways) {
+      expect(gateway.child.exitCode).toBeNull();
+      expect(gateway.child.signalCode).toBeNull();
+      expect((await fetch(`${gateway.url}/health`)).status).toBe(200);
+    }
+  }
+
+  /**
+   * 2,000 garbage requests (16 in flight), then one valid event: every garbage one is answered 400
+   * and dead-lettered once, the valid one is delivered once, every process is alive.
+   */
+  async function burstThenValid(send: (url: string, body: string) => Promise<Response>, source: "webhook" | "http") {
+    const GARBAGE = 2_000;
+    const org = uniq("burst");
+    const client = await member(org, [`org:${org}`]);
+    const seen = collect(client, "match.scraped");
+    const marker = uniq("garbage");
+    // Spread over the nodes (one on the memory engine).
+    const urls = hub.gateways.map((g) => g.url);
+    const statuses = await bounded(GARBAGE, 16, async (i) => {
+      const res = await send(urls[i % urls.length] as string, `not json ${marker} ${i}`);
+      await res.arrayBuffer();
+      return res.status;
+    });
+    expect(statuses.filter((status) => status !== 400)).toEqual([]);
+
+    const id = uniq("after-burst");
+    const arrived = nextEvent(client, "match.scraped", id);
+    const res = await send(ingress, JSON.stringify({ id, type: "match.scraped", org_id: org, payload: { valid: true } }));
+    expect(res.status).toBe(202);
+    expect(await arrived).toMatchObject({ id, topic: `org:${org}`, data: { valid: true } });
+    await sentinel(client, org);
+    expect(seen.map((e) => e.id)).toEqual([id]);
+
+    // Each request was answered after its dead letter was written: all 2,000 are in, once each.
+    const entries = await deadLettersWith(dlqUrl, marker);
+    expect(entries).toHaveLength(GARBAGE);
+    expect(new Set(entries.map((e) => e.raw)).size).toBe(GARBAGE);
+    expect(entries.filter((e) => e.source !== source || e.code !== "invalid_json" || e.stream !== "_unknown")).toEqual([]);
+    await allAlive();
   }
 
   describe("scraper webhook POST /events/notify", () => {
@@ -323,6 +382,37 @@ describe.each(ENGINES)("HTTP ingestion ($name)", ({ kind, start }) => {
       expect((await webhook(ingress, event)).status).toBe(202);
       await bare.stop();
     });
+
+    it("survives 2,000 garbage posts: the valid event after them is delivered, each garbage one is dead-lettered once", async () => {
+      await burstThenValid((url, body) => webhook(url, body), "webhook");
+    }, 120_000);
+
+    it("delivers 500 sequential webhook posts to one topic in order, exactly once, to clients on every node", async () => {
+      const org = uniq("worder");
+      const clients = await Promise.all(
+        hub.gateways.map(async (g) => {
+          const client = await connectClient(g.url, await userToken({ sub: uniq("u"), org_id: org }));
+          expect(await request(client, "subscribe", { topic: `org:${org}` })).toMatchObject({ ok: true });
+          return client;
+        }),
+      );
+      const seen = clients.map((c) => collect(c, "match.sequenced"));
+      // One producer, each post answered before the next, alternating between two ingress nodes.
+      const ids: string[] = [];
+      for (let seq = 0; seq < 500; seq++) {
+        const id = `${org}-${seq}`;
+        const res = await webhook(seq % 2 === 0 ? ingress : ingress2, { id, type: "match.sequenced", org_id: org, payload: { seq } });
+        expect(res.status).toBe(202);
+        expect(await res.json()).toEqual({ id });
+        ids.push(id);
+      }
+      for (const client of clients) await sentinel(client, org);
+      for (const received of seen) {
+        expect(received.map((e: Envelope) => e.id)).toEqual(ids);
+        expect(received.map((e: Envelope) => (e.data as { seq: number }).seq)).toEqual(ids.map((_, seq) => seq));
+      }
+      if (kind === "redis") expect(clients.length).toBeGreaterThanOrEqual(2);
+    }, 120_000);
   });
 
   describe("internal API POST /api/v1/events", () => {
@@ -417,6 +507,34 @@ describe.each(ENGINES)("HTTP ingestion ($name)", ({ kind, start }) => {
       expect(JSON.parse((entries[0] as DeadLetterEntry).raw)).toEqual(event);
       await stillDelivers();
     });
+
+    it("takes a single event that carries an extra top-level `events` field as one event, not a batch", async () => {
+      const org = uniq("evfield");
+      const client = await member(org, [`org:${org}`]);
+      const seen = collect(client, "roster.with_events");
+      const id = uniq("one");
+      const res = await httpPublish(ingress, { id, type: "roster.with_events", org_id: org, payload: { n: 1 }, events: [1, 2, 3] });
+      expect(res.status).toBe(202);
+      expect(await res.json()).toEqual({ ids: [id] });
+      // `type` decides: with one, even a non-list `events` is just another field.
+      const id2 = uniq("two");
+      const res2 = await httpPublish(ingress, { id: id2, type: "roster.with_events", org_id: org, payload: { n: 2 }, events: "x" });
+      expect(res2.status).toBe(202);
+      expect(await res2.json()).toEqual({ ids: [id2] });
+      await sentinel(client, org);
+      expect(seen.map((e) => [e.id, e.data])).toEqual([
+        [id, { n: 1 }],
+        [id2, { n: 2 }],
+      ]);
+      // Without `type`, `events` is a batch, and one that is not a list is refused.
+      const notList = await httpPublish(ingress, { events: "x" });
+      expect(notList.status).toBe(400);
+      expect(await errorOf(notList)).toMatchObject({ code: "bad_request" });
+    });
+
+    it("survives 2,000 garbage requests: the valid event after them is delivered, each garbage one is dead-lettered once", async () => {
+      await burstThenValid((url, body) => httpPublishText(url, body), "http");
+    }, 120_000);
 
     it("dead-letters a non-JSON body (source http, raw) and keeps delivering", async () => {
       const marker = uniq("nonjson");

@@ -379,7 +379,8 @@ describe("legacy Redis channel on three gateway nodes", () => {
         name: "unknown type",
         raw: JSON.stringify(railsEvent({ id: `ticket-${nonce}`, type: "ticket.sold", org_id: 42, user_id: 7, payload: { ticket_id: 1 } })),
         code: "unknown_type",
-        stream: "42:ticket.sold",
+        // A type the hub does not know gets no stream of its own: input cannot multiply streams.
+        stream: "_unknown",
       },
       {
         name: "channel org 42, envelope org 43",
@@ -447,6 +448,27 @@ describe("legacy Redis channel on three gateway nodes", () => {
     }
   });
 
+  it("dead-letters a message over the size cap once, as payload_too_large with its raw input cut, and delivers none of it", async () => {
+    const nonce = fresh();
+    const org = 51;
+    const watchers = await Promise.all(gateways.map(async (_, n) => watch(n, await userToken({ sub: `o${n}`, org_id: "51" }), ["org:51"])));
+    const id = `oversize-${nonce}`;
+    // Over 1 MiB (MAX_EVENT_BYTES, the HTTP body limit too), otherwise a valid event.
+    const raw = JSON.stringify(railsEvent({ id, type: "roster.player_hired", org_id: org, payload: { blob: "x".repeat(1_100_000) } }));
+    const before = await processedBy(gateways);
+    expect(await publishLegacy([[legacyChannel(org), raw]])).toEqual([NODES]);
+    await untilProcessed(gateways, before, 1);
+    await sentinel(watchers, org);
+    for (const w of watchers) expect(received(w)).toEqual([]);
+
+    const recorded = (await allDlqEntries()).filter((e) => e.raw.includes(id));
+    expect(recorded).toHaveLength(1);
+    const entry = recorded[0] as DeadLetterEntry;
+    expect(entry).toMatchObject({ source: "legacy", code: "payload_too_large", channel: legacyChannel(org), truncated: true });
+    expect(raw.startsWith(entry.raw)).toBe(true);
+    expect(entry.raw.length).toBeLessThan(raw.length);
+  });
+
   it("survives 10,000 garbage messages in a burst: the valid event after them is delivered, each garbage message is dead-lettered once", async () => {
     const nonce = fresh();
     const started = Date.now();
@@ -469,7 +491,9 @@ describe("legacy Redis channel on three gateway nodes", () => {
     const ours = rows
       .map(([, fields]) => Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, i) => [fields[2 * i], fields[2 * i + 1]])))
       .filter((f) => f.raw?.startsWith(prefix));
-    expect(ours.length).toBeGreaterThanOrEqual(9_000);
+    // Exactly all of them: every node gets every message, any one of them records it (fingerprint),
+    // and `MAXLEN ~` trimming never cuts a stream below its cap, so the newest 10,000 entries stay.
+    expect(ours.length).toBe(10_000);
     expect(new Set(ours.map((f) => f.raw)).size).toBe(ours.length);
     expect(ours.filter((f) => f.code !== "invalid_json" || f.source !== "legacy" || f.channel !== legacyChannel(45))).toEqual([]);
     // The stream stays capped (MAXLEN ~ 10,000): approximate trimming may keep a little more.
@@ -569,6 +593,97 @@ describe("legacy Redis channel on three gateway nodes", () => {
       const ms = Number.parseInt(id.replaceAll("-", "").slice(0, 12), 16);
       expect(ms).toBe(Date.parse((JSON.parse(text) as RailsEvent).published_at));
     }
+  });
+
+  it("stamps a legacy event without published_at with the time it was taken in, and delivers it once", async () => {
+    const nonce = fresh();
+    const org = 50;
+    const watchers = await Promise.all(gateways.map(async (_, n) => watch(n, await userToken({ sub: `t${n}`, org_id: "50" }), ["org:50"])));
+    const { published_at: _, ...undated } = railsEvent({ type: "roster.player_hired", org_id: org, user_id: 7, payload: { nonce } });
+    const started = Date.now();
+    const before = await processedBy(gateways);
+    await publishLegacy([
+      [legacyChannel(org), JSON.stringify(undated)],
+      [legacyChannel(org), JSON.stringify(undated)],
+    ]);
+    await untilProcessed(gateways, before, 2);
+    await sentinel(watchers, org);
+    const finished = Date.now();
+
+    const [first] = received(watchers[0] as Watcher).map((r) => r.envelope);
+    for (const w of watchers) {
+      expect(received(w).map((r) => r.envelope)).toEqual([expect.objectContaining({ id: first?.id, org_id: "50", data: { nonce } })]);
+      const ts = received(w)[0]?.envelope.ts;
+      // Not 1970: when the hub took it in.
+      expect(ts).toBeGreaterThanOrEqual(started);
+      expect(ts).toBeLessThanOrEqual(finished);
+    }
+    // Its id is still the same on every node (that is what made it one delivery): a content-derived UUIDv7.
+    expect(first?.id).toMatch(UUID_V7);
+  });
+
+  it("treats every legacy inhouse.session_started as a start_session command, never as an event; without a queue id it is dead-lettered", async () => {
+    const nonce = fresh();
+    const org = 49;
+    const keys = hubKeys();
+    /** The commands enqueued for queue `{org}/{queueId}`, as the worker will read them. */
+    const commandsOf = async (queueId: string) =>
+      (await admin.xrange(keys.queue(`${org}/${queueId}`).commands, "-", "+")).map(
+        ([, fields]) => JSON.parse(fields[fields.indexOf("command") + 1] as string) as Record<string, unknown>,
+      );
+    const queue = (id: string) => ({ id, org_id: String(org), status: "check_in", capacity: 2, players: [], version: 3 });
+    const integerId = 900_000_000 + Math.floor(Math.random() * 1_000_000);
+    const integerQueue = 800_000_000 + Math.floor(Math.random() * 1_000_000);
+    const messages = {
+      // The contract's form: { queue_id }, with a string id.
+      queueId: railsEvent({ id: `start-a-${nonce}`, type: "inhouse.session_started", org_id: org, payload: { queue_id: `qa-${nonce}` } }),
+      // { queue } as the worker's own event carries it: a command too, for queue.id; an integer message id.
+      queueObject: {
+        ...railsEvent({ type: "inhouse.session_started", org_id: org, payload: { queue: queue(`qb-${nonce}`) } }),
+        id: integerId,
+      },
+      // Integer queue id, no message id: the command id is a hash of the message.
+      integerQueue: railsEvent({ type: "inhouse.session_started", org_id: org, payload: { queue_id: integerQueue, note: nonce } }),
+      // Neither queue_id nor queue.id: nothing to start.
+      noQueue: railsEvent({
+        id: `start-none-${nonce}`,
+        type: "inhouse.session_started",
+        org_id: org,
+        payload: { queue: { status: "check_in", players: [], nonce } },
+      }),
+    };
+    const watchers = await Promise.all(
+      gateways.map((_, n) => serviceToken(`session-${n}`).then((t) => watch(n, t, [`inhouse:${org}`, `org:${org}`]))),
+    );
+
+    const before = await processedBy(gateways);
+    const raws = Object.values(messages).map((m) => JSON.stringify(m));
+    await publishLegacy(raws.map((raw) => [legacyChannel(org), raw] as const));
+    await untilProcessed(gateways, before, raws.length);
+    await sentinel(watchers, org);
+    // None of them is delivered as an event, on any node.
+    for (const w of watchers) expect(received(w)).toEqual([]);
+
+    // One command each, though three nodes enqueued it.
+    const command = (queue_id: string, id: unknown) =>
+      expect.objectContaining({ id, command: "start_session", org_id: String(org), queue_id });
+    expect(await commandsOf(`qa-${nonce}`)).toEqual([command(`qa-${nonce}`, `start-a-${nonce}`)]);
+    expect(await commandsOf(`qb-${nonce}`)).toEqual([command(`qb-${nonce}`, String(integerId))]);
+    expect(await commandsOf(String(integerQueue))).toEqual([command(String(integerQueue), expect.stringMatching(/^legacy-[0-9a-f]{32}$/))]);
+
+    const noQueueRaw = JSON.stringify(messages.noQueue);
+    const entries = (await dlqEntries(`${org}:inhouse.session_started`)).filter((e) => e.raw === noQueueRaw);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      source: "legacy",
+      code: "invalid_event",
+      channel: legacyChannel(org),
+      orgId: String(org),
+      type: "inhouse.session_started",
+      issues: [expect.stringMatching(/^payload\.queue_id\b/)],
+    });
+    // The commands were not dead-lettered.
+    expect((await allDlqEntries()).filter((e) => e.raw.includes(nonce) && e.raw !== noQueueRaw)).toEqual([]);
   });
 
   it("replays dead letters through the HTTP API: a now-valid entry is delivered and removed, a failing one stays; DELETE removes", async () => {

@@ -47,15 +47,24 @@ interface Listeners {
 function memoryEventSink(io: Server, recent: RecentIds, history: MemoryHistory, listeners: Listeners): EventSink {
   return {
     async deliver(event, outgoing) {
-      if (!recent.claim(`${event.orgId}:${event.id}`)) return false;
-      for (const delivery of outgoing) {
-        const { topic, clientEvent } = delivery;
-        const envelope = delivery.history ? history.append(topic, delivery.history, delivery) : delivery.envelope;
-        const live = listeners.tap();
-        if (live?.active && live.wants(topic)) live.push(topic, { clientEvent, envelope });
-        io.to(topic).emit(clientEvent, envelope);
-        const observer = listeners.observer();
-        if (observer && observer.broadcast(topic) > 0) observer.latency(Date.now() - envelope.ts);
+      const key = `${event.orgId}:${event.id}`;
+      if (!recent.claim(key)) return false;
+      try {
+        for (const delivery of outgoing) {
+          const { topic, clientEvent } = delivery;
+          const envelope = delivery.history ? history.append(topic, delivery.history, delivery) : delivery.envelope;
+          // Emitting encodes the packet, which is what can throw (e.g. a payload nested deeper than the
+          // stack); so it comes before the live tap, which must hold only what was broadcast.
+          io.to(topic).emit(clientEvent, envelope);
+          const live = listeners.tap();
+          if (live?.active && live.wants(topic)) live.push(topic, { clientEvent, envelope });
+          const observer = listeners.observer();
+          if (observer && observer.broadcast(topic) > 0) observer.latency(Date.now() - envelope.ts);
+        }
+      } catch (error) {
+        // Not delivered: the id is not spent, so a corrected retry with it is not taken for a duplicate.
+        recent.release(key);
+        throw error;
       }
       return true;
     },

@@ -26,7 +26,7 @@ export function publishRoutes({ engine, publisher, verifier, stats }: PublishRou
     const body = bodyOf(req.body);
     // Text that is not JSON goes through the pipeline too: refused as invalid_json, dead-lettered.
     const json = "json" in body ? body.json : undefined;
-    const batch = typeof json === "object" && json !== null && "events" in json ? (json as { events: unknown }).events : undefined;
+    const batch = batchOf(json);
     if (batch !== undefined && (!Array.isArray(batch) || batch.length === 0 || batch.length > MAX_BATCH)) {
       throw new HttpError(400, "bad_request", `events must be a list of 1 to ${MAX_BATCH} events`);
     }
@@ -43,6 +43,15 @@ export function publishRoutes({ engine, publisher, verifier, stats }: PublishRou
   });
 
   return router;
+}
+
+/**
+ * The events of a batch body `{ events: [...] }`. A body with a `type` is one event, whatever other
+ * fields it carries (an `events` field included): it is validated as such.
+ */
+function batchOf(json: unknown): unknown {
+  if (typeof json !== "object" || json === null || Array.isArray(json) || "type" in json) return undefined;
+  return (json as { events?: unknown }).events;
 }
 
 /** Counts the outcome and turns a `PublishError` into a 400 with the contract's error body. */
