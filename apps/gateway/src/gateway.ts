@@ -2,7 +2,7 @@ import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createPublisher, type DeadLetterEntry, type PublishContext, type Publisher } from "@hub/emitter";
 import { TopicRegistry } from "@hub/events";
-import { startQueueWorker } from "@hub/inhouse";
+import { startQueueWorker, startReconciler } from "@hub/inhouse";
 import type { HubConfig } from "@hub/runtime";
 import type { Logger } from "pino";
 import { Server } from "socket.io";
@@ -84,7 +84,14 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     onPublished: (source, type, duplicate) => stats.published(source, type, duplicate),
     onDeadLettered: (source, code) => metrics.deadLettered.inc({ source, code }),
   });
-  startLegacyChannel({ engine, publisher, commands: engine.commands, pattern: config.legacyChannelPattern, stats });
+  startLegacyChannel({
+    engine,
+    publisher,
+    commands: engine.commands,
+    pattern: config.legacyChannelPattern,
+    stats,
+    onDeadLettered: (source, code) => metrics.deadLettered.inc({ source, code }),
+  });
   // With the memory engine this process is the whole hub: it runs the inhouse queues too.
   const queueWorker = engine.embeddedQueues
     ? startQueueWorker({
@@ -93,6 +100,16 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
         checkInTimeoutMs: config.checkInTimeoutMs,
         leaseTtlMs: config.queueLeaseTtlMs,
         publish: (event) => publisher.publish(event, { source: "emitter" }),
+      })
+    : undefined;
+  // ... and reconciles them with the backend on boot (BACKEND_API_URL), as a queue-worker does on Redis.
+  const reconciler = engine.embeddedQueues
+    ? startReconciler({
+        backendApiUrl: config.backendApiUrl,
+        internalSecret: config.auth.internalSecret,
+        checkInTimeoutMs: config.checkInTimeoutMs,
+        store: engine.embeddedQueues,
+        logger,
       })
     : undefined;
   const legacyContext = (entry: DeadLetterEntry): PublishContext =>
@@ -181,6 +198,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     },
     async close() {
       lifecycle = "draining";
+      reconciler?.stop();
       await drainClients(io, http, logger, clientWaitMs(config.shutdownTimeoutMs));
       await queueWorker?.close();
       await presence.close();

@@ -1,10 +1,9 @@
 import { createPublisher, hubKeys, redisDeadLetters, redisEventSink } from "@hub/emitter";
 import { TopicRegistry } from "@hub/events";
-import { type QueueWorker, redisQueueStore, startQueueWorker } from "@hub/inhouse";
+import { type QueueWorker, redisQueueStore, startQueueWorker, startReconciler } from "@hub/inhouse";
 import { createLogger, exitOnSignal, loadConfigOrExit } from "@hub/runtime";
 import { Redis } from "ioredis";
 import { startMetricsServer } from "./metrics-server.js";
-import { startReconciler } from "./reconciler.js";
 import { createWorkerMetrics } from "./worker-metrics.js";
 
 const config = loadConfigOrExit(process.env, "worker");
@@ -63,7 +62,15 @@ worker = startQueueWorker({
   publish: (event) => publisher.publish(event, { source: "emitter" }),
   metrics: metrics.queue,
 });
-const reconciler = startReconciler({ config, store, logger, onRun: metrics.reconcilerRun });
+const reconciler = startReconciler({
+  backendApiUrl: config.backendApiUrl,
+  internalSecret: config.auth.internalSecret,
+  checkInTimeoutMs: config.checkInTimeoutMs,
+  store,
+  logger,
+  onRun: metrics.reconcilerRun,
+  onRefused: metrics.reconcilerRefused,
+});
 logger.info({ engine: "redis", lease_ttl_ms: config.queueLeaseTtlMs, metrics_port: metricsServer.port }, "queue-worker started");
 
 exitOnSignal(logger, config.shutdownTimeoutMs, async () => {

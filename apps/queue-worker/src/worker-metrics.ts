@@ -1,6 +1,5 @@
-import type { QueueWorkerMetrics } from "@hub/inhouse";
+import { FAILURE_REASONS, type QueueWorkerMetrics, type ReconcilerRunOutcome, SNAPSHOT_REFUSALS, type SnapshotRefusal } from "@hub/inhouse";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { ReconcilerRunOutcome } from "./reconciler.js";
 
 /** Where the values read at scrape time come from. */
 export interface WorkerMetricSources {
@@ -17,8 +16,10 @@ export interface WorkerMetrics {
   readonly registry: Registry;
   /** Hand to startQueueWorker. */
   readonly queue: Required<QueueWorkerMetrics>;
-  /** Hand to startReconciler. */
+  /** Hand to startReconciler (`onRun`). */
   reconcilerRun(outcome: ReconcilerRunOutcome): void;
+  /** Hand to startReconciler (`onRefused`). */
+  reconcilerRefused(reason: SnapshotRefusal): void;
 }
 
 export function createWorkerMetrics(sources: WorkerMetricSources): WorkerMetrics {
@@ -55,7 +56,7 @@ export function createWorkerMetrics(sources: WorkerMetricSources): WorkerMetrics
   });
   const commands = new Counter({
     name: "hub_queue_commands_total",
-    help: "Queue commands this worker handled, by kind (the command, expire for a check-in deadline, other, unreadable) and outcome (applied, refused).",
+    help: "Queue commands this worker handled, by kind (the command, expire for a check-in deadline, other, unreadable) and outcome (applied, refused, failed: the state machine threw and the command was skipped).",
     labelNames: ["kind", "outcome"],
     registers,
   });
@@ -72,12 +73,31 @@ export function createWorkerMetrics(sources: WorkerMetricSources): WorkerMetrics
     registers,
   });
   for (const outcome of ["succeeded", "failed"] as const) reconciles.inc({ outcome }, 0);
+  const failures = new Counter({
+    name: "hub_queue_failures_total",
+    help:
+      "Failures in queue handling, by reason: command_threw (the state machine threw; the command was skipped like a refusal), " +
+      "expire_threw, run_failed (store or pipeline error; the run is retried), take_up_failed (could not take up a queue), " +
+      "sweep_failed, renew_failed.",
+    labelNames: ["reason"],
+    registers,
+  });
+  for (const reason of FAILURE_REASONS) failures.inc({ reason }, 0);
+  const refusedQueues = new Counter({
+    name: "hub_reconciler_queues_refused_total",
+    help: "Queues of the backend's answer the reconciler refused as inconsistent (left as they are), by reason: over_capacity, duplicate_players.",
+    labelNames: ["reason"],
+    registers,
+  });
+  for (const reason of SNAPSHOT_REFUSALS) refusedQueues.inc({ reason }, 0);
   return {
     registry,
     queue: {
       commandHandled: (kind, outcome) => commands.inc({ kind, outcome }),
       deadlineFired: (latenessMs) => lateness.observe(latenessMs / 1000),
+      failed: (reason) => failures.inc({ reason }),
     },
     reconcilerRun: (outcome) => reconciles.inc({ outcome }),
+    reconcilerRefused: (reason) => refusedQueues.inc({ reason }),
   };
 }

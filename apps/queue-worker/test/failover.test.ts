@@ -396,64 +396,99 @@ describe("queue-worker failover (3 workers, real redis)", () => {
     expect(paused.child.exitCode).toBeNull();
   }, 60_000);
 
-  it("restart of every worker mid-check-in: the deadline still fires once and no command is lost", async () => {
-    const org = "rs";
-    const first = await startWorkers(2, { CHECK_IN_TIMEOUT_MS: "4000" });
+  it("SIGTERM: the worker releases its leases before it exits, so another worker takes its queues over at once, not after the TTL", async () => {
+    const org = "sg";
+    const ttl = 10_000;
+    const all = await startWorkers(2, { CHECK_IN_TIMEOUT_MS: "60000", QUEUE_LEASE_TTL_MS: String(ttl) });
     const observer = await observe(org);
+    const queues = ["a", "b", "c", "d"];
+    await send(queues.map((queue_id) => ({ command: "open", org_id: org, queue_id })));
+    await Promise.all(queues.map((q) => observer.version(q, 1)));
+    const owners = await Promise.all(queues.map((q) => until(`owner of ${q}`, () => ownerOf(all, `${org}/${q}`))));
+    // Whichever worker holds queue "a" stops; it may hold others too.
+    const leaving = owners[0] as HubProcess;
+    const staying = all.find((w) => w !== leaving) as HubProcess;
+    const leavingQueues = queues.filter((_, i) => owners[i] === leaving);
+    for (const q of leavingQueues) expect(await redis.exists(`hub:iq:${org}/${q}:lease`)).toBe(1);
 
-    await send([
-      { command: "open", org_id: org, queue_id: "r", capacity: 4 },
-      ...["r1", "r2", "r3", "r4"].map((user_id) => ({ command: "join", org_id: org, queue_id: "r", user_id })),
-      { command: "open", org_id: org, queue_id: "s", capacity: 10 },
-    ]);
-    const full = await observer.version("r", 5);
-    expect(full.msg.data.queue.status).toBe("check_in");
-    const deadline = full.msg.data.queue.check_in_deadline as number;
-    await observer.version("s", 1);
+    expect(await leaving.stop()).toBe(0);
+    // Right after the exit: no lease key of its queues is left (they would otherwise live 10 s).
+    for (const q of leavingQueues) expect(await redis.exists(`hub:iq:${org}/${q}:lease`), `lease of ${q}`).toBe(0);
 
-    // A command in flight while every worker is stopped.
-    await send([{ command: "check_in", org_id: org, queue_id: "r", user_id: "r1" }]);
-    await Promise.all(first.map((w) => w.stop()));
-    expect(first.map((w) => w.child.exitCode)).toEqual([0, 0]);
-
-    // No worker runs: commands are still accepted, before the deadline.
-    await send([
-      { command: "check_in", org_id: org, queue_id: "r", user_id: "r2" },
-      { command: "join", org_id: org, queue_id: "s", user_id: "s1" },
-      { command: "join", org_id: org, queue_id: "s", user_id: "s2" },
-      { command: "open", org_id: org, queue_id: "t", capacity: 3 },
-    ]);
-    expect(Date.now(), "the downtime commands must be sent before the deadline").toBeLessThan(deadline);
-    await until("the deadline to pass with no worker running", () => Date.now() > deadline + 50, 10_000);
-
-    const second = await startWorkers(2, { CHECK_IN_TIMEOUT_MS: "4000" });
-    const expiry = await until("check_in_expired after the restart", () => observer.expiredOf("r")[0], 15_000);
-    expect([...expiry.msg.data.removed].sort()).toEqual(["r3", "r4"]);
-    expect(expiry.msg.data.queue).toMatchObject({
-      status: "open",
-      check_in_deadline: null,
-      version: 8,
-      players: [
-        { user_id: "r1", checked_in: true },
-        { user_id: "r2", checked_in: true },
-      ],
-    });
-
-    await send([
-      { command: "join", org_id: org, queue_id: "r", user_id: "r5" },
-      { command: "join", org_id: org, queue_id: "s", user_id: "s3" },
-      { command: "join", org_id: org, queue_id: "t", user_id: "t1" },
-    ]);
-    const r = await observer.version("r", 9);
-    const s = await observer.version("s", 4);
-    const t = await observer.version("t", 2);
-    expect(r.msg.data.queue.players.map((p) => p.user_id)).toEqual(["r1", "r2", "r5"]);
-    expect(s.msg.data.queue.players.map((p) => p.user_id)).toEqual(["s1", "s2", "s3"]);
-    expect(t.msg.data.queue).toMatchObject({ status: "open", capacity: 3, players: [{ user_id: "t1", checked_in: false }] });
-    expect(observer.expiredOf("r")).toHaveLength(1);
-    expectCleanHistory(observer.of("r"), 1, 9);
-    expectCleanHistory(observer.of("s"), 1, 4);
-    expectCleanHistory(observer.of("t"), 1, 2);
-    expect(second.every((w) => w.child.exitCode === null)).toBe(true);
+    const sentAt = Date.now();
+    await send(leavingQueues.map((queue_id) => ({ command: "join", org_id: org, queue_id, user_id: "u" })));
+    for (const q of leavingQueues) {
+      const applied = await observer.version(q, 2);
+      expect(applied.at - sentAt, `${q} waited for a lease TTL`).toBeLessThan(ttl / 2);
+      expect(acquiredBy(staying, `${org}/${q}`)).toBe(true);
+    }
   }, 60_000);
+
+  it.each([
+    ["stopped (SIGTERM)", "rs", "stop"],
+    ["killed (kill -9)", "rk", "kill"],
+  ] as const)(
+    "restart of every worker mid-check-in, %s: the deadline still fires once and no command is lost",
+    async (_how, org, how) => {
+      const first = await startWorkers(2, { CHECK_IN_TIMEOUT_MS: "4000" });
+      const observer = await observe(org);
+
+      await send([
+        { command: "open", org_id: org, queue_id: "r", capacity: 4 },
+        ...["r1", "r2", "r3", "r4"].map((user_id) => ({ command: "join", org_id: org, queue_id: "r", user_id })),
+        { command: "open", org_id: org, queue_id: "s", capacity: 10 },
+      ]);
+      const full = await observer.version("r", 5);
+      expect(full.msg.data.queue.status).toBe("check_in");
+      const deadline = full.msg.data.queue.check_in_deadline as number;
+      await observer.version("s", 1);
+
+      // A command in flight while every worker goes down: accepted, maybe being applied, when they stop or die.
+      await send([{ command: "check_in", org_id: org, queue_id: "r", user_id: "r1" }]);
+      await Promise.all(first.map((w) => w[how]()));
+      if (how === "stop") expect(first.map((w) => w.child.exitCode)).toEqual([0, 0]);
+      else expect(first.map((w) => w.child.signalCode)).toEqual(["SIGKILL", "SIGKILL"]);
+
+      // No worker runs: commands are still accepted, before the deadline.
+      await send([
+        { command: "check_in", org_id: org, queue_id: "r", user_id: "r2" },
+        { command: "join", org_id: org, queue_id: "s", user_id: "s1" },
+        { command: "join", org_id: org, queue_id: "s", user_id: "s2" },
+        { command: "open", org_id: org, queue_id: "t", capacity: 3 },
+      ]);
+      expect(Date.now(), "the downtime commands must be sent before the deadline").toBeLessThan(deadline);
+      await until("the deadline to pass with no worker running", () => Date.now() > deadline + 50, 10_000);
+
+      const second = await startWorkers(2, { CHECK_IN_TIMEOUT_MS: "4000" });
+      const expiry = await until("check_in_expired after the restart", () => observer.expiredOf("r")[0], 15_000);
+      expect([...expiry.msg.data.removed].sort()).toEqual(["r3", "r4"]);
+      expect(expiry.msg.data.queue).toMatchObject({
+        status: "open",
+        check_in_deadline: null,
+        version: 8,
+        players: [
+          { user_id: "r1", checked_in: true },
+          { user_id: "r2", checked_in: true },
+        ],
+      });
+
+      await send([
+        { command: "join", org_id: org, queue_id: "r", user_id: "r5" },
+        { command: "join", org_id: org, queue_id: "s", user_id: "s3" },
+        { command: "join", org_id: org, queue_id: "t", user_id: "t1" },
+      ]);
+      const r = await observer.version("r", 9);
+      const s = await observer.version("s", 4);
+      const t = await observer.version("t", 2);
+      expect(r.msg.data.queue.players.map((p) => p.user_id)).toEqual(["r1", "r2", "r5"]);
+      expect(s.msg.data.queue.players.map((p) => p.user_id)).toEqual(["s1", "s2", "s3"]);
+      expect(t.msg.data.queue).toMatchObject({ status: "open", capacity: 3, players: [{ user_id: "t1", checked_in: false }] });
+      expect(observer.expiredOf("r")).toHaveLength(1);
+      expectCleanHistory(observer.of("r"), 1, 9);
+      expectCleanHistory(observer.of("s"), 1, 4);
+      expectCleanHistory(observer.of("t"), 1, 2);
+      expect(second.every((w) => w.child.exitCode === null)).toBe(true);
+    },
+    60_000,
+  );
 });

@@ -527,7 +527,8 @@ function defineSuite(engine: EngineName): void {
           expect((await w.until(q, atVersion(10))).envelope.data.queue).toMatchObject({ status: "open", capacity: 10, players: [] });
           expect(w.versions(q)).toEqual(range(1, 10));
 
-          await expect(sdk.join(target)).rejects.toBeInstanceOf(CommandError);
+          // user_id is required by the types; a JavaScript caller without it is refused at run time too.
+          await expect(sdk.join(target as Parameters<typeof sdk.join>[0])).rejects.toBeInstanceOf(CommandError);
           await expect(sdk.open({ ...target, capacity: 1 })).rejects.toBeInstanceOf(CommandError);
           await expect(
             sdk.send([
@@ -607,8 +608,12 @@ function defineSuite(engine: EngineName): void {
       },
     );
 
+    // A `sync` entry without a snapshot once threw a TypeError in the state machine, which left the
+    // cursor in place: the queue retried it every second and never applied a later command. The
+    // state machine now refuses it; any other exception there is skipped the same way and counted
+    // (hub_queue_failures_total{reason="command_threw"}, packages/inhouse/src/queue-worker.test.ts).
     (engine === "redis" ? it : NOT_ON_THIS_ENGINE)(
-      "supervision: a command that throws inside one queue leaves other queues and the process working, logged with the queue",
+      "supervision: a sync entry without a snapshot (once a TypeError) is refused; the next command of its queue and other queues apply",
       async () => {
         const org = fresh("org");
         const a = fresh("qa");
@@ -622,16 +627,27 @@ function defineSuite(engine: EngineName): void {
         });
         await w.until(a, atVersion(1));
         await w.until(b, atVersion(1));
-        // Well-formed JSON naming a command the state machine does not know.
-        const poison = JSON.stringify({ id: fresh("poison"), command: "explode", org_id: org, queue_id: a });
+        const poisonId = fresh("poison");
+        const poison = JSON.stringify({ id: poisonId, command: "sync", org_id: org, queue_id: a });
         await admin?.xadd(hubKeys().queue(`${org}/${a}`).commands, "*", "command", poison);
         await hub.send({ command: "join", org_id: org, queue_id: a, user_id: "a1" });
         await hub.send({ command: "join", org_id: org, queue_id: b, user_id: "b1" }, 1);
+        // Bounded: a wedged queue never applies the join.
+        expect((await w.until(a, atVersion(2), "queue_updated", 5_000)).envelope.data.queue.players).toEqual([player("a1")]);
         expect((await w.until(b, atVersion(2))).envelope.data.queue.players).toEqual([player("b1")]);
-        const failure = (l: Record<string, unknown>) =>
-          l.queue === `${org}/${a}` && (l.msg === "queue run failed" || l.msg === "queue command refused");
-        const [line] = await waitForLogs(hub.runners, failure);
-        expect(line).toMatchObject(line?.msg === "queue run failed" ? { level: "error" } : { level: "info" });
+        const [line] = await waitForLogs(hub.runners, (l) => refusalOf(org, a)(l) && l.command_id === poisonId);
+        expect(line).toMatchObject({ command: "sync", reason: "invalid sync snapshot: missing (null closes the queue)" });
+        expect(hub.runners.flatMap((p) => p.logs).filter((l) => l.msg === "queue run failed" && l.queue === `${org}/${a}`)).toEqual([]);
+        // The workers count it as a refused sync, and expose the failure counter by reason.
+        const scraped = await Promise.all(
+          hub.runners.map(async (p) => {
+            const started = p.logs.find((l) => l.msg === "queue-worker started");
+            return (await fetch(`http://127.0.0.1:${started?.metrics_port}/metrics`)).text();
+          }),
+        );
+        const total = (pattern: RegExp) => scraped.reduce((sum, text) => sum + Number(pattern.exec(text)?.[1] ?? 0), 0);
+        expect(total(/^hub_queue_commands_total\{kind="sync",outcome="refused"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+        for (const text of scraped) expect(text).toMatch(/^hub_queue_failures_total\{reason="command_threw"\} \d+$/m);
         for (const p of hub.runners) expect(p.child.exitCode).toBeNull();
       },
     );

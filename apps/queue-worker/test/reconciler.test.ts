@@ -2,6 +2,8 @@ import {
   closeAllClients,
   connectClient,
   type FakeBackend,
+  type FakeBackendOptions,
+  freePort,
   type GatewayProcess,
   type HubProcess,
   type RedisServer,
@@ -87,8 +89,8 @@ async function worker(env: Record<string, string> = {}): Promise<HubProcess> {
   return started;
 }
 
-async function backend(queues: unknown[]): Promise<FakeBackend> {
-  const started = await startFakeBackend(queues);
+async function backend(queues: unknown[], options: FakeBackendOptions = {}): Promise<FakeBackend> {
+  const started = await startFakeBackend(queues, options);
   backends.push(started);
   return started;
 }
@@ -102,8 +104,8 @@ async function send(commands: Command[]): Promise<void> {
   expect(res.status, await res.text()).toBe(202);
 }
 
-async function observe(org: string) {
-  const client = await connectClient(gateway.url, await userToken({ sub: `observer-${org}`, org_id: org }));
+async function observe(org: string, url = gateway.url) {
+  const client = await connectClient(url, await userToken({ sub: `observer-${org}`, org_id: org }));
   const updates: Updated[] = [];
   (client as unknown as { on(event: string, fn: (msg: Updated) => void): void }).on("queue_updated", (msg) => updates.push(msg));
   expect(await request(client, "subscribe", { topic: `inhouse:${org}` })).toMatchObject({ ok: true });
@@ -246,5 +248,91 @@ describe("queue-worker startup reconciler (fake backend)", () => {
       [2, "closed"],
       [3, "open"],
     ]);
+  }, 30_000);
+  it("backend down at boot as a refused connection (nothing listening): retried with backoff, reconciled once it listens", async () => {
+    const org = "rr";
+    const observer = await observe(org);
+    const port = await freePort();
+    const booted = await worker({ BACKEND_API_URL: `http://127.0.0.1:${port}` });
+    // Serves at once, while every attempt is refused.
+    await send([open(org, "other")]);
+    await observer.version("other", 1);
+    const refused = await booted.waitForLog((l) => l.msg === "reconciler could not reach the backend");
+    expect(String(refused.err)).toMatch(/fetch failed|ECONNREFUSED/);
+
+    // The backend comes up on that port: the next retry reconciles (checking the service token too).
+    const fake = await backend([{ id: "listed", org_id: org, status: "open", players: [], version: 1 }], {
+      port,
+      secret: TEST_INTERNAL_SECRET,
+    });
+    expect(await observer.version("listed", 1, 20_000)).toMatchObject({ status: "open", capacity: 10 });
+    await booted.waitForLog((l) => l.msg === RECONCILED);
+    expect(fake.requests.map((r) => r.status)).toEqual([200]);
+    // "other" was opened before the reconciler read Redis, and the backend does not list it: closed.
+    expect((await observer.version("other", 2)).status).toBe("closed");
+  }, 40_000);
+
+  it("a queue changed or opened through the hub while the backend builds its answer is not closed", async () => {
+    const org = "rh";
+    await seed(org, [open(org, "changed"), open(org, "idle")], { changed: 1, idle: 1 });
+    const observer = await observe(org);
+    // The backend lists none of them, from a list it built before the commands below.
+    const fake = await backend([]);
+    const gate = fake.hold();
+    const booted = await worker({ BACKEND_API_URL: fake.url });
+    await gate.held;
+    // While the request waits: a join on a queue the reconciler already read, and a new queue.
+    await send([join(org, "changed", "late"), open(org, "opened")]);
+    await observer.version("changed", 2);
+    await observer.version("opened", 1);
+    gate.release();
+    await booted.waitForLog((l) => l.msg === RECONCILED);
+
+    // The reconciler still closes the queue nobody touched ...
+    expect(await observer.version("idle", 2)).toMatchObject({ status: "closed" });
+    // ... and a later command per queue lands right after the hub's changes: nothing closed them.
+    await send([join(org, "changed", "sentinel"), join(org, "opened", "sentinel")]);
+    expect(await observer.version("changed", 3)).toMatchObject({ status: "open" });
+    expect(await observer.version("opened", 2)).toMatchObject({ status: "open" });
+    expect(observer.of("changed").map((q) => q.status)).toEqual(["open", "open"]);
+    expect(observer.of("opened").map((q) => q.status)).toEqual(["open", "open"]);
+    expect(
+      booted.logs.find((l) => l.msg === "queue command refused" && l.queue === `${org}/changed` && l.command === "sync"),
+    ).toMatchObject({ reason: "the queue changed since the reconciler read it" });
+  }, 30_000);
+
+  it("memory engine: a gateway with BACKEND_API_URL reconciles its in-process queues (signed service token)", async () => {
+    const org = "rm";
+    const fake = await backend(
+      [
+        {
+          id: "evening",
+          org_id: org,
+          status: "open",
+          capacity: 4,
+          players: [{ user_id: 7, checked_in: false }],
+          version: 5,
+        },
+      ],
+      { secret: TEST_INTERNAL_SECRET },
+    );
+    // Held until the observer below subscribed: it sees the change as it is published.
+    const gate = fake.hold();
+    const memory = await startGateway({ HUB_NODE_ID: "gw-memory-reconciler", BACKEND_API_URL: fake.url });
+    try {
+      const observer = await observe(org, memory.url);
+      await gate.held;
+      gate.release();
+      expect(await observer.version("evening", 5)).toMatchObject({
+        status: "open",
+        capacity: 4,
+        players: [{ user_id: "7", checked_in: false }],
+      });
+      await memory.waitForLog((l) => l.msg === RECONCILED);
+      expect(fake.requests.map((r) => r.status)).toEqual([200]);
+    } finally {
+      closeAllClients();
+      await memory.stop();
+    }
   }, 30_000);
 });

@@ -590,22 +590,20 @@ function renderWorker(report: WorkerReport): string[] {
 }
 
 /**
- * Shown when the worker misses its target. From a CPU profile of the workers with 10,000 queues
- * (bench/harness/profiling/cpu-profile.cjs) read against packages/inhouse/src/queue-worker.ts.
+ * Shown when the worker misses its target: where to look, from the design of
+ * packages/inhouse/src/queue-worker.ts (bulk lease reads and renewals, scripts that answer instead
+ * of throwing). The redlock-era profile that led to this design is in the queue-worker README
+ * ("Why not redlock").
  */
 const WORKER_CAUSE =
-  "Cause (CPU profile of the workers with 10,000 queues, `BENCH_WORKER_NODE_OPTIONS=--require .../profiling/cpu-profile.cjs`, " +
-  "read against packages/inhouse/src/queue-worker.ts): the workers are busy before any command or deadline (see the idle CPU " +
-  "above). Every second each worker's `sweep` reads the whole active set and wakes every queue: for each queue another worker " +
-  "holds it tries a redlock `acquire` that fails (a random lock value, a Lua call, and an `ExecutionError`/`ResourceLockedError` " +
-  "with a stack trace: ~12% of a worker's time), and for each queue it holds it runs `load` + `outbox` + `pending` (~11%); " +
-  "leases are extended one `await` at a time every third of the TTL (~4%), and with 10,000 queues a busy worker's renewal " +
-  "pass falls behind the 5 s TTL, so leases expire and queues change owner (the leases-lost column: each loss is a new " +
-  "acquire, load and outbox read elsewhere; none with 1,000 queues); the garbage of all that is another ~27% (GC) and " +
-  "writing the Redis commands ~15%. A due deadline's run queues behind this work, hence the lateness. Suggested fixes in " +
-  "packages/inhouse: wake only queues whose lease is free (one pipelined `EXISTS`/`MGET` over the lease keys instead of " +
-  "failing acquires), do not re-run held queues on every sweep (wake-ups and the deadline timer already do; a slow safety " +
-  "pass can be spread over minutes), and renew a worker's leases in one pipelined script call.";
+  "Where to look (profile the workers with `BENCH_WORKER_NODE_OPTIONS=--require .../profiling/cpu-profile.cjs`, read against " +
+  "packages/inhouse/src/queue-worker.ts): every second each worker's `takeUp` reads the active set and the lease keys of the " +
+  "queues it does not hold in bulk (`MGET`, 500 a call) and tries to acquire only the free ones (a lost race is a 0 from " +
+  "`acquireLease-1.lua`, not an exception); of the queues it holds it reruns only those `pendingWork-n.lua` reports with " +
+  "commands or unsent events; all of a worker's leases are renewed every third of the TTL by `extendLeases-n.lua`, 500 a " +
+  "call. Lost leases (the column above) mean a renewal pass fell behind the TTL: each loss is a new acquire, load and outbox " +
+  "read elsewhere. Lateness with no lost lease means a due deadline's run queued behind other work on its owner: compare " +
+  "the workers' CPU in the deadline phase with the idle CPU, and Redis CPU per command.";
 
 const INGEST_TARGET = 20_000;
 

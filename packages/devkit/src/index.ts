@@ -1,5 +1,5 @@
 export { stopChild, track } from "./child-processes.js";
-export type { FakeBackend } from "./fake-backend.js";
+export type { FakeBackend, FakeBackendOptions } from "./fake-backend.js";
 export { startFakeBackend } from "./fake-backend.js";
 export { freePort, freePortRange } from "./free-port.js";
 export type { GatewayProcess, HubProcess, SpawnOptions } from "./gateway-process.js";

@@ -1,4 +1,4 @@
-import { COMMANDS, type QueueCommand } from "@hub/events";
+import { COMMANDS, type Queue, type QueueCommand } from "@hub/events";
 import type { Logger } from "pino";
 import type { Lease, QueueStore, StoredQueue } from "./queue-store.js";
 import { type Decision, decide, type Emission, expire } from "./transitions.js";
@@ -17,17 +17,48 @@ export interface QueueWorkerOptions {
   now?: () => number;
   /** Told what the worker does, for metrics. */
   metrics?: QueueWorkerMetrics;
+  /**
+   * The state machine, `decide` and `expire` of transitions.ts unless replaced (a test seam: a
+   * transition that throws is handled like a refusal of its command, see the design note).
+   */
+  transitions?: Partial<Transitions>;
 }
+
+/** The pure state machine the worker applies. */
+export interface Transitions {
+  decide: typeof decide;
+  expire: typeof expire;
+}
+
+/**
+ * Why a queue's handling failed, for metrics:
+ * - `command_threw`: the state machine threw on a command; the command is skipped like a refusal;
+ * - `expire_threw`: it threw on a check-in deadline; the expiry is skipped (retried on the next run);
+ * - `run_failed`: the store or the pipeline failed during a queue's run (Redis down); the run is retried;
+ * - `take_up_failed`: taking a queue's lease failed (Redis down); retried at the next sweep;
+ * - `sweep_failed`, `renew_failed`: a periodic pass failed; retried at the next tick.
+ */
+export type FailureReason = "command_threw" | "expire_threw" | "run_failed" | "take_up_failed" | "sweep_failed" | "renew_failed";
+export const FAILURE_REASONS: readonly FailureReason[] = [
+  "command_threw",
+  "expire_threw",
+  "run_failed",
+  "take_up_failed",
+  "sweep_failed",
+  "renew_failed",
+];
 
 /** What a queue command is counted as: its name, `expire` for a check-in deadline, `other` for names this version does not know. */
 export type CommandKind = QueueCommand["command"] | "expire" | "unreadable" | "other";
 
 /** Hooks a worker calls as it works; each must be cheap and must not throw. */
 export interface QueueWorkerMetrics {
-  /** A command (or an expired deadline) was applied, or refused by the state machine. */
-  commandHandled?(kind: CommandKind, outcome: "applied" | "refused"): void;
+  /** A command (or an expired deadline) was applied, refused by the state machine, or skipped because the state machine threw on it. */
+  commandHandled?(kind: CommandKind, outcome: "applied" | "refused" | "failed"): void;
   /** A check-in deadline was applied `latenessMs` after it was due (the sweep, a late wake-up or a failover delay it). */
   deadlineFired?(latenessMs: number): void;
+  /** Something failed (logged with the queue where there is one); see `FailureReason`. */
+  failed?(reason: FailureReason): void;
 }
 
 const KNOWN_COMMANDS: ReadonlySet<string> = new Set<string>([...COMMANDS, "sync"]);
@@ -37,6 +68,7 @@ export interface QueueWorkerStats {
   applied: number;
   refused: number;
   expired: number;
+  /** Every failure counted by `QueueWorkerMetrics.failed`, whatever its reason. */
   failures: number;
   leasesLost: number;
 }
@@ -76,6 +108,8 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   const acquiring = new Set<string>();
   const stats: QueueWorkerStats = { applied: 0, refused: 0, expired: 0, failures: 0, leasesLost: 0 };
   const metrics = options.metrics ?? {};
+  const decideNext = options.transitions?.decide ?? decide;
+  const expireAt = options.transitions?.expire ?? expire;
   let closed = false;
   let sweeps = 0;
 
@@ -109,9 +143,31 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
         return run(name);
       })
       .catch((error: unknown) => {
-        stats.failures++;
+        // The store or the pipeline failed (Redis away, a publish not accepted): nothing was
+        // skipped, the cursor is where it was; the next wake-up or sweep (within a second) reruns it.
+        failure("run_failed");
         logger.error({ err: error, queue: name }, "queue run failed");
       });
+  }
+
+  function failure(reason: FailureReason): void {
+    stats.failures++;
+    metrics.failed?.(reason);
+  }
+
+  /**
+   * The state machine's expiry of the current queue at `at`. It is pure, so an exception is a bug
+   * or a corrupt queue, never a passing condition: logged, counted, and treated as "nothing to
+   * expire" so that the queue's commands still run (the next run tries the deadline again).
+   */
+  function expiryOf(name: string, queue: Queue | null, at: number): Decision {
+    try {
+      return expireAt(queue, at);
+    } catch (error) {
+      failure("expire_threw");
+      logger.error({ err: error, queue: name, org_id: queue?.org_id, version: queue?.version }, "queue deadline failed");
+      return { ok: false, reason: "expire threw" };
+    }
   }
 
   /** Forgets a queue, if `h` is still the entry held for it (a stale run must not drop a newer lease). */
@@ -135,7 +191,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       for (const { cursor, command, acceptedAt } of pending) {
         // A deadline that passed before this command was accepted fires first: a check-in that
         // arrived late stays late, however late its owner gets to it (crash, restart).
-        const lapsed = expire(stored.queue, acceptedAt);
+        const lapsed = expiryOf(name, stored.queue, acceptedAt);
         if (lapsed.ok) {
           const next = await commit(h, stored, lapsed, stored.cursor);
           if (next === undefined) return;
@@ -146,18 +202,36 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
           expired(stored);
           stored = next;
         }
-        const decision: Decision = command
-          ? decide(stored.queue, command, { checkInTimeoutMs: options.checkInTimeoutMs, now: now() })
-          : { ok: false, reason: "unreadable command" };
+        // decide is pure: an exception is about this command (or a bug it hits), and retrying it
+        // would throw again and hold up every later command of the queue. It is skipped like a
+        // refusal: the cursor moves past it, nothing changes, nothing is emitted. Store errors are
+        // not caught here: they abort the run, which is retried from the same cursor.
+        let thrown: unknown;
+        let decision: Decision;
+        if (!command) decision = { ok: false, reason: "unreadable command" };
+        else {
+          try {
+            decision = decideNext(stored.queue, command, { checkInTimeoutMs: options.checkInTimeoutMs, now: now() });
+          } catch (error) {
+            thrown = error ?? new Error("thrown without a value");
+            decision = { ok: false, reason: `the state machine threw: ${(error as Error)?.message ?? String(error)}` };
+          }
+        }
         const next = await commit(h, stored, decision, cursor);
         if (next === undefined) return;
         if (next === "conflict") {
           stored = await store.load(name);
           continue batches;
         }
-        metrics.commandHandled?.(kindOf(command), decision.ok ? "applied" : "refused");
+        metrics.commandHandled?.(kindOf(command), decision.ok ? "applied" : thrown === undefined ? "refused" : "failed");
         if (decision.ok) stats.applied++;
-        else {
+        else if (thrown !== undefined) {
+          failure("command_threw");
+          logger.error(
+            { err: thrown, queue: name, org_id: command?.org_id, command: command?.command, command_id: command?.id },
+            "queue command failed",
+          );
+        } else {
           stats.refused++;
           logger.info(
             { queue: name, org_id: command?.org_id, command: command?.command, command_id: command?.id, reason: decision.reason },
@@ -169,7 +243,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       if (pending.length < BATCH) break;
     }
 
-    const expiry = expire(stored.queue, now());
+    const expiry = expiryOf(name, stored.queue, now());
     if (expiry.ok) {
       const next = await commit(h, stored, expiry, stored.cursor);
       if (next === undefined || next === "conflict") return;
@@ -242,7 +316,10 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
 
   /** Pokes a queue in the background; a failure (Redis down) is logged, the next sweep retries. */
   function wake(name: string): void {
-    poke(name).catch((error: unknown) => logger.warn({ err: error, queue: name }, "could not take up queue"));
+    poke(name).catch((error: unknown) => {
+      failure("take_up_failed");
+      logger.warn({ err: error, queue: name }, "could not take up queue");
+    });
   }
 
   async function sweep(): Promise<void> {
@@ -290,13 +367,16 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     }
   }
 
-  const guard = (what: string, task: () => Promise<void>) => () => {
-    task().catch((error: unknown) => logger.warn({ err: error }, `${what} failed`));
+  const guard = (what: string, reason: FailureReason, task: () => Promise<void>) => () => {
+    task().catch((error: unknown) => {
+      failure(reason);
+      logger.warn({ err: error }, `${what} failed`);
+    });
   };
   store.onWake(wake);
-  const sweeper = setInterval(guard("deadline sweep", sweep), sweepMs);
-  const renewer = setInterval(guard("lease renewal", renew), Math.max(50, Math.floor(leaseTtlMs / 3)));
-  guard("initial sweep", takeUp)();
+  const sweeper = setInterval(guard("deadline sweep", "sweep_failed", sweep), sweepMs);
+  const renewer = setInterval(guard("lease renewal", "renew_failed", renew), Math.max(50, Math.floor(leaseTtlMs / 3)));
+  guard("initial sweep", "sweep_failed", takeUp)();
 
   return {
     stats,

@@ -1,6 +1,6 @@
 import { DEFAULT_CAPACITY, ID_SEGMENT, parseProducerEvent, type Queue, type QueueCommand, Router, SchemaRegistry } from "@hub/events";
 import { describe, expect, it } from "vitest";
-import { type Decision, decide, type Emission, expire, type TransitionSettings } from "./transitions.js";
+import { type Decision, decide, type Emission, expire, type ReconcileCommand, type TransitionSettings } from "./transitions.js";
 
 /**
  * The queue state machine (CONTRACT.md "Inhouse queues"), pure: every transition of `decide` and
@@ -330,6 +330,67 @@ describe("decide: sync (the backend's snapshot)", () => {
     expect(q).toEqual({ ...before, status: "closed", check_in_deadline: null, version: 8 });
     expect(refused(decide(frozen(q), sync(null), SETTINGS))).toBe("already closed");
     expect(refused(decide(null, sync(null), SETTINGS))).toBe("already closed");
+  });
+
+  // A stream entry written by something other than the reconciler (a buggy producer writing to
+  // Redis) once reached `snapshot.version` on undefined: a TypeError that wedged the queue.
+  it.each([
+    ["no snapshot", undefined, "missing"],
+    ["a string", "open", "missing"],
+    ["no status", { ...snapshot, status: undefined }, "status"],
+    ["closed status", { ...snapshot, status: "closed" }, "status"],
+    ["capacity 0", { ...snapshot, capacity: 0 }, "capacity"],
+    ["players not a list", { ...snapshot, players: null }, "players"],
+    ["a player without user_id", { ...snapshot, players: [{ checked_in: true }] }, "players"],
+    ["a string deadline", { ...snapshot, check_in_deadline: "soon" }, "check_in_deadline"],
+    ["no version", { ...snapshot, version: undefined }, "version"],
+  ])("refuses a sync whose snapshot is malformed (%s) instead of throwing", (_name, bad, field) => {
+    const command = { id: "s-bad", command: "sync", org_id: ORG, queue_id: QUEUE, snapshot: bad } as unknown as QueueCommand;
+    for (const current of [null, frozen(queue({ version: 3 }))]) {
+      expect(refused(decide(current, command, SETTINGS))).toBe(
+        `invalid sync snapshot: ${field}${field === "missing" ? " (null closes the queue)" : ""}`,
+      );
+    }
+  });
+
+  describe("based_on: what the reconciler read before asking the backend", () => {
+    const basedOn = (snap: typeof snapshot | null, based_on: number | null): ReconcileCommand => ({
+      id: `s${++nextId}`,
+      command: "sync",
+      org_id: ORG,
+      queue_id: QUEUE,
+      snapshot: snap,
+      based_on,
+    });
+
+    it("closes only the version it read: a queue changed since is left alone", () => {
+      const read = frozen(queue({ version: 7 }));
+      expect(accepted(decide(read, basedOn(null, 7), SETTINGS)).queue).toMatchObject({ status: "closed", version: 8 });
+      const changedSince = frozen(queue({ version: 8, players: [player("late")] }));
+      expect(refused(decide(changedSince, basedOn(null, 7), SETTINGS))).toBe("the queue changed since the reconciler read it");
+    });
+
+    it("replaces only the version it read, even with a newer snapshot", () => {
+      expect(accepted(decide(frozen(queue({ version: 7 })), basedOn(snapshot, 7), SETTINGS)).queue.version).toBe(20);
+      expect(refused(decide(frozen(queue({ version: 8 })), basedOn(snapshot, 7), SETTINGS))).toBe(
+        "the queue changed since the reconciler read it",
+      );
+    });
+
+    it("null (not active when read): creates the queue if it is still absent or closed, not if it was opened since", () => {
+      expect(accepted(decide(null, basedOn(snapshot, null), SETTINGS)).queue.version).toBe(20);
+      expect(accepted(decide(frozen(queue({ version: 4, status: "closed" })), basedOn(snapshot, null), SETTINGS)).queue.version).toBe(20);
+      expect(refused(decide(frozen(queue({ version: 1 })), basedOn(snapshot, null), SETTINGS))).toBe(
+        "the queue changed since the reconciler read it",
+      );
+    });
+  });
+});
+
+describe("decide: entries that skipped the gateway's validation", () => {
+  it.each(["join", "leave", "check_in"] as const)("refuses %s without user_id", (name) => {
+    const current = frozen(queue({ status: name === "check_in" ? "check_in" : "open", players: [player("u1")] }));
+    expect(refused(decide(current, cmd(name), SETTINGS))).toBe(`${name} needs user_id`);
   });
 });
 

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { DEFAULT_CAPACITY, type Queue, type QueueCommand } from "@hub/events";
+import { DEFAULT_CAPACITY, type Queue, type QueueCommand, type SyncCommand } from "@hub/events";
 
 /** An event the change emits, published after the change is committed. */
 export interface Emission {
@@ -11,6 +11,18 @@ export interface Emission {
 }
 
 export type Decision = { ok: true; queue: Queue; emissions: Emission[] } | { ok: false; reason: string };
+
+/**
+ * The reconciler's `sync`: the backend's snapshot (null: close the queue) and, in `based_on`, what
+ * the reconciler read of the queue before it asked the backend: its version, or null when the
+ * queue was not active (absent or closed). The sync is refused when the queue changed since, so a
+ * change made through the hub while the backend built its answer is never overwritten or closed.
+ * Without `based_on` (older producers) only the version rule applies.
+ */
+export type ReconcileCommand = SyncCommand & { based_on?: number | null };
+
+const NEEDS_USER: ReadonlySet<string> = new Set(["join", "leave", "check_in"]);
+const STATUSES: ReadonlySet<string> = new Set(["open", "check_in", "in_session"]);
 
 export interface TransitionSettings {
   checkInTimeoutMs: number;
@@ -35,6 +47,8 @@ export function decide(current: Queue | null, command: QueueCommand, settings: T
     });
   }
   if (!current || current.status === "closed") return refuse("queue is not open");
+  // Producers' input is validated at the gateway; an entry written to the stream some other way may lack it.
+  if (NEEDS_USER.has(command.command) && typeof command.user_id !== "string") return refuse(`${command.command} needs user_id`);
   const user = command.user_id;
   const player = user === undefined ? undefined : current.players.find((p) => p.user_id === user);
 
@@ -105,15 +119,44 @@ export function expire(current: Queue | null, now: number): Decision {
   return next;
 }
 
-/** The backend's view wins unless Redis already holds a newer version; null closes the queue. */
-function sync(current: Queue | null, command: Extract<QueueCommand, { command: "sync" }>): Decision {
+/**
+ * The backend's view wins unless Redis already holds a newer version, or the queue changed since
+ * the reconciler read it (`based_on`); null closes the queue.
+ */
+function sync(current: Queue | null, command: ReconcileCommand): Decision {
   const snapshot = command.snapshot;
+  const problem = snapshotProblem(snapshot);
+  if (problem) return refuse(`invalid sync snapshot: ${problem}`);
+  const basedOn = command.based_on;
+  if (basedOn !== undefined) {
+    const unchanged = basedOn === null ? !current || current.status === "closed" : (current?.version ?? -1) === basedOn;
+    if (!unchanged) return refuse("the queue changed since the reconciler read it");
+  }
   if (snapshot === null) {
     if (!current || current.status === "closed") return refuse("already closed");
     return changed(current, { ...current, status: "closed", check_in_deadline: null });
   }
   if (current && current.version >= snapshot.version) return refuse("local state is as new or newer");
   return changed(current, { id: command.queue_id, org_id: command.org_id, ...snapshot }, snapshot.version);
+}
+
+/** What is wrong with a sync snapshot from a stream entry, if anything (the reconciler writes valid ones). */
+function snapshotProblem(snapshot: unknown): string | undefined {
+  if (snapshot === null) return undefined;
+  if (typeof snapshot !== "object" || snapshot === undefined) return "missing (null closes the queue)";
+  const s = snapshot as Record<string, unknown>;
+  if (typeof s.status !== "string" || !STATUSES.has(s.status)) return "status";
+  if (!Number.isInteger(s.capacity) || (s.capacity as number) < 1) return "capacity";
+  if (!Array.isArray(s.players)) return "players";
+  for (const p of s.players as unknown[]) {
+    const player = p as Record<string, unknown> | null;
+    if (typeof player !== "object" || player === null || typeof player.user_id !== "string" || typeof player.checked_in !== "boolean") {
+      return "players";
+    }
+  }
+  if (s.check_in_deadline !== null && !Number.isFinite(s.check_in_deadline)) return "check_in_deadline";
+  if (!Number.isInteger(s.version) || (s.version as number) < 0) return "version";
+  return undefined;
 }
 
 function changed(current: Queue | null, next: Omit<Queue, "version">, version = (current?.version ?? 0) + 1): Decision {
