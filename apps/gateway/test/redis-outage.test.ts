@@ -127,16 +127,19 @@ describe("Redis that requires a password (REDIS_PASSWORD)", () => {
   });
 
   it.each([
-    ["a wrong REDIS_PASSWORD", { REDIS_PASSWORD: "not-the-password" }, "REDIS_PASSWORD"],
-    ["no password at all", {}, "REDIS_URL"],
-  ])("stops with one line naming the variable when Redis refuses %s", async (_label, env, variable) => {
+    ["gateway", "a wrong REDIS_PASSWORD", { REDIS_PASSWORD: "not-the-password" }, "REDIS_PASSWORD"],
+    ["gateway", "no password at all", {}, "REDIS_URL"],
+    ["worker", "a wrong REDIS_PASSWORD", { REDIS_PASSWORD: "not-the-password" }, "REDIS_PASSWORD"],
+    ["worker", "no password at all", {}, "REDIS_URL"],
+  ])("the %s stops with one line naming the variable when Redis refuses %s", async (role, _label, env, variable) => {
     redis ??= await startRedis({ password });
-    const refused = spawnHubProcess("apps/gateway/src/main.ts", gatewayEnv({ REDIS_URL: redis.url, ...env }));
+    const script = role === "gateway" ? "apps/gateway/src/main.ts" : "apps/queue-worker/src/main.ts";
+    const refused = spawnHubProcess(script, gatewayEnv({ REDIS_URL: redis.url, METRICS_PORT: "0", ...env }));
     const code = await new Promise<number | null>((resolve) => refused.child.once("exit", resolve));
     expect(code).toBe(1);
     const stderr = refused.stderr().trim();
     expect(stderr.split("\n")).toHaveLength(1);
-    expect(stderr).toMatch(new RegExp(`^gateway: invalid configuration: ${variable} Redis refused the password \\((WRONGPASS|NOAUTH)`));
+    expect(stderr).toMatch(new RegExp(`^${role}: invalid configuration: ${variable} Redis refused the password \\((WRONGPASS|NOAUTH)`));
     expect(refused.logs.find((l) => l.level === "fatal")).toMatchObject({ msg: `Redis refused the password: check ${variable}` });
     // Neither the wrong password nor the right one is printed.
     expect(`${stderr}${JSON.stringify(refused.logs)}`).not.toMatch(/not-the-password|hub-test-redis-password/);

@@ -7,7 +7,7 @@ import {
   redisEventSink,
   redisHistory,
 } from "@hub/emitter";
-import type { RedisSettings } from "@hub/runtime";
+import { credentialsRefused, exitOnRefusedCredentials, type RedisSettings } from "@hub/runtime";
 import { createAdapter } from "@socket.io/redis-adapter";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
@@ -21,32 +21,13 @@ export interface RedisEngineOptions {
   logger: Logger;
   /** `PRESENCE_TTL_MS`: how long a node may go without a presence heartbeat. */
   presenceTtlMs: number;
-  /**
-   * Redis refused the credentials (`WRONGPASS`, `NOAUTH`): a configuration error, not an outage.
-   * Called synchronously from the client's `error` event, before ioredis's rejected commands (the
-   * adapter's SUBSCRIBEs among them, which it would never send again) can surface. Must not return
-   * normally into a working gateway: the default ends the process with one line naming the variable.
-   */
-  onCredentialsRefused?: (message: string) => void;
-}
-
-/** Replies with which Redis refuses a connection's credentials. */
-const CREDENTIALS_REFUSED = /^(WRONGPASS|NOAUTH)\b|invalid password/;
-
-function exitOnCredentialsRefused(message: string): void {
-  process.stderr.write(`gateway: invalid configuration: ${message}\n`);
-  process.exit(1);
 }
 
 /** Clustered: gateways share broadcasts through `@socket.io/redis-adapter`. */
 export function createRedisEngine(options: RedisEngineOptions): Engine {
   const { logger } = options;
-  const refused = options.onCredentialsRefused ?? exitOnCredentialsRefused;
-  const onCredentialsRefused = (error: Error) => {
-    const variable = options.redis.password === undefined ? "REDIS_URL" : "REDIS_PASSWORD";
-    logger.fatal({ err: error.message }, `Redis refused the password: check ${variable}`);
-    refused(`${variable} Redis refused the password (${error.message.split("\n")[0]})`);
-  };
+  // A refused password is a configuration error, not an outage: stop before the rejected commands surface.
+  const onCredentialsRefused = (error: Error) => exitOnRefusedCredentials("gateway", options.redis, logger, error);
   const pub = connect(options.redis, "pub", logger, onCredentialsRefused);
   const sub = pub.duplicate();
   watch(sub, "sub", logger, onCredentialsRefused);
@@ -188,7 +169,7 @@ async function closeClient(client: Redis): Promise<void> {
 function watch(client: Redis, name: string, logger: Logger, onCredentialsRefused: (error: Error) => void): void {
   let lastError = "";
   client.on("error", (error: Error) => {
-    if (CREDENTIALS_REFUSED.test(error.message)) onCredentialsRefused(error);
+    if (credentialsRefused(error)) onCredentialsRefused(error);
     if (error.message === lastError) return;
     lastError = error.message;
     logger.warn({ redis: name, err: error.message }, "redis connection error");
