@@ -151,14 +151,17 @@ export function contractSuite(name: string, start: () => Promise<HubFixture>): v
         }
       });
 
-      it('acknowledges a topic without history with epoch "" and offset 0, and ignores since', async () => {
+      it('acknowledges a topic without history with epoch "" and offset 0, and recovered: false for a since', async () => {
         const client = await connectUser();
         const ack = { ok: true, topic: "lobby:main", epoch: "", offset: 0 };
         expect(await request(client, "subscribe", { topic: "lobby:main" })).toEqual(ack);
         // Again, while in the topic's room.
         expect(await request(client, "subscribe", { topic: "lobby:main" })).toEqual(ack);
         const other = await connectUser("u2", "o1");
-        expect(await request(other, "subscribe", { topic: "lobby:main", since: { offset: 3, epoch: "e" } })).toEqual(ack);
+        expect(await request(other, "subscribe", { topic: "lobby:main", since: { offset: 3, epoch: "e" } })).toEqual({
+          ...ack,
+          recovered: false,
+        });
       });
 
       it("refuses undeclared namespaces and malformed topics", async () => {

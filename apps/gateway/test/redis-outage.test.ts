@@ -13,6 +13,7 @@ import {
   until,
   userToken,
 } from "@hub/devkit";
+import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { httpPublish } from "./hub-fixture.js";
 
@@ -122,6 +123,29 @@ describe("Redis that requires a password (REDIS_PASSWORD)", () => {
       expect(published.status).toBe(202);
       expect((await arrived).id).toBe("with-password");
     } finally {
+      await gateway.stop();
+    }
+  });
+
+  it("stays up (503) when the password is rotated on the server after it connected, and recovers when it matches again", async () => {
+    redis ??= await startRedis({ password });
+    const gateway = await startGateway({ REDIS_URL: redis.url, REDIS_PASSWORD: password });
+    const admin = new Redis(redis.url, { password, lazyConnect: true, retryStrategy: () => null });
+    try {
+      await admin.connect();
+      const status = async () => (await fetch(`${gateway.url}/health`)).status;
+      expect(await status()).toBe(200);
+      // The server's password changes first; its connections are dropped and reconnect with the old one.
+      await admin.config("SET", "requirepass", "rotated-password-0123456789");
+      await admin.client("KILL", "TYPE", "normal", "SKIPME", "yes");
+      await admin.client("KILL", "TYPE", "pubsub");
+      await until("health 503 after the rotation", async () => (await status()) === 503);
+      expect(gateway.child.exitCode).toBeNull();
+      await admin.config("SET", "requirepass", password);
+      await until("health 200 once the passwords match", async () => (await status()) === 200);
+      expect(gateway.child.exitCode).toBeNull();
+    } finally {
+      admin.disconnect();
       await gateway.stop();
     }
   });

@@ -1,7 +1,7 @@
 import { createPublisher, hubKeys, redisDeadLetters, redisEventSink } from "@hub/emitter";
 import { TopicRegistry } from "@hub/events";
 import { type QueueWorker, redisQueueStore, startQueueWorker, startReconciler } from "@hub/inhouse";
-import { createLogger, credentialsRefused, exitOnRefusedCredentials, exitOnSignal, loadConfigOrExit } from "@hub/runtime";
+import { createLogger, exitOnSignal, loadConfigOrExit, stopOnRefusedPassword } from "@hub/runtime";
 import { Redis } from "ioredis";
 import { startMetricsServer } from "./metrics-server.js";
 import { createWorkerMetrics } from "./worker-metrics.js";
@@ -21,13 +21,10 @@ const redis = new Redis(config.redis.url, {
   maxRetriesPerRequest: null,
 });
 const subscriber = redis.duplicate({ connectionName: "hub-worker-wake" });
-const redisSettings = config.redis;
 for (const client of [redis, subscriber]) {
-  client.on("error", (error: Error) => {
-    // A refused password is a configuration error, not an outage: retrying cannot fix it.
-    if (credentialsRefused(error)) exitOnRefusedCredentials("worker", redisSettings, logger, error);
-    logger.warn({ err: error.message }, "redis connection error");
-  });
+  client.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
+  // A password Redis refuses at startup is a configuration error, not an outage.
+  stopOnRefusedPassword(client, "worker", config.redis, logger);
 }
 
 const keys = hubKeys(config.keyPrefix);

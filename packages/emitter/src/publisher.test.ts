@@ -62,7 +62,7 @@ describe("publisher: deeply nested input", () => {
     expect(sink.delivered).toEqual([]);
     const [entry, ...more] = await letters();
     expect(more).toEqual([]);
-    expect(entry).toMatchObject({ code: "invalid_event", stream: "42:roster.player_hired", orgId: "42", source: "emitter" });
+    expect(entry).toMatchObject({ code: "invalid_event", stream: "42:roster.any", orgId: "42", source: "emitter" });
     // The pipeline goes on with the next event.
     await publisher.publish({ type: "roster.player_hired", org_id: 42, payload: nested(62) }, emitter);
     expect(sink.delivered).toHaveLength(1);
@@ -77,8 +77,8 @@ describe("publisher: deeply nested input", () => {
     expect(sink.delivered).toEqual([]);
     const entries = await letters();
     expect(entries.map((e) => [e.source, e.code, e.stream])).toEqual([
-      ["webhook", "invalid_event", "42:roster.player_hired"],
-      ["legacy", "invalid_event", "42:roster.player_hired"],
+      ["webhook", "invalid_event", "42:roster.any"],
+      ["legacy", "invalid_event", "42:roster.any"],
     ]);
     // JSON.stringify cannot write the parsed one (RangeError): a fixed placeholder, not a crash.
     expect(entries[0]).toMatchObject({ raw: UNSERIALIZABLE_RAW, truncated: false });
@@ -98,7 +98,7 @@ describe("publisher: deeply nested input", () => {
     const payload: Record<string, unknown> = {};
     payload.self = payload;
     await refusal(publisher.publish({ type: "player.moved", org_id: 1, payload }, emitter), "invalid_event");
-    expect(await letters()).toEqual([expect.objectContaining({ raw: UNSERIALIZABLE_RAW, stream: "1:player.moved" })]);
+    expect(await letters()).toEqual([expect.objectContaining({ raw: UNSERIALIZABLE_RAW, stream: "1:player.any" })]);
   });
 });
 
@@ -109,7 +109,7 @@ describe("publisher: size cap", () => {
     await refusal(publisher.publish(event, emitter), "payload_too_large");
     expect(sink.delivered).toEqual([]);
     const [entry] = await letters();
-    expect(entry).toMatchObject({ code: "payload_too_large", stream: "42:roster.player_hired", truncated: true });
+    expect(entry).toMatchObject({ code: "payload_too_large", stream: "42:roster.any", truncated: true });
     expect(Buffer.byteLength(entry?.raw ?? "")).toBeLessThanOrEqual(MAX_RAW_BYTES);
     expect(JSON.stringify(event).startsWith(entry?.raw ?? "-")).toBe(true);
   });
@@ -159,7 +159,8 @@ describe("publisher: size cap", () => {
 describe("publisher: dead-letter streams", () => {
   it.each([
     ["a known type", { type: "tournament_match.confirmed", org_id: 42, payload: {} }, "invalid_event", "42:tournament_match.confirmed"],
-    ["a family member", { type: "roster.hired", org_id: "o-1", payload: [] }, "invalid_event", "o-1:roster.hired"],
+    ["a family member", { type: "roster.hired", org_id: "o-1", payload: [] }, "invalid_event", "o-1:roster.any"],
+    ["an explicit v1", { type: "tournament_match.confirmed.v1", org_id: 42, payload: {} }, "invalid_event", "42:tournament_match.confirmed"],
     ["a route's missing field", { type: "notification.created", org_id: 42, payload: {} }, "no_route", "42:notification.created"],
     ["an unknown type", { type: "ticket.sold", org_id: 42, payload: {} }, "unknown_type", "_unknown"],
     ["an unknown version", { type: "notification.created.v7", org_id: 42, user_id: 1, payload: {} }, "unknown_type", "_unknown"],
@@ -178,6 +179,13 @@ describe("publisher: dead-letter streams", () => {
     for (let i = 0; i < 50; i++)
       await refusal(publisher.publish({ type: `made.up_${i}`, org_id: i, payload: {} }, emitter), "unknown_type");
     expect(await deadLetters.streams()).toEqual([{ stream: "_unknown", length: 50 }]);
+  });
+
+  it("creates one stream per family, whatever members the input names", async () => {
+    const { publisher, deadLetters } = setup();
+    for (let i = 0; i < 50; i++)
+      await refusal(publisher.publish({ type: `roster.made_up_${i}`, org_id: 42, payload: 5 }, emitter), "invalid_event");
+    expect(await deadLetters.streams()).toEqual([{ stream: "42:roster.any", length: 50 }]);
   });
 });
 

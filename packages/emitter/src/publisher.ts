@@ -142,9 +142,16 @@ export function createPublisher(options: PublisherOptions): Publisher {
     return { id, topics: outgoing.map((o) => o.topic), duplicate: !delivered };
   }
 
-  /** A type the hub knows (has a schema and a route for): only those get a stream of their own. */
-  function known(type: string | undefined): string | undefined {
-    return type !== undefined && schemas.catalogType(type) !== undefined && router.find(type) !== undefined ? type : undefined;
+  /**
+   * The dead-letter stream type of a type the hub knows (has a schema and a route for): its catalog
+   * type (`notification.created` for `.v1` too), `{family}.any` for every member of a family
+   * (`roster.any`); `undefined` otherwise. So input cannot name streams: their number is bounded by
+   * the catalog (per org).
+   */
+  function streamType(type: string | undefined): string | undefined {
+    if (type === undefined || router.find(type) === undefined) return undefined;
+    const catalog = schemas.catalogType(type);
+    return catalog?.endsWith(".*") ? `${catalog.slice(0, -2)}.any` : catalog;
   }
 
   /** Names the input's org and type on the error, for the caller's logs, and dead-letters the input. */
@@ -160,7 +167,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
       const recorded = await deadLetters.append(
         {
           // Unknown types share `_unknown`: input must not be able to create streams without bound.
-          stream: deadLetterStreamName(head.orgId, known(head.type)),
+          stream: deadLetterStreamName(head.orgId, streamType(head.type)),
           source: context.source,
           code: error.code,
           message: error.message,

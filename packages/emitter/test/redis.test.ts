@@ -129,16 +129,6 @@ describe("dead letters on Redis", () => {
     expect(await dlq.streams()).toEqual([]);
   });
 
-  it("takes over an index an older version kept as a plain set", async () => {
-    await redis.sadd(keys.deadLetterIndex, "9:roster.player_hired");
-    await redis.xadd(keys.deadLetters("9:roster.player_hired"), "*", "code", "invalid_event");
-    const dlq = redisDeadLetters(redis, keys);
-    expect(await dlq.streams()).toEqual([{ stream: "9:roster.player_hired", length: 1 }]);
-    await dlq.append(letter());
-    expect(await redis.type(keys.deadLetterIndex)).toBe("zset");
-    expect((await dlq.streams()).map((s) => s.stream)).toEqual(["42:roster.player_hired", "9:roster.player_hired"]);
-  });
-
   it("files the SDK's rejections under {org}:{type} only for known types", async () => {
     const hub = createHubEmitter({ redis, prefix: "t" });
     const bad = [

@@ -29,6 +29,18 @@ describe("checkJsonLimits", () => {
     expect(checkJsonLimits(JSON.parse(text))).toBe("depth");
   });
 
+  it("measures any JSON value's size as JSON.stringify writes it (property)", () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 4 }), fc.string({ unit: "binary" }), (value, text) => {
+        for (const sample of [value, { [text]: text, value }]) {
+          const bytes = Buffer.byteLength(JSON.stringify(sample));
+          expect(checkJsonLimits(sample, { maxBytes: bytes })).toBeUndefined();
+          expect(checkJsonLimits(sample, { maxBytes: bytes - 1 })).toBe("size");
+        }
+      }),
+    );
+  });
+
   it("takes a cycle for infinitely deep", () => {
     const cyclic: Record<string, unknown> = { type: "a.b" };
     cyclic.self = cyclic;
@@ -42,6 +54,8 @@ describe("checkJsonLimits", () => {
       { type: "roster.player_hired", org_id: 42, payload: { player_id: 7, name: "Zoë", tags: ["a", "ß", "😀"], ok: true, no: false } },
       { skipped: undefined, fn: () => 1, kept: null, list: [undefined, 1.5, -3, 1e21] },
       "plain text",
+      { 'quo"te': 'a"b\\c', ctl: "\u0001\u001f\n\t\b\f\r", lone: "\ud800x\udc00", pair: "\ud83d\ude00", del: "\u007f" },
+      "\u0001".repeat(1_000),
     ];
     for (const sample of samples) {
       const bytes = Buffer.byteLength(JSON.stringify(sample));

@@ -21,8 +21,9 @@ export type JsonLimitBreach = "depth" | "size";
 /**
  * Checks a value against the event limits without recursion: `"depth"` when objects and arrays
  * nest deeper than `maxDepth` (a cycle counts as infinitely deep), `"size"` when its JSON text would
- * take more than `maxBytes` (counted in UTF-8 as `JSON.stringify` would write it; escapes such as
- * `\\n` count as one character). Stops at the first breach, so its cost is bounded by the limits, not by the input.
+ * take more than `maxBytes` (counted in UTF-8 as `JSON.stringify` would write it, escapes included:
+ * a newline counts 2 bytes, `\u0001` 6). Stops at the first breach, so its cost is bounded by the
+ * limits, not by the input.
  *
  * @example
  * checkJsonLimits({ type: "a.b", org_id: 1, payload: {} }); // undefined
@@ -93,14 +94,25 @@ function omitted(value: unknown): boolean {
   return value === undefined || typeof value === "function" || typeof value === "symbol";
 }
 
-/** UTF-8 length of a string, or any number over `budget` once it is clearly over. */
+/**
+ * Bytes `JSON.stringify` writes for a string's content (without its quotes), in UTF-8: `"` and `\\`
+ * and `\b \f \n \r \t` take 2, other control characters and lone surrogates 6 (`\u001f`), a
+ * surrogate pair 4, other units 1 to 3. Once the text is clearly over `budget`, any number over it.
+ */
 function utf8Length(text: string, budget: number): number {
-  // Each UTF-16 unit is 1 to 3 bytes (a surrogate pair, two units, is 4).
   if (text.length > budget) return text.length;
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);
-    bytes += unit < 0x80 ? 1 : unit < 0x800 || (unit >= 0xd800 && unit < 0xe000) ? 2 : 3;
+    if (unit < 0x20) bytes += unit === 0x08 || unit === 0x09 || unit === 0x0a || unit === 0x0c || unit === 0x0d ? 2 : 6;
+    else if (unit === 0x22 || unit === 0x5c) bytes += 2;
+    else if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit < 0xdc00 && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else if (unit >= 0xd800 && unit < 0xe000) bytes += 6;
+    else bytes += 3;
   }
   return bytes;
 }

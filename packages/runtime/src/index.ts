@@ -15,4 +15,5 @@ export { loadConfig, readNodeEnv } from "./hub-config.js";
 export { fillDevSecrets, MAX_LOCAL_NODES, readHubNodes, readMetricsPortIfSet } from "./launch-settings.js";
 export { createLogger } from "./logger.js";
 export { exitOnSignal, loadConfigOrExit } from "./process-lifecycle.js";
-export { credentialsRefused, exitOnRefusedCredentials } from "./redis-credentials.js";
+export type { RedisClientEvents } from "./redis-credentials.js";
+export { stopOnRefusedPassword } from "./redis-credentials.js";

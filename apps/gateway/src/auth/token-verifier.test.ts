@@ -183,6 +183,8 @@ describe("createTokenVerifier: HS256 user tokens", () => {
     ["with a NUL", "7\u0000"],
     ["with a C1 control character", "7\u0085"],
     ["with a lone surrogate", "7\ud800"],
+    ["with a right-to-left override", "admin\u202e7"],
+    ["with a zero-width space", "7\u200b"],
     ["negative", -7],
     ["fractional", 7.5],
     ["an object", { id: 7 }],

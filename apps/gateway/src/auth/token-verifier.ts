@@ -86,12 +86,15 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
 
 /** Longest `sub` / `org_id` a user token may carry. */
 export const MAX_IDENTITY_LENGTH = 256;
-/** Control characters (C0, DEL, C1) and lone surrogates: never part of an identity. */
-const UNSAFE_CHARACTERS = /[\p{Cc}\p{Cs}]/u;
+/**
+ * Control characters (C0, DEL, C1; presence entries are `sub\norg_id`), format characters (bidi
+ * overrides, zero-width: look-alike ids in presence and logs) and lone surrogates: never part of an identity.
+ */
+const UNSAFE_CHARACTERS = /[\p{Cc}\p{Cf}\p{Cs}]/u;
 
 /**
  * A user token's `sub` or `org_id`: any string an identity provider may use (`auth0|abc`, an email,
- * a UUID) of 1 to 256 characters, without control characters or lone surrogates, and not only
+ * a UUID) of 1 to 256 characters, without control, format or lone surrogate characters, and not only
  * whitespace; a non-negative integer becomes its decimal string. The value is not required to be
  * a topic id: a topic built from it (`notifications:{sub}`, `org:{org_id}`) that is not a valid
  * topic is refused by the topic rules (`invalid_topic`), never matched against it.

@@ -86,4 +86,22 @@ describe("memory engine event sink", () => {
     expect(await sink.deliver({ orgId: "o1", id: "e-1" }, outgoing("e-1", { n: 3 }))).toBe(false);
     expect(emitted).toEqual([expect.objectContaining({ id: "e-1", data: { n: 2 } })]);
   });
+
+  it("keeps the id spent once one of its topics got the event, so a retry cannot deliver it there twice", async () => {
+    const emitted: string[] = [];
+    const io = {
+      to: (topic: string) => ({
+        emit: () => {
+          if (topic === "org:o2") throw new Error("encoder failed");
+          emitted.push(topic);
+          return true;
+        },
+      }),
+    };
+    const sink = createMemoryEngine().eventSink(io as unknown as Server);
+    const twoTopics = [...outgoing("e-2", {}, "org:o1"), ...outgoing("e-2", {}, "org:o2")];
+    await expect(sink.deliver({ orgId: "o1", id: "e-2" }, twoTopics)).rejects.toThrow("encoder failed");
+    expect(await sink.deliver({ orgId: "o1", id: "e-2" }, twoTopics)).toBe(false);
+    expect(emitted).toEqual(["org:o1"]);
+  });
 });

@@ -49,6 +49,7 @@ function memoryEventSink(io: Server, recent: RecentIds, history: MemoryHistory, 
     async deliver(event, outgoing) {
       const key = `${event.orgId}:${event.id}`;
       if (!recent.claim(key)) return false;
+      let emitted = 0;
       try {
         for (const delivery of outgoing) {
           const { topic, clientEvent } = delivery;
@@ -56,14 +57,16 @@ function memoryEventSink(io: Server, recent: RecentIds, history: MemoryHistory, 
           // Emitting encodes the packet, which is what can throw (e.g. a payload nested deeper than the
           // stack); so it comes before the live tap, which must hold only what was broadcast.
           io.to(topic).emit(clientEvent, envelope);
+          emitted++;
           const live = listeners.tap();
           if (live?.active && live.wants(topic)) live.push(topic, { clientEvent, envelope });
           const observer = listeners.observer();
           if (observer && observer.broadcast(topic) > 0) observer.latency(Date.now() - envelope.ts);
         }
       } catch (error) {
-        // Not delivered: the id is not spent, so a corrected retry with it is not taken for a duplicate.
-        recent.release(key);
+        // Not delivered anywhere: the id is not spent, so a corrected retry with it is not taken for
+        // a duplicate. Once a topic has it, a retry would deliver it there twice: the id stays spent.
+        if (emitted === 0) recent.release(key);
         throw error;
       }
       return true;

@@ -7,7 +7,7 @@ import {
   redisEventSink,
   redisHistory,
 } from "@hub/emitter";
-import { credentialsRefused, exitOnRefusedCredentials, type RedisSettings } from "@hub/runtime";
+import { type RedisSettings, stopOnRefusedPassword } from "@hub/runtime";
 import { createAdapter } from "@socket.io/redis-adapter";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
@@ -26,11 +26,10 @@ export interface RedisEngineOptions {
 /** Clustered: gateways share broadcasts through `@socket.io/redis-adapter`. */
 export function createRedisEngine(options: RedisEngineOptions): Engine {
   const { logger } = options;
-  // A refused password is a configuration error, not an outage: stop before the rejected commands surface.
-  const onCredentialsRefused = (error: Error) => exitOnRefusedCredentials("gateway", options.redis, logger, error);
-  const pub = connect(options.redis, "pub", logger, onCredentialsRefused);
+  const pub = connect(options.redis, "pub", logger);
   const sub = pub.duplicate();
-  watch(sub, "sub", logger, onCredentialsRefused);
+  watch(sub, "sub", logger);
+  stopOnRefusedPassword(sub, "gateway", options.redis, logger);
   // The adapter owns `sub`; the legacy pattern gets a subscriber of its own.
   let legacy: Redis | undefined;
   let legacySubscribed: Promise<unknown> = Promise.resolve();
@@ -72,7 +71,8 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
     embeddedQueues: undefined,
     subscribeLegacy(pattern, listener) {
       legacy ??= pub.duplicate({ connectionName: "hub-gateway-legacy" });
-      watch(legacy, "legacy", logger, onCredentialsRefused);
+      watch(legacy, "legacy", logger);
+      stopOnRefusedPassword(legacy, "gateway", options.redis, logger);
       legacy.on("pmessage", (_pattern: string, channel: string, message: string) => listener(channel, message));
       // ioredis re-subscribes after a reconnect.
       legacySubscribed = legacy
@@ -148,14 +148,16 @@ function onBroadcast(listeners: BroadcastListeners, roomChannel: Buffer, channel
   if (decoded) tap.push(topic, decoded);
 }
 
-function connect(settings: RedisSettings, name: string, logger: Logger, onCredentialsRefused: (error: Error) => void): Redis {
+function connect(settings: RedisSettings, name: string, logger: Logger): Redis {
   const client = new Redis(settings.url, {
     ...(settings.password === undefined ? {} : { password: settings.password }),
     connectionName: `hub-gateway-${name}`,
     maxRetriesPerRequest: null,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
   });
-  watch(client, name, logger, onCredentialsRefused);
+  watch(client, name, logger);
+  // A password Redis refuses at startup is a configuration error, not an outage.
+  stopOnRefusedPassword(client, "gateway", settings, logger);
   return client;
 }
 
@@ -165,11 +167,10 @@ async function closeClient(client: Redis): Promise<void> {
   else client.disconnect();
 }
 
-/** Logs connection changes once per change, not once per retry; hands refused credentials on. */
-function watch(client: Redis, name: string, logger: Logger, onCredentialsRefused: (error: Error) => void): void {
+/** Logs connection changes once per change, not once per retry. */
+function watch(client: Redis, name: string, logger: Logger): void {
   let lastError = "";
   client.on("error", (error: Error) => {
-    if (credentialsRefused(error)) onCredentialsRefused(error);
     if (error.message === lastError) return;
     lastError = error.message;
     logger.warn({ redis: name, err: error.message }, "redis connection error");

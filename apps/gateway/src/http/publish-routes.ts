@@ -54,7 +54,7 @@ function batchOf(json: unknown): unknown {
   return (json as { events?: unknown }).events;
 }
 
-/** Counts the outcome and turns a `PublishError` into a 400 with the contract's error body. */
+/** Counts the outcome and turns a `PublishError` into a 400 (413 when too large) with the contract's error body. */
 export async function asHttp<T extends PublishResult | PublishResult[]>(
   pending: Promise<T>,
   stats: IngestStats,
@@ -66,7 +66,8 @@ export async function asHttp<T extends PublishResult | PublishResult[]>(
     return value;
   } catch (error) {
     stats.record(source, { status: "rejected", reason: error });
-    if (error instanceof PublishError) throw new HttpError(400, error.code, error.message, error.issues);
+    if (error instanceof PublishError)
+      throw new HttpError(error.code === "payload_too_large" ? 413 : 400, error.code, error.message, error.issues);
     throw error;
   }
 }

@@ -41,7 +41,7 @@ export async function subscribe(socket: HubSocket, request: unknown, context: Su
 
   const policy = parsed.namespace.history;
   if (socket.rooms.has(parsed.topic)) {
-    if (!policy) return noHistory(parsed.topic);
+    if (!policy) return noHistory(parsed.topic, position !== undefined);
     return { ok: true, topic: parsed.topic, ...(await currentPosition(parsed.topic, policy, context)) };
   }
   // socket.rooms also holds the socket's own id room.
@@ -51,7 +51,7 @@ export async function subscribe(socket: HubSocket, request: unknown, context: Su
   if (!policy) {
     await socket.join(parsed.topic);
     context.onJoined(socket, parsed);
-    return noHistory(parsed.topic);
+    return noHistory(parsed.topic, position !== undefined);
   }
 
   const query: HistoryQuery = { ...(position ? { since: position } : {}), fromCursor: ownTopic(socket, parsed) };
@@ -94,10 +94,11 @@ export async function unsubscribe(
 /**
  * The ack on a topic without history: the contract's ack always carries `epoch` and `offset`; here
  * they are `""` and `0`, a position nothing can be recovered from (no event on such a topic carries
- * an `offset`, and `since` is ignored). The client SDK keeps no position for an empty epoch.
+ * an `offset`); with `since`, `recovered: false`, since nothing can be replayed. The client SDK keeps
+ * no position for an empty epoch, so it never sends `since` for such a topic.
  */
-function noHistory(topic: string): SubscribeOk {
-  return { ok: true, topic, epoch: "", offset: 0 };
+function noHistory(topic: string, since: boolean): SubscribeOk {
+  return { ok: true, topic, ...(since ? { recovered: false } : {}), epoch: "", offset: 0 };
 }
 
 /** Store-and-forward applies to a user's own topic of a user-scoped namespace (`notifications:{sub}`). */

@@ -24,14 +24,6 @@ for i = 6, #ARGV do
 end
 local id = redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[2], "*", unpack(fields))
 redis.call("PEXPIRE", KEYS[1], ARGV[4])
--- Older versions kept the index as a plain set: carry its names over.
-if redis.call("TYPE", KEYS[2])["ok"] == "set" then
-  local names = redis.call("SMEMBERS", KEYS[2])
-  redis.call("DEL", KEYS[2])
-  for _, name in ipairs(names) do
-    redis.call("ZADD", KEYS[2], ARGV[5], name)
-  end
-end
 redis.call("ZADD", KEYS[2], ARGV[5], ARGV[1])
 redis.call("ZREMRANGEBYSCORE", KEYS[2], "-inf", string.format("(%d", tonumber(ARGV[5]) - tonumber(ARGV[4])))
 redis.call("PEXPIRE", KEYS[2], ARGV[4])

@@ -8,10 +8,5 @@
 
   Returns the names.
 ]]
-local kind = redis.call("TYPE", KEYS[1])["ok"]
-if kind == "set" then
-  -- The index of an older version; the next dead letter converts it.
-  return redis.call("SMEMBERS", KEYS[1])
-end
 redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", string.format("(%d", tonumber(ARGV[1]) - tonumber(ARGV[2])))
 return redis.call("ZRANGE", KEYS[1], 0, -1)
