@@ -13,10 +13,17 @@ import { resolve } from "node:path";
 import { startFakeBackend } from "@hub/devkit";
 
 const file = process.argv[2] === undefined ? undefined : resolve(process.env.INIT_CWD ?? process.cwd(), process.argv[2]);
+let lastGood: unknown[] = [];
+/** The file's queues; while it does not parse (half saved), the last list that did, with a line on stderr. */
 const load = (): unknown[] => {
   if (!file) return [];
-  const body = JSON.parse(readFileSync(file, "utf8")) as unknown;
-  return Array.isArray(body) ? body : ((body as { queues?: unknown[] }).queues ?? []);
+  try {
+    const body = JSON.parse(readFileSync(file, "utf8")) as unknown;
+    lastGood = Array.isArray(body) ? body : ((body as { queues?: unknown[] }).queues ?? []);
+  } catch (error) {
+    process.stderr.write(`fake backend: cannot read ${file} (${(error as Error).message}); serving the last list that parsed\n`);
+  }
+  return lastGood;
 };
 
 const port = Number(process.env.PORT ?? 3999);

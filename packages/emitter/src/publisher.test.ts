@@ -160,7 +160,12 @@ describe("publisher: dead-letter streams", () => {
   it.each([
     ["a known type", { type: "tournament_match.confirmed", org_id: 42, payload: {} }, "invalid_event", "42:tournament_match.confirmed"],
     ["a family member", { type: "roster.hired", org_id: "o-1", payload: [] }, "invalid_event", "o-1:roster.any"],
-    ["an explicit v1", { type: "tournament_match.confirmed.v1", org_id: 42, payload: {} }, "invalid_event", "42:tournament_match.confirmed"],
+    [
+      "an explicit v1",
+      { type: "tournament_match.confirmed.v1", org_id: 42, payload: {} },
+      "invalid_event",
+      "42:tournament_match.confirmed",
+    ],
     ["a route's missing field", { type: "notification.created", org_id: 42, payload: {} }, "no_route", "42:notification.created"],
     ["an unknown type", { type: "ticket.sold", org_id: 42, payload: {} }, "unknown_type", "_unknown"],
     ["an unknown version", { type: "notification.created.v7", org_id: 42, user_id: 1, payload: {} }, "unknown_type", "_unknown"],

@@ -344,6 +344,8 @@ describe("decide: sync (the backend's snapshot)", () => {
     ["a player without user_id", { ...snapshot, players: [{ checked_in: true }] }, "players"],
     ["a string deadline", { ...snapshot, check_in_deadline: "soon" }, "check_in_deadline"],
     ["no version", { ...snapshot, version: undefined }, "version"],
+    ["a user listed twice", { ...snapshot, players: [player("u1"), player("u1")] }, "players (a user listed twice)"],
+    ["more players than capacity", { ...snapshot, capacity: 1, players: [player("u1"), player("u2")] }, "players (more than capacity)"],
   ])("refuses a sync whose snapshot is malformed (%s) instead of throwing", (_name, bad, field) => {
     const command = { id: "s-bad", command: "sync", org_id: ORG, queue_id: QUEUE, snapshot: bad } as unknown as QueueCommand;
     for (const current of [null, frozen(queue({ version: 3 }))]) {

@@ -143,17 +143,21 @@ function sync(current: Queue | null, command: ReconcileCommand): Decision {
 /** What is wrong with a sync snapshot from a stream entry, if anything (the reconciler writes valid ones). */
 function snapshotProblem(snapshot: unknown): string | undefined {
   if (snapshot === null) return undefined;
-  if (typeof snapshot !== "object" || snapshot === undefined) return "missing (null closes the queue)";
+  if (typeof snapshot !== "object") return "missing (null closes the queue)";
   const s = snapshot as Record<string, unknown>;
   if (typeof s.status !== "string" || !STATUSES.has(s.status)) return "status";
   if (!Number.isInteger(s.capacity) || (s.capacity as number) < 1) return "capacity";
   if (!Array.isArray(s.players)) return "players";
+  const users = new Set<string>();
   for (const p of s.players as unknown[]) {
     const player = p as Record<string, unknown> | null;
     if (typeof player !== "object" || player === null || typeof player.user_id !== "string" || typeof player.checked_in !== "boolean") {
       return "players";
     }
+    if (users.has(player.user_id)) return "players (a user listed twice)";
+    users.add(player.user_id);
   }
+  if (users.size > (s.capacity as number)) return "players (more than capacity)";
   if (s.check_in_deadline !== null && !Number.isFinite(s.check_in_deadline)) return "check_in_deadline";
   if (!Number.isInteger(s.version) || (s.version as number) < 0) return "version";
   return undefined;
