@@ -13,7 +13,7 @@ import {
   until,
   userToken,
 } from "@hub/devkit";
-import type { Envelope } from "@hub/events";
+import type { Envelope, Queue } from "@hub/events";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
@@ -24,26 +24,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 
 const LEASE_TTL_MS = 2_000;
 
-interface Player {
-  user_id: string;
-  checked_in: boolean;
-}
-interface QueueData {
-  id: string;
-  org_id: string;
-  status: "open" | "check_in" | "in_session" | "closed";
-  capacity: number;
-  players: Player[];
-  check_in_deadline: number | null;
-  version: number;
-}
 interface Seen<D> {
   /** The observer's clock when the event arrived. */
   at: number;
   msg: Envelope<D>;
 }
-type Updated = Seen<{ queue: QueueData }>;
-type Expired = Seen<{ queue: QueueData; removed: string[] }>;
+type Updated = Seen<{ queue: Queue }>;
+type Expired = Seen<{ queue: Queue; removed: string[] }>;
 type Command = { command: string; org_id: string; queue_id: string; user_id?: string; capacity?: number; id?: string };
 
 let redisServer: RedisServer;

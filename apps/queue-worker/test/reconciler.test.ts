@@ -17,7 +17,7 @@ import {
   until,
   userToken,
 } from "@hub/devkit";
-import type { Envelope } from "@hub/events";
+import type { Envelope, Queue } from "@hub/events";
 import { Redis } from "ioredis";
 import { jwtVerify } from "jose";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -27,16 +27,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
  * processes on a real redis-server.
  */
 
-interface QueueData {
-  id: string;
-  org_id: string;
-  status: "open" | "check_in" | "in_session" | "closed";
-  capacity: number;
-  players: Array<{ user_id: string; checked_in: boolean }>;
-  check_in_deadline: number | null;
-  version: number;
-}
-type Updated = Envelope<{ queue: QueueData }>;
+type Updated = Envelope<{ queue: Queue }>;
 type Command = { command: string; org_id: string; queue_id: string; user_id?: string; capacity?: number };
 
 const RECONCILED = "reconciled inhouse queues with the backend";

@@ -15,7 +15,7 @@ export interface Queue {
   players: QueuePlayer[];
   /** Epoch milliseconds; set while `check_in`, else null. */
   check_in_deadline: number | null;
-  /** Increases by one with every change. */
+  /** Strictly increases with every change (by one; a reconcile with the backend may jump it). */
   version: number;
 }
 
