@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { ContentCheckers, type ContentCheckResult, checkContent, type Published } from "./content-check.js";
-import { LatencyHistogram, type LatencySummary } from "./latency-histogram.js";
+import type { LatencySummary } from "./latency-histogram.js";
 import { ClientFleet } from "./load/client-fleet.js";
 import { NoiseMeter } from "./machine.js";
 import { now, produceAtRate, waitForFleet } from "./pacing.js";
@@ -150,10 +150,8 @@ export async function runFanout<T>(
     await checkers.close();
     checkers = undefined;
 
-    const reports = await fleet.reports();
-    const sum = (pick: (r: (typeof reports)[number]) => number) => reports.reduce((n, r) => n + pick(r), 0);
-    const received = sum((r) => r.received);
-    const lastAt = Math.max(...reports.map((r) => r.lastAt));
+    const totals = await fleet.totals(windowStart);
+    const { received } = totals;
     const serverCpu = cpu.slice(0, system.serverPids.length);
     const serverTotal = serverCpu.reduce((n, c) => n + c, 0);
     const windowSeconds = (windowEnd - windowStart) / 1000;
@@ -168,11 +166,11 @@ export async function runFanout<T>(
       expectedDeliveries: expected,
       received,
       losses: expected - received,
-      outOfOrder: sum((r) => r.outOfOrder),
-      unreadable: sum((r) => r.unreadable),
-      droppedConnections: sum((r) => r.dropped),
-      deliveriesPerSecond: received / ((Math.max(lastAt, windowStart + 1) - windowStart) / 1000),
-      latencyMs: LatencyHistogram.summarize(LatencyHistogram.merge(reports.map((r) => r.latency))),
+      outOfOrder: totals.outOfOrder,
+      unreadable: totals.unreadable,
+      droppedConnections: totals.dropped,
+      deliveriesPerSecond: totals.perSecond,
+      latencyMs: totals.latencyMs,
       producerLagMaxMs: lagMaxMs,
       windowSeconds,
       serverCpuMicros: serverCpu,

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { LatencyHistogram, type LatencySummary } from "./latency-histogram.js";
+import type { LatencySummary } from "./latency-histogram.js";
 import { ClientFleet } from "./load/client-fleet.js";
 import type { WireProtocol } from "./load/wire-connection.js";
 import { now, produceAtRate, waitForFleet } from "./pacing.js";
@@ -110,10 +110,8 @@ export async function runManyTopics(system: SystemUnderTest, params: ManyTopicsP
     const final = await waitForFleet(fleet, (p) => p.received >= events, params.drainMs);
     const windowEnd = now();
     const cpu = pids.map(processCpuMicros).map((after, i) => after - (cpuBefore[i] ?? 0));
-    const reports = await fleet.reports();
-    const sum = (pick: (r: (typeof reports)[number]) => number) => reports.reduce((n, r) => n + pick(r), 0);
-    const received = sum((r) => r.received);
-    const lastAt = Math.max(...reports.map((r) => r.lastAt));
+    const totals = await fleet.totals(windowStart);
+    const { received } = totals;
     const serverCpu = cpu.slice(0, system.serverPids.length);
     const windowSeconds = (windowEnd - windowStart) / 1000;
     return {
@@ -126,10 +124,10 @@ export async function runManyTopics(system: SystemUnderTest, params: ManyTopicsP
       publishFailures,
       received,
       losses: events - received,
-      outOfOrder: sum((r) => r.outOfOrder),
-      droppedConnections: sum((r) => r.dropped),
-      eventsPerSecond: received / ((Math.max(lastAt, windowStart + 1) - windowStart) / 1000),
-      latencyMs: LatencyHistogram.summarize(LatencyHistogram.merge(reports.map((r) => r.latency))),
+      outOfOrder: totals.outOfOrder,
+      droppedConnections: totals.dropped,
+      eventsPerSecond: totals.perSecond,
+      latencyMs: totals.latencyMs,
       producerLagMaxMs: lagMaxMs,
       windowSeconds,
       serverCpuMicros: serverCpu,

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { FANOUT_QUICK, type FanoutContinuation, type FanoutParams } from "./fanout.js";
-import { LatencyHistogram, type LatencySummary } from "./latency-histogram.js";
+import type { LatencySummary } from "./latency-histogram.js";
 import type { ClientFleet } from "./load/client-fleet.js";
 import { NoiseMeter } from "./machine.js";
 import { now, produceAtRate, waitForFleet } from "./pacing.js";
@@ -191,10 +191,8 @@ async function runStep(
   const final = await waitForFleet(fleet, (p) => p.received >= expected, params.drainMs);
   const end = now();
   const cpu = pids.map(processCpuMicros).map((after, i) => after - (cpuBefore[i] ?? 0));
-  const reports = await fleet.reports();
-  const sum = (pick: (r: (typeof reports)[number]) => number) => reports.reduce((n, r) => n + pick(r), 0);
-  const received = sum((r) => r.received);
-  const lastAt = Math.max(...reports.map((r) => r.lastAt));
+  const totals = await fleet.totals(start);
+  const { received } = totals;
   const windowSeconds = (end - start) / 1000;
   const serverMicros = cpu.slice(0, system.serverPids.length).reduce((n, c) => n + c, 0);
   const result: SaturationStep = {
@@ -206,10 +204,10 @@ async function runStep(
     expectedDeliveries: expected,
     received,
     losses: expected - received,
-    droppedConnections: sum((r) => r.dropped),
-    outOfOrder: sum((r) => r.outOfOrder),
-    deliveriesPerSecond: received / ((Math.max(lastAt, start + 1) - start) / 1000),
-    latencyMs: LatencyHistogram.summarize(LatencyHistogram.merge(reports.map((r) => r.latency))),
+    droppedConnections: totals.dropped,
+    outOfOrder: totals.outOfOrder,
+    deliveriesPerSecond: totals.perSecond,
+    latencyMs: totals.latencyMs,
     producerLagMaxMs: lagMaxMs,
     windowSeconds,
     serverCoresBusy: serverMicros / 1e6 / windowSeconds,

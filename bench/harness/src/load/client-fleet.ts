@@ -1,11 +1,24 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { stopChild, track } from "@hub/devkit";
+import { LatencyHistogram, type LatencySummary } from "../latency-histogram.js";
 import type { FleetAssignment, FromWorker, ToWorker, WorkerReport } from "./fleet-messages.js";
 import type { WireProtocol } from "./wire-connection.js";
 
 const WORKER = fileURLToPath(new URL("./client-worker.ts", import.meta.url));
 const ANSWER_TIMEOUT_MS = 120_000;
+
+/** What `ClientFleet.totals` adds up. */
+export interface FleetTotals {
+  received: number;
+  outOfOrder: number;
+  unreadable: number;
+  /** Connections that dropped during the run. */
+  dropped: number;
+  /** Deliveries per second from the window's start to the last delivery. */
+  perSecond: number;
+  latencyMs: LatencySummary;
+}
 
 export interface FleetOptions {
   urls: string[];
@@ -76,6 +89,25 @@ export class ClientFleet {
   async reports(): Promise<WorkerReport[]> {
     const answers = await Promise.all(this.workers.map((w) => ask(w, { type: "report" }, "report")));
     return answers.map((a) => a.report);
+  }
+
+  /**
+   * Every process's report added up: counters summed, latency histograms merged, and the receive
+   * rate from `windowStart` to the last delivery.
+   */
+  async totals(windowStart: number): Promise<FleetTotals> {
+    const reports = await this.reports();
+    const sum = (pick: (r: WorkerReport) => number) => reports.reduce((n, r) => n + pick(r), 0);
+    const received = sum((r) => r.received);
+    const lastAt = Math.max(...reports.map((r) => r.lastAt));
+    return {
+      received,
+      outOfOrder: sum((r) => r.outOfOrder),
+      unreadable: sum((r) => r.unreadable),
+      dropped: sum((r) => r.dropped),
+      perSecond: received / ((Math.max(lastAt, windowStart + 1) - windowStart) / 1000),
+      latencyMs: LatencyHistogram.summarize(LatencyHistogram.merge(reports.map((r) => r.latency))),
+    };
   }
 
   /** Zeroes every process's counters and latency histogram; events below `minSeq` are ignored from now on. */
