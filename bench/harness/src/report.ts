@@ -598,8 +598,8 @@ function renderWorker(report: WorkerReport): string[] {
 const WORKER_CAUSE =
   "Where to look (profile the workers with `BENCH_WORKER_NODE_OPTIONS=--require .../profiling/cpu-profile.cjs`, read against " +
   "packages/inhouse/src/queue-worker.ts): every second each worker's `takeUp` reads the active set and the lease keys of the " +
-  "queues it does not hold in bulk (`MGET`, 500 a call) and tries to acquire only the free ones (a lost race is a 0 from " +
-  "`acquireLease-1.lua`, not an exception); of the queues it holds it reruns only those `pendingWork-n.lua` reports with " +
+  "queues it does not hold in bulk (`MGET`, 500 a call) and tries to acquire only the free ones (a lost race is a null from " +
+  "`SET NX`, not an exception); of the queues it holds it reruns only those `pendingWork-n.lua` reports with " +
   "commands or unsent events; all of a worker's leases are renewed every third of the TTL by `extendLeases-n.lua`, 500 a " +
   "call. Lost leases (the column above) mean a renewal pass fell behind the TTL: each loss is a new acquire, load and outbox " +
   "read elsewhere. Lateness with no lost lease means a due deadline's run queued behind other work on its owner: compare " +

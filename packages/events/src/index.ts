@@ -5,7 +5,7 @@ export { ID_SEGMENT, normalizeId } from "./ids.js";
 export type { Queue, QueuePlayer, QueueRef, QueueStatus } from "./inhouse/queue.js";
 export { DEFAULT_CAPACITY, parseQueueName, queueName } from "./inhouse/queue.js";
 export type { CommandName, QueueCommand, QueueCommandInput, SyncCommand } from "./inhouse/queue-command.js";
-export { COMMANDS, CommandError, parseQueueCommand, QueueCommandSchema } from "./inhouse/queue-command.js";
+export { COMMANDS, CommandError, PLAYER_COMMANDS, parseQueueCommand, QueueCommandSchema } from "./inhouse/queue-command.js";
 export type { JsonLimitBreach, JsonLimits } from "./json-limits.js";
 export { checkJsonLimits, MAX_EVENT_BYTES, MAX_EVENT_DEPTH } from "./json-limits.js";
 export { NamespaceSpecSchema, parseNamespaceSpecs } from "./namespace-spec-schema.js";

@@ -38,15 +38,8 @@ export interface Transitions {
  * - `take_up_failed`: taking a queue's lease failed (Redis down); retried at the next sweep;
  * - `sweep_failed`, `renew_failed`: a periodic pass failed; retried at the next tick.
  */
-export type FailureReason = "command_threw" | "expire_threw" | "run_failed" | "take_up_failed" | "sweep_failed" | "renew_failed";
-export const FAILURE_REASONS: readonly FailureReason[] = [
-  "command_threw",
-  "expire_threw",
-  "run_failed",
-  "take_up_failed",
-  "sweep_failed",
-  "renew_failed",
-];
+export const FAILURE_REASONS = ["command_threw", "expire_threw", "run_failed", "take_up_failed", "sweep_failed", "renew_failed"] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /** What a queue command is counted as: its name, `expire` for a check-in deadline, `other` for names this version does not know. */
 export type CommandKind = QueueCommand["command"] | "expire" | "unreadable" | "other";

@@ -1,12 +1,10 @@
-import { DEFAULT_CAPACITY, parseQueueName, type QueueCommand, type QueueStatus, queueName } from "@hub/events";
+import { DEFAULT_CAPACITY, IdLike, parseQueueName, type QueueCommand, type QueueStatus, queueName } from "@hub/events";
 import { type Static, Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { SignJWT } from "jose";
 import type { Logger } from "pino";
 import type { QueueStore } from "./queue-store.js";
 import type { ReconcileCommand } from "./transitions.js";
-
-const IdLike = Type.Union([Type.String({ pattern: "^[A-Za-z0-9_.-]{1,128}$" }), Type.Integer({ minimum: 0 })]);
 
 /** What `GET ${BACKEND_API_URL}/internal/inhouse_queues/active` must answer (documented in the queue-worker README). */
 export const ActiveQueuesSchema = Type.Object({
@@ -34,8 +32,8 @@ export type ReconcilerRunOutcome = "succeeded" | "failed";
  * Why one queue of the backend's answer was refused (left as Redis has it, neither replaced nor
  * closed): more players than its capacity, or the same player twice.
  */
-export type SnapshotRefusal = "over_capacity" | "duplicate_players";
-export const SNAPSHOT_REFUSALS: readonly SnapshotRefusal[] = ["over_capacity", "duplicate_players"];
+export const SNAPSHOT_REFUSALS = ["over_capacity", "duplicate_players"] as const;
+export type SnapshotRefusal = (typeof SNAPSHOT_REFUSALS)[number];
 
 export interface ReconcilerOptions {
   /** `BACKEND_API_URL`; undefined disables the reconciler. */

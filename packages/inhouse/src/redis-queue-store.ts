@@ -6,7 +6,6 @@ import type { QueueStore } from "./queue-store.js";
 import type { Emission } from "./transitions.js";
 
 interface Commands {
-  hubAcquireLease(lease: string, token: string, ttlMs: number): Promise<number>;
   hubReleaseLease(lease: string, token: string): Promise<number>;
   hubExtendLeases(keyCount: number, ...keysAndArgs: Array<string | number>): Promise<number[]>;
   hubPendingWork(keyCount: number, ...keys: string[]): Promise<number[]>;
@@ -37,8 +36,8 @@ export interface RedisQueueStoreOptions {
 }
 
 /**
- * Inhouse queues in Redis: leases as redlock's single-instance lock (a random token under NX and a
- * TTL, lua/acquireLease-1.lua) renewed in bulk, fenced writes through lua/commitQueue-5.lua,
+ * Inhouse queues in Redis: leases as redlock's single-instance lock (a random token set with NX and
+ * a TTL; a lost race is a null answer, not an error) renewed in bulk, fenced writes through lua/commitQueue-5.lua,
  * deadlines in one sorted set, wake-ups over pub/sub.
  */
 export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOptions): QueueStore {
@@ -47,7 +46,6 @@ export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOpti
     ["hubAckOutbox", "ackOutbox-2"],
     ["hubRetireQueue", "retireQueue-5"],
     ["hubReadOutbox", "readOutbox-2"],
-    ["hubAcquireLease", "acquireLease-1"],
     ["hubReleaseLease", "releaseLease-1"],
     ["hubExtendLeases", "extendLeases-n"],
     ["hubPendingWork", "pendingWork-n"],
@@ -69,7 +67,7 @@ export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOpti
     },
     async acquire(name, ttlMs) {
       const token = randomBytes(16).toString("hex");
-      return (await client.hubAcquireLease(keys.queue(name).lease, token, ttlMs)) === 1 ? { name, token } : null;
+      return (await redis.set(keys.queue(name).lease, token, "PX", ttlMs, "NX")) === "OK" ? { name, token } : null;
     },
     async extend(leases, ttlMs) {
       const parts = await Promise.all(

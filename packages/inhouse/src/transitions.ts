@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { DEFAULT_CAPACITY, type Queue, type QueueCommand, type SyncCommand } from "@hub/events";
+import { DEFAULT_CAPACITY, PLAYER_COMMANDS, type Queue, type QueueCommand, type SyncCommand } from "@hub/events";
 
 /** An event the change emits, published after the change is committed. */
 export interface Emission {
@@ -21,7 +21,6 @@ export type Decision = { ok: true; queue: Queue; emissions: Emission[] } | { ok:
  */
 export type ReconcileCommand = SyncCommand & { based_on?: number | null };
 
-const NEEDS_USER: ReadonlySet<string> = new Set(["join", "leave", "check_in"]);
 const STATUSES: ReadonlySet<string> = new Set(["open", "check_in", "in_session"]);
 
 export interface TransitionSettings {
@@ -48,7 +47,7 @@ export function decide(current: Queue | null, command: QueueCommand, settings: T
   }
   if (!current || current.status === "closed") return refuse("queue is not open");
   // Producers' input is validated at the gateway; an entry written to the stream some other way may lack it.
-  if (NEEDS_USER.has(command.command) && typeof command.user_id !== "string") return refuse(`${command.command} needs user_id`);
+  if (PLAYER_COMMANDS.has(command.command) && typeof command.user_id !== "string") return refuse(`${command.command} needs user_id`);
   const user = command.user_id;
   const player = user === undefined ? undefined : current.players.find((p) => p.user_id === user);
 

@@ -49,7 +49,8 @@ export class CommandError extends Error {
 }
 
 const check = TypeCompiler.Compile(QueueCommandSchema);
-const NEEDS_USER: ReadonlySet<CommandName> = new Set(["join", "leave", "check_in"]);
+/** The commands that act for a player and need its `user_id`. */
+export const PLAYER_COMMANDS: ReadonlySet<string> = new Set<CommandName>(["join", "leave", "check_in"]);
 
 /** Validates producer input; throws `CommandError` listing what is wrong. */
 export function parseQueueCommand(raw: unknown, assignId: () => string): QueueCommand {
@@ -58,7 +59,7 @@ export function parseQueueCommand(raw: unknown, assignId: () => string): QueueCo
     throw new CommandError("command failed validation", issues);
   }
   const input = raw as QueueCommandInput;
-  if (NEEDS_USER.has(input.command) && input.user_id === undefined) {
+  if (PLAYER_COMMANDS.has(input.command) && input.user_id === undefined) {
     throw new CommandError(`${input.command} needs user_id`, ["user_id: required for join, leave and check_in"]);
   }
   return {
