@@ -90,7 +90,6 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     commands: engine.commands,
     pattern: config.legacyChannelPattern,
     stats,
-    onDeadLettered: (source, code) => metrics.deadLettered.inc({ source, code }),
   });
   // With the memory engine this process is the whole hub: it runs the inhouse queues too.
   const queueWorker = engine.embeddedQueues

@@ -88,6 +88,12 @@ export interface Publisher {
    * prefixed with the event's index (`events.3.org_id: ...`); the bad events are dead-lettered.
    */
   publishMany(inputs: readonly unknown[], context: PublishContext): Promise<PublishResult[]>;
+  /**
+   * Records input its caller refused itself (a legacy command without a queue id) as the pipeline
+   * records its own refusals: names the input's org and type on `error`, scrubs and caps the raw
+   * input, dead-letters it once per `context.fingerprint`, and reports through the same hooks.
+   */
+  reject(input: unknown, error: PublishError, context: PublishContext): Promise<void>;
 }
 
 interface Prepared {
@@ -221,6 +227,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
       }
       return Promise.all(prepared.map((p) => deliver(p, context.source)));
     },
+
+    reject,
   };
 }
 

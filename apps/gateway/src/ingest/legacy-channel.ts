@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { type CommandQueue, capRaw, type IngestSource, type Publisher } from "@hub/emitter";
-import { MAX_EVENT_BYTES, normalizeId, PublishError, type PublishErrorCode, type QueueCommand, uuidv7From } from "@hub/events";
+import type { CommandQueue, Publisher } from "@hub/emitter";
+import { MAX_EVENT_BYTES, normalizeId, PublishError, type QueueCommand, uuidv7From } from "@hub/events";
 import type { Engine } from "../engine/engine.js";
 import type { IngestStats } from "./ingest-stats.js";
 
@@ -12,8 +12,6 @@ export interface LegacyChannelOptions {
   /** `LEGACY_CHANNEL_PATTERN`, ending in `*`: what follows the prefix is the org id. */
   pattern: string;
   stats: IngestStats;
-  /** Told about each rejection this module records itself (the pipeline reports its own). */
-  onDeadLettered?: (source: IngestSource, code: PublishErrorCode) => void;
 }
 
 const SESSION_STARTED = "inhouse.session_started";
@@ -74,10 +72,11 @@ export function channelOrg(pattern: string, channel: string): string {
  * every node. Messages are handed to the pipeline in arrival order and its Redis calls go out on one
  * connection, so the first broadcast of any event follows that of every event published before it.
  */
-export function startLegacyChannel({ engine, publisher, commands, pattern, stats, onDeadLettered }: LegacyChannelOptions): void {
+export function startLegacyChannel({ engine, publisher, commands, pattern, stats }: LegacyChannelOptions): void {
   engine.subscribeLegacy(pattern, (channel, message) => {
     const digest = createHash("sha256").update(channel).update("\n").update(message).digest();
-    const start = sessionStart(message, channelOrg(pattern, channel), digest);
+    const orgId = channelOrg(pattern, channel);
+    const start = sessionStart(message, orgId, digest);
     if (start && "command" in start) {
       const { command } = start;
       // Every node enqueues it; the command id makes that one command.
@@ -89,36 +88,19 @@ export function startLegacyChannel({ engine, publisher, commands, pattern, stats
       return;
     }
     if (start) {
-      const error = start.rejection;
-      const orgId = channelOrg(pattern, channel);
-      error.orgId = orgId;
-      error.eventType = SESSION_STARTED;
-      const letter = {
-        source: "legacy" as const,
-        code: error.code,
-        message: error.message,
-        issues: error.issues,
-        orgId,
-        type: SESSION_STARTED,
-        channel,
-        ...capRaw(message),
-        receivedAt: Date.now(),
-      };
-      // Once however many nodes refuse it: the same fingerprint as the pipeline's.
-      engine.deadLetters.append(letter, digest.toString("hex")).then(
-        (recorded) => {
-          if (recorded) onDeadLettered?.("legacy", error.code);
-          stats.record("legacy", { status: "rejected", reason: error });
-        },
-        (reason: unknown) => stats.record("legacy", { status: "rejected", reason }, { org_id: orgId, event_type: SESSION_STARTED }),
-      );
+      const fingerprint = digest.toString("hex");
+      // Recorded once however many nodes refuse it: the same fingerprint as the pipeline's. reject
+      // never fails (a failed dead-letter write goes to the publisher's onDeadLetterError).
+      void publisher
+        .reject(message, start.rejection, { source: "legacy", raw: true, channel, fingerprint })
+        .then(() => stats.record("legacy", { status: "rejected", reason: start.rejection }));
       return;
     }
     const outcome = publisher.publish(message, {
       source: "legacy",
       raw: true,
       channel,
-      expectOrgId: channelOrg(pattern, channel),
+      expectOrgId: orgId,
       fingerprint: digest.toString("hex"),
       assignId: (event) => uuidv7From(event.publishedAt ?? 0, digest),
     });
