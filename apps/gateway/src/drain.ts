@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { HubServer } from "./protocol/hub-socket.js";
 
 /** How long a drain waits for its clients to go before closing what is left, at most. */
-export const DRAIN_CLIENTS_MS = 5_000;
+const DRAIN_CLIENTS_MS = 5_000;
 
 /** The wait for clients within a whole drain of `shutdownTimeoutMs`: half of it, at most 5 s. */
 export function clientWaitMs(shutdownTimeoutMs: number): number {

@@ -9,10 +9,10 @@ import type { HubServer } from "../protocol/hub-socket.js";
 import { TokenBucket } from "../protocol/token-bucket.js";
 
 /** The admin UI's namespace (admin-ui's default, which its front end connects to unless told otherwise). */
-export const ADMIN_NAMESPACE = "/admin";
+const ADMIN_NAMESPACE = "/admin";
 
 /** Where the gateway serves the UI's front end: the static build the package ships in ui/dist. */
-export const ADMIN_UI_PATH = "/admin-ui";
+const ADMIN_UI_PATH = "/admin-ui";
 
 const PACKAGE = import.meta.resolve("@socket.io/admin-ui");
 const UI_DIR = fileURLToPath(new URL("../ui/dist/", PACKAGE));

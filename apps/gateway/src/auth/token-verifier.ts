@@ -85,7 +85,7 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
 }
 
 /** Longest `sub` / `org_id` a user token may carry. */
-export const MAX_IDENTITY_LENGTH = 256;
+const MAX_IDENTITY_LENGTH = 256;
 /**
  * Control characters (C0, DEL, C1; presence entries are `sub\norg_id`), format characters (bidi
  * overrides, zero-width: look-alike ids in presence and logs) and lone surrogates: never part of an identity.
@@ -99,7 +99,7 @@ const UNSAFE_CHARACTERS = /[\p{Cc}\p{Cf}\p{Cs}]/u;
  * a topic id: a topic built from it (`notifications:{sub}`, `org:{org_id}`) that is not a valid
  * topic is refused by the topic rules (`invalid_topic`), never matched against it.
  */
-export function readIdentity(value: unknown): string | undefined {
+function readIdentity(value: unknown): string | undefined {
   if (typeof value === "number") return normalizeId(value);
   if (typeof value !== "string" || value.length === 0 || value.length > MAX_IDENTITY_LENGTH) return undefined;
   if (UNSAFE_CHARACTERS.test(value) || value.trim() === "") return undefined;

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 
 /** The counters IngestStats keeps. */
-export type IngestMetrics = Pick<GatewayMetrics, "ingested" | "eventsIn" | "dedupeHits" | "dropped">;
+type IngestMetrics = Pick<GatewayMetrics, "ingested" | "eventsIn" | "dedupeHits" | "dropped">;
 
 /**
  * Counts what each producer path took in, by outcome and reason, and logs rejections without

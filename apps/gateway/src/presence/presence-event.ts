@@ -2,7 +2,7 @@ import type { Outgoing } from "@hub/emitter";
 import { type Envelope, type PresenceChange, uuidv7 } from "@hub/events";
 
 /** The client events presence announces; they are also the envelopes' `type`. */
-export type PresenceEventName = "presence.join" | "presence.leave";
+type PresenceEventName = "presence.join" | "presence.leave";
 
 export interface PresenceEventInput {
   type: PresenceEventName;

@@ -29,7 +29,7 @@ export interface CatchUpContext {
 }
 
 /** How long a catch-up waits for its history read and barrier before answering `unavailable`. */
-export const CATCH_UP_TIMEOUT_MS = 5_000;
+const CATCH_UP_TIMEOUT_MS = 5_000;
 
 /**
  * Subscribes a socket to a topic with history, with no gap and no duplicate between the replay
