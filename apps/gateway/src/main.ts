@@ -1,8 +1,9 @@
-import { createLogger, exitOnSignal, loadConfigOrExit } from "@hub/runtime";
+import { createLogger, exitOnSignal, guardProcess, loadConfigOrExit } from "@hub/runtime";
 import { runGateway } from "./run-gateway.js";
 
 const config = loadConfigOrExit(process.env, "gateway");
 const logger = createLogger("gateway", config.logLevel, config.nodeId);
+guardProcess(logger);
 
 try {
   const { gateway } = await runGateway(config, logger);

@@ -3,7 +3,15 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { REPO_ROOT, serviceToken, spawnHubProcess, startRedis, stopChild, userToken } from "@hub/devkit";
 import { runGateway } from "@hub/gateway";
-import { ConfigError, createLogger, exitOnSignal, fillDevSecrets, loadConfigOrExit, readMetricsPortIfSet } from "@hub/runtime";
+import {
+  ConfigError,
+  createLogger,
+  exitOnSignal,
+  fillDevSecrets,
+  guardProcess,
+  loadConfigOrExit,
+  readMetricsPortIfSet,
+} from "@hub/runtime";
 import { printBanner } from "./banner.js";
 import { parseLaunchOptions } from "./launch-options.js";
 
@@ -29,6 +37,7 @@ if (!existsSync(consoleBundle)) {
 const generated = fillDevSecrets(process.env);
 const config = loadConfigOrExit(process.env, "gateway");
 const logger = createLogger("hub", config.logLevel, config.nodeId);
+guardProcess(logger);
 if (generated.length > 0)
   logger.warn({ generated }, "generated random development secrets for this run; set them in .env to keep tokens valid across restarts");
 

@@ -1,13 +1,14 @@
 import { createPublisher, hubKeys, redisDeadLetters, redisEventSink } from "@hub/emitter";
 import { TopicRegistry } from "@hub/events";
 import { type QueueWorker, redisQueueStore, startQueueWorker, startReconciler } from "@hub/inhouse";
-import { createLogger, exitOnSignal, loadConfigOrExit, stopOnRefusedPassword } from "@hub/runtime";
+import { createLogger, exitOnSignal, guardProcess, loadConfigOrExit, stopOnRefusedPassword } from "@hub/runtime";
 import { Redis } from "ioredis";
 import { startMetricsServer } from "./metrics-server.js";
 import { createWorkerMetrics } from "./worker-metrics.js";
 
 const config = loadConfigOrExit(process.env, "worker");
 const logger = createLogger("queue-worker", config.logLevel, config.nodeId);
+guardProcess(logger);
 if (!config.redis) {
   process.stderr.write(
     "worker: invalid configuration: REDIS_URL is required (with the memory engine the hub runs its queues in the gateway process)\n",

@@ -14,6 +14,7 @@ export type {
 export { loadConfig, readNodeEnv } from "./hub-config.js";
 export { fillDevSecrets, MAX_LOCAL_NODES, readHubNodes, readMetricsPortIfSet } from "./launch-settings.js";
 export { createLogger } from "./logger.js";
+export { guardProcess } from "./process-faults.js";
 export { exitOnSignal, loadConfigOrExit } from "./process-lifecycle.js";
 export type { RedisClientEvents } from "./redis-credentials.js";
 export { stopOnRefusedPassword } from "./redis-credentials.js";

@@ -1,4 +1,3 @@
-import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { AdminUiSettings } from "@hub/runtime";
 import { instrument } from "@socket.io/admin-ui";
@@ -6,7 +5,7 @@ import express, { type Response, Router } from "express";
 import type { Logger } from "pino";
 import type { Server } from "socket.io";
 import type { HubServer } from "../protocol/hub-socket.js";
-import { TokenBucket } from "../protocol/token-bucket.js";
+import { adminAuthentication, adminBcrypt } from "./admin-auth.js";
 
 /** The admin UI's namespace (admin-ui's default, which its front end connects to unless told otherwise). */
 const ADMIN_NAMESPACE = "/admin";
@@ -16,12 +15,6 @@ const ADMIN_UI_PATH = "/admin-ui";
 
 const PACKAGE = import.meta.resolve("@socket.io/admin-ui");
 const UI_DIR = fileURLToPath(new URL("../ui/dist/", PACKAGE));
-
-/** Credential checks (bcrypt comparisons) one node does per second at most; the rest are refused. */
-const LOGINS_PER_SECOND = 2;
-/** How long a signed-in UI may reconnect with its session id instead of the password. */
-const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
-const MAX_SESSIONS = 1_000;
 
 // The page loads its fonts and icons from Google Fonts and jsDelivr, and talks to this origin only.
 const HEADERS = {
@@ -44,9 +37,10 @@ export interface AdminUiOptions {
  * Wires `@socket.io/admin-ui` in when `ADMIN_UI=basic`, and returns the routes serving its front end
  * at `/admin-ui/` (nothing when off; then `/admin` is not a namespace and connecting to it fails).
  *
- * - `/admin` has its own middleware: admin-ui's basic auth (bcrypt) behind a per-node limit on
- *   credential checks. The hub's token middleware guards `/` only, and the admin credentials open
- *   `/admin` only: neither gets into the other.
+ * - `/admin` has its own middleware (admin-auth.ts): the admin credentials or a session id, every
+ *   attempt at the same cost, behind a per-node limit on credential checks. The hub's token
+ *   middleware guards `/` only, and the admin credentials open `/admin` only: neither gets into
+ *   the other.
  * - Read-only: the UI's emit, join, leave and disconnect operations would bypass the hub's publish
  *   pipeline and tenant isolation (put any socket in any org's topic), so they are not offered.
  * - admin-ui's "production" mode: servers, client counts and traffic, each node's `server_stats`
@@ -61,24 +55,14 @@ export function adminUi({ io, settings, nodeId, logger }: AdminUiOptions): Route
   if (!settings) return [];
   const server = io as unknown as Server;
   const namespace = server.of(ADMIN_NAMESPACE);
-  const logins = new TokenBucket(LOGINS_PER_SECOND);
-  // Runs before admin-ui's own check (registered by instrument below): only a handshake naming the
-  // right user makes admin-ui compare a password, and those are what this limits.
-  namespace.use((socket, next) => {
-    const auth = socket.handshake.auth as { username?: unknown; password?: unknown; sessionId?: unknown } | undefined;
-    // admin-ui hands a missing password to bcrypt, whose rejection nobody handles: refuse it here.
-    const credentials = typeof auth?.username === "string" && typeof auth.password === "string";
-    if (!credentials && typeof auth?.sessionId !== "string") return next(new Error("invalid credentials"));
-    if (credentials && auth?.username === settings.username && !logins.take()) return next(new Error("too many attempts"));
-    next();
-  });
+  namespace.use(adminAuthentication(settings, logger));
   instrument(server, {
-    auth: { type: "basic", username: settings.username, password: settings.passwordHash },
+    // Checked by adminAuthentication above; admin-ui's own check crashed on a missing password.
+    auth: false,
     namespaceName: ADMIN_NAMESPACE,
     readonly: true,
     mode: "production",
     serverId: nodeId,
-    store: new ExpiringSessions(SESSION_TTL_MS),
   });
   namespace.on("connection", (socket) => logger.info({ address: socket.handshake.address }, "admin UI connected"));
   logger.info({ namespace: ADMIN_NAMESPACE, ui: `${ADMIN_UI_PATH}/` }, "admin UI enabled");
@@ -99,33 +83,10 @@ function uiRoutes(): Router {
   return router;
 }
 
-/** admin-ui's session store, with sessions that expire (its InMemoryStore keeps them as long as the process runs). */
-class ExpiringSessions {
-  readonly #expiries = new Map<string, number>();
-
-  constructor(private readonly ttlMs: number) {}
-
-  doesSessionExist(sessionId: string): Promise<boolean> {
-    const expiry = this.#expiries.get(sessionId);
-    if (expiry !== undefined && expiry <= Date.now()) this.#expiries.delete(sessionId);
-    return Promise.resolve(expiry !== undefined && expiry > Date.now());
-  }
-
-  saveSession(sessionId: string): void {
-    const now = Date.now();
-    for (const [id, expiry] of this.#expiries) if (expiry <= now) this.#expiries.delete(id);
-    // Map order is insertion order: the first is the oldest.
-    const oldest = this.#expiries.keys().next();
-    if (this.#expiries.size >= MAX_SESSIONS && !oldest.done) this.#expiries.delete(oldest.value);
-    this.#expiries.set(sessionId, now + this.ttlMs);
-  }
-}
-
 /**
  * A bcrypt hash of `password` for `ADMIN_UI_PASSWORD_HASH`, made with the bcrypt admin-ui compares
  * with (its own `bcryptjs` dependency).
  */
 export function hashAdminPassword(password: string, rounds = 12): Promise<string> {
-  const bcrypt = createRequire(PACKAGE)("bcryptjs") as { hash(password: string, rounds: number): Promise<string> };
-  return bcrypt.hash(password, rounds);
+  return adminBcrypt().hash(password, rounds);
 }
