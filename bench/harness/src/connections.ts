@@ -2,6 +2,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ClientFleet } from "./load/client-fleet.js";
+import { processRssBytes } from "./process-memory.js";
 import type { SystemName, SystemUnderTest } from "./systems.js";
 
 export interface ConnectionsParams {
@@ -157,8 +158,7 @@ export async function runConnections(system: SystemUnderTest, params: Connection
 }
 
 async function memory(system: SystemUnderTest, pid: number): Promise<MemoryFigures> {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const rssBytes = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]) * 1024;
+  const rssBytes = processRssBytes(pid);
   const base = system.httpUrls[0] as string;
   let heapUsedBytes: number;
   if (system.name === "hub") {

@@ -19,7 +19,16 @@ import { describeMachine, NoiseMeter, redisPid } from "./machine.js";
 import { MANY_TOPICS_FULL, MANY_TOPICS_QUICK, MANY_TOPICS_SYSTEMS, type ManyTopicsResult, runManyTopics } from "./many-topics.js";
 import { renderFromResults, writeReport } from "./report.js";
 import { runSaturation, SATURATION_FULL, SATURATION_QUICK, type SaturationResult } from "./saturation.js";
-import { type SystemName, type SystemUnderTest, startSystem } from "./systems.js";
+import {
+  runSlowConsumers,
+  SLOW_CONSUMERS_FULL,
+  SLOW_CONSUMERS_QUICK,
+  SLOW_CONSUMERS_SYSTEMS,
+  type SlowConsumersResult,
+  slowConsumersEnv,
+} from "./slow-consumers.js";
+import { slowConsumerDisconnects } from "./slow-consumers-report.js";
+import { type StartOptions, type SystemName, type SystemUnderTest, startSystem } from "./systems.js";
 import { runWorker, WORKER_FULL, WORKER_QUICK, type WorkerResult } from "./worker.js";
 
 const RESULTS_DIR = fileURLToPath(new URL("../../results", import.meta.url));
@@ -44,6 +53,7 @@ const ingestParams = values.full ? INGEST_FULL : INGEST_QUICK;
 const connectionsParams = values.full ? CONNECTIONS_FULL : CONNECTIONS_QUICK;
 const manyTopicsParams = values.full ? MANY_TOPICS_FULL : MANY_TOPICS_QUICK;
 const workerParams = values.full ? WORKER_FULL : WORKER_QUICK;
+const slowConsumersParams = values.full ? SLOW_CONSUMERS_FULL : SLOW_CONSUMERS_QUICK;
 
 // Full mode's 100,000 connections need more open files than the usual limit: when this process may
 // raise it, it runs itself again under `ulimit -n` (children inherit the limit) and exits with its code.
@@ -66,9 +76,13 @@ const redisServer = await startRedis();
 const redis = new Redis(redisServer.url);
 
 /** Starts a fresh system on an empty Redis, runs `body` and stops it. */
-async function withSystem<T>(name: SystemName, nodes: number, body: (system: SystemUnderTest) => Promise<T>): Promise<T> {
+async function withSystem<T>(
+  name: SystemName,
+  options: Omit<StartOptions, "redisUrl">,
+  body: (system: SystemUnderTest) => Promise<T>,
+): Promise<T> {
   await redis.flushall();
-  const system = await startSystem(name, { redisUrl: redisServer.url, nodes });
+  const system = await startSystem(name, { ...options, redisUrl: redisServer.url });
   try {
     return await body(system);
   } finally {
@@ -107,7 +121,7 @@ try {
     );
     const separate = saturationParams.setup;
     const result = await timed(separate ? "fanout" : "fanout + saturation", () =>
-      withSystem(name, 2, (system) =>
+      withSystem(name, { nodes: 2 }, (system) =>
         runFanout(system, fanoutParams, pid, (continuation) =>
           separate ? Promise.resolve(undefined) : runSaturation(continuation, saturationParams),
         ),
@@ -128,7 +142,7 @@ try {
       );
       ramp = (
         await timed("saturation", () =>
-          withSystem(name, 2, (system) =>
+          withSystem(name, { nodes: 2 }, (system) =>
             runFanout(system, separate, pid, (continuation) => runSaturation(continuation, saturationParams)),
           ),
         )
@@ -149,7 +163,7 @@ try {
   for (const name of runs("ingest") ? SYSTEMS : []) {
     console.log(`ingest: ${name}: ${ingestParams.events} events per path ...`);
     const results = await timed("ingest", () =>
-      withSystem(name, 1, (system) => runIngest(system, ingestParams, { redisUrl: redisServer.url, redisPid: pid })),
+      withSystem(name, { nodes: 1 }, (system) => runIngest(system, ingestParams, { redisUrl: redisServer.url, redisPid: pid })),
     );
     ingest.push(...results);
     for (const r of results) {
@@ -165,7 +179,7 @@ try {
   if (plan.reduced) console.log(`connections: ${plan.reduced}`);
   for (const name of runs("connections") ? SYSTEMS : []) {
     console.log(`connections: ${name}: ${plan.params.connections} idle connections ...`);
-    const result = await timed("connections", () => withSystem(name, 1, (system) => runConnections(system, plan.params)));
+    const result = await timed("connections", () => withSystem(name, { nodes: 1 }, (system) => runConnections(system, plan.params)));
     connections.push(result);
     console.log(
       `connections: ${name}: ${result.connected} connected (${result.connectFailures} failed), ${Math.round(result.connectsPerSecond)}/s, ` +
@@ -197,7 +211,7 @@ try {
     console.log(
       `many-topics: ${name}: ${p.users} users on their own topics over ${p.nodes} nodes, ${p.rate} events/s for ${p.seconds} s ...`,
     );
-    const result = await timed("many-topics", () => withSystem(name, p.nodes, (system) => runManyTopics(system, p, pid)));
+    const result = await timed("many-topics", () => withSystem(name, { nodes: p.nodes }, (system) => runManyTopics(system, p, pid)));
     manyTopics.push(result);
     const l = result.latencyMs;
     console.log(
@@ -211,7 +225,7 @@ try {
     const p = workerParams;
     console.log(`worker: hub: ${p.queues} queues over ${p.workers} queue-worker processes, check-in timeout ${p.checkInTimeoutMs} ms ...`);
     const w = await timed("worker", () =>
-      withSystem("hub", 1, (system) => runWorker(system, p, { redisUrl: redisServer.url, redisPid: pid })),
+      withSystem("hub", { nodes: 1 }, (system) => runWorker(system, p, { redisUrl: redisServer.url, redisPid: pid })),
     );
     workers.push(w);
     console.log(
@@ -220,6 +234,31 @@ try {
         `p99 ${w.latenessMs.p99.toFixed(1)} max ${w.latenessMs.max.toFixed(1)} ms, expired ${w.expiredObserved}/${p.queues}, ` +
         `duplicates ${w.duplicateExpirations}, idle worker CPU ${w.idleWorkerCpuMicrosPerSecond.map((c) => (c / 1000).toFixed(0)).join("/")} ms/s, ` +
         `warnings ${w.workerWarnings}${w.warningMessages.length ? ` (${w.warningMessages.join("; ")})` : ""}`,
+    );
+  }
+
+  const slowConsumers: SlowConsumersResult[] = [];
+  for (const name of runs("slow-consumers") ? SLOW_CONSUMERS_SYSTEMS : []) {
+    const p = slowConsumersParams;
+    console.log(
+      `slow-consumers: ${name}: ${p.paused} paused and ${p.healthy} healthy clients on one topic, ${p.rate} events/s of ` +
+        `${p.payloadBytes / 1024} KB for ${p.seconds} s, CLIENT_BUFFER_BYTES=${p.clientBufferBytes} ...`,
+    );
+    const r = await timed("slow-consumers", () =>
+      withSystem(name, { nodes: 1, env: slowConsumersEnv(p) }, (system) => runSlowConsumers(system, p)),
+    );
+    slowConsumers.push(r);
+    const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+    const slow = slowConsumerDisconnects(r);
+    console.log(
+      `slow-consumers: ${name}: RSS ${mb(r.rss.atPauseBytes)} -> max ${mb(r.rss.maxBytes)} MB (growth ${mb(r.rss.growthBytes)} MB, ` +
+        `${mb(r.rss.growthBytesPerSecond)} MB/s; bound ${mb(r.boundBytes)} MB ${r.withinBound ? "held" : "exceeded"}), ` +
+        `${mb(r.rss.afterCloseBytes)} MB after the paused clients closed; healthy p50 ${r.healthy.latencyMs.p50.toFixed(2)} ` +
+        `p99 ${r.healthy.latencyMs.p99.toFixed(2)} ms (nobody paused: p99 ${r.control.latencyMs.p99.toFixed(2)} ms), ` +
+        `losses ${r.healthy.losses + r.control.losses}; paused disconnected ${r.pausedDisconnected}/${r.pausedConnected}` +
+        (name === "hub"
+          ? ` (hub_slow_consumer_disconnects_total ${slow === undefined ? "absent" : slow})`
+          : ` (disconnects ${JSON.stringify(r.serverAfter.disconnects ?? {})})`),
     );
   }
 
@@ -249,15 +288,19 @@ try {
       },
       manyTopics: { scenario: "many-topics", mode, machine, results: manyTopics },
       worker: { scenario: "worker", mode, machine, results: workers },
+      slowConsumers: { scenario: "slow-consumers", mode, machine, results: slowConsumers },
     });
-    console.log(`bench: wrote ${RESULTS_DIR}/{fanout,saturation,ingest,connections,many-topics,worker}.json and README.md (${took})`);
+    console.log(
+      `bench: wrote ${RESULTS_DIR}/{fanout,saturation,ingest,connections,many-topics,worker,slow-consumers}.json and README.md (${took})`,
+    );
   }
   const unclean =
     fanout.some((r) => r.losses !== 0 || !r.contentCheck.ok) ||
     workers.some((w) => w.missingExpirations !== 0 || w.duplicateExpirations !== 0) ||
     ingest.some((r) => r.losses !== 0 || r.publishFailures !== 0) ||
     connections.some((r) => r.connectFailures !== 0) ||
-    manyTopics.some((r) => r.losses !== 0);
+    manyTopics.some((r) => r.losses !== 0) ||
+    slowConsumers.some((r) => r.healthy.losses + r.control.losses !== 0 || r.connectFailures !== 0);
   if (unclean) process.exitCode = 1;
 } finally {
   redis.disconnect();

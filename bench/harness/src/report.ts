@@ -7,6 +7,7 @@ import { type IngestResult, LEGACY_WINDOW } from "./ingest.js";
 import type { Machine } from "./machine.js";
 import type { ManyTopicsResult } from "./many-topics.js";
 import type { SaturationResult, SaturationStep } from "./saturation.js";
+import { boundTarget, renderSlowConsumers, type SlowConsumersReport } from "./slow-consumers-report.js";
 import type { WorkerResult } from "./worker.js";
 
 type Mode = "quick" | "full";
@@ -72,12 +73,15 @@ export interface BenchReport {
   connections: ConnectionsReport;
   manyTopics: ManyTopicsReport;
   worker: WorkerReport;
+  /** Absent in results written before the scenario existed. */
+  slowConsumers?: SlowConsumersReport;
 }
 
 /** Writes `<scenario>.json` for each scenario and the one markdown table `README.md` into `dir`. */
 export async function writeReport(dir: string, report: BenchReport): Promise<void> {
   await mkdir(dir, { recursive: true });
-  for (const scenario of [report.fanout, report.saturation, report.ingest, report.connections, report.manyTopics, report.worker]) {
+  const scenarios = [report.fanout, report.saturation, report.ingest, report.connections, report.manyTopics, report.worker];
+  for (const scenario of report.slowConsumers ? [...scenarios, report.slowConsumers] : scenarios) {
     await writeFile(join(dir, `${scenario.scenario}.json`), `${JSON.stringify(scenario, null, 2)}\n`);
   }
   const { mode, machine, wallSeconds, timings, otherCores } = report;
@@ -88,6 +92,8 @@ export async function writeReport(dir: string, report: BenchReport): Promise<voi
 /** Renders README.md again from the JSON files of the last run (after a change to this file's text). */
 export async function renderFromResults(dir: string): Promise<void> {
   const read = async <T>(name: string): Promise<T> => JSON.parse(await readFile(join(dir, `${name}.json`), "utf8")) as T;
+  const readIfThere = <T>(name: string): Promise<T | undefined> =>
+    read<T>(name).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? undefined : Promise.reject(error)));
   const run = await read<Pick<BenchReport, "mode" | "machine" | "wallSeconds" | "timings" | "otherCores">>("run");
   const report: BenchReport = {
     ...run,
@@ -98,6 +104,8 @@ export async function renderFromResults(dir: string): Promise<void> {
     manyTopics: await read("many-topics"),
     worker: await read("worker"),
   };
+  const slowConsumers = await readIfThere<SlowConsumersReport>("slow-consumers");
+  if (slowConsumers) report.slowConsumers = slowConsumers;
   await writeFile(join(dir, "README.md"), renderMarkdown(report));
 }
 
@@ -137,12 +145,16 @@ function renderMarkdown(report: BenchReport): string {
     ...renderConnections(report.connections),
     ...renderManyTopics(report.manyTopics),
     ...renderWorker(report.worker),
+    ...renderSlowConsumers(report.slowConsumers),
     "## How to reproduce",
     "",
-    "`pnpm install && pnpm bench` (quick, under 3 minutes) or `pnpm bench --full` (under 20 minutes); needs `redis-server` on the PATH. " +
+    "`pnpm install && pnpm bench` (quick, under 4 minutes) or `pnpm bench --full` (under 20 minutes); needs `redis-server` on the PATH. " +
       "The raw numbers are in [fanout.json](fanout.json), [saturation.json](saturation.json), [ingest.json](ingest.json), " +
-      "[connections.json](connections.json), [many-topics.json](many-topics.json) and [worker.json](worker.json); the run's " +
-      "machine and timings in [run.json](run.json). `pnpm bench --render` writes this file again from them.",
+      "[connections.json](connections.json), [many-topics.json](many-topics.json)" +
+      (report.slowConsumers
+        ? ", [worker.json](worker.json) and [slow-consumers.json](slow-consumers.json)"
+        : " and [worker.json](worker.json)") +
+      "; the run's machine and timings in [run.json](run.json). `pnpm bench --render` writes this file again from them.",
     "",
   ];
   return lines.join("\n");
@@ -161,6 +173,7 @@ function renderGlance(report: BenchReport): string[] {
   const con = (s: string) => report.connections.results.find((r) => r.system === s);
   const many = (s: string) => report.manyTopics.results.find((r) => r.system === s);
   const worker = report.worker.results[0];
+  const slow = (s: string) => report.slowConsumers?.results.find((r) => r.system === s);
   const rows: string[][] = [];
   const row = (
     scenario: string,
@@ -274,6 +287,27 @@ function renderGlance(report: BenchReport): string[] {
   );
   const net = (s: string) => many(s)?.netCpuMicrosPerEvent;
   row("many-topics", "all nodes' CPU µs/event (net of idle)", net("hub"), net("plain"), undefined, "", 1);
+  const mb = (bytes: number | undefined) => (bytes === undefined ? undefined : bytes / 1024 / 1024);
+  if (report.slowConsumers) {
+    const paused = slow("hub")?.params.paused ?? slow("plain")?.params.paused;
+    row(
+      "slow-consumers",
+      `server RSS growth MB with ${paused ?? "N"} paused clients`,
+      mb(slow("hub")?.rss.growthBytes),
+      mb(slow("plain")?.rss.growthBytes),
+      undefined,
+      boundTarget(slow("hub")),
+      1,
+    );
+    row(
+      "slow-consumers",
+      "healthy clients' p99 ms meanwhile",
+      slow("hub")?.healthy.latencyMs.p99,
+      slow("plain")?.healthy.latencyMs.p99,
+      undefined,
+      "",
+    );
+  }
   if (worker) {
     rows.push(["worker", "commands/s applied (setup)", int(worker.setup.appliedPerSecond), "n/a", "n/a", "", "", ""]);
     rows.push([
@@ -292,7 +326,7 @@ function renderGlance(report: BenchReport): string[] {
     "",
     "Each scenario's headline figure for the hub and the two baselines from this run, and the ratio hub/baseline (for CPU, memory and " +
       "latency lower is better; for rates higher is better). Baselines have no queues, so the worker scenario is the hub's alone, and " +
-      "raw has no topics, so it has no many-topics figure (see each section).",
+      "raw has no topics, so it has no many-topics figure; slow-consumers compares the hub with plain only (see each section).",
     "",
     "| scenario | figure | hub | plain | raw | hub/plain | hub/raw | target |",
     "| -------- | ------ | --: | ----: | --: | --------: | ------: | ------ |",

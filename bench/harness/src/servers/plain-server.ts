@@ -1,6 +1,6 @@
 // Baseline "plain": what a user writes in 30 lines with Socket.IO and the Redis adapter; no auth, no
 // validation. Clients join a room with `subscribe`; the producer is @socket.io/redis-emitter.
-import { createServer } from "node:http";
+import { createServer, type Server as HttpServer } from "node:http";
 import { createAdapter } from "@socket.io/redis-adapter";
 import { Redis } from "ioredis";
 import { Server } from "socket.io";
@@ -9,10 +9,16 @@ import { statsRoute } from "./stats-route.js";
 const pub = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
 const sub = pub.duplicate();
 // Socket.IO answers its own path and hands every other request to this listener.
-const http = createServer(statsRoute);
-const io = new Server(http, { adapter: createAdapter(pub, sub) });
+const disconnects: Record<string, number> = {};
+const http: HttpServer = createServer(statsRoute(() => ({ connections: io.engine.clientsCount, disconnects })));
+const io: Server = new Server(http, { adapter: createAdapter(pub, sub) });
+// One shared listener (no closure per socket, which the connections scenario would count).
+const countDisconnect = (reason: string) => {
+  disconnects[reason] = (disconnects[reason] ?? 0) + 1;
+};
 
 io.on("connection", (socket) => {
+  socket.on("disconnect", countDisconnect);
   socket.on("subscribe", (msg: { topic?: unknown }, ack?: (reply: unknown) => void) => {
     if (typeof msg?.topic !== "string") return ack?.({ ok: false });
     void socket.join(msg.topic);

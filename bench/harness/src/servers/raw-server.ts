@@ -1,14 +1,14 @@
 // Baseline "raw": a ws server that forwards every message of one Redis channel to every socket; the
 // practical ceiling for Node on this machine.
-import { createServer } from "node:http";
+import { createServer, type Server as HttpServer } from "node:http";
 import { Redis } from "ioredis";
 import { WebSocketServer } from "ws";
 import { statsRoute } from "./stats-route.js";
 
 const channel = process.env.BENCH_CHANNEL ?? "bench:fanout";
 const sub = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
-const http = createServer(statsRoute);
-const wss = new WebSocketServer({ server: http });
+const http: HttpServer = createServer(statsRoute(() => ({ connections: wss.clients.size })));
+const wss: WebSocketServer = new WebSocketServer({ server: http });
 
 sub.on("messageBuffer", (_channel: Buffer, message: Buffer) => {
   for (const socket of wss.clients) socket.send(message, { binary: false });

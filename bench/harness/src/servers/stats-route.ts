@@ -1,14 +1,27 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 
-/** `GET /stats`: the baseline's own memory figures (process.memoryUsage()), for the connections scenario. */
-export function statsRoute(req: IncomingMessage, res: ServerResponse): void {
-  if (req.url === "/stats") {
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify(process.memoryUsage()));
-    return;
-  }
-  if (!res.headersSent) {
-    res.writeHead(404);
-    res.end();
-  }
+/** What a baseline adds to `/stats` besides process.memoryUsage(): its connections, and why they closed. */
+export interface ServerFigures {
+  /** Connections open now. */
+  connections: number;
+  /** Connections closed since start, by the server library's reason ("ping timeout", "transport close"...). */
+  disconnects?: Record<string, number>;
+}
+
+/**
+ * `GET /stats`: the baseline's own figures, process.memoryUsage() (connections scenario) and
+ * `figures()` (slow-consumers scenario).
+ */
+export function statsRoute(figures: () => ServerFigures): RequestListener {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === "/stats") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ ...process.memoryUsage(), ...figures() }));
+      return;
+    }
+    if (!res.headersSent) {
+      res.writeHead(404);
+      res.end();
+    }
+  };
 }
