@@ -90,8 +90,8 @@ describe("three gateway nodes", () => {
     const clients = await Promise.all(
       urls().map(async (url, node) => {
         const client = await connectClient(url, await serviceToken(`watch-${node}`));
-        for (const topic of ["org:o1", "notifications:u1", "tournament:cup"]) {
-          expect(await request(client, "subscribe", { topic })).toMatchObject({ ok: true });
+        for (const body of [{ topic: "org:o1" }, { topic: "notifications:u1", org_id: "o1" }, { topic: "tournament:cup" }]) {
+          expect(await request(client, "subscribe", body)).toMatchObject({ ok: true });
         }
         return client;
       }),

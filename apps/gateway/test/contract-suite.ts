@@ -141,14 +141,19 @@ export function contractSuite(name: string, start: () => Promise<HubFixture>): v
 
       it("lets a service subscribe to every topic", async () => {
         const client = await connectClient(url, await serviceToken());
-        for (const topic of ["notifications:u2", "inhouse:o2", "org:o3"]) {
-          expect(await request(client, "subscribe", { topic })).toEqual({
+        // A user id is unique within its org only: a service names the org of a per-user topic.
+        for (const body of [{ topic: "notifications:u2", org_id: "o2" }, { topic: "inhouse:o2" }, { topic: "org:o3" }]) {
+          expect(await request(client, "subscribe", body)).toEqual({
             ok: true,
-            topic,
+            topic: body.topic,
             epoch: expect.any(String),
             offset: expect.any(Number),
           });
         }
+        expect(await request(client, "subscribe", { topic: "notifications:u2" })).toMatchObject({
+          ok: false,
+          error: { code: "bad_request" },
+        });
       });
 
       it('acknowledges a topic without history with epoch "" and offset 0, and recovered: false for a since', async () => {
@@ -230,6 +235,8 @@ export function contractSuite(name: string, start: () => Promise<HubFixture>): v
 
     describe("delivery", () => {
       it("delivers the contract envelope, with integer ids normalized", async () => {
+        // An event first, so the topic has its epoch (a topic nobody published on acks the empty one).
+        await hub.publish({ type: "scrim_request.created", org_id: 42, payload: {} });
         const client = await connectUser("7", "42");
         const { epoch, offset } = await request<{ epoch: string; offset: number }>(client, "subscribe", { topic: "org:42" });
         const arrived = nextEvent(client, "scrim_request.accepted");

@@ -129,7 +129,10 @@ describe("legacy Redis channel on three gateway nodes", () => {
     });
   }
 
-  /** A client on gateway `nodeIndex`, subscribed to `topics`, recording every event it gets. */
+  /**
+   * A client on gateway `nodeIndex`, subscribed to `topics`, recording every event it gets. A
+   * service watching a per-user topic names the user's org (`topic@org`).
+   */
   async function watch(nodeIndex: number, token: string, topics: readonly string[]): Promise<Watcher> {
     const client = await connectClient(node(nodeIndex).url, token);
     const seen: Received[] = [];
@@ -137,7 +140,11 @@ describe("legacy Redis channel on three gateway nodes", () => {
     client.onAny((event: string, envelope: Envelope) => {
       if (!event.startsWith("presence.")) seen.push({ event, envelope });
     });
-    for (const topic of topics) expect(await request(client, "subscribe", { topic })).toMatchObject({ ok: true, topic });
+    for (const scoped of topics) {
+      const [topic, org] = scoped.split("@") as [string, string | undefined];
+      const ok = await request(client, "subscribe", org === undefined ? { topic } : { topic, org_id: org });
+      expect(ok).toMatchObject({ ok: true, topic });
+    }
     return { client, node: nodeIndex, topics, seen };
   }
 
@@ -408,7 +415,7 @@ describe("legacy Redis channel on three gateway nodes", () => {
     // Service principals may subscribe anywhere: one per node, on every topic these inputs name.
     const watchers = await Promise.all(
       gateways.map((_, n) =>
-        serviceToken(`watcher-${n}`).then((t) => watch(n, t, ["org:42", "org:43", "notifications:7", `tournament:${tournament}`])),
+        serviceToken(`watcher-${n}`).then((t) => watch(n, t, ["org:42", "org:43", "notifications:7@42", `tournament:${tournament}`])),
       ),
     );
 

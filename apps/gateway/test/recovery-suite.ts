@@ -1,5 +1,5 @@
 import { closeAllClients, collect, connectClient, type HubClient, nextEvent, request, until, userToken } from "@hub/devkit";
-import type { Envelope, ProducerEvent, SubscribeOk } from "@hub/events";
+import { EMPTY_EPOCH, type Envelope, type ProducerEvent, type SubscribeOk } from "@hub/events";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { HubFixture } from "./hub-fixture.js";
 
@@ -10,10 +10,10 @@ export interface RecoveryFixture extends HubFixture {
 }
 
 const hire = (id: string, org = "o1"): ProducerEvent => ({ id, type: "roster.player_hired", org_id: org, payload: { n: id } });
-const notify = (id: string, user: string): ProducerEvent => ({
+const notify = (id: string, user: string, org = "o1"): ProducerEvent => ({
   id,
   type: "notification.created",
-  org_id: "o1",
+  org_id: org,
   user_id: user,
   payload: { id, title: `note ${id}` },
 });
@@ -60,11 +60,15 @@ export function recoverySuite(name: string, start: () => Promise<RecoveryFixture
     it("a subscribe on a topic with history acks its position, and live events carry offset and epoch", async () => {
       nextOrg();
       const { client, ack } = await subscribed(nodeA());
-      expect(ack).toMatchObject({ ok: true, topic: `org:${org}`, offset: 0, epoch: expect.any(String) });
+      // Nobody has published on it yet: the empty epoch, which the first publish replaces.
+      expect(ack).toMatchObject({ ok: true, topic: `org:${org}`, offset: 0, epoch: EMPTY_EPOCH });
       expect(ack.recovered).toBeUndefined();
       const first = nextEvent(client, "roster.player_hired", "h1");
       await hub.publish(hire("h1", org));
-      expect(await first).toMatchObject({ id: "h1", offset: 1, epoch: ack.epoch });
+      const h1 = await first;
+      expect(h1).toMatchObject({ id: "h1", offset: 1, epoch: expect.stringMatching(/^[0-9a-f]{16}$/) });
+      const second = await subscribed(nodeB());
+      expect(second.ack).toMatchObject({ ok: true, offset: 1, epoch: h1.epoch });
     });
 
     it("a client back on another node with its offset gets exactly the 100 events it missed, in order, then live ones", async () => {
@@ -150,12 +154,13 @@ export function recoverySuite(name: string, start: () => Promise<RecoveryFixture
 
     it("trimmed history: an offset that fell out of the window gets recovered: false and live delivery", async () => {
       nextOrg();
+      await hub.publish(hire("t0", org));
       const a = await subscribed(nodeA());
       a.client.close();
-      // org topics keep 200 events: 250 push the first 50 out.
+      // org topics keep 200 events: 250 more push the first 51 out.
       await hub.publishAll(range("t", 1, 250).map((id) => hire(id, org)));
-      const b = await subscribed(nodeB(), { offset: 0, epoch: a.ack.epoch as string });
-      expect(b.ack).toMatchObject({ ok: true, recovered: false, epoch: a.ack.epoch, offset: 250 });
+      const b = await subscribed(nodeB(), { offset: 1, epoch: a.ack.epoch as string });
+      expect(b.ack).toMatchObject({ ok: true, recovered: false, epoch: a.ack.epoch, offset: 251 });
       const live = nextEvent(b.client, "roster.player_hired", "after-trim");
       await hub.publish(hire("after-trim", org));
       await live;
@@ -220,11 +225,24 @@ export function recoverySuite(name: string, start: () => Promise<RecoveryFixture
       }
     });
 
+    it("a topic nobody published on acks the empty epoch; since at it recovers every event its first publish starts", async () => {
+      nextOrg();
+      const first = await subscribed(nodeA());
+      expect(first.ack).toMatchObject({ ok: true, epoch: EMPTY_EPOCH, offset: 0 });
+      first.client.close();
+      await hub.publishAll(range(`${org}-e`, 1, 3).map((id) => hire(id, org)));
+      const back = await subscribed(nodeB(), { offset: 0, epoch: EMPTY_EPOCH });
+      expect(back.ack).toMatchObject({ ok: true, recovered: true, offset: 3 });
+      expect(back.ack.epoch).not.toBe(EMPTY_EPOCH);
+      expect(ids(back.seen)).toEqual(range(`${org}-e`, 1, 3));
+      expect(back.seen.every((e) => e.epoch === back.ack.epoch)).toBe(true);
+    });
+
     describe("store-and-forward on notifications:{user_id}", () => {
       it("a user offline for the whole publish gets everything on the next connect, from a new client with no offset", async () => {
         nextOrg();
         const user = `off-${org}`;
-        await hub.publishAll(range("n", 1, 5).map((id) => notify(`${org}-${id}`, user)));
+        await hub.publishAll(range("n", 1, 5).map((id) => notify(`${org}-${id}`, user, org)));
         const client = await member(nodeB(), user);
         const seen = collect(client, "notification.created");
         const ack = await request<SubscribeOk>(client, "subscribe", { topic: `notifications:${user}` });
@@ -237,7 +255,7 @@ export function recoverySuite(name: string, start: () => Promise<RecoveryFixture
         nextOrg();
         const user = `ack-${org}`;
         const topic = `notifications:${user}`;
-        await hub.publishAll(range("n", 1, 5).map((id) => notify(`${org}-${id}`, user)));
+        await hub.publishAll(range("n", 1, 5).map((id) => notify(`${org}-${id}`, user, org)));
         const phone = await member(nodeA(), user);
         const onPhone = collect(phone, "notification.created");
         await request(phone, "subscribe", { topic });
@@ -246,7 +264,7 @@ export function recoverySuite(name: string, start: () => Promise<RecoveryFixture
         // Acknowledgements never move the cursor back.
         expect(await request(phone, "ack", { topic, offset: 1 })).toEqual({ ok: true, topic, offset: 3 });
         phone.close();
-        await hub.publishAll(range("n", 6, 7).map((id) => notify(`${org}-${id}`, user)));
+        await hub.publishAll(range("n", 6, 7).map((id) => notify(`${org}-${id}`, user, org)));
 
         const laptop = await member(nodeB(), user);
         const onLaptop = collect(laptop, "notification.created");
@@ -267,7 +285,7 @@ export function recoverySuite(name: string, start: () => Promise<RecoveryFixture
         nextOrg();
         const user = `own-${org}`;
         const topic = `notifications:${user}`;
-        await hub.publishAll(range("n", 1, 4).map((id) => notify(`${org}-${id}`, user)));
+        await hub.publishAll(range("n", 1, 4).map((id) => notify(`${org}-${id}`, user, org)));
         const first = await member(nodeA(), user);
         const ack = await request<SubscribeOk>(first, "subscribe", { topic });
         await request(first, "ack", { topic, offset: 4 });
@@ -276,6 +294,33 @@ export function recoverySuite(name: string, start: () => Promise<RecoveryFixture
         const resumed = await request<SubscribeOk>(second, "subscribe", { topic, since: { offset: 2, epoch: ack.epoch } });
         expect(resumed).toMatchObject({ recovered: true, offset: 4 });
         expect(ids(seen)).toEqual(range(`${org}-n`, 3, 4));
+      });
+
+      it("users of two orgs with the same sub share nothing: not a notification, a backlog or a cursor", async () => {
+        nextOrg();
+        const [orgA, orgB] = [`${org}-a`, `${org}-b`];
+        const topic = "notifications:7";
+        await hub.publishAll(range("n", 1, 3).map((id) => notify(`${orgA}-${id}`, "7", orgA)));
+        await hub.publishAll(range("n", 1, 2).map((id) => notify(`${orgB}-${id}`, "7", orgB)));
+        const inA = await connectClient(nodeA(), await userToken({ sub: "7", org_id: orgA }));
+        const seenA = collect(inA, "notification.created");
+        expect(await request(inA, "subscribe", { topic })).toMatchObject({ ok: true, topic, offset: 3 });
+        expect(ids(seenA)).toEqual(range(`${orgA}-n`, 1, 3));
+        expect(seenA.every((e) => e.topic === topic && e.org_id === orgA)).toBe(true);
+        expect(await request(inA, "ack", { topic, offset: 3 })).toEqual({ ok: true, topic, offset: 3 });
+
+        // Org B's user 7 still has its own backlog: org A's acknowledgement did not touch it.
+        const inB = await connectClient(nodeB(), await userToken({ sub: "7", org_id: orgB }));
+        const seenB = collect(inB, "notification.created");
+        expect(await request(inB, "subscribe", { topic })).toMatchObject({ ok: true, topic, offset: 2 });
+        expect(ids(seenB)).toEqual(range(`${orgB}-n`, 1, 2));
+
+        // Live: a notification for org A's user 7 reaches only org A's user 7.
+        const live = [nextEvent(inA, "notification.created", `${orgA}-live`), nextEvent(inB, "notification.created", `${orgB}-live`)];
+        await hub.publishAll([notify(`${orgA}-live`, "7", orgA), notify(`${orgB}-live`, "7", orgB)]);
+        await Promise.all(live);
+        expect(ids(seenA)).toEqual([...range(`${orgA}-n`, 1, 3), `${orgA}-live`]);
+        expect(ids(seenB)).toEqual([...range(`${orgB}-n`, 1, 2), `${orgB}-live`]);
       });
 
       it("acknowledging someone else's topic, or a topic without store-and-forward, is forbidden", async () => {

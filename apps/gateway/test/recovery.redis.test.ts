@@ -1,6 +1,6 @@
 import { closeAllClients, collect, connectClient, nextEvent, request, userToken } from "@hub/devkit";
 import { createHubEmitter } from "@hub/emitter";
-import type { SubscribeOk } from "@hub/events";
+import { EMPTY_EPOCH, type SubscribeOk } from "@hub/events";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type HubFixture, redisHub } from "./hub-fixture.js";
@@ -28,7 +28,8 @@ describe("recovery when Redis loses data or connections", () => {
   let admin: Redis;
 
   beforeAll(async () => {
-    hub = await redisHub(2);
+    // The churn test sends requests as fast as they are answered.
+    hub = await redisHub(2, { SUBSCRIBE_RATE_PER_SECOND: "100000", REQUEST_RATE_PER_SECOND: "100000" });
     admin = new Redis(hub.redis.url);
   });
   afterAll(async () => {
@@ -50,14 +51,33 @@ describe("recovery when Redis loses data or connections", () => {
     const b = await connectClient((hub.gateways[1] as { url: string }).url, token);
     const seen = collect(b, "roster.player_hired");
     const ack = await request<SubscribeOk>(b, "subscribe", { topic: "org:flush", since: { offset: last.offset, epoch: last.epoch } });
-    expect(ack).toMatchObject({ ok: true, recovered: false, offset: 0 });
-    expect(ack.epoch).toEqual(expect.any(String));
-    expect(ack.epoch).not.toBe(last.epoch);
+    // The history is gone and reading creates none: the empty epoch until the next publish makes one.
+    expect(ack).toMatchObject({ ok: true, recovered: false, epoch: EMPTY_EPOCH, offset: 0 });
 
     const next = nextEvent(b, "roster.player_hired", "f3");
     await hub.publish({ id: "f3", type: "roster.player_hired", org_id: "flush", payload: {} });
-    expect(await next).toMatchObject({ offset: 1, epoch: ack.epoch });
+    const f3 = await next;
+    expect(f3).toMatchObject({ offset: 1 });
+    expect([EMPTY_EPOCH, last.epoch]).not.toContain(f3.epoch);
     expect(seen.map((e) => e.id)).toEqual(["f3"]);
+  });
+
+  it("reads write nothing: subscribe and unsubscribe churn over 300 fresh topics leaves no key in Redis", async () => {
+    const client = await connectClient((hub.gateways[0] as { url: string }).url, await userToken({ sub: "churn", org_id: "churn" }));
+    const before = await admin.dbsize();
+    for (let i = 0; i < 300; i++) {
+      const topic = `tournament:churn-${i}`;
+      expect(await request(client, "subscribe", { topic, since: { offset: 3, epoch: "e" } })).toMatchObject({
+        ok: true,
+        recovered: false,
+        epoch: EMPTY_EPOCH,
+      });
+      expect(await request(client, "presence", { topic: "org:churn" })).toMatchObject({ ok: true });
+      expect(await request(client, "unsubscribe", { topic })).toMatchObject({ ok: true });
+    }
+    const [, historyKeys] = await admin.scan(0, "MATCH", "hub:h:tournament:churn-*", "COUNT", 10_000);
+    expect(historyKeys).toEqual([]);
+    expect(await admin.dbsize()).toBeLessThanOrEqual(before + 2);
   });
 
   it("a gateway whose Redis subscription dropped closes its connections; clients recover what it missed", async () => {

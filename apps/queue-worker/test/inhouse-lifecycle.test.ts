@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import { closeAllClients, connectClient, type HubClient, request, serviceToken, userToken } from "@hub/devkit";
+import { closeAllClients, connectClient, type HubClient, request, serviceToken, until, userToken } from "@hub/devkit";
 import { createHubEmitter, hubKeys } from "@hub/emitter";
 import { CommandError, type Queue } from "@hub/events";
 import { Redis } from "ioredis";
@@ -323,6 +323,61 @@ function defineSuite(engine: EngineName): void {
       expect(after).toEqual({ ...before, players: [player("a1"), player("a2")], version: 3 });
       expect(w.versions(q)).toEqual([1, 2, 3]);
     });
+
+    it("a user's command for a queue that does not exist or is closed is refused with not_found and leaves nothing behind", async () => {
+      const org = fresh("org");
+      const closed = fresh("closed");
+      const w = await watchQueues(url(hub, 0), org);
+      await hub.send({
+        commands: [
+          { command: "open", org_id: org, queue_id: closed },
+          { command: "close", org_id: org, queue_id: closed },
+        ],
+      });
+      await w.until(closed, (q) => q.status === "closed");
+      const user = await connectUser(url(hub, 1), org, "ghost-maker");
+      const ghosts = range(1, 12).map((n) => `ghost-${org}-${n}`);
+      for (const queue_id of [...ghosts, closed]) {
+        for (const event of ["inhouse.join", "inhouse.leave", "inhouse.check_in"]) {
+          expect(await request(user, event, { queue_id }), `${event} ${queue_id}`).toMatchObject({
+            ok: false,
+            error: { code: "not_found" },
+          });
+        }
+      }
+      // A client's object with a toString of its own is a bad request, not an internal error.
+      expect(await request(user, "inhouse.join", { queue_id: closed, org_id: { toString: null } })).toMatchObject({
+        ok: false,
+        error: { code: "bad_request" },
+      });
+      if (admin) {
+        const keys = await admin.keys(`*ghost-${org}-*`);
+        expect(keys).toEqual([]);
+        const active = await admin.smembers("hub:iq-active");
+        expect(active.filter((name) => name.includes(`ghost-${org}`) || name.endsWith(`/${closed}`))).toEqual([]);
+      }
+    });
+
+    (engine === "redis" ? it : NOT_ON_THIS_ENGINE)(
+      "a service command refused for a queue that was never opened is retired: no active entry, lease or key stays",
+      async () => {
+        const org = fresh("org");
+        const q = fresh("never");
+        const sentinel = fresh("sentinel");
+        const w = await watchQueues(url(hub, 0), org);
+        await hub.send({ commands: [{ command: "join", org_id: org, queue_id: q, user_id: "u1" }] });
+        await hub.send({ commands: [{ command: "open", org_id: org, queue_id: sentinel }] });
+        await w.until(sentinel, atVersion(1));
+        const db = admin as Redis;
+        const left = await until(`queue ${q} retired`, async () => {
+          const keys = await db.keys(`*${q}*`);
+          const active = await db.sismember("hub:iq-active", `${org}/${q}`);
+          return keys.length === 0 && active === 0 ? { keys, active } : undefined;
+        });
+        expect(left).toEqual({ keys: [], active: 0 });
+        expect(w.versions(q)).toEqual([]);
+      },
+    );
 
     it("HTTP commands: 401 without a token, 403 with a user token, 400 invalid_command with issues, none of a bad batch accepted", async () => {
       const org = fresh("org");

@@ -7,7 +7,14 @@ import type { ErrorBody, ProtocolErrorCode } from "@hub/events";
  */
 export type HubErrorCode = ProtocolErrorCode | "timeout" | "closed";
 
-const HANDSHAKE_CODES: ReadonlySet<string> = new Set(["token_missing", "token_invalid", "token_expired"]);
+const HANDSHAKE_CODES: ReadonlySet<string> = new Set([
+  "token_missing",
+  "token_invalid",
+  "token_expired",
+  "token_revoked",
+  "too_many_connections",
+  "rate_limited",
+]);
 
 const PROTOCOL_CODES: ReadonlySet<string> = new Set<ProtocolErrorCode>([
   "bad_request",
@@ -19,6 +26,9 @@ const PROTOCOL_CODES: ReadonlySet<string> = new Set<ProtocolErrorCode>([
   "token_missing",
   "token_invalid",
   "token_expired",
+  "token_revoked",
+  "too_many_connections",
+  "not_found",
   "unavailable",
   "internal",
 ]);

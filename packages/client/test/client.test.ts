@@ -13,7 +13,7 @@ import {
   userToken,
 } from "@hub/devkit";
 import { createHubEmitter, type HubEmitter, hubKeys } from "@hub/emitter";
-import type { ProducerEvent } from "@hub/events";
+import { type ProducerEvent, roomOf } from "@hub/events";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type ConnectHubOptions, connectHub, type Hub, HubError } from "../src/index.js";
@@ -196,7 +196,10 @@ describe("@hub/client against a real gateway", () => {
     await publishAll(range("a", 1, 5).map((id) => notify(id, user)));
     await topic.events.until("a1..a5", (e) => e.length === 5);
     const epoch = topic.events.items[4]?.envelope.epoch;
-    await until("the cursor at 5", async () => (await producer.get(keys.history(`notifications:${user}`).cursor)) === `${epoch}:5`);
+    await until(
+      "the cursor at 5",
+      async () => (await producer.get(keys.history(roomOf(`notifications:${user}`, "user", "o1")).cursor)) === `${epoch}:5`,
+    );
 
     const other = await member(user, "o1");
     const fresh = record(other, `notifications:${user}`);
@@ -296,6 +299,10 @@ describe("@hub/client against a real gateway", () => {
   it("inhouse commands resolve with their command ids", async () => {
     const org = nextOrg();
     const hub = await member("u1", org);
+    // Users act on queues that exist only; no worker runs here, so the queue's state is written as a worker would.
+    const queue = { id: "evening", org_id: org, status: "open", capacity: 10, players: [], check_in_deadline: null, version: 1 };
+    await producer.hset(hubKeys().queue(`${org}/evening`).state, "queue", JSON.stringify(queue), "version", 1);
+    await expect(hub.inhouse.join("made-up")).rejects.toMatchObject({ code: "not_found" });
     const ids = [await hub.inhouse.join("evening"), await hub.inhouse.checkIn("evening"), await hub.inhouse.leave("evening")];
     for (const id of ids) expect(id).toEqual(expect.any(String));
     expect(new Set(ids).size).toBe(3);

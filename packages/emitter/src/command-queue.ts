@@ -13,30 +13,47 @@ export interface CommandQueue {
    * effect. Resolves with whether each was new.
    */
   enqueue(commands: readonly QueueCommand[]): Promise<boolean[]>;
+  /**
+   * Accepts a command a user sends for themselves (`inhouse.join` on a socket), only for a queue
+   * that exists and is not closed: for any other, nothing is written and the answer is
+   * `"no_queue"`. So users cannot make queues (or anything a queue keeps) by naming them.
+   */
+  enqueueForUser(command: QueueCommand): Promise<UserCommandOutcome>;
 }
+
+/** What became of a user's command. */
+export type UserCommandOutcome = "accepted" | "duplicate" | "no_queue";
+
+/** enqueueCommand-4.lua's return codes besides a stream id. */
+const DUPLICATE = 0;
+const NO_QUEUE = -1;
 
 /** Commands as Redis Streams, one per queue (lua/enqueueCommand-4.lua). */
 export function redisCommandQueue(redis: Redis, keys: HubKeys, windowMs: number = DEDUPE_WINDOW_MS): CommandQueue {
   const client = withHubCommands(redis);
+  const send = (command: QueueCommand, onlyOpenQueue: "0" | "1") => {
+    const name = queueName(command);
+    return client.hubEnqueueCommand(
+      keys.queueCommandSeen(command.org_id, command.id),
+      keys.queue(name).commands,
+      keys.activeQueues,
+      keys.queue(name).state,
+      windowMs,
+      name,
+      keys.queueWake,
+      JSON.stringify(command),
+      onlyOpenQueue,
+    );
+  };
   return {
     async enqueue(commands) {
       // Issued back to back on one connection: Redis applies them in this order.
-      const results = await Promise.all(
-        commands.map((command) => {
-          const name = queueName(command);
-          return client.hubEnqueueCommand(
-            keys.queueCommandSeen(command.org_id, command.id),
-            keys.queue(name).commands,
-            keys.activeQueues,
-            keys.queue(name).state,
-            windowMs,
-            name,
-            keys.queueWake,
-            JSON.stringify(command),
-          );
-        }),
-      );
-      return results.map((id) => id !== null);
+      const results = await Promise.all(commands.map((command) => send(command, "0")));
+      return results.map((id) => id !== DUPLICATE);
+    },
+    async enqueueForUser(command) {
+      const id = await send(command, "1");
+      return id === NO_QUEUE ? "no_queue" : id === DUPLICATE ? "duplicate" : "accepted";
     },
   };
 }

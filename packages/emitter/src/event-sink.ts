@@ -2,6 +2,10 @@ import type { Envelope, HistoryPolicy } from "@hub/events";
 
 /** One envelope on its way to the sockets of one topic. */
 export interface Outgoing {
+  /**
+   * The topic's room (`roomOf`): where it is broadcast and its history kept. The topic itself,
+   * except for per-user topics, whose room is scoped by org; the envelope carries the topic.
+   */
   topic: string;
   clientEvent: string;
   envelope: Envelope;

@@ -1,3 +1,4 @@
+import { EMPTY_EPOCH } from "@hub/events";
 import { describe, expect, it } from "vitest";
 import { type RawRead, type StoredEntry, settleRead } from "./history.js";
 import { MemoryHistory } from "./memory-history.js";
@@ -87,15 +88,64 @@ describe("MemoryHistory", () => {
     expect(read.entries.map((e) => e.envelope.id)).toEqual(["d"]);
   });
 
-  it("forgets the least recently used topic past its bound, which starts a new epoch", async () => {
+  const addFor = (history: MemoryHistory, org: string, topic: string, id: string) =>
+    history.append(topic, policy, { clientEvent: "e", envelope: { id, type: "t", topic, org_id: org, data: {}, ts: 0 } });
+
+  it("reads write nothing: 10,000 reads of other topics leave a backlog and its epoch as they were", async () => {
+    const history = new MemoryHistory(100);
+    for (const id of ["a", "b", "c"]) addFor(history, "o1", "notifications:u@o1", id);
+    const before = await history.read("notifications:u@o1", policy, { fromCursor: true });
+    for (let i = 0; i < 10_000; i++) {
+      const read = await history.read(`tournament:t${i}`, policy, { since: { offset: 0, epoch: EMPTY_EPOCH } });
+      expect(read.position).toEqual({ epoch: EMPTY_EPOCH, offset: 0 });
+    }
+    const after = await history.read("notifications:u@o1", policy, { fromCursor: true });
+    expect(after.position).toEqual(before.position);
+    expect(after.entries.map((e) => e.envelope.id)).toEqual(["a", "b", "c"]);
+  });
+
+  it("a topic read before its first event recovers every event of the epoch that event creates", async () => {
+    const history = new MemoryHistory();
+    const { position } = await history.read("org:o", policy, {});
+    expect(position).toEqual({ epoch: EMPTY_EPOCH, offset: 0 });
+    for (const id of ["a", "b"]) add(history, "org:o", id);
+    const read = await history.read("org:o", policy, { since: position });
+    expect(read.recovered).toBe(true);
+    expect(read.entries.map((e) => e.envelope.id)).toEqual(["a", "b"]);
+    expect(read.position.epoch).not.toBe(EMPTY_EPOCH);
+    // A made-up offset of the empty epoch is not a position anything was seen at.
+    expect((await history.read("org:o", policy, { since: { offset: 1, epoch: EMPTY_EPOCH } })).recovered).toBe(false);
+  });
+
+  it("bounds topics per org: another org's traffic never evicts an org's backlog, its own forgets its least recently published", async () => {
     const history = new MemoryHistory(2);
+    addFor(history, "a", "notifications:u@a", "1");
+    const { position: first } = await history.read("notifications:u@a", policy, {});
+    for (let i = 0; i < 50; i++) addFor(history, "b", `org:b${i}`, "1");
+    const kept = await history.read("notifications:u@a", policy, { since: { offset: 0, epoch: first.epoch } });
+    expect(kept).toMatchObject({ recovered: true, position: first });
+    expect((await history.read("org:b49", policy, {})).position.offset).toBe(1);
+    expect((await history.read("org:b0", policy, {})).position.epoch).toBe(EMPTY_EPOCH);
+
+    addFor(history, "a", "org:a", "1");
+    addFor(history, "a", "notifications:u@a", "2");
+    addFor(history, "a", "inhouse:a", "1");
+    expect((await history.read("org:a", policy, {})).position.epoch).toBe(EMPTY_EPOCH);
+    expect((await history.read("notifications:u@a", policy, {})).position).toEqual({ epoch: first.epoch, offset: 2 });
+  });
+
+  it("forgets a topic once its epoch expired (TTL + 24 h after its last event): its next event starts a new epoch", async () => {
+    let now = 1_000;
+    const history = new MemoryHistory(10, () => now);
     add(history, "org:a", "1");
-    const { position: first } = await history.read("org:a", policy, {});
-    add(history, "org:b", "1");
-    add(history, "org:c", "1");
-    const again = await history.read("org:a", policy, { since: first });
+    const { position } = await history.read("org:a", policy, {});
+    now += policy.ttlMs + 24 * 60 * 60 * 1000 - 1;
+    expect((await history.read("org:a", policy, {})).position).toEqual(position);
+    now += 1;
+    expect((await history.read("org:a", policy, {})).position).toEqual({ epoch: EMPTY_EPOCH, offset: 0 });
+    add(history, "org:a", "2");
+    const again = await history.read("org:a", policy, { since: position });
     expect(again.recovered).toBe(false);
-    expect(again.position.epoch).not.toBe(first.epoch);
-    expect(again.position.offset).toBe(0);
+    expect(again.position.epoch).not.toBe(position.epoch);
   });
 });

@@ -1,7 +1,7 @@
 export { PublishError } from "@hub/events";
 export type { DecodedBroadcast, EncodedBroadcast } from "./broadcast-encoder.js";
 export { broadcastPublishedAt, createBroadcastEncoder, decodeBroadcast } from "./broadcast-encoder.js";
-export type { CommandQueue } from "./command-queue.js";
+export type { CommandQueue, UserCommandOutcome } from "./command-queue.js";
 export { redisCommandQueue } from "./command-queue.js";
 export type { DeadLetter, DeadLetterEntry, DeadLetterStreamInfo, DeadLetters, IngestSource } from "./dead-letters.js";
 export { capRaw, DEAD_LETTER_STREAM_LENGTH, DEAD_LETTER_TTL_MS, deadLetterStreamName, MAX_RAW_BYTES } from "./dead-letters.js";

@@ -7,6 +7,7 @@ import {
   type PublishErrorCode,
   parseProducerEvent,
   Router,
+  roomOf,
   SchemaRegistry,
   TopicRegistry,
   toEnvelope,
@@ -133,11 +134,14 @@ export function createPublisher(options: PublisherOptions): Publisher {
     const scrubbed = { ...event, id: event.id ?? context.assignId?.(event) ?? uuidv7(), payload: schemas.scrub(event) };
     const ts = now();
     const outgoing = router.route(scrubbed).map((d): Outgoing => {
-      const history = topics.namespaceOf(d.topic)?.history;
+      const namespace = topics.namespaceOf(d.topic);
+      const history = namespace?.history;
       const envelope = toEnvelope(scrubbed, d, ts);
+      // The envelope names the topic; the room (and history) of a per-user topic is the user's in their org.
+      const room = namespace ? roomOf(d.topic, namespace.scope, scrubbed.org_id) : d.topic;
       return history
-        ? { topic: d.topic, clientEvent: d.clientEvent, envelope, history }
-        : { topic: d.topic, clientEvent: d.clientEvent, envelope };
+        ? { topic: room, clientEvent: d.clientEvent, envelope, history }
+        : { topic: room, clientEvent: d.clientEvent, envelope };
     });
     return { id: scrubbed.id, orgId: scrubbed.org_id, type: scrubbed.type, outgoing };
   }
@@ -145,7 +149,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
   async function deliver({ id, orgId, type, outgoing }: Prepared, source: IngestSource): Promise<PublishResult> {
     const delivered = await sink.deliver({ orgId, id }, outgoing);
     options.onPublished?.(source, schemas.catalogType(type) ?? type, !delivered);
-    return { id, topics: outgoing.map((o) => o.topic), duplicate: !delivered };
+    return { id, topics: outgoing.map((o) => o.envelope.topic), duplicate: !delivered };
   }
 
   /**

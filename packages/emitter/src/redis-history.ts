@@ -1,16 +1,17 @@
+import { EMPTY_EPOCH } from "@hub/events";
 import type { Redis } from "ioredis";
 import { decodeBroadcast } from "./broadcast-encoder.js";
-import { epochSalt, type History, type StoredEntry, settleRead } from "./history.js";
+import { type History, type StoredEntry, settleRead } from "./history.js";
 import type { HubKeys } from "./keys.js";
 import { withHubCommands } from "./lua/scripts.js";
 
 /**
  * Reads the per-topic histories the Redis event sink writes: a stream per topic with entry ids
- * `<offset>-0`, each holding the broadcast as it was published (`m`) and when (`t`).
+ * `<offset>-0`, each holding the broadcast as it was published (`m`) and when (`t`). Reads write
+ * nothing: a topic nobody has published on answers `EMPTY_EPOCH`.
  */
 export function redisHistory(redis: Redis, keys: HubKeys): History {
   const client = withHubCommands(redis);
-  const salt = epochSalt();
   return {
     async read(topic, policy, query) {
       const { stream, meta, cursor } = keys.history(topic);
@@ -19,11 +20,10 @@ export function redisHistory(redis: Redis, keys: HubKeys): History {
         stream,
         meta,
         cursor,
-        salt,
+        EMPTY_EPOCH,
         since?.offset ?? -1,
         since?.epoch ?? "",
         query.fromCursor ? 1 : 0,
-        policy.ttlMs,
       );
       const entries: StoredEntry[] = [];
       for (const [id, fields] of rows) {

@@ -9,6 +9,9 @@ export type ProtocolErrorCode =
   | "token_missing"
   | "token_invalid"
   | "token_expired"
+  | "token_revoked"
+  | "too_many_connections"
+  | "not_found"
   | "unavailable"
   | "internal";
 

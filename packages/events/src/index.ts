@@ -36,6 +36,7 @@ export type {
   UnsubscribeOk,
   UnsubscribeRequest,
 } from "./protocol.js";
+export { EMPTY_EPOCH } from "./protocol.js";
 export type { Delivery, Route } from "./routing.js";
 export { ROUTES, Router, toEnvelope } from "./routing.js";
 export type { EventSchemaSpec } from "./schemas/catalog.js";
@@ -44,4 +45,5 @@ export { IdLike, Payload, QueueSchema, Sensitive } from "./schemas/common.js";
 export { SchemaRegistry, typeVersion } from "./schemas/schema-registry.js";
 export type { HistoryPolicy, NamespaceScope, NamespaceSpec, ParsedTopic, ResolvedNamespace } from "./topic-registry.js";
 export { BUILTIN_NAMESPACES, MAX_TOPIC_LENGTH, TopicRegistry } from "./topic-registry.js";
+export { roomOf, topicOfRoom } from "./topic-room.js";
 export { uuidv7, uuidv7From } from "./uuidv7.js";

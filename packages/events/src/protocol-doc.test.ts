@@ -19,6 +19,9 @@ const PROTOCOL_CODES: Record<ProtocolErrorCode, true> = {
   token_missing: true,
   token_invalid: true,
   token_expired: true,
+  token_revoked: true,
+  too_many_connections: true,
+  not_found: true,
   unavailable: true,
   internal: true,
 };

@@ -7,9 +7,21 @@ export interface StreamPosition {
   epoch: string;
 }
 
+/**
+ * The epoch of a topic with history that nobody has published on yet: reading a topic creates
+ * nothing, its epoch is made by its first publish. `since: { offset: 0, epoch: EMPTY_EPOCH }`
+ * recovers every event of the epoch that publish creates, as long as they are in the window.
+ */
+export const EMPTY_EPOCH = "0";
+
 export interface SubscribeRequest {
   topic: string;
   since?: StreamPosition;
+  /**
+   * For a service on a topic of a user-scoped namespace (`notifications:{user_id}`): the user's org.
+   * A user id is only unique within its org; users subscribe to their own org's topic.
+   */
+  org_id?: string;
 }
 
 export interface SubscribeOk {
@@ -17,7 +29,10 @@ export interface SubscribeOk {
   topic: string;
   /** Present when `since` was given: whether every missed event was replayed. */
   recovered?: boolean;
-  /** The topic's history epoch; `""` on a topic without history (no position to recover from). */
+  /**
+   * The topic's history epoch; `""` on a topic without history (no position to recover from),
+   * `EMPTY_EPOCH` on a topic with history nobody has published on yet.
+   */
   epoch?: string;
   /** The topic's latest offset; `0` on a topic without history. */
   offset?: number;

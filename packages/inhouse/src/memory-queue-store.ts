@@ -34,20 +34,27 @@ export function memoryQueueStore(now: () => number = Date.now): QueueStore {
   };
   const seqOf = (cursor: string) => Number(cursor.split("-")[0]);
 
+  const enqueue = async (commands: readonly QueueCommand[]) =>
+    commands.map((command) => {
+      if (!seen.claim(`${command.org_id}:${command.id}`)) return false;
+      const name = queueName(command);
+      const s = slot(name);
+      s.commands.push({ seq: s.nextSeq++, command, acceptedAt: now() });
+      active.add(name);
+      queueMicrotask(() => {
+        for (const listener of listeners) listener(name);
+      });
+      return true;
+    });
+
   return {
     commands: {
-      async enqueue(commands) {
-        return commands.map((command) => {
-          if (!seen.claim(`${command.org_id}:${command.id}`)) return false;
-          const name = queueName(command);
-          const s = slot(name);
-          s.commands.push({ seq: s.nextSeq++, command, acceptedAt: now() });
-          active.add(name);
-          queueMicrotask(() => {
-            for (const listener of listeners) listener(name);
-          });
-          return true;
-        });
+      enqueue,
+      async enqueueForUser(command) {
+        const queue = slots.get(queueName(command))?.stored.queue;
+        if (!queue || queue.status === "closed") return "no_queue";
+        const [accepted] = await enqueue([command]);
+        return accepted ? "accepted" : "duplicate";
       },
     },
     activeQueues: async () => [...active],
@@ -112,6 +119,8 @@ export function memoryQueueStore(now: () => number = Date.now): QueueStore {
       active.delete(lease.name);
       deadlines.delete(lease.name);
       s.lease = undefined;
+      // A queue that was never opened keeps nothing (its commands were refused).
+      if (s.stored.queue === null) slots.delete(lease.name);
       return true;
     },
     onWake(listener) {

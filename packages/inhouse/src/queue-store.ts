@@ -64,7 +64,10 @@ export interface QueueStore {
   outbox(lease: Lease): Promise<Emission[] | null>;
   /** Drops the first `count` outbox events; false when the lease was lost. */
   ackOutbox(lease: Lease, count: number): Promise<boolean>;
-  /** Takes a closed queue with no pending command out of the active set; false otherwise. */
+  /**
+   * Takes a closed (or never opened) queue with no pending command out of the active set; a never
+   * opened one keeps nothing. False otherwise.
+   */
   retire(lease: Lease, cursor: string): Promise<boolean>;
   /** Called with a queue's name when commands arrive for it. */
   onWake(listener: (name: string) => void): void;

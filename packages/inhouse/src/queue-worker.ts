@@ -244,7 +244,9 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
       stored = next;
     }
     hint(name, h, stored);
-    if (stored.queue?.status === "closed" && (await store.retire(h.lease, stored.cursor))) drop(h, "retired");
+    // A closed queue is done; one that was never opened (every command of it refused: a made-up id) too.
+    const finished = stored.queue === null || stored.queue.status === "closed";
+    if (finished && (await store.retire(h.lease, stored.cursor))) drop(h, "retired");
   }
 
   /** Counts a committed expiry of the check-in deadline `stored` had. */

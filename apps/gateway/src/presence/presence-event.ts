@@ -1,11 +1,12 @@
 import type { Outgoing } from "@hub/emitter";
-import { type Envelope, type PresenceChange, uuidv7 } from "@hub/events";
+import { type Envelope, type PresenceChange, topicOfRoom, uuidv7 } from "@hub/events";
 
 /** The client events presence announces; they are also the envelopes' `type`. */
 type PresenceEventName = "presence.join" | "presence.leave";
 
 export interface PresenceEventInput {
   type: PresenceEventName;
+  /** The topic's room; the envelope names the topic. */
   topic: string;
   userId: string;
   orgId: string;
@@ -19,6 +20,6 @@ export interface PresenceEventInput {
  */
 export function presenceEvent({ type, topic, userId, orgId, joinedAt }: PresenceEventInput): Outgoing {
   const data: PresenceChange = joinedAt === undefined ? { user_id: userId } : { user_id: userId, joined_at: joinedAt };
-  const envelope: Envelope<PresenceChange> = { id: uuidv7(), type, topic, org_id: orgId, data, ts: Date.now() };
+  const envelope: Envelope<PresenceChange> = { id: uuidv7(), type, topic: topicOfRoom(topic), org_id: orgId, data, ts: Date.now() };
   return { topic, clientEvent: type, envelope };
 }

@@ -2,6 +2,7 @@ import type { PresenceMember } from "@hub/events";
 
 /** A connection of a user on a topic of a namespace with presence. */
 export interface PresenceEntry {
+  /** The topic's room (`roomOf`): per-user topics are present per org. */
   topic: string;
   userId: string;
   /** The user's org: the `org_id` of the `presence.*` envelopes. */

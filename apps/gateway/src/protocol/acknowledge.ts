@@ -1,10 +1,12 @@
 import type { History } from "@hub/emitter";
 import { type AckOk, ProtocolError, type TopicRegistry } from "@hub/events";
 import type { HubSocket } from "./hub-socket.js";
+import { roomFor } from "./topic-room.js";
 
 /**
  * Handles `ack { topic, offset, epoch? }`: the user processed everything up to `offset` on their own
- * topic (`notifications:{sub}`), so it is not delivered again on their next subscribe, on any device.
+ * topic (`notifications:{sub}`, in their org), so it is not delivered again on their next subscribe,
+ * on any device.
  * Acknowledgements are cumulative and never move the cursor back.
  */
 export async function acknowledge(
@@ -17,7 +19,7 @@ export async function acknowledge(
   if (typeof request !== "object" || request === null || Array.isArray(request)) {
     throw new ProtocolError("bad_request", "ack takes { topic, offset, epoch? }");
   }
-  const { topic, offset, epoch } = request as Record<string, unknown>;
+  const { topic, offset, epoch, org_id } = request as Record<string, unknown>;
   if (!Number.isSafeInteger(offset) || (offset as number) < 0 || (epoch !== undefined && typeof epoch !== "string")) {
     throw new ProtocolError("bad_request", "ack takes { topic: string, offset: non-negative integer, epoch?: string }");
   }
@@ -30,7 +32,7 @@ export async function acknowledge(
   let kept: number;
   if (!available()) throw new ProtocolError("unavailable", "the acknowledgement could not be stored; send it again");
   try {
-    kept = await history.acknowledge(parsed.topic, policy, offset as number, epoch as string | undefined);
+    kept = await history.acknowledge(roomFor(principal, parsed, org_id), policy, offset as number, epoch as string | undefined);
   } catch {
     throw new ProtocolError("unavailable", "the acknowledgement could not be stored; send it again");
   }

@@ -33,7 +33,8 @@ const CATCH_UP_TIMEOUT_MS = 5_000;
 
 /**
  * Subscribes a socket to a topic with history, with no gap and no duplicate between the replay
- * and live delivery:
+ * and live delivery. The topic's broadcasts and history are its `room` (`roomOf`); the ack names
+ * the `topic`.
  * 1. hold the topic's live broadcasts on this node;
  * 2. read the position and the entries to replay (one Redis script);
  * 3. wait until the broadcasts of every event up to that position reached this node (unless a held
@@ -45,21 +46,21 @@ const CATCH_UP_TIMEOUT_MS = 5_000;
  */
 export async function catchUp(
   socket: HubSocket,
-  topic: string,
+  { topic, room }: { topic: string; room: string },
   policy: HistoryPolicy,
   query: HistoryQuery,
   context: CatchUpContext,
   joining: { cancelled: boolean },
 ): Promise<SubscribeOk> {
   if (!context.available()) throw unavailable();
-  const hold = context.holds.open(topic);
+  const hold = context.holds.open(room);
   const generation = context.liveGeneration();
   try {
     let read: HistoryRead;
     try {
       read = await withTimeout(
         (async () => {
-          const result = await context.history.read(topic, policy, query);
+          const result = await context.history.read(room, policy, query);
           if (!heldUpTo(hold.events, result.position)) await context.liveBarrier();
           return result;
         })(),
@@ -73,7 +74,7 @@ export async function catchUp(
     if (!joining.cancelled && socket.connected) {
       const emit = socket.emit.bind(socket) as unknown as Emit;
       for (const entry of read.entries) emit(entry.clientEvent, entry.envelope);
-      void socket.join(topic);
+      void socket.join(room);
       for (const held of hold.events) {
         const current = held.envelope.epoch === epoch && held.envelope.offset !== undefined;
         if (current && (held.envelope.offset as number) <= offset) continue;
@@ -88,11 +89,11 @@ export async function catchUp(
   }
 }
 
-/** The topic's current position, without replay or joining; `unavailable` as a catch-up would be. */
-export async function currentPosition(topic: string, policy: HistoryPolicy, context: CatchUpContext): Promise<StreamPosition> {
+/** The position of a topic's room, without replay or joining; `unavailable` as a catch-up would be. */
+export async function currentPosition(room: string, policy: HistoryPolicy, context: CatchUpContext): Promise<StreamPosition> {
   if (!context.available()) throw unavailable();
   try {
-    return (await withTimeout(context.history.read(topic, policy, {}))).position;
+    return (await withTimeout(context.history.read(room, policy, {}))).position;
   } catch {
     throw unavailable();
   }

@@ -1,4 +1,4 @@
-import { ID_SEGMENT, ProtocolError, type QueueCommand, uuidv7 } from "@hub/events";
+import { ID_SEGMENT, normalizeId, ProtocolError, type QueueCommand, uuidv7 } from "@hub/events";
 import type { Engine } from "../engine/engine.js";
 import type { HubSocket } from "./hub-socket.js";
 
@@ -7,7 +7,8 @@ export const INHOUSE_REQUESTS = { "inhouse.join": "join", "inhouse.leave": "leav
 
 /**
  * Handles `inhouse.join | inhouse.leave | inhouse.check_in` `{ queue_id }`: the user acts as their
- * token's `sub`, only on their token's org's queues. Acknowledged once the command is durable.
+ * token's `sub`, only on their token's org's queues, and only on queues that exist and are not
+ * closed (`not_found` otherwise: nothing is written). Acknowledged once the command is durable.
  */
 export async function inhouseRequest(
   socket: HubSocket,
@@ -19,10 +20,14 @@ export async function inhouseRequest(
   if (principal.kind !== "user") throw new ProtocolError("forbidden", "inhouse requests act for a user; services send commands over HTTP");
   if (typeof request !== "object" || request === null) throw new ProtocolError("bad_request", `${event} takes { queue_id }`);
   const { queue_id, org_id } = request as { queue_id?: unknown; org_id?: unknown };
-  const queueId = typeof queue_id === "number" ? String(queue_id) : queue_id;
-  if (typeof queueId !== "string" || !ID_SEGMENT.test(queueId)) throw new ProtocolError("bad_request", "queue_id must be an id");
-  if (org_id !== undefined && String(org_id) !== principal.orgId)
-    throw new ProtocolError("forbidden", "queues of another org are off limits");
+  // Types are checked before anything is converted: a client's object may have any toString.
+  const queueId = normalizeId(queue_id);
+  if (queueId === undefined) throw new ProtocolError("bad_request", "queue_id must be an id");
+  if (org_id !== undefined) {
+    const orgId = normalizeId(org_id);
+    if (orgId === undefined) throw new ProtocolError("bad_request", "org_id must be an id");
+    if (orgId !== principal.orgId) throw new ProtocolError("forbidden", "queues of another org are off limits");
+  }
   // A token's sub / org_id may be any identity string (auth0|abc, an email); queues key on ids.
   if (!ID_SEGMENT.test(principal.orgId) || !ID_SEGMENT.test(principal.userId))
     throw new ProtocolError("forbidden", "inhouse queues need a token whose sub and org_id are ids ([A-Za-z0-9_.-]{1,128})");
@@ -36,6 +41,9 @@ export async function inhouseRequest(
     user_id: principal.userId,
     capacity: undefined,
   };
-  await engine.commands.enqueue([command]);
+  // Only for a queue that exists and is open: a made-up queue id leaves nothing behind.
+  if ((await engine.commands.enqueueForUser(command)) === "no_queue") {
+    throw new ProtocolError("not_found", `no open queue ${queueId} in your org`);
+  }
   return { ok: true, id: command.id };
 }

@@ -2,6 +2,7 @@ import { type ParsedTopic, type PresenceOk, ProtocolError, type TopicRegistry } 
 import type { Logger } from "pino";
 import type { Presence, PresenceEntry } from "../presence/presence.js";
 import type { HubSocket } from "./hub-socket.js";
+import { roomFor } from "./topic-room.js";
 
 export interface PresenceTrackingOptions {
   presence: Presence;
@@ -15,9 +16,9 @@ export interface PresenceTracking {
    * Call once the socket is in the topic's room. Records it when the namespace tracks presence and
    * the socket is a user's (services are never present). Failures are logged, never thrown.
    */
-  joined(socket: HubSocket, topic: ParsedTopic): void;
+  joined(socket: HubSocket, topic: ParsedTopic, room: string): void;
   /** Call once the socket left a topic's room it was in. Failures are logged, never thrown. */
-  left(socket: HubSocket, topic: string): void;
+  left(socket: HubSocket, room: string): void;
   /** Handles `presence { topic }`: who is on it, cluster-wide. Authorized like `subscribe`. */
   request(socket: HubSocket, request: unknown): Promise<PresenceOk>;
   /** Makes the socket leave every topic it is present on when it disconnects. */
@@ -41,34 +42,34 @@ export function trackPresence({ presence, registry, logger }: PresenceTrackingOp
     );
 
   return {
-    joined(socket, topic) {
+    joined(socket, topic, room) {
       const principal = socket.data.principal;
       if (!topic.namespace.presence || principal.kind !== "user") return;
       const topics = present.get(socket);
-      if (!topics || topics.has(topic.topic)) return;
-      const entry: PresenceEntry = { topic: topic.topic, userId: principal.userId, orgId: principal.orgId, connectionId: socket.id };
-      topics.set(topic.topic, entry);
+      if (!topics || topics.has(room)) return;
+      const entry: PresenceEntry = { topic: room, userId: principal.userId, orgId: principal.orgId, connectionId: socket.id };
+      topics.set(room, entry);
       void warnOnFailure(presence.join(entry), entry, "join");
     },
-    left(socket, topic) {
+    left(socket, room) {
       const topics = present.get(socket);
-      const entry = topics?.get(topic);
+      const entry = topics?.get(room);
       if (!topics || !entry) return;
-      topics.delete(topic);
+      topics.delete(room);
       void warnOnFailure(presence.leave(entry), entry, "leave");
     },
     async request(socket, request) {
       if (typeof request !== "object" || request === null || Array.isArray(request)) {
         throw new ProtocolError("bad_request", "presence takes { topic }");
       }
-      const { topic } = request as Record<string, unknown>;
+      const { topic, org_id } = request as Record<string, unknown>;
       if (typeof topic !== "string") throw new ProtocolError("bad_request", "topic must be a string");
       const parsed = registry.parse(topic);
       registry.authorize(socket.data.principal, parsed);
       if (!parsed.namespace.presence) {
         throw new ProtocolError("bad_request", `namespace "${parsed.namespace.name}" does not track presence`);
       }
-      return { ok: true, topic: parsed.topic, users: await presence.list(parsed.topic) };
+      return { ok: true, topic: parsed.topic, users: await presence.list(roomFor(socket.data.principal, parsed, org_id)) };
     },
     watch(socket) {
       present.set(socket, new Map());

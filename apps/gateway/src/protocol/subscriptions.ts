@@ -9,6 +9,7 @@ import {
 } from "@hub/events";
 import { type CatchUpContext, catchUp, currentPosition, type Joining } from "./catch-up.js";
 import type { HubSocket } from "./hub-socket.js";
+import { roomFor } from "./topic-room.js";
 
 export interface SubscriptionLimits {
   maxSubscriptionsPerSocket: number;
@@ -18,9 +19,9 @@ export interface SubscriptionContext extends CatchUpContext {
   registry: TopicRegistry;
   limits: SubscriptionLimits;
   /** Called once the socket is in the topic's room (not again for a repeated subscribe). */
-  onJoined(socket: HubSocket, topic: ParsedTopic): void;
+  onJoined(socket: HubSocket, topic: ParsedTopic, room: string): void;
   /** Called once the socket left a topic's room it was in. */
-  onLeft(socket: HubSocket, topic: string): void;
+  onLeft(socket: HubSocket, room: string): void;
 }
 
 /**
@@ -29,43 +30,44 @@ export interface SubscriptionContext extends CatchUpContext {
  * topic, what the user has not acknowledged; the ack carries the position reached.
  */
 export async function subscribe(socket: HubSocket, request: unknown, context: SubscriptionContext): Promise<SubscribeOk> {
-  const { topic, since } = readRequest(request);
+  const { topic, since, org_id } = readRequest(request);
   const position = since === undefined ? undefined : readSince(since);
   if (!socket.data.subscribeBucket.take()) {
     throw new ProtocolError("rate_limited", "too many subscribe requests; slow down");
   }
   const parsed = context.registry.parse(topic);
   context.registry.authorize(socket.data.principal, parsed);
-  const pending = socket.data.joining?.get(parsed.topic);
+  const room = roomFor(socket.data.principal, parsed, org_id);
+  const pending = socket.data.joining?.get(room);
   if (pending && !pending.cancelled) return pending.result;
 
   const policy = parsed.namespace.history;
-  if (socket.rooms.has(parsed.topic)) {
+  if (socket.rooms.has(room)) {
     if (!policy) return noHistory(parsed.topic, position !== undefined);
-    return { ok: true, topic: parsed.topic, ...(await currentPosition(parsed.topic, policy, context)) };
+    return { ok: true, topic: parsed.topic, ...(await currentPosition(room, policy, context)) };
   }
   // socket.rooms also holds the socket's own id room.
   if (socket.rooms.size - 1 + (socket.data.joining?.size ?? 0) >= context.limits.maxSubscriptionsPerSocket) {
     throw new ProtocolError("too_many_subscriptions", `at most ${context.limits.maxSubscriptionsPerSocket} subscriptions per connection`);
   }
   if (!policy) {
-    await socket.join(parsed.topic);
-    context.onJoined(socket, parsed);
+    await socket.join(room);
+    context.onJoined(socket, parsed, room);
     return noHistory(parsed.topic, position !== undefined);
   }
 
   const query: HistoryQuery = { ...(position ? { since: position } : {}), fromCursor: ownTopic(socket, parsed) };
   const state = { cancelled: false };
-  const result = catchUp(socket, parsed.topic, policy, query, context, state).finally(() => {
+  const result = catchUp(socket, { topic: parsed.topic, room }, policy, query, context, state).finally(() => {
     // A cancelled catch-up may have been replaced by a newer subscribe: leave that one alone.
-    if (socket.data.joining?.get(parsed.topic) === joining) socket.data.joining.delete(parsed.topic);
+    if (socket.data.joining?.get(room) === joining) socket.data.joining.delete(room);
   });
   const joining: Joining = Object.assign(state, { result });
   // Made on first use: most connections never have a catch-up in flight.
   socket.data.joining ??= new Map();
-  socket.data.joining.set(parsed.topic, joining);
+  socket.data.joining.set(room, joining);
   const ok = await joining.result;
-  if (socket.rooms.has(parsed.topic)) context.onJoined(socket, parsed);
+  if (socket.rooms.has(room)) context.onJoined(socket, parsed, room);
   return ok;
 }
 
@@ -73,22 +75,32 @@ export async function subscribe(socket: HubSocket, request: unknown, context: Su
 export async function unsubscribe(
   socket: HubSocket,
   request: unknown,
-  context: Pick<SubscriptionContext, "onLeft">,
+  context: Pick<SubscriptionContext, "onLeft" | "registry">,
 ): Promise<UnsubscribeOk> {
-  const { topic } = readRequest(request);
-  if (typeof topic !== "string" || topic.length === 0 || topic === socket.id) {
-    throw new ProtocolError("bad_request", "unsubscribe takes { topic: string }");
-  }
-  const pending = socket.data.joining?.get(topic);
+  const { topic, org_id } = readRequest(request);
+  if (topic.length === 0 || topic === socket.id) throw new ProtocolError("bad_request", "unsubscribe takes { topic: string }");
+  const room = unsubscribeRoom(socket, topic, org_id, context.registry);
+  const pending = socket.data.joining?.get(room);
   if (pending) {
     pending.cancelled = true;
-    socket.data.joining?.delete(topic);
+    socket.data.joining?.delete(room);
   }
-  if (socket.rooms.has(topic)) {
-    await socket.leave(topic);
-    context.onLeft(socket, topic);
+  if (socket.rooms.has(room)) {
+    await socket.leave(room);
+    context.onLeft(socket, room);
   }
   return { ok: true, topic };
+}
+
+/** The room an unsubscribe leaves: leaving a topic that does not parse (so was never joined) succeeds too. */
+function unsubscribeRoom(socket: HubSocket, topic: string, orgId: unknown, registry: TopicRegistry): string {
+  let parsed: ParsedTopic;
+  try {
+    parsed = registry.parse(topic);
+  } catch {
+    return topic;
+  }
+  return roomFor(socket.data.principal, parsed, orgId);
 }
 
 /**
@@ -107,13 +119,13 @@ function ownTopic(socket: HubSocket, topic: ParsedTopic): boolean {
   return principal.kind === "user" && topic.namespace.scope === "user" && topic.owner === principal.userId;
 }
 
-function readRequest(request: unknown): { topic: unknown; since: unknown } {
+function readRequest(request: unknown): { topic: string; since: unknown; org_id: unknown } {
   if (typeof request !== "object" || request === null || Array.isArray(request)) {
     throw new ProtocolError("bad_request", "expected an object like { topic }");
   }
-  const { topic, since } = request as Record<string, unknown>;
+  const { topic, since, org_id } = request as Record<string, unknown>;
   if (typeof topic !== "string") throw new ProtocolError("bad_request", "topic must be a string");
-  return { topic, since };
+  return { topic, since, org_id };
 }
 
 function readSince(since: unknown): StreamPosition {

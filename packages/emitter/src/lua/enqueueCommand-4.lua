@@ -1,5 +1,8 @@
 --[[
   Durably accepts one inhouse queue command, once per command id, and wakes the queue's owner.
+  A command a user sends for themselves (ARGV[5] = "1") is only for a queue that exists and is not
+  closed: for any other queue it is refused here and writes nothing (no stream, no active entry, no
+  dedupe key), so made-up queue ids leave nothing behind.
 
   KEYS[1]  dedupe key of the command id
   KEYS[2]  the queue's command stream
@@ -9,11 +12,20 @@
   ARGV[2]  the queue's name ({org_id}/{queue_id})
   ARGV[3]  the wake-up channel
   ARGV[4]  the command, JSON
+  ARGV[5]  "1": accept only for an existing queue that is not closed
 
-  Returns the command's stream id, or false when the id was accepted before.
+  Returns the command's stream id; DUPLICATE (0) when the id was accepted before; NO_QUEUE (-1)
+  when ARGV[5] is "1" and the queue does not exist or is closed.
 ]]
+local DUPLICATE, NO_QUEUE = 0, -1
+if ARGV[5] == "1" then
+  local queue = redis.call("HGET", KEYS[4], "queue")
+  if not queue or cjson.decode(queue).status == "closed" then
+    return NO_QUEUE
+  end
+end
 if not redis.call("SET", KEYS[1], "1", "NX", "PX", ARGV[1]) then
-  return false
+  return DUPLICATE
 end
 local id = redis.call("XADD", KEYS[2], "*", "command", ARGV[4])
 redis.call("PERSIST", KEYS[2])

@@ -25,11 +25,10 @@ export interface HubCommands {
     stream: string,
     meta: string,
     cursor: string,
-    salt: string,
+    emptyEpoch: string,
     sinceOffset: number,
     sinceEpoch: string,
     fromCursor: 0 | 1,
-    metaTtlMs: number,
   ): Promise<[epoch: Buffer, top: number, matched: 0 | 1, entries: Array<[id: Buffer, fields: Buffer[]]>, nowMs: number]>;
   hubAcknowledge(meta: string, cursor: string, offset: number, epoch: string, ttlMs: number): Promise<number>;
   hubDeadLetter(
@@ -53,7 +52,8 @@ export interface HubCommands {
     name: string,
     wake: string,
     json: string,
-  ): Promise<string | null>;
+    onlyOpenQueue: "0" | "1",
+  ): Promise<string | number>;
 }
 
 const SCRIPTS = [

@@ -1,7 +1,9 @@
 --[[
-  Retires a closed queue whose commands are all applied: it leaves the active set and its lease is
-  released, so no worker keeps holding it. Its state and command stream expire after 7 days unless a
-  command arrives first (which makes it active again and keeps them).
+  Retires a closed queue, or one that was never opened, whose commands are all applied: it leaves
+  the active set and its lease is released, so no worker keeps holding it. A closed queue's state
+  and command stream expire after 7 days unless a command arrives first (which makes it active
+  again and keeps them); a queue that was never opened (its commands were all refused) keeps
+  nothing: its state and stream are deleted.
 
   KEYS[1]  the queue's lease key
   KEYS[2]  the set of active queue names
@@ -23,6 +25,10 @@ end
 redis.call("SREM", KEYS[2], ARGV[3])
 redis.call("ZREM", KEYS[4], ARGV[3])
 redis.call("DEL", KEYS[1])
-redis.call("EXPIRE", KEYS[5], 604800)
-redis.call("EXPIRE", KEYS[3], 604800)
+if redis.call("HEXISTS", KEYS[5], "queue") == 0 then
+  redis.call("DEL", KEYS[5], KEYS[3])
+else
+  redis.call("EXPIRE", KEYS[5], 604800)
+  redis.call("EXPIRE", KEYS[3], 604800)
+end
 return 1
