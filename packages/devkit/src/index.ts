@@ -8,6 +8,8 @@ export type { RedisServer } from "./redis-server.js";
 export { startRedis } from "./redis-server.js";
 export type { ConnectOptions, HubClient } from "./socket-client.js";
 export { closeAllClients, collect, connectClient, nextEvent, refusal, request } from "./socket-client.js";
+export type { TcpProxy, TcpProxyMode, TcpProxyOptions } from "./tcp-proxy.js";
+export { startTcpProxy } from "./tcp-proxy.js";
 export type { SignOptions, UserClaims } from "./tokens.js";
 export { serviceToken, TEST_INTERNAL_SECRET, TEST_JWT_SECRET, userToken } from "./tokens.js";
 export { until } from "./until.js";
