@@ -1,4 +1,4 @@
-import express, { type ErrorRequestHandler, type Router } from "express";
+import express, { type ErrorRequestHandler, type Request, type Router } from "express";
 import type { Logger } from "pino";
 import { HttpError } from "./http-error.js";
 
@@ -25,19 +25,24 @@ export function createHttpApp({ routers, logger, draining }: HttpAppOptions): ex
 
 function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
-    const failure = toHttpError(error);
+    const failure = toHttpError(error, req);
     if (failure.status >= 500) logger.error({ err: error, path: req.path }, "request failed");
     res.status(failure.status).json(failure);
   };
 }
 
-function toHttpError(error: unknown): HttpError {
+function toHttpError(error: unknown, req: Request): HttpError {
   if (error instanceof HttpError) return error;
-  const type = (error as { type?: unknown } | null)?.type;
+  const { type, status } = (error ?? {}) as { type?: unknown; status?: unknown };
   if (type === "entity.too.large") return new HttpError(413, "payload_too_large", "request body is too large");
   if (type === "entity.parse.failed") return new HttpError(400, "bad_request", "request body is not valid JSON");
   if ((typeof type === "string" && type.startsWith("encoding.")) || type === "charset.unsupported") {
     return new HttpError(415, "bad_request", "unsupported body encoding");
+  }
+  // body-parser hands on the decompression stream's own error, with status 400 and no type.
+  const encoding = req.headers["content-encoding"]?.toLowerCase();
+  if (status === 400 && type === undefined && encoding !== undefined && encoding !== "identity") {
+    return new HttpError(400, "bad_request", `request body is not valid ${encoding} data`);
   }
   return new HttpError(500, "internal", "internal error");
 }
