@@ -82,7 +82,10 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       logger.error({ err: error, source, code, org_id: orgId, event_type: type }, "could not write to the dead-letter queue");
     },
     onPublished: (source, type, duplicate) => stats.published(source, type, duplicate),
-    onDeadLettered: (source, code) => metrics.deadLettered.inc({ source, code }),
+    onDeadLettered: (source, code, overflow) => {
+      metrics.deadLettered.inc({ source, code });
+      if (overflow) metrics.deadLetterOverflow.inc({ source });
+    },
   });
   startLegacyChannel({
     engine,

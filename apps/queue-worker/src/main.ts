@@ -32,7 +32,7 @@ const keys = hubKeys(config.keyPrefix);
 const store = redisQueueStore({ redis, subscriber, keys });
 const publisher = createPublisher({
   sink: redisEventSink(redis, keys),
-  deadLetters: redisDeadLetters(redis, keys),
+  deadLetters: redisDeadLetters(redis, keys, { maxStreamsPerSource: config.dlqMaxStreamsPerSource }),
   topics: new TopicRegistry(config.namespaces),
 });
 let worker: QueueWorker | undefined;

@@ -37,15 +37,35 @@ export interface DeadLetterStreamInfo {
   length: number;
 }
 
+/** Where `append` put a letter. */
+export interface DeadLetterReceipt {
+  /** The stream written: the letter's own, or its source's overflow stream (`overflowStreamName`). */
+  stream: string;
+  /** Whether its own stream would have been one too many for its source (`maxStreamsPerSource`). */
+  overflow: boolean;
+}
+
+/** One page of `streamPage`. */
+export interface DeadLetterStreamPage {
+  /** Streams that hold entries, by name (code-unit order). */
+  streams: DeadLetterStreamInfo[];
+  /** The `after` of the next page; undefined when this page is the last. */
+  next: string | undefined;
+}
+
 /** The dead-letter queue: per-org, per-type streams of rejected events, each capped in length. */
 export interface DeadLetters {
   /**
    * Records a rejected event. With a fingerprint, the same input is recorded once however many
    * nodes reject it (the legacy channel reaches every gateway): resolves `false` when it already was.
+   * A source that already has entries in `maxStreamsPerSource` other streams writes to its overflow
+   * stream instead: producer input cannot multiply streams without bound.
    */
-  append(letter: DeadLetter, fingerprint?: string): Promise<boolean>;
+  append(letter: DeadLetter, fingerprint?: string): Promise<DeadLetterReceipt | false>;
   /** Every stream that holds entries. */
   streams(): Promise<DeadLetterStreamInfo[]>;
+  /** Streams that hold entries, by name, at most `limit`, after the stream named `after`. */
+  streamPage(page: { after?: string; limit: number }): Promise<DeadLetterStreamPage>;
   /** Entries of one stream, oldest first, after the given entry id. */
   entries(stream: string, options: { after?: string; count: number }): Promise<DeadLetterEntry[]>;
   /** Removes entries (after a successful replay); resolves with how many were removed. */
@@ -58,6 +78,8 @@ export const MAX_RAW_BYTES = 16_384;
 export const DEAD_LETTER_STREAM_LENGTH = 10_000;
 /** How long a dead-letter stream lives after its last write: 7 days. Abandoned streams vanish. */
 export const DEAD_LETTER_TTL_MS = 7 * 86_400_000;
+/** Streams (`{org_id}:{type}`) one source may write within the TTL before it overflows (`DLQ_MAX_STREAMS_PER_SOURCE`). */
+export const DEAD_LETTER_MAX_STREAMS_PER_SOURCE = 1_000;
 
 /**
  * The stream a rejected event goes to: `{org_id}:{event_type}`, or `_unknown` when either is
@@ -65,7 +87,42 @@ export const DEAD_LETTER_TTL_MS = 7 * 86_400_000;
  * so input cannot create streams without bound.
  */
 export function deadLetterStreamName(orgId: string | undefined, type: string | undefined): string {
-  return orgId && type ? `${orgId}:${type}` : "_unknown";
+  return orgId && type ? `${orgId}:${type}` : UNKNOWN_STREAM;
+}
+
+/** The one stream of input whose org or type is unknown; it does not count toward a source's streams. */
+export const UNKNOWN_STREAM = "_unknown";
+
+/**
+ * Where a source's entries go once it has written `maxStreamsPerSource` streams within the TTL:
+ * `_overflow:{source}`. Each entry keeps the `org_id` and `type` it named.
+ */
+export function overflowStreamName(source: IngestSource): string {
+  return `_overflow:${source}`;
+}
+
+/**
+ * The page of `names` (sorted) after `after`, skipping streams without entries: asks `lengths` for
+ * as many names at a time as the page still lacks.
+ */
+export async function pageOfStreams(
+  names: readonly string[],
+  { after, limit }: { after?: string; limit: number },
+  lengths: (names: string[]) => Promise<number[]>,
+): Promise<DeadLetterStreamPage> {
+  let next = after === undefined ? 0 : names.findIndex((name) => name > after);
+  if (next < 0) next = names.length;
+  const streams: DeadLetterStreamInfo[] = [];
+  while (streams.length < limit && next < names.length) {
+    const batch = names.slice(next, next + limit - streams.length);
+    const counts = await lengths(batch);
+    batch.forEach((stream, i) => {
+      const length = counts[i] ?? 0;
+      if (length > 0) streams.push({ stream, length });
+    });
+    next += batch.length;
+  }
+  return { streams, next: next < names.length ? names[next - 1] : undefined };
 }
 
 /** Cuts the raw input to `MAX_RAW_BYTES`. */

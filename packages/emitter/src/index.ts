@@ -3,8 +3,25 @@ export type { DecodedBroadcast, EncodedBroadcast } from "./broadcast-encoder.js"
 export { broadcastPublishedAt, createBroadcastEncoder, decodeBroadcast } from "./broadcast-encoder.js";
 export type { CommandQueue, UserCommandOutcome } from "./command-queue.js";
 export { redisCommandQueue } from "./command-queue.js";
-export type { DeadLetter, DeadLetterEntry, DeadLetterStreamInfo, DeadLetters, IngestSource } from "./dead-letters.js";
-export { capRaw, DEAD_LETTER_STREAM_LENGTH, DEAD_LETTER_TTL_MS, deadLetterStreamName, MAX_RAW_BYTES } from "./dead-letters.js";
+export type {
+  DeadLetter,
+  DeadLetterEntry,
+  DeadLetterReceipt,
+  DeadLetterStreamInfo,
+  DeadLetterStreamPage,
+  DeadLetters,
+  IngestSource,
+} from "./dead-letters.js";
+export {
+  capRaw,
+  DEAD_LETTER_MAX_STREAMS_PER_SOURCE,
+  DEAD_LETTER_STREAM_LENGTH,
+  DEAD_LETTER_TTL_MS,
+  deadLetterStreamName,
+  MAX_RAW_BYTES,
+  overflowStreamName,
+  UNKNOWN_STREAM,
+} from "./dead-letters.js";
 export type { EventKey, EventSink, Outgoing } from "./event-sink.js";
 export { DEDUPE_WINDOW_MS } from "./event-sink.js";
 export type { History, HistoryEntry, HistoryQuery, HistoryRead } from "./history.js";

@@ -14,6 +14,8 @@ export interface HubKeys {
   deadLetters(stream: string): string;
   /** Sorted set of the dead-letter stream names written within their lifetime, scored by last write (epoch ms). */
   readonly deadLetterIndex: string;
+  /** Sorted set of the dead-letter streams one source (`http`, `webhook`, ...) wrote, scored by its last write (epoch ms). */
+  deadLetterSourceIndex(source: string): string;
   /** Marks a rejected input as dead-lettered, so several nodes seeing it append it once. */
   deadLetterSeen(fingerprint: string): string;
   /** Keys of one inhouse queue, by its name `{org_id}/{queue_id}`. */
@@ -81,6 +83,7 @@ export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
     dedupe: (orgId, eventId) => `${prefix}:dedupe:${orgId}:${eventId}`,
     deadLetters: (stream) => `${prefix}:dlq:${stream}`,
     deadLetterIndex: `${prefix}:dlq-index`,
+    deadLetterSourceIndex: (source) => `${prefix}:dlq-index:${source}`,
     deadLetterSeen: (fingerprint) => `${prefix}:dlq-seen:${fingerprint}`,
     queue: (name) => ({
       state: `${prefix}:iq:${name}:state`,

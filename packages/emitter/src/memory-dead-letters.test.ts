@@ -59,20 +59,26 @@ describe("memoryDeadLetters", () => {
     expect(await dlq.streams()).toEqual([]);
   });
 
-  it("keeps at most maxStreams streams, dropping the one written longest ago", async () => {
-    const dlq = memoryDeadLetters({ maxStreams: 2 });
-    await dlq.append(letter(1, { orgId: "1" }));
+  it("keeps at most maxStreamsPerSource streams per source, then fills its overflow stream; drops no stream", async () => {
+    const dlq = memoryDeadLetters({ maxStreamsPerSource: 2 });
+    expect(await dlq.append(letter(1, { orgId: "1" }))).toEqual({ stream: "1:roster.player_hired", overflow: false });
     await dlq.append(letter(2, { orgId: "2" }));
-    await dlq.append(letter(3, { orgId: "1" }));
-    await dlq.append(letter(4, { orgId: "3" }));
-    expect((await dlq.streams()).map((s) => s.stream)).toEqual(["1:roster.player_hired", "3:roster.player_hired"]);
+    expect(await dlq.append(letter(3, { orgId: "3" }))).toEqual({ stream: "_overflow:http", overflow: true });
+    expect(await dlq.append(letter(4, { orgId: "1" }))).toEqual({ stream: "1:roster.player_hired", overflow: false });
+    await dlq.append(letter(5, { orgId: "3", source: "webhook" }));
+    expect((await dlq.streams()).map((s) => s.stream)).toEqual([
+      "1:roster.player_hired",
+      "2:roster.player_hired",
+      "3:roster.player_hired",
+      "_overflow:http",
+    ]);
   });
 
   it("records a fingerprinted input once", async () => {
     const dlq = memoryDeadLetters();
-    expect(await dlq.append(letter(1), "fp")).toBe(true);
+    expect(await dlq.append(letter(1), "fp")).toMatchObject({ overflow: false });
     expect(await dlq.append(letter(1), "fp")).toBe(false);
-    expect(await dlq.append(letter(1))).toBe(true);
+    expect(await dlq.append(letter(1))).toMatchObject({ overflow: false });
     expect(await dlq.streams()).toEqual([{ stream: "42:roster.player_hired", length: 2 }]);
   });
 });

@@ -1,9 +1,14 @@
 import {
+  DEAD_LETTER_MAX_STREAMS_PER_SOURCE,
   DEAD_LETTER_STREAM_LENGTH,
   DEAD_LETTER_TTL_MS,
   type DeadLetterEntry,
   type DeadLetters,
   deadLetterStreamName,
+  type IngestSource,
+  overflowStreamName,
+  pageOfStreams,
+  UNKNOWN_STREAM,
 } from "./dead-letters.js";
 import { RecentIds } from "./recent-ids.js";
 
@@ -12,8 +17,11 @@ export interface MemoryDeadLettersOptions {
   maxLength?: number;
   /** How long a stream is kept after its last write. @default DEAD_LETTER_TTL_MS (7 days) */
   ttlMs?: number;
-  /** Streams kept at once; a new one beyond it drops the stream written longest ago. @default 1,000 */
-  maxStreams?: number;
+  /**
+   * Streams one source may write within `ttlMs`; its entries for any other stream go to
+   * `overflowStreamName(source)`, as on Redis. `_unknown` does not count. @default DEAD_LETTER_MAX_STREAMS_PER_SOURCE (1,000)
+   */
+  maxStreamsPerSource?: number;
   /** @default Date.now */
   now?: () => number;
 }
@@ -25,18 +33,20 @@ interface Stream {
 
 /**
  * The dead-letter queue of the memory engine: the same streams, kept in process, bounded in entries
- * per stream, in streams, and in time (a stream goes 7 days after its last write, as on Redis).
- * A number argument is `maxLength`.
+ * per stream, in streams per source (then its overflow stream), and in time (a stream goes 7 days
+ * after its last write, as on Redis). A number argument is `maxLength`.
  */
 export function memoryDeadLetters(options: number | MemoryDeadLettersOptions = {}): DeadLetters {
   const {
     maxLength = DEAD_LETTER_STREAM_LENGTH,
     ttlMs = DEAD_LETTER_TTL_MS,
-    maxStreams = 1_000,
+    maxStreamsPerSource = DEAD_LETTER_MAX_STREAMS_PER_SOURCE,
     now = Date.now,
   } = typeof options === "number" ? { maxLength: options } : options;
   // Insertion order is write order: a write moves its stream to the end.
   const streams = new Map<string, Stream>();
+  // Per source, the streams it wrote and when it last did, in that order too.
+  const bySource = new Map<IngestSource, Map<string, number>>();
   const seen = new RecentIds(5 * 60_000, 10_000);
   let sequence = 0;
 
@@ -46,6 +56,21 @@ export function memoryDeadLetters(options: number | MemoryDeadLettersOptions = {
       if (at - stream.writtenAt < ttlMs) break;
       streams.delete(name);
     }
+  }
+
+  /** The stream a letter of `source` for `name` goes to: its own, or the overflow past the cap. */
+  function place(source: IngestSource, name: string, at: number): string {
+    if (name === UNKNOWN_STREAM) return name;
+    const written = bySource.get(source) ?? new Map<string, number>();
+    bySource.set(source, written);
+    for (const [stream, writtenAt] of written) {
+      if (at - writtenAt < ttlMs) break;
+      written.delete(stream);
+    }
+    if (!written.has(name) && written.size >= maxStreamsPerSource) return overflowStreamName(source);
+    written.delete(name);
+    written.set(name, at);
+    return name;
   }
 
   const live = (name: string): Stream | undefined => {
@@ -58,16 +83,16 @@ export function memoryDeadLetters(options: number | MemoryDeadLettersOptions = {
       if (fingerprint !== undefined && !seen.claim(fingerprint)) return false;
       const at = now();
       expire(at);
-      const name = letter.stream ?? deadLetterStreamName(letter.orgId, letter.type);
+      const own = letter.stream ?? deadLetterStreamName(letter.orgId, letter.type);
+      const name = place(letter.source, own, at);
       const stream = streams.get(name) ?? { entries: [], writtenAt: at };
       streams.delete(name);
-      if (streams.size >= maxStreams) streams.delete(streams.keys().next().value as string);
       streams.set(name, stream);
       stream.writtenAt = at;
       const { stream: _, ...fields } = letter;
       stream.entries.push({ ...fields, id: `${letter.receivedAt}-${sequence++}`, stream: name });
       if (stream.entries.length > maxLength) stream.entries.splice(0, stream.entries.length - maxLength);
-      return true;
+      return { stream: name, overflow: name !== own };
     },
     async streams() {
       expire(now());
@@ -78,6 +103,11 @@ export function memoryDeadLetters(options: number | MemoryDeadLettersOptions = {
           // Code-unit order, as the Redis engine sorts.
           .sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0))
       );
+    },
+    async streamPage(page) {
+      expire(now());
+      const names = [...streams.keys()].sort();
+      return pageOfStreams(names, page, async (batch) => batch.map((name) => streams.get(name)?.entries.length ?? 0));
     },
     async entries(name, { after, count }) {
       const entries = live(name)?.entries ?? [];

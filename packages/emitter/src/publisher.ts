@@ -73,8 +73,11 @@ export interface PublisherOptions {
    * `duplicate` whether the sink had seen its id. Must not throw.
    */
   onPublished?: (source: IngestSource, type: string, duplicate: boolean) => void;
-  /** Told about each rejection recorded in the dead-letter queue (not one another node already recorded). Must not throw. */
-  onDeadLettered?: (source: IngestSource, code: PublishErrorCode) => void;
+  /**
+   * Told about each rejection recorded in the dead-letter queue (not one another node already
+   * recorded); `overflow` when it went to its source's overflow stream (`DeadLetterReceipt`). Must not throw.
+   */
+  onDeadLettered?: (source: IngestSource, code: PublishErrorCode, overflow: boolean) => void;
 }
 
 /**
@@ -190,7 +193,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
         },
         context.fingerprint,
       );
-      if (recorded) options.onDeadLettered?.(context.source, error.code);
+      if (recorded) options.onDeadLettered?.(context.source, error.code, recorded.overflow);
     } catch (failure) {
       options.onDeadLetterError?.(failure, { source: context.source, code: error.code, orgId: head.orgId, type: head.type });
     }

@@ -70,12 +70,12 @@ describe("dedupe window on the Redis engine", () => {
 describe("dead letters on Redis", () => {
   it("writes no fingerprint key without a fingerprint, one with", async () => {
     const dlq = redisDeadLetters(redis, keys);
-    expect(await dlq.append(letter())).toBe(true);
-    expect(await dlq.append(letter())).toBe(true);
+    expect(await dlq.append(letter())).toEqual({ stream: "42:roster.player_hired", overflow: false });
+    expect(await dlq.append(letter())).toEqual({ stream: "42:roster.player_hired", overflow: false });
     expect(await redis.keys("t:dlq-seen:*")).toEqual([]);
     expect(await redis.xlen(keys.deadLetters("42:roster.player_hired"))).toBe(2);
 
-    expect(await dlq.append(letter(), "fp-1")).toBe(true);
+    expect(await dlq.append(letter(), "fp-1")).toMatchObject({ overflow: false });
     expect(await dlq.append(letter(), "fp-1")).toBe(false);
     expect(await redis.keys("t:dlq-seen:*")).toEqual([keys.deadLetterSeen("fp-1")]);
     expect(await redis.xlen(keys.deadLetters("42:roster.player_hired"))).toBe(3);

@@ -66,6 +66,7 @@ describe("loadConfig defaults", () => {
       checkInTimeoutMs: 60_000,
       queueLeaseTtlMs: 5_000,
       presenceTtlMs: 12_000,
+      dlqMaxStreamsPerSource: 1_000,
       corsOrigins: "*",
       namespaces: [],
       limits: { maxSubscriptionsPerSocket: 200, subscribeRatePerSecond: 50, maxMessageBytes: 65_536 },
@@ -432,6 +433,24 @@ describe("PRESENCE_TTL_MS", () => {
 
   it.each([["999"], ["20001"], ["12s"]])("refuses %s", (value) => {
     expectRefused({ ...DEV, PRESENCE_TTL_MS: value }, "PRESENCE_TTL_MS");
+  });
+});
+
+describe("DLQ_MAX_STREAMS_PER_SOURCE", () => {
+  it("defaults to 1000 streams per producer path, for the gateway and the worker", () => {
+    expect(loadConfig(DEV, "gateway").dlqMaxStreamsPerSource).toBe(1_000);
+    expect(loadConfig(DEV, "worker").dlqMaxStreamsPerSource).toBe(1_000);
+  });
+
+  it.each([
+    ["1", 1],
+    ["100000", 100_000],
+  ])("accepts the bound %s", (value, expected) => {
+    expect(loadConfig({ ...DEV, DLQ_MAX_STREAMS_PER_SOURCE: value }, "gateway").dlqMaxStreamsPerSource).toBe(expected);
+  });
+
+  it.each([["0"], ["100001"], ["-5"], ["1e3"], ["many"]])("refuses %j", (value) => {
+    expectRefused({ ...DEV, DLQ_MAX_STREAMS_PER_SOURCE: value }, "DLQ_MAX_STREAMS_PER_SOURCE");
   });
 });
 

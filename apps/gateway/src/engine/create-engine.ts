@@ -12,7 +12,13 @@ export function createEngine(config: HubConfig, logger: Logger): Engine {
       { engine: "memory" },
       "EMBEDDED MEMORY ENGINE: this is a single-node hub; nothing is shared with other processes. Set REDIS_URL to run a cluster.",
     );
-    return createMemoryEngine();
+    return createMemoryEngine({ dlqMaxStreamsPerSource: config.dlqMaxStreamsPerSource });
   }
-  return createRedisEngine({ redis: config.redis, keys: hubKeys(config.keyPrefix), logger, presenceTtlMs: config.presenceTtlMs });
+  return createRedisEngine({
+    redis: config.redis,
+    keys: hubKeys(config.keyPrefix),
+    logger,
+    presenceTtlMs: config.presenceTtlMs,
+    dlqMaxStreamsPerSource: config.dlqMaxStreamsPerSource,
+  });
 }

@@ -5,8 +5,13 @@ import { memoryPresence } from "../presence/memory-presence.js";
 import type { LiveTap } from "../recovery/live-holds.js";
 import type { BroadcastObserver, Engine } from "./engine.js";
 
+export interface MemoryEngineOptions {
+  /** `DLQ_MAX_STREAMS_PER_SOURCE`. @default DEAD_LETTER_MAX_STREAMS_PER_SOURCE (1,000) */
+  dlqMaxStreamsPerSource?: number;
+}
+
 /** Single node: Socket.IO's in-memory adapter; dedupe, history, dead letters and inhouse queues kept in process. */
-export function createMemoryEngine(): Engine {
+export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   const recent = new RecentIds(DEDUPE_WINDOW_MS);
   const queues = memoryQueueStore();
   const history = new MemoryHistory();
@@ -17,7 +22,9 @@ export function createMemoryEngine(): Engine {
     attach() {},
     async ready() {},
     eventSink: (io) => memoryEventSink(io, recent, history, { tap: () => tap, observer: () => observer }),
-    deadLetters: memoryDeadLetters(),
+    deadLetters: memoryDeadLetters(
+      options.dlqMaxStreamsPerSource === undefined ? {} : { maxStreamsPerSource: options.dlqMaxStreamsPerSource },
+    ),
     history,
     tapLive(next) {
       tap = next;

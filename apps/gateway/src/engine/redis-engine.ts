@@ -21,6 +21,8 @@ export interface RedisEngineOptions {
   logger: Logger;
   /** `PRESENCE_TTL_MS`: how long a node may go without a presence heartbeat. */
   presenceTtlMs: number;
+  /** `DLQ_MAX_STREAMS_PER_SOURCE`: dead-letter streams one producer path may write. */
+  dlqMaxStreamsPerSource: number;
 }
 
 /** Clustered: gateways share broadcasts through `@socket.io/redis-adapter`. */
@@ -52,7 +54,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       await legacySubscribed;
     },
     eventSink: () => redisEventSink(pub, options.keys),
-    deadLetters: redisDeadLetters(pub, options.keys),
+    deadLetters: redisDeadLetters(pub, options.keys, { maxStreamsPerSource: options.dlqMaxStreamsPerSource }),
     history: redisHistory(pub, options.keys),
     liveGeneration: () => live.generation,
     onLiveGap: (listener) => live.listeners.push(listener),

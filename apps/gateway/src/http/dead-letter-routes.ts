@@ -14,12 +14,15 @@ export interface DeadLetterRoutesOptions {
 }
 
 const MAX_PAGE = 500;
+/** Streams per page of `GET /api/v1/dlq`: `?limit=`, default and most. */
+const STREAM_PAGE = { default: 100, max: 1_000 };
 const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
+// `_overflow:{source}` has the shape of `{org_id}:{event_type}`.
 const STREAM = /^(_unknown|[A-Za-z0-9_.-]{1,128}:[a-z][a-z0-9_.]{0,127})$/;
 
 /**
  * The dead-letter queue's internal API (service token):
- * - `GET /api/v1/dlq` -> `{ streams: [{ stream, length }] }`
+ * - `GET /api/v1/dlq?limit=&cursor=` -> `{ streams: [{ stream, length }], next_cursor }`
  * - `GET /api/v1/dlq/:stream/entries?after=&count=` -> `{ entries }`
  * - `POST /api/v1/dlq/:stream/replay` `{ ids?, count? }` -> `{ replayed, failed }`
  * - `DELETE /api/v1/dlq/:stream/entries` `{ ids }` -> `{ removed }`
@@ -28,8 +31,12 @@ export function deadLetterRoutes({ deadLetters, publisher, verifier, contextOf }
   const router = Router();
   router.use("/api/v1/dlq", serviceOnly(verifier));
 
-  router.get("/api/v1/dlq", async (_req, res) => {
-    res.json({ streams: await deadLetters.streams() });
+  router.get("/api/v1/dlq", async (req, res) => {
+    const limit = limitParam(req.query.limit);
+    const after = req.query.cursor === undefined ? undefined : cursorParam(req.query.cursor);
+    const page = await deadLetters.streamPage({ limit, ...(after === undefined ? {} : { after }) });
+    // The cursor is the last stream name examined, opaque to callers.
+    res.json({ streams: page.streams, next_cursor: page.next === undefined ? null : Buffer.from(page.next).toString("base64url") });
   });
 
   router.get("/api/v1/dlq/:stream/entries", async (req, res) => {
@@ -65,6 +72,19 @@ function streamParam(value: unknown): string {
     throw new HttpError(400, "bad_request", "stream must be {org_id}:{event_type} or _unknown");
   }
   return value;
+}
+
+function limitParam(value: unknown): number {
+  if (value === undefined) return STREAM_PAGE.default;
+  const limit = typeof value === "string" && /^\d{1,7}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(limit >= 1 && limit <= STREAM_PAGE.max)) throw new HttpError(400, "bad_request", `limit must be 1 to ${STREAM_PAGE.max}`);
+  return limit;
+}
+
+function cursorParam(value: unknown): string {
+  const name = typeof value === "string" && /^[A-Za-z0-9_-]{1,400}$/.test(value) ? Buffer.from(value, "base64url").toString() : "";
+  if (!STREAM.test(name)) throw new HttpError(400, "bad_request", "cursor must be a next_cursor this API returned");
+  return name;
 }
 
 function entryIdParam(value: unknown): string {

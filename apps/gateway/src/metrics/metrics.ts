@@ -28,6 +28,8 @@ export interface GatewayMetrics {
   readonly dedupeHits: Counter<"source">;
   /** Rejected input written to the dead-letter queue by this node, by producer path and code. */
   readonly deadLettered: Counter<"source" | "code">;
+  /** Of those, the ones written to their source's overflow stream (`DLQ_MAX_STREAMS_PER_SOURCE` reached), by producer path. */
+  readonly deadLetterOverflow: Counter<"source">;
   /** Events neither delivered nor dead-lettered, by reason. */
   readonly dropped: Counter<"reason">;
   /** Times this node's live stream (the adapter's Redis subscription) came back after an interruption. */
@@ -46,6 +48,8 @@ export interface GatewayMetrics {
 
 /** Why an event was dropped: the pipeline failed (Redis unreachable...), or its rejection could not be recorded. */
 const DROP_REASONS = ["publish_failed", "dead_letter_failed"] as const;
+/** The producer paths a gateway ingests (SDK publishes never pass through one). */
+const INGEST_SOURCES = ["http", "webhook", "legacy"] as const;
 
 export function createMetrics(sources: MetricSources): GatewayMetrics {
   const registry = new Registry();
@@ -77,6 +81,13 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
     registers,
   });
   for (const reason of DROP_REASONS) dropped.inc({ reason }, 0);
+  const deadLetterOverflow = new Counter({
+    name: "hub_dead_letter_overflow_total",
+    help: "Rejected input this gateway recorded in its source's overflow stream, its own being one too many (DLQ_MAX_STREAMS_PER_SOURCE), by producer path.",
+    labelNames: ["source"],
+    registers,
+  });
+  for (const source of INGEST_SOURCES) deadLetterOverflow.inc({ source }, 0);
   const fanout: FanoutTally = new Map();
   new Counter({
     name: "hub_broadcasts_total",
@@ -124,6 +135,7 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
       labelNames: ["source", "code"],
       registers,
     }),
+    deadLetterOverflow,
     dropped,
     liveGaps: new Counter({
       name: "hub_live_stream_gaps_total",

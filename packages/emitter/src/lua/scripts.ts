@@ -35,13 +35,17 @@ export interface HubCommands {
     stream: string,
     index: string,
     seenKey: string,
+    sourceIndex: string,
+    overflowStream: string,
     streamName: string,
     maxLen: number,
     seenMs: number,
     ttlMs: number,
     nowMs: number,
+    maxStreamsPerSource: number,
+    overflowStreamName: string,
     ...fieldValuePairs: string[]
-  ): Promise<string | null>;
+  ): Promise<[id: string, overflowed: 0 | 1] | null>;
   hubDeadLetterStreams(index: string, nowMs: number, ttlMs: number): Promise<string[]>;
   hubEnqueueCommand(
     seenKey: string,
@@ -60,7 +64,7 @@ const SCRIPTS = [
   ["hubPublish", "publish-n"],
   ["hubReadHistory", "readHistory-3"],
   ["hubAcknowledge", "acknowledge-2"],
-  ["hubDeadLetter", "deadLetter-3"],
+  ["hubDeadLetter", "deadLetter-5"],
   ["hubDeadLetterStreams", "deadLetterStreams-1"],
   ["hubEnqueueCommand", "enqueueCommand-4"],
 ] as const;
