@@ -59,6 +59,8 @@ describe("loadConfig defaults", () => {
         issuer: undefined,
         audience: undefined,
         internalSecret: "internal-secret",
+        maxTtlS: 604_800,
+        clockSkewS: 60,
       },
       scraperApiKey: undefined,
       legacyChannelPattern: "prostaff:events:*",
@@ -313,6 +315,34 @@ describe("JWT_SECRET / JWT_JWKS_URL / INTERNAL_JWT_SECRET", () => {
 
   it("accepts short secrets outside production", () => {
     expect(loadConfig({ JWT_SECRET: "a", INTERNAL_JWT_SECRET: "b", SCRAPER_API_KEY: "c" }, "gateway").auth.jwtSecret).toBe("a");
+  });
+});
+
+describe("JWT_MAX_TTL_S / JWT_CLOCK_SKEW_S", () => {
+  it("default to 7 days and 60 s", () => {
+    expect(loadConfig(DEV, "gateway").auth).toMatchObject({ maxTtlS: 604_800, clockSkewS: 60 });
+  });
+
+  it.each([
+    [
+      { JWT_MAX_TTL_S: "60", JWT_CLOCK_SKEW_S: "0" },
+      { maxTtlS: 60, clockSkewS: 0 },
+    ],
+    [
+      { JWT_MAX_TTL_S: "31536000", JWT_CLOCK_SKEW_S: "600" },
+      { maxTtlS: 31_536_000, clockSkewS: 600 },
+    ],
+    [{ JWT_MAX_TTL_S: " 86400 " }, { maxTtlS: 86_400, clockSkewS: 60 }],
+  ])("accepts %j", (env, expected) => {
+    expect(loadConfig({ ...DEV, ...env }, "gateway").auth).toMatchObject(expected);
+  });
+
+  it.each([["59"], ["31536001"], ["0"], ["7d"], ["1.5"]])("refuses JWT_MAX_TTL_S=%j", (value) => {
+    expectRefused({ ...DEV, JWT_MAX_TTL_S: value }, "JWT_MAX_TTL_S");
+  });
+
+  it.each([["-1"], ["601"], ["1m"]])("refuses JWT_CLOCK_SKEW_S=%j", (value) => {
+    expectRefused({ ...DEV, JWT_CLOCK_SKEW_S: value }, "JWT_CLOCK_SKEW_S");
   });
 });
 

@@ -23,6 +23,13 @@ export interface AuthSettings {
   audience: string | undefined;
   /** HS256 secret for service-to-service tokens. */
   internalSecret: string;
+  /**
+   * `JWT_MAX_TTL_S`, default 604800 (7 days): the longest a token, user or service, may live: `exp`
+   * at most this far from now, and from `iat` when it has one.
+   */
+  maxTtlS: number;
+  /** `JWT_CLOCK_SKEW_S`, default 60: how far ahead of this clock a token's `iat` or `nbf` may be. */
+  clockSkewS: number;
 }
 
 /** `ADMIN_UI=basic`: the Socket.IO admin UI's `/admin` namespace, behind these credentials. */
@@ -167,7 +174,15 @@ function auth(env: Env, role: ProcessRole, production: boolean): AuthSettings {
     // A user token would verify as a service token and gain access to every topic.
     throw new ConfigError("INTERNAL_JWT_SECRET", "must differ from JWT_SECRET");
   }
-  return { jwtSecret, jwksUrl, issuer: str(env, "JWT_ISSUER"), audience: str(env, "JWT_AUDIENCE"), internalSecret };
+  return {
+    jwtSecret,
+    jwksUrl,
+    issuer: str(env, "JWT_ISSUER"),
+    audience: str(env, "JWT_AUDIENCE"),
+    internalSecret,
+    maxTtlS: int(env, "JWT_MAX_TTL_S", { default: 604_800, min: 60, max: 31_536_000 }),
+    clockSkewS: int(env, "JWT_CLOCK_SKEW_S", { default: 60, min: 0, max: 600 }),
+  };
 }
 
 /** Secrets must be long enough to resist guessing once the hub faces the internet. */

@@ -19,6 +19,8 @@ function settings(overrides: Partial<AuthSettings> = {}): AuthSettings {
     issuer: undefined,
     audience: undefined,
     internalSecret: INTERNAL_SECRET,
+    maxTtlS: 604_800,
+    clockSkewS: 60,
     ...overrides,
   };
 }
@@ -555,5 +557,73 @@ describe("createTokenVerifier: JWKS cache, rotation, ES256 and EdDSA", () => {
     const rsa = signers.get("rsa-1") as { privateKey: CryptoKey };
     const token = await signAsymmetric({ sub: "7", org_id: "42" }, rsa.privateKey, { header: { alg: "RS256", kid: "ec-1" } });
     await expectRefused(verifier.verify(token), "token_invalid");
+  });
+});
+
+describe("createTokenVerifier: token lifetimes (JWT_MAX_TTL_S, JWT_CLOCK_SKEW_S)", () => {
+  const verifier = createTokenVerifier(settings());
+  const DAY = 86_400;
+
+  /** Signs exactly these claims (no `iat` unless given), as a user or a service token. */
+  function sign(kind: "user" | "service", claims: JWTPayload): Promise<string> {
+    const [identity, secret] = kind === "user" ? [{ sub: "7", org_id: "42" }, USER_SECRET] : [{ sub: "billing" }, INTERNAL_SECRET];
+    return new SignJWT({ ...identity, ...claims }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).sign(encoder.encode(secret));
+  }
+
+  describe.each(["user", "service"] as const)("%s tokens", (kind) => {
+    it.each([
+      ["exp: 1e300", () => ({ exp: 1e300 })],
+      ["exp: 1e300 with iat now", () => ({ exp: 1e300, iat: nowSeconds() })],
+      ["exp 8 days from now, no iat", () => ({ exp: nowSeconds() + 8 * DAY })],
+      ["exp 7 days and 2 minutes from now (past the skew)", () => ({ exp: nowSeconds() + 7 * DAY + 120 })],
+    ])("refuses %s: exp more than JWT_MAX_TTL_S from now", async (_label, claims) => {
+      const error = await expectRefused(verifier.verify(await sign(kind, claims())), "token_invalid");
+      expect(error.message).toBe("claim exp is more than JWT_MAX_TTL_S (604800 s) from now");
+    });
+
+    it("refuses exp more than JWT_MAX_TTL_S after iat, even when it is near", async () => {
+      const now = nowSeconds();
+      const error = await expectRefused(verifier.verify(await sign(kind, { iat: now - 30 * DAY, exp: now + 3600 })), "token_invalid");
+      expect(error.message).toBe("claim exp is more than JWT_MAX_TTL_S (604800 s) after iat");
+    });
+
+    it("refuses iat more than JWT_CLOCK_SKEW_S in the future", async () => {
+      const now = nowSeconds();
+      const error = await expectRefused(verifier.verify(await sign(kind, { iat: now + 3600, exp: now + 7200 })), "token_invalid");
+      expect(error.message).toBe("claim iat is more than 60 s in the future");
+      await expectRefused(verifier.verify(await sign(kind, { iat: now + 90, exp: now + 3600 })), "token_invalid");
+    });
+
+    it("refuses nbf more than JWT_CLOCK_SKEW_S in the future", async () => {
+      const now = nowSeconds();
+      const error = await expectRefused(verifier.verify(await sign(kind, { nbf: now + 120, exp: now + 3600 })), "token_invalid");
+      expect(error.message).toBe("claim nbf is in the future: the token is not valid yet");
+    });
+
+    it("accepts a 7-day token, and iat, nbf or exp off by less than the skew", async () => {
+      const now = nowSeconds();
+      for (const claims of [
+        { iat: now, exp: now + 7 * DAY },
+        { exp: now + 7 * DAY + 30 },
+        { iat: now + 30, exp: now + 3600 },
+        { nbf: now + 30, exp: now + 3600 },
+      ]) {
+        expect(await verifier.verify(await sign(kind, claims)), JSON.stringify(claims)).toMatchObject({ kind, exp: claims.exp });
+      }
+    });
+
+    it("keeps expiry strict: exp a few seconds ago is token_expired, whatever the skew", async () => {
+      await expectRefused(verifier.verify(await sign(kind, { exp: nowSeconds() - 5 })), "token_expired");
+    });
+
+    it("takes its bounds from the settings", async () => {
+      const strict = createTokenVerifier(settings({ maxTtlS: 3600, clockSkewS: 0 }));
+      const now = nowSeconds();
+      expect(await strict.verify(await sign(kind, { iat: now, exp: now + 3600 }))).toMatchObject({ kind });
+      const ttl = await expectRefused(strict.verify(await sign(kind, { iat: now, exp: now + 3660 })), "token_invalid");
+      expect(ttl.message).toContain("JWT_MAX_TTL_S (3600 s)");
+      await expectRefused(strict.verify(await sign(kind, { iat: now + 5, exp: now + 600 })), "token_invalid");
+      await expectRefused(strict.verify(await sign(kind, { nbf: now + 5, exp: now + 600 })), "token_invalid");
+    });
   });
 });

@@ -27,7 +27,10 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
   const jwks: JWTVerifyGetKey | undefined = settings.jwksUrl
     ? createRemoteJWKSet(new URL(settings.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 600_000 })
     : undefined;
+  // jose's tolerance lets `nbf` be up to the skew ahead; `checkLifetime` keeps `exp` itself strict.
+  const tolerance = { clockTolerance: settings.clockSkewS };
   const userClaims = {
+    ...tolerance,
     requiredClaims: ["exp", "sub"],
     ...(settings.issuer === undefined ? {} : { issuer: settings.issuer }),
     ...(settings.audience === undefined ? {} : { audience: settings.audience }),
@@ -42,6 +45,7 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
       if (!jwks) throw invalid(`algorithm ${alg} is not accepted`);
       ({ payload } = await jwtVerify(token, jwks, { ...userClaims, algorithms: ASYMMETRIC_ALGS }));
     }
+    checkLifetime(payload);
     const userId = readIdentity(payload.sub);
     const orgId = readIdentity(payload.org_id);
     if (userId === undefined) throw invalid(`claim sub must be a non-empty string of at most ${MAX_IDENTITY_LENGTH} characters`);
@@ -53,7 +57,8 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
 
   async function verifyService(token: string): Promise<Principal | undefined> {
     try {
-      const { payload } = await jwtVerify(token, internalKey, { algorithms: ["HS256"], requiredClaims: ["exp", "sub"] });
+      const { payload } = await jwtVerify(token, internalKey, { ...tolerance, algorithms: ["HS256"], requiredClaims: ["exp", "sub"] });
+      checkLifetime(payload);
       if (typeof payload.sub !== "string" || payload.sub === "") throw invalid("claim sub must name the service");
       return { kind: "service", service: payload.sub, exp: payload.exp as number };
     } catch (error) {
@@ -61,6 +66,24 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
       if (error instanceof errors.JWSSignatureVerificationFailed) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * What jose does not bound: a token that expired within the skew (still `token_expired`: the
+   * connection's timer fires at `exp`), `exp` past `JWT_MAX_TTL_S` from now or from `iat` (a token
+   * that never expires), `iat` in the future beyond the skew.
+   */
+  function checkLifetime(payload: JWTPayload): void {
+    const now = Date.now() / 1000;
+    const exp = payload.exp as number;
+    const { iat } = payload;
+    if (exp <= now) throw new ProtocolError("token_expired", "token has expired");
+    if (exp > now + settings.maxTtlS + settings.clockSkewS) {
+      throw invalid(`claim exp is more than JWT_MAX_TTL_S (${settings.maxTtlS} s) from now`);
+    }
+    if (iat === undefined) return;
+    if (iat > now + settings.clockSkewS) throw invalid(`claim iat is more than ${settings.clockSkewS} s in the future`);
+    if (exp - iat > settings.maxTtlS) throw invalid(`claim exp is more than JWT_MAX_TTL_S (${settings.maxTtlS} s) after iat`);
   }
 
   return {
@@ -113,7 +136,10 @@ function invalid(message: string): ProtocolError {
 function toProtocolError(error: unknown): ProtocolError {
   if (error instanceof ProtocolError) return error;
   if (error instanceof errors.JWTExpired) return new ProtocolError("token_expired", "token has expired");
-  if (error instanceof errors.JWTClaimValidationFailed) return invalid(`claim ${error.claim} ${error.reason}`);
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === "nbf" && error.reason === "check_failed") return invalid("claim nbf is in the future: the token is not valid yet");
+    return invalid(`claim ${error.claim} ${error.reason}`);
+  }
   if (error instanceof errors.JOSEError) return invalid("token could not be verified");
   return invalid("token is malformed");
 }
