@@ -20,16 +20,22 @@ import { createHttpApp } from "./http/http-app.js";
 import { inhouseRoutes } from "./http/inhouse-routes.js";
 import { metricsRoutes } from "./http/metrics-routes.js";
 import { publishRoutes } from "./http/publish-routes.js";
+import { serviceRateLimit } from "./http/service-rate.js";
+import { userRoutes } from "./http/user-routes.js";
 import { webhookRoutes } from "./http/webhook-routes.js";
 import { IngestStats } from "./ingest/ingest-stats.js";
 import { channelOrg, startLegacyChannel } from "./ingest/legacy-channel.js";
 import { createMetrics } from "./metrics/metrics.js";
 import { trackTopicMetrics } from "./metrics/topic-metrics.js";
+import { type Admission, connectionAdmission } from "./protection/admission.js";
+import { guardOutbound } from "./protection/outbound-guard.js";
+import { sendResync } from "./protection/resync.js";
+import { issuedBefore } from "./protection/user-sessions.js";
 import { acknowledge } from "./protocol/acknowledge.js";
 import type { HubServer, HubSocket } from "./protocol/hub-socket.js";
 import { INHOUSE_REQUESTS, inhouseRequest } from "./protocol/inhouse-requests.js";
 import { trackPresence } from "./protocol/presence-requests.js";
-import { type RequestHandler, serveRequests } from "./protocol/respond.js";
+import { type RequestHandler, type RequestTable, serveRequests } from "./protocol/respond.js";
 import { type SubscriptionContext, subscribe, unsubscribe } from "./protocol/subscriptions.js";
 import { TokenBucket } from "./protocol/token-bucket.js";
 import { LiveHolds } from "./recovery/live-holds.js";
@@ -60,13 +66,24 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   const registry = new TopicRegistry(config.namespaces);
   const verifier = createTokenVerifier(config.auth);
 
+  // Read by allowRequest, which the server needs before the admission exists.
+  let admission: Admission | undefined;
   const io: HubServer = new Server({
     cors: { origin: config.corsOrigins, credentials: config.corsOrigins !== "*" },
     maxHttpBufferSize: config.limits.maxMessageBytes,
     pingInterval: 25_000,
     pingTimeout: 20_000,
-    // A draining node takes no new clients; they reconnect to another one.
-    allowRequest: (_req, callback) => callback(lifecycle === "draining" ? "draining" : null, lifecycle !== "draining"),
+    // A session that has not finished the Socket.IO handshake by then is closed (MAX_PENDING_SESSIONS counts them).
+    connectTimeout: 10_000,
+    allowRequest: (_req, callback) => {
+      // A draining node takes no new clients; they reconnect to another one.
+      if (lifecycle === "draining") return callback("draining", false);
+      if (admission?.pendingSessionsFull()) {
+        metrics.limitRefusals.inc({ limit: "pending_sessions" });
+        return callback("too many pending sessions", false);
+      }
+      callback(null, true);
+    },
   });
   engine.attach(io);
   const metrics = createMetrics({ connections: () => io.of("/").sockets.size, redisConnections: () => engine.redisConnections() });
@@ -119,16 +136,20 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       ? { source: "legacy", channel: entry.channel, expectOrgId: channelOrg(config.legacyChannelPattern, entry.channel) }
       : { source: entry.source };
 
+  const publishRate = serviceRateLimit(config.limits.httpPublishRatePerSecond, () =>
+    metrics.limitRefusals.inc({ limit: "http_publish_rate" }),
+  );
   const app = createHttpApp({
     logger,
     draining: () => lifecycle === "draining",
     routers: [
       healthRoutes({ engine, version: VERSION, nodeId: config.nodeId, lifecycle: () => lifecycle }),
       metricsRoutes(metrics),
-      publishRoutes({ engine, publisher, verifier, stats }),
+      publishRoutes({ engine, publisher, verifier, stats, rateLimit: publishRate }),
       ...(config.scraperApiKey ? [webhookRoutes({ engine, publisher, apiKey: config.scraperApiKey, stats })] : []),
       deadLetterRoutes({ deadLetters: engine.deadLetters, publisher, verifier, contextOf: legacyContext }),
-      inhouseRoutes({ engine, commands: engine.commands, verifier }),
+      inhouseRoutes({ engine, commands: engine.commands, verifier, rateLimit: publishRate }),
+      userRoutes({ engine, verifier }),
       ...(config.consoleEnabled ? [consoleRoutes({ logger })] : []),
       ...adminUi({ io, settings: config.adminUi, nodeId: config.nodeId, logger }),
     ],
@@ -153,6 +174,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     liveBarrier: () => engine.liveBarrier(),
     liveGeneration: () => engine.liveGeneration(),
     available: () => engine.redisState() !== "disconnected",
+    replayBudgetBytes: config.limits.clientBufferBytes / 2,
     onJoined: presenceTracking.joined,
     onLeft: presenceTracking.left,
     onReplayed: topicMetrics.replayed,
@@ -161,25 +183,66 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   const http = createServer(app);
   io.attach(http);
 
+  admission = connectionAdmission({
+    io,
+    limits: config.limits,
+    sessions: engine.userSessions,
+    logger,
+    refused: (limit) => metrics.limitRefusals.inc({ limit }),
+  });
+  io.use(admission.byAddress);
   io.use(authenticateHandshake(verifier, logger));
+  io.use(admission.byUser);
+  const outbound = guardOutbound({
+    io,
+    maxBytes: config.limits.clientBufferBytes,
+    logger,
+    onDisconnected: () => metrics.slowConsumerDisconnects.inc(),
+    onLagging: () => metrics.slowConsumerResyncs.inc(),
+    onDrained: (socket, rooms) => void sendResync(socket, rooms, { registry, history: engine.history, logger }),
+  });
+  // Revocations and forced disconnects, from this node's HTTP routes or any other's.
+  engine.userSessions.onControl((message) => {
+    for (const socket of io.of("/").sockets.values()) {
+      const principal = socket.data.principal;
+      if (principal.kind !== "user" || principal.orgId !== message.orgId || principal.userId !== message.userId) continue;
+      if (message.kind === "revoke" && !issuedBefore(principal.issuedAt, message.before ?? Date.now())) continue;
+      socket.data.closeReason = message.kind === "revoke" ? "revoked" : "disconnect";
+      metrics.forcedDisconnects.inc({ reason: socket.data.closeReason });
+      socket.disconnect(true);
+    }
+  });
   // One table for every socket's requests (closures per socket and event cost memory per connection).
   const requests = new Map<string, RequestHandler>([
     ["subscribe", (socket, req) => subscribe(socket, req, subscriptions)],
     ["unsubscribe", (socket, req) => unsubscribe(socket, req, subscriptions)],
     ["ack", (socket, req) => acknowledge(socket, req, registry, engine.history, subscriptions.available)],
-    ["auth.refresh", (socket, req) => refreshAuth(socket, req, verifier)],
+    ["auth.refresh", (socket, req) => refreshAuth(socket, req, { verifier, sessions: engine.userSessions })],
     ["presence", (socket, req) => presenceTracking.request(socket, req)],
     ...(Object.keys(INHOUSE_REQUESTS) as Array<keyof typeof INHOUSE_REQUESTS>).map((event): [string, RequestHandler] => [
       event,
       (socket, req) => inhouseRequest(socket, event, req, engine),
     ]),
   ]);
+  const table: RequestTable = {
+    handlers: requests,
+    logger,
+    onRefused: (code, budget) => {
+      if (code === "rate_limited") metrics.limitRefusals.inc({ limit: budget ? "request_rate" : "subscribe_rate" });
+    },
+  };
   io.on("connection", (socket: HubSocket) => {
     socket.data.subscribeBucket = new TokenBucket(config.limits.subscribeRatePerSecond);
+    socket.data.requestBucket = new TokenBucket(config.limits.requestRatePerSecond);
+    socket.data.resync = (socket.handshake.auth as { resync?: unknown } | undefined)?.resync === true;
+    admission?.connected(socket);
     armTokenExpiry(socket);
     presenceTracking.watch(socket);
-    socket.on("disconnect", () => clearTokenExpiry(socket));
-    serveRequests(socket, requests, logger);
+    socket.on("disconnect", () => {
+      clearTokenExpiry(socket);
+      admission?.disconnected(socket);
+    });
+    serveRequests(socket, table);
   });
 
   return {
@@ -201,6 +264,8 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     async close() {
       lifecycle = "draining";
       reconciler?.stop();
+      outbound.stop();
+      admission?.stop();
       await drainClients(io, http, logger, clientWaitMs(config.shutdownTimeoutMs));
       await queueWorker?.close();
       await presence.close();

@@ -92,6 +92,10 @@ class HubConnection implements Hub {
     this.#socket.on("auth.expired", () => {
       this.#expired = true;
     });
+    this.#socket.on("resync", (info) => {
+      const topics = Array.isArray(info?.topics) ? info.topics.map((t) => t?.topic).filter((t) => typeof t === "string") : [];
+      this.#subscriptions.resync(topics);
+    });
     this.#socket.io.on("reconnect_failed", this.#onReconnectFailed);
     this.#socket.onAny((event: string, ...args: unknown[]) => this.#subscriptions.deliver(event, args[0]));
   }
@@ -168,7 +172,8 @@ class HubConnection implements Hub {
       .then(
         (token) => {
           this.#token = token;
-          cb({ token });
+          // resync: a connection that falls behind is resynced (subscribe again from history), not closed.
+          cb({ token, resync: true });
         },
         (error: unknown) => {
           // The server refuses with token_missing; the refusal handler reports this cause.

@@ -41,7 +41,7 @@ interface TopicEntry {
   ackStopped: boolean;
 }
 
-const EVENTS_NOT_ON_TOPICS: ReadonlySet<string> = new Set(["error", "auth.expired"]);
+const EVENTS_NOT_ON_TOPICS: ReadonlySet<string> = new Set(["error", "auth.expired", "resync"]);
 
 /**
  * Every topic the hub is subscribed to, and what flows through them: (re)subscribing from each
@@ -113,6 +113,20 @@ export class TopicSubscriptions {
     this.#online = true;
     this.#generation++;
     for (const entry of this.#entries.values()) this.#subscribe(entry);
+  }
+
+  /**
+   * The server took the connection off these topics (`resync`: it fell behind): subscribe each
+   * again from its last position, so what was dropped is replayed from history.
+   */
+  resync(topics: readonly string[]): void {
+    if (!this.#online) return;
+    for (const topic of topics) {
+      const entry = this.#entries.get(topic);
+      if (!entry) continue;
+      entry.confirmed = false;
+      this.#subscribe(entry);
+    }
   }
 
   /** Disconnected: the server forgot the subscriptions; they are sent again by the next `online()`. */

@@ -45,7 +45,7 @@ export interface HubOptions {
 export type ConnectHubOptions = HubOptions & HubCredentials;
 
 /** Client events: everything the server sends on a topic (not `error`, not `auth.expired`). */
-export type ClientEventName = Exclude<keyof ServerToClientEvents & string, "error" | "auth.expired">;
+export type ClientEventName = Exclude<keyof ServerToClientEvents & string, "error" | "auth.expired" | "resync">;
 
 /** The envelope type of one client event, e.g. `Envelope<MatchData>` for `match_confirmed`. */
 export type EnvelopeOf<E extends ClientEventName> = Parameters<ServerToClientEvents[E]>[0];

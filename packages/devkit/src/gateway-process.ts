@@ -37,6 +37,15 @@ export function gatewayEnv(overrides: Record<string, string | undefined> = {}): 
     JWT_SECRET: TEST_JWT_SECRET,
     INTERNAL_JWT_SECRET: TEST_INTERNAL_SECRET,
     LOG_LEVEL: "info",
+    // Tests and the bench connect thousands of clients from one address, often as one user, and
+    // send requests as fast as they are answered: the limits' defaults would refuse them. The
+    // limit tests set the values they test.
+    MAX_CONNECTIONS_PER_USER: "100000",
+    MAX_CONNECTIONS_PER_IP: "1000000",
+    HANDSHAKES_PER_IP_PER_SECOND: "100000",
+    MAX_PENDING_SESSIONS: "1000000",
+    REQUEST_RATE_PER_SECOND: "100000",
+    HTTP_PUBLISH_RATE_PER_SECOND: "100000",
     ...overrides,
   };
 }

@@ -36,6 +36,12 @@ export interface HubKeys {
   presenceNode(nodeId: string): string;
   /** Sorted set of gateway nodes holding presence, scored by their last heartbeat (epoch ms). */
   readonly presenceNodes: string;
+  /** Hash of one user's live connections, cluster-wide: connection id -> when the entry expires (epoch ms). */
+  userConnections(orgId: string, userId: string): string;
+  /** When set: the user's tokens issued before this time (epoch ms) are refused. */
+  revocation(orgId: string, userId: string): string;
+  /** Channel of the gateways' control messages (revoke and disconnect a user's connections), JSON. */
+  readonly control: string;
 }
 
 export interface HistoryKeys {
@@ -99,5 +105,9 @@ export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
     presence: (topic) => ({ counts: `${prefix}:pr:${topic}:n`, since: `${prefix}:pr:${topic}:t` }),
     presenceNode: (nodeId) => `${prefix}:pr-node:${nodeId}`,
     presenceNodes: `${prefix}:pr-nodes`,
+    // The user's two keys share a hash tag: one slot, so one script can read both on Redis Cluster.
+    userConnections: (orgId, userId) => `${prefix}:user:{${orgId}/${userId}}:conn`,
+    revocation: (orgId, userId) => `${prefix}:user:{${orgId}/${userId}}:revoked`,
+    control: `${prefix}:control`,
   };
 }

@@ -29,6 +29,7 @@ export type {
   PresenceMember,
   PresenceOk,
   PresenceRequest,
+  ResyncInfo,
   ServerToClientEvents,
   StreamPosition,
   SubscribeOk,

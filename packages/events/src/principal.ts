@@ -10,6 +10,8 @@ export interface UserPrincipal {
   roles: readonly string[];
   /** Expiry, epoch seconds. */
   exp: number;
+  /** The token's `iat`, epoch seconds, when it has one: a revocation refuses tokens issued before it. */
+  issuedAt?: number;
 }
 
 export interface ServicePrincipal {

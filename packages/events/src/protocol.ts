@@ -161,4 +161,15 @@ export interface ServerToClientEvents extends FamilyEvents {
   error: (err: ErrorBody) => void;
   /** The token expired and no fresh one arrived: the server disconnects right after. */
   "auth.expired": (info: { exp: number }) => void;
+  /**
+   * The connection fell more than CLIENT_BUFFER_BYTES behind (its client negotiated resync): the
+   * hub dropped its live events and took it off these topics. Subscribe to each again with the
+   * `since` of the last event processed, to recover what was dropped from history.
+   */
+  resync: (info: ResyncInfo) => void;
+}
+
+/** `resync`'s argument: the topics the connection was taken off, each with its position when it was. */
+export interface ResyncInfo {
+  topics: Array<{ topic: string; offset: number; epoch: string }>;
 }

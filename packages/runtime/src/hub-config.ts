@@ -47,6 +47,22 @@ export interface LimitSettings {
   subscribeRatePerSecond: number;
   /** `MAX_MESSAGE_BYTES`: largest client message, default 64 KiB. */
   maxMessageBytes: number;
+  /** `REQUEST_RATE_PER_SECOND`: requests of any kind per connection per second, default 100. */
+  requestRatePerSecond: number;
+  /** `CLIENT_BUFFER_BYTES`: a connection's outbound bytes not yet written to the kernel, at most; default 1 MiB. */
+  clientBufferBytes: number;
+  /** `MAX_CONNECTIONS_PER_USER`: a user's connections across the cluster, default 20. */
+  maxConnectionsPerUser: number;
+  /** `MAX_CONNECTIONS_PER_IP`: connections from one address to one gateway, default 500. */
+  maxConnectionsPerIp: number;
+  /** `HANDSHAKES_PER_IP_PER_SECOND`: new connections from one address to one gateway per second, default 50. */
+  handshakesPerIpPerSecond: number;
+  /** `MAX_PENDING_SESSIONS`: engine.io sessions on one gateway that have not completed the Socket.IO handshake, default 1000. */
+  maxPendingSessions: number;
+  /** `HTTP_PUBLISH_RATE_PER_SECOND`: publish requests per service per gateway per second, default 200. */
+  httpPublishRatePerSecond: number;
+  /** `TRUST_PROXY`: take the client's address from X-Forwarded-For (the last entry, added by the balancer), default false. */
+  trustProxy: boolean;
 }
 
 /** Every setting of a hub process, validated. */
@@ -147,6 +163,14 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
       maxSubscriptionsPerSocket: int(env, "MAX_SUBSCRIPTIONS_PER_SOCKET", { default: 200, min: 1, max: 100_000 }),
       subscribeRatePerSecond: int(env, "SUBSCRIBE_RATE_PER_SECOND", { default: 50, min: 1, max: 100_000 }),
       maxMessageBytes: int(env, "MAX_MESSAGE_BYTES", { default: 65_536, min: 1_024, max: 16_777_216 }),
+      requestRatePerSecond: int(env, "REQUEST_RATE_PER_SECOND", { default: 100, min: 1, max: 100_000 }),
+      clientBufferBytes: int(env, "CLIENT_BUFFER_BYTES", { default: 1_048_576, min: 65_536, max: 268_435_456 }),
+      maxConnectionsPerUser: int(env, "MAX_CONNECTIONS_PER_USER", { default: 20, min: 1, max: 100_000 }),
+      maxConnectionsPerIp: int(env, "MAX_CONNECTIONS_PER_IP", { default: 500, min: 1, max: 1_000_000 }),
+      handshakesPerIpPerSecond: int(env, "HANDSHAKES_PER_IP_PER_SECOND", { default: 50, min: 1, max: 100_000 }),
+      maxPendingSessions: int(env, "MAX_PENDING_SESSIONS", { default: 1_000, min: 1, max: 1_000_000 }),
+      httpPublishRatePerSecond: int(env, "HTTP_PUBLISH_RATE_PER_SECOND", { default: 200, min: 1, max: 100_000 }),
+      trustProxy: (oneOf(env, "TRUST_PROXY", ["true", "false"] as const) ?? "false") === "true",
     },
     shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", { default: 10_000, min: 0, max: 600_000 }),
     // The console holds no secret (it signs in with a token the user already has), but a production

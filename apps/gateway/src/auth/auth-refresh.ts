@@ -1,4 +1,5 @@
-import { type AuthRefreshOk, type Principal, ProtocolError, subjectOf } from "@hub/events";
+import { type AuthRefreshOk, type Principal, ProtocolError, subjectOf, type UserPrincipal } from "@hub/events";
+import type { UserSessions } from "../protection/user-sessions.js";
 import type { HubSocket } from "../protocol/hub-socket.js";
 import { armTokenExpiry } from "./token-expiry.js";
 import type { TokenVerifier } from "./token-verifier.js";
@@ -7,7 +8,11 @@ import type { TokenVerifier } from "./token-verifier.js";
  * Handles `auth.refresh`: a fresh token for the same subject (and, for users, the same org, since
  * the socket's subscriptions were authorized for it) extends the connection's life.
  */
-export async function refreshAuth(socket: HubSocket, request: unknown, verifier: TokenVerifier): Promise<AuthRefreshOk> {
+export async function refreshAuth(
+  socket: HubSocket,
+  request: unknown,
+  { verifier, sessions }: { verifier: TokenVerifier; sessions: UserSessions },
+): Promise<AuthRefreshOk> {
   if (typeof request !== "object" || request === null || typeof (request as { token?: unknown }).token !== "string") {
     throw new ProtocolError("bad_request", "auth.refresh takes { token: string }");
   }
@@ -19,6 +24,7 @@ export async function refreshAuth(socket: HubSocket, request: unknown, verifier:
   if (!sameIdentity(current, next)) {
     throw new ProtocolError("forbidden", "the new token belongs to a different subject");
   }
+  if (next.kind === "user" && (await revoked(sessions, next))) throw new ProtocolError("token_revoked", "this token was revoked");
   // The socket may have gone while the token was verified (a JWKS fetch): arm nothing then.
   if (!socket.connected) throw new ProtocolError("bad_request", "the connection closed");
   socket.data.principal = next;
@@ -29,4 +35,13 @@ export async function refreshAuth(socket: HubSocket, request: unknown, verifier:
 function sameIdentity(a: Principal, b: Principal): boolean {
   if (a.kind !== b.kind || subjectOf(a) !== subjectOf(b)) return false;
   return a.kind === "service" || (b.kind === "user" && a.orgId === b.orgId);
+}
+
+/** Whether the user's token is revoked; `unavailable` when that cannot be known (Redis away). */
+async function revoked(sessions: UserSessions, user: UserPrincipal): Promise<boolean> {
+  try {
+    return await sessions.revoked(user);
+  } catch {
+    throw new ProtocolError("unavailable", "the token could not be checked; send it again");
+  }
 }

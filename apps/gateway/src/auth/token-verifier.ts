@@ -52,7 +52,8 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
     if (orgId === undefined) throw invalid(`claim org_id is required: a non-empty string of at most ${MAX_IDENTITY_LENGTH} characters`);
     const roles = payload.roles ?? [];
     if (!Array.isArray(roles) || !roles.every((r) => typeof r === "string")) throw invalid("claim roles must be a list of strings");
-    return { kind: "user", userId, orgId, roles, exp: payload.exp as number };
+    const issuedAt = typeof payload.iat === "number" ? payload.iat : undefined;
+    return { kind: "user", userId, orgId, roles, exp: payload.exp as number, ...(issuedAt === undefined ? {} : { issuedAt }) };
   }
 
   async function verifyService(token: string): Promise<Principal | undefined> {

@@ -3,6 +3,7 @@ import type { QueueStore } from "@hub/inhouse";
 import type { EngineKind } from "@hub/runtime";
 import type { Server } from "socket.io";
 import type { Presence } from "../presence/presence.js";
+import type { UserSessions } from "../protection/user-sessions.js";
 import type { LiveTap } from "../recovery/live-holds.js";
 
 /** Redis as the engine sees it: `disabled` on the memory engine. */
@@ -55,6 +56,8 @@ export interface Engine {
   onLiveGap(listener: () => void): void;
   /** Cluster-wide presence for this node's sockets; `nodeId` names this node's entries. */
   createPresence(io: Server, nodeId: string): Presence;
+  /** Users' connections (MAX_CONNECTIONS_PER_USER) and revocations, cluster-wide. */
+  readonly userSessions: UserSessions;
   /** Where inhouse queue commands are durably accepted. */
   readonly commands: CommandQueue;
   /** The queue store when queues run inside this process (memory engine); the worker app runs them otherwise. */

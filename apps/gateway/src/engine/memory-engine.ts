@@ -2,6 +2,7 @@ import { DEDUPE_WINDOW_MS, type EventSink, MemoryHistory, memoryDeadLetters, Rec
 import { memoryQueueStore } from "@hub/inhouse";
 import type { Server } from "socket.io";
 import { memoryPresence } from "../presence/memory-presence.js";
+import { memoryUserSessions } from "../protection/memory-user-sessions.js";
 import type { LiveTap } from "../recovery/live-holds.js";
 import type { BroadcastObserver, Engine } from "./engine.js";
 
@@ -37,6 +38,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     liveGeneration: () => 0,
     onLiveGap() {},
     createPresence: (io) => memoryPresence(io),
+    userSessions: memoryUserSessions(),
     commands: queues.commands,
     embeddedQueues: queues,
     subscribeLegacy() {},

@@ -12,8 +12,10 @@ import { createAdapter } from "@socket.io/redis-adapter";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { redisPresence } from "../presence/redis-presence.js";
+import { redisUserSessions } from "../protection/redis-user-sessions.js";
 import type { LiveTap } from "../recovery/live-holds.js";
 import type { BroadcastObserver, Engine } from "./engine.js";
+import { watchResponsiveness } from "./responsiveness.js";
 
 export interface RedisEngineOptions {
   redis: RedisSettings;
@@ -36,6 +38,11 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
   let legacy: Redis | undefined;
   let legacySubscribed: Promise<unknown> = Promise.resolve();
   const live = watchLiveStream(sub);
+  const control = pub.duplicate({ connectionName: "hub-gateway-control" });
+  watch(control, "control", logger);
+  stopOnRefusedPassword(control, "gateway", options.redis, logger);
+  const answering = watchResponsiveness(pub, logger);
+  const userSessions = redisUserSessions({ redis: pub, subscriber: control, keys: options.keys, logger });
   // The adapter's own subscriber: a broadcast is seen here in the same tick the adapter sees it.
   const listeners: BroadcastListeners = {};
   const roomChannel = Buffer.from(`${options.keys.socketIo}#/#`);
@@ -69,6 +76,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       listeners.observer = observer;
     },
     createPresence: (_io, nodeId) => redisPresence({ redis: pub, keys: options.keys, nodeId, ttlMs: options.presenceTtlMs, logger }),
+    userSessions,
     commands: redisCommandQueue(pub, options.keys),
     embeddedQueues: undefined,
     subscribeLegacy(pattern, listener) {
@@ -81,14 +89,15 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
         .psubscribe(pattern)
         .catch((error: unknown) => logger.error({ err: error, pattern }, "legacy PSUBSCRIBE failed"));
     },
-    redisState: () => (pub.status === "ready" && sub.status === "ready" ? "connected" : "disconnected"),
+    redisState: () => (pub.status === "ready" && sub.status === "ready" && answering.responsive ? "connected" : "disconnected"),
     redisConnections: () => ({
       pub: pub.status === "ready",
       sub: sub.status === "ready",
       ...(legacy ? { legacy: legacy.status === "ready" } : {}),
     }),
     async close() {
-      await Promise.allSettled([pub, sub, legacy].filter((c) => c !== undefined).map(closeClient));
+      answering.stop();
+      await Promise.allSettled([pub, sub, control, legacy].filter((c) => c !== undefined).map(closeClient));
     },
   };
 }

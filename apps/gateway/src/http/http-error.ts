@@ -8,6 +8,7 @@ export type HttpErrorCode =
   | "not_found"
   | "payload_too_large"
   | "invalid_command"
+  | "rate_limited"
   | "unavailable"
   | "internal"
   | PublishErrorCode;

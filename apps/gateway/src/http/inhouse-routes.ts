@@ -1,6 +1,6 @@
 import type { CommandQueue } from "@hub/emitter";
 import { CommandError, parseQueueCommand, type QueueCommand, uuidv7 } from "@hub/events";
-import { Router } from "express";
+import { type RequestHandler, Router } from "express";
 import type { TokenVerifier } from "../auth/token-verifier.js";
 import type { Engine } from "../engine/engine.js";
 import { engineAvailable } from "./engine-available.js";
@@ -14,15 +14,17 @@ export interface InhouseRoutesOptions {
   engine: Engine;
   commands: CommandQueue;
   verifier: TokenVerifier;
+  /** Requests per service (serviceRateLimit). */
+  rateLimit: RequestHandler;
 }
 
 /**
  * `POST /api/v1/inhouse/commands` (service token): one command or `{ commands: [...] }` ->
  * `202 { ids }` once they are durably accepted; each queue applies its commands in this order.
  */
-export function inhouseRoutes({ engine, commands, verifier }: InhouseRoutesOptions): Router {
+export function inhouseRoutes({ engine, commands, verifier, rateLimit }: InhouseRoutesOptions): Router {
   const router = Router();
-  router.post("/api/v1/inhouse/commands", serviceOnly(verifier), engineAvailable(engine), jsonBody, async (req, res) => {
+  router.post("/api/v1/inhouse/commands", serviceOnly(verifier), rateLimit, engineAvailable(engine), jsonBody, async (req, res) => {
     const body: unknown = req.body;
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
       throw new HttpError(400, "bad_request", "body must be one command or { commands: [...] }");

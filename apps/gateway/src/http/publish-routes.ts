@@ -1,5 +1,5 @@
 import { type IngestSource, PublishError, type Publisher, type PublishResult } from "@hub/emitter";
-import { Router } from "express";
+import { type RequestHandler, Router } from "express";
 import type { TokenVerifier } from "../auth/token-verifier.js";
 import type { Engine } from "../engine/engine.js";
 import type { IngestStats } from "../ingest/ingest-stats.js";
@@ -16,13 +16,15 @@ export interface PublishRoutesOptions {
   publisher: Publisher;
   verifier: TokenVerifier;
   stats: IngestStats;
+  /** Requests per service (serviceRateLimit). */
+  rateLimit: RequestHandler;
 }
 
 /** `POST /api/v1/events`: one event or `{ events: [...] }`, with a service token -> `202 { ids }`. */
-export function publishRoutes({ engine, publisher, verifier, stats }: PublishRoutesOptions): Router {
+export function publishRoutes({ engine, publisher, verifier, stats, rateLimit }: PublishRoutesOptions): Router {
   const router = Router();
 
-  router.post("/api/v1/events", serviceOnly(verifier), engineAvailable(engine), textBody, async (req, res) => {
+  router.post("/api/v1/events", serviceOnly(verifier), rateLimit, engineAvailable(engine), textBody, async (req, res) => {
     const body = bodyOf(req.body);
     // Text that is not JSON goes through the pipeline too: refused as invalid_json, dead-lettered.
     const json = "json" in body ? body.json : undefined;

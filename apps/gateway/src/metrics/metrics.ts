@@ -44,7 +44,27 @@ export interface GatewayMetrics {
   readonly replayed: Counter<"namespace">;
   /** Subscribes with `since`, by namespace and whether every missed event was still in history. */
   readonly recoveries: Counter<"namespace" | "recovered">;
+  /** Requests, handshakes and HTTP publishes refused by a limit, by limit (LIMITS). */
+  readonly limitRefusals: Counter<"limit">;
+  /** Connections past CLIENT_BUFFER_BYTES that were closed. */
+  readonly slowConsumerDisconnects: Counter;
+  /** Connections past CLIENT_BUFFER_BYTES whose client negotiated resync: live events stopped, `resync` sent once drained. */
+  readonly slowConsumerResyncs: Counter;
+  /** Connections the hub closed on a service's request, by reason (`revoked`, `disconnect`). */
+  readonly forcedDisconnects: Counter<"reason">;
 }
+
+/** The limits a refusal is counted under (`hub_limit_refusals_total{limit}`). */
+export const LIMITS = [
+  "request_rate",
+  "subscribe_rate",
+  "connections_per_user",
+  "connections_per_ip",
+  "handshake_rate",
+  "pending_sessions",
+  "http_publish_rate",
+] as const;
+export type LimitName = (typeof LIMITS)[number];
 
 /** Why an event was dropped: the pipeline failed (Redis unreachable...), or its rejection could not be recorded. */
 const DROP_REASONS = ["publish_failed", "dead_letter_failed"] as const;
@@ -88,6 +108,20 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
     registers,
   });
   for (const source of INGEST_SOURCES) deadLetterOverflow.inc({ source }, 0);
+  const limitRefusals = new Counter({
+    name: "hub_limit_refusals_total",
+    help: "Requests, handshakes and HTTP publishes this gateway refused by a limit, by limit (docs/operations.md Limits).",
+    labelNames: ["limit"],
+    registers,
+  });
+  for (const limit of LIMITS) limitRefusals.inc({ limit }, 0);
+  const forcedDisconnects = new Counter({
+    name: "hub_forced_disconnects_total",
+    help: "Connections this gateway closed on a service's request, by reason (revoked, disconnect).",
+    labelNames: ["reason"],
+    registers,
+  });
+  for (const reason of ["revoked", "disconnect"]) forcedDisconnects.inc({ reason }, 0);
   const fanout: FanoutTally = new Map();
   new Counter({
     name: "hub_broadcasts_total",
@@ -167,5 +201,17 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
       labelNames: ["namespace", "recovered"],
       registers,
     }),
+    limitRefusals,
+    slowConsumerDisconnects: new Counter({
+      name: "hub_slow_consumer_disconnects_total",
+      help: "Connections closed with reason slow_consumer: more than CLIENT_BUFFER_BYTES waited to be written to them.",
+      registers,
+    }),
+    slowConsumerResyncs: new Counter({
+      name: "hub_slow_consumer_resyncs_total",
+      help: "Connections past CLIENT_BUFFER_BYTES whose client negotiated resync: their live events were dropped and resync sent once drained.",
+      registers,
+    }),
+    forcedDisconnects,
   };
 }

@@ -1,5 +1,6 @@
-import type { History, HistoryQuery, HistoryRead } from "@hub/emitter";
+import type { History, HistoryEntry, HistoryQuery, HistoryRead } from "@hub/emitter";
 import { type HistoryPolicy, ProtocolError, type StreamPosition, type SubscribeOk } from "@hub/events";
+import { pendingBytes } from "../protection/outbound-guard.js";
 import type { HeldEvent, LiveHolds } from "../recovery/live-holds.js";
 import type { HubSocket } from "./hub-socket.js";
 
@@ -22,6 +23,12 @@ export interface CatchUpContext {
   /** Whether Redis is reachable now; without it a catch-up answers `unavailable` at once. */
   available(): boolean;
   /**
+   * A replay is written at the pace its client reads: past this many outbound bytes waiting for the
+   * connection (half of CLIENT_BUFFER_BYTES), it waits for them to drain. So a large replay never
+   * makes its connection a slow consumer.
+   */
+  replayBudgetBytes: number;
+  /**
    * Told about each catch-up that reached its client: how many history entries it replayed, and
    * whether the client's `since` was recovered (undefined without `since`). For metrics.
    */
@@ -39,8 +46,10 @@ const CATCH_UP_TIMEOUT_MS = 5_000;
  * 2. read the position and the entries to replay (one Redis script);
  * 3. wait until the broadcasts of every event up to that position reached this node (unless a held
  *    one shows it already), so none of them can still arrive through the room after step 4;
- * 4. send the entries, join the room and send the held events that came after the read, in one
- *    tick, so nothing is delivered between the last held event and the first live one.
+ * 4. send the entries, at the pace the client reads them (`replayBudgetBytes`), while the hold
+ *    keeps collecting live broadcasts;
+ * 5. join the room and send the held events that came after the read, in one tick, so nothing is
+ *    delivered between the last held event and the first live one.
  * If this node's Redis subscription dropped meanwhile (broadcasts lost), or Redis does not answer
  * within CATCH_UP_TIMEOUT_MS, the answer is `unavailable` and the client subscribes again.
  */
@@ -71,9 +80,10 @@ export async function catchUp(
     if (context.liveGeneration() !== generation) throw unavailable();
     const { epoch } = read.position;
     let offset = read.position.offset;
+    const emit = socket.emit.bind(socket) as unknown as Emit;
+    // Live events keep being held meanwhile: they come after the read position.
+    await replay(socket, read.entries, emit, context.replayBudgetBytes, () => joining.cancelled || !socket.connected);
     if (!joining.cancelled && socket.connected) {
-      const emit = socket.emit.bind(socket) as unknown as Emit;
-      for (const entry of read.entries) emit(entry.clientEvent, entry.envelope);
       void socket.join(room);
       for (const held of hold.events) {
         const current = held.envelope.epoch === epoch && held.envelope.offset !== undefined;
@@ -86,6 +96,28 @@ export async function catchUp(
     return { ok: true, topic, epoch, offset, ...(read.recovered === undefined ? {} : { recovered: read.recovered }) };
   } finally {
     context.holds.close(hold);
+  }
+}
+
+/** Entries checked between two measurements of the connection's outbound bytes. */
+const REPLAY_CHECK_EVERY = 16;
+/** How often a paused replay looks again, and how long it waits for its client at most. */
+const REPLAY_POLL_MS = 10;
+const REPLAY_STALL_MS = 30_000;
+
+/** Emits a replay's entries, waiting whenever more than `budget` bytes wait to be written to the client. */
+async function replay(socket: HubSocket, entries: readonly HistoryEntry[], emit: Emit, budget: number, stopped: () => boolean) {
+  for (let i = 0; i < entries.length; i++) {
+    if (stopped()) return;
+    const entry = entries[i] as HistoryEntry;
+    emit(entry.clientEvent, entry.envelope);
+    if (i % REPLAY_CHECK_EVERY !== REPLAY_CHECK_EVERY - 1 || pendingBytes(socket) <= budget) continue;
+    const deadline = Date.now() + REPLAY_STALL_MS;
+    while (pendingBytes(socket) > budget / 2) {
+      if (stopped()) return;
+      if (Date.now() > deadline) throw unavailable();
+      await new Promise((resolve) => setTimeout(resolve, REPLAY_POLL_MS));
+    }
   }
 }
 

@@ -6,12 +6,22 @@ import type { TokenBucket } from "./token-bucket.js";
 /** Per-connection state, set at handshake. */
 export interface SocketData {
   principal: Principal;
-  /** Limits subscribe requests per second. */
+  /** Limits subscribe (and inhouse) requests per second. */
   subscribeBucket: TokenBucket;
+  /** Limits requests of any kind per second (REQUEST_RATE_PER_SECOND). */
+  requestBucket: TokenBucket;
   /** Fires when the token expires; cleared on disconnect and replaced on `auth.refresh`. */
   expiryTimer: NodeJS.Timeout | undefined;
-  /** Subscriptions to topics with history that are still replaying, by topic. */
+  /** Subscriptions to topics with history that are still replaying, by room. */
   joining?: Map<string, Joining>;
+  /** The client negotiated `resync` (handshake `auth.resync === true`): a slow connection is resynced, not closed. */
+  resync?: boolean;
+  /** Set while a slow connection's live events are stopped: the rooms it left, for its `resync`. */
+  lagging?: string[] | undefined;
+  /** The client's address (TRUST_PROXY: from X-Forwarded-For), set at handshake. */
+  address?: string;
+  /** Why the hub closed this connection (`slow_consumer`, `revoked`, `disconnect`), for the disconnect log. */
+  closeReason?: string;
 }
 
 // biome-ignore lint/complexity/noBannedTypes: Socket.IO's type for "no inter-server events".

@@ -5,15 +5,34 @@ import type { HubSocket } from "./hub-socket.js";
 /** Handles one client request; shared by every socket (no closure per socket and event). */
 export type RequestHandler = (socket: HubSocket, request: unknown) => unknown;
 
+/** What every socket's requests are served with; one per gateway. */
+export interface RequestTable {
+  handlers: ReadonlyMap<string, RequestHandler>;
+  logger: Logger;
+  /** Told about each refused request: its code, and whether the connection's request budget refused it. */
+  onRefused(code: string, budget: boolean): void;
+}
+
+const RATE_LIMITED: ErrorBody = { code: "rate_limited", message: "too many requests on this connection; slow down" };
+
 /**
  * Serves a socket's requests from one handler table with a single listener, so every request is
  * answered: through the client's acknowledgement callback when there is one, otherwise failures go
- * to the socket's `error` event. An event no handler knows is refused with `bad_request`, so a
- * client's ack never waits forever. Nothing a client sends can throw out of here.
+ * to the socket's `error` event. Every request, known or not, is first charged to the connection's
+ * budget (`socket.data.requestBucket`, REQUEST_RATE_PER_SECOND): past it the answer is
+ * `rate_limited` and no handler runs. An event no handler knows is refused with `bad_request`, so
+ * a client's ack never waits forever. Nothing a client sends can throw out of here.
  */
-export function serveRequests(socket: HubSocket, handlers: ReadonlyMap<string, RequestHandler>, logger: Logger): void {
+export function serveRequests(socket: HubSocket, table: RequestTable): void {
+  const { handlers } = table;
   socket.onAny((event: string, ...args: unknown[]) => {
     const ack = typeof args.at(-1) === "function" ? (args.pop() as (reply: unknown) => void) : undefined;
+    if (!socket.data.requestBucket.take()) {
+      table.onRefused("rate_limited", true);
+      if (ack) ack({ ok: false, error: RATE_LIMITED });
+      else socket.emit("error", RATE_LIMITED);
+      return;
+    }
     const handler = handlers.get(event);
     if (!handler) {
       const body: ErrorBody = { code: "bad_request", message: `unknown event "${event}"` };
@@ -25,13 +44,13 @@ export function serveRequests(socket: HubSocket, handlers: ReadonlyMap<string, R
     try {
       result = handler(socket, args[0]);
     } catch (error) {
-      fail(socket, ack, error, logger, event, args[0]);
+      fail(socket, ack, error, table, event, args[0]);
       return;
     }
     if (result instanceof Promise) {
       result.then(
         (value) => ack?.(value),
-        (error: unknown) => fail(socket, ack, error, logger, event, args[0]),
+        (error: unknown) => fail(socket, ack, error, table, event, args[0]),
       );
     } else {
       ack?.(result);
@@ -43,13 +62,14 @@ function fail(
   socket: HubSocket,
   ack: ((reply: unknown) => void) | undefined,
   error: unknown,
-  logger: Logger,
+  { logger, onRefused }: RequestTable,
   event: string,
   request: unknown,
 ): void {
   let body: ErrorBody;
   if (error instanceof ProtocolError) {
     body = error.toJSON();
+    onRefused(body.code, false);
     if (logger.isLevelEnabled("debug")) logger.debug({ ...logFields(socket, event, request), code: body.code }, "request refused");
   } else {
     logger.error({ err: error, ...logFields(socket, event, request) }, "request handler failed");

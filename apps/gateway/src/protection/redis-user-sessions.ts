@@ -1,0 +1,104 @@
+import { type HubKeys, registerLua } from "@hub/emitter";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import {
+  type Admission,
+  type ControlMessage,
+  ENTRY_TTL_MS,
+  issuedBefore,
+  parseControl,
+  REVOCATION_TTL_MS,
+  type UserSessions,
+} from "./user-sessions.js";
+
+interface SessionCommands {
+  hubAdmitConnection(
+    connections: string,
+    revocation: string,
+    id: string,
+    issuedAtMs: number,
+    max: number,
+    ttlMs: number,
+  ): Promise<1 | 0 | -1>;
+  hubRenewConnections(connections: string, ttlMs: number, ...ids: string[]): Promise<number>;
+  hubRevokeUser(revocation: string, before: number, ttlMs: number, channel: string, message: string): Promise<number>;
+}
+
+const SCRIPTS = [
+  ["hubAdmitConnection", "admitConnection-2"],
+  ["hubRenewConnections", "renewConnections-1"],
+  ["hubRevokeUser", "revokeUser-1"],
+] as const;
+
+const ADMISSIONS: Record<1 | 0 | -1, Admission> = { 1: "admitted", 0: "too_many", [-1]: "revoked" };
+
+export interface RedisUserSessionsOptions {
+  /** Commands go here. */
+  redis: Redis;
+  /** A connection of its own for the control channel (it is put in subscriber mode; its owner closes it). */
+  subscriber: Redis;
+  keys: HubKeys;
+  logger: Logger;
+}
+
+/** Users' connections and revocations in Redis (lua/*.lua), control messages on one pub/sub channel. */
+export function redisUserSessions({ redis, subscriber, keys, logger }: RedisUserSessionsOptions): UserSessions {
+  registerLua(redis, new URL("./lua/", import.meta.url), SCRIPTS);
+  const client = redis as Redis & SessionCommands;
+  const listeners: Array<(message: ControlMessage) => void> = [];
+  subscriber.on("message", (channel: string, text: string) => {
+    if (channel !== keys.control) return;
+    const message = parseControl(text);
+    if (!message) {
+      logger.warn({ channel }, "unreadable control message ignored");
+      return;
+    }
+    for (const listener of listeners) listener(message);
+  });
+  // ioredis subscribes again after a reconnect.
+  subscriber.subscribe(keys.control).catch((error: unknown) => logger.error({ err: error }, "control channel SUBSCRIBE failed"));
+
+  return {
+    async admit(user, connectionId, max) {
+      const issuedAtMs = user.issuedAt === undefined ? -1 : user.issuedAt * 1000;
+      const code = await client.hubAdmitConnection(
+        keys.userConnections(user.orgId, user.userId),
+        keys.revocation(user.orgId, user.userId),
+        connectionId,
+        issuedAtMs,
+        max,
+        ENTRY_TTL_MS,
+      );
+      return ADMISSIONS[code];
+    },
+    async release({ orgId, userId, connectionId }) {
+      await redis.hdel(keys.userConnections(orgId, userId), connectionId);
+    },
+    async renew(connections) {
+      const byUser = new Map<string, string[]>();
+      for (const { orgId, userId, connectionId } of connections) {
+        const key = keys.userConnections(orgId, userId);
+        const ids = byUser.get(key);
+        if (ids) ids.push(connectionId);
+        else byUser.set(key, [connectionId]);
+      }
+      // One script call per user (each touches one slot), pipelined.
+      await Promise.all([...byUser].map(([key, ids]) => client.hubRenewConnections(key, ENTRY_TTL_MS, ...ids)));
+    },
+    async revoked(user) {
+      const before = await redis.get(keys.revocation(user.orgId, user.userId));
+      return before !== null && issuedBefore(user.issuedAt, Number(before));
+    },
+    async revoke(orgId, userId, before) {
+      const message: ControlMessage = { kind: "revoke", orgId, userId, before };
+      await client.hubRevokeUser(keys.revocation(orgId, userId), before, REVOCATION_TTL_MS, keys.control, JSON.stringify(message));
+    },
+    async disconnect(orgId, userId) {
+      const message: ControlMessage = { kind: "disconnect", orgId, userId };
+      await redis.publish(keys.control, JSON.stringify(message));
+    },
+    onControl(listener) {
+      listeners.push(listener);
+    },
+  };
+}
