@@ -1,6 +1,6 @@
 // The real HAProxy with the repository's configuration (infra/haproxy/haproxy.cfg) in front of
-// three gateway processes, for suites that need a load balancer in the loop (the fault matrix).
-// load-balancer.test.ts has its own copy of this launcher.
+// three gateway processes, for suites that need a load balancer in the loop (load-balancer.test.ts,
+// the fault matrix).
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { freePort, REPO_ROOT, stopChild, track, until } from "@hub/devkit";

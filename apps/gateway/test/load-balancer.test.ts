@@ -1,20 +1,15 @@
 // Three real gateway nodes behind the real HAProxy configuration (infra/haproxy/haproxy.cfg), the
 // same file docker-compose uses, pointed at them through its environment variables.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { join } from "node:path";
 import { connectHub, type Hub } from "@hub/client";
 import {
-  freePort,
   type GatewayProcess,
   type HubClient,
   nextEvent,
-  REPO_ROOT,
   type RedisServer,
   request,
   startGateway,
   startRedis,
-  stopChild,
   until,
   userToken,
 } from "@hub/devkit";
@@ -23,16 +18,9 @@ import type { Envelope } from "@hub/events";
 import { Redis } from "ioredis";
 import { io } from "socket.io-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type HaproxyProcess, startHaproxy } from "./haproxy-process.js";
 
-const HAPROXY_CFG = join(REPO_ROOT, "infra/haproxy/haproxy.cfg");
 const NODE_IDS = ["lb-node-1", "lb-node-2", "lb-node-3"] as const;
-
-interface HaproxyProcess {
-  child: ChildProcess;
-  url: string;
-  /** What haproxy printed (its request log included), for failure messages. */
-  output(): string;
-}
 
 let redis: RedisServer | undefined;
 let publisherRedis: Redis | undefined;
@@ -43,16 +31,10 @@ let haproxy: HaproxyProcess | undefined;
 const clients = new Set<HubClient>();
 
 beforeAll(async () => {
-  const haproxyBin = onPath("haproxy");
-  if (!haproxyBin) {
-    throw new Error(
-      "haproxy is not on PATH: this test runs the real load balancer. Install it (Debian/Ubuntu: `apt-get install -y haproxy`; `pnpm test` does that through packages/devkit/bin/ensure-test-deps.mjs) and run it again.",
-    );
-  }
   redis = await startRedis();
   const redisUrl = redis.url;
   gateways = await Promise.all(NODE_IDS.map((id) => startGateway({ HUB_NODE_ID: id, REDIS_URL: redisUrl })));
-  haproxy = await startHaproxy(haproxyBin, gateways);
+  haproxy = await startHaproxy({ ports: gateways.map((g) => g.port) as [number, number, number] });
   publisherRedis = new Redis(redisUrl, { lazyConnect: true });
   await publisherRedis.connect();
   hub = createHubEmitter({ redis: publisherRedis });
@@ -68,7 +50,7 @@ afterAll(async () => {
   clients.clear();
   await publisherRedis?.quit().catch(() => undefined);
   // Front to back: the balancer first, so no gateway waits on its pooled connections while draining.
-  if (haproxy) await stopChild(haproxy.child);
+  await haproxy?.stop();
   await Promise.allSettled(gateways.map((g) => g.stop()));
   await redis?.stop();
 });
@@ -315,90 +297,4 @@ function watchSession(socket: HubClient): { problems: string[]; pollsCompleted()
 function haproxyOrThrow(): HaproxyProcess {
   if (!haproxy) throw new Error("haproxy did not start");
   return haproxy;
-}
-
-function onPath(bin: string): string | undefined {
-  const found = spawnSync("sh", ["-c", `command -v ${bin}`], { encoding: "utf8" });
-  const path = found.stdout.trim();
-  return found.status === 0 && path ? path : undefined;
-}
-
-/** Starts haproxy on free ports and resolves once its health checks have seen every gateway UP. */
-async function startHaproxy(bin: string, backends: GatewayProcess[]): Promise<HaproxyProcess> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await launchHaproxy(bin, backends);
-    } catch (error) {
-      // A free port can be taken between freePort() and bind(): try again on others.
-      if (attempt >= 3 || !/cannot bind|Address already in use/i.test((error as Error).message)) throw error;
-    }
-  }
-}
-
-async function launchHaproxy(bin: string, backends: GatewayProcess[]): Promise<HaproxyProcess> {
-  const [port, statsPort] = [await freePort(), await freePort()];
-  const child = spawn(bin, ["-f", HAPROXY_CFG, "-db"], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HUB_LB_ADDR: "127.0.0.1",
-      HUB_LB_PORT: String(port),
-      HUB_LB_STATS_PORT: String(statsPort),
-      HUB_LB_CHECK_INTER: "200ms",
-      HUB_LB_MAXCONN: "2000",
-      HUB_GATEWAY_1: `127.0.0.1:${backends[0]?.port}`,
-      HUB_GATEWAY_2: `127.0.0.1:${backends[1]?.port}`,
-      HUB_GATEWAY_3: `127.0.0.1:${backends[2]?.port}`,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  process.once("exit", () => child.kill("SIGKILL"));
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
-  });
-  const exited = new Promise<never>((_, reject) => {
-    child.once("error", (error) => reject(new Error(`could not run haproxy: ${error.message}`)));
-    child.once("exit", (code, signal) => reject(new Error(`haproxy exited (${code ?? signal}) while starting:\n${output}`)));
-  });
-  exited.catch(() => undefined);
-  const statsUrl = `http://127.0.0.1:${statsPort}/stats;csv`;
-  try {
-    await Promise.race([exited, allServersUp(statsUrl, backends.length, 15_000, () => output)]);
-  } catch (error) {
-    await stopChild(child, "SIGKILL");
-    throw error;
-  }
-  return { child, url: `http://127.0.0.1:${port}`, output: () => output };
-}
-
-/** Polls the stats CSV until every gateway server is UP after a passed check (L7OK), or times out. */
-async function allServersUp(statsUrl: string, count: number, timeoutMs: number, output: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "no answer yet";
-  while (Date.now() < deadline) {
-    try {
-      const csv = await (await fetch(statsUrl)).text();
-      const servers = parseStatsCsv(csv).filter((row) => row.pxname === "gateways" && row.svname !== "BACKEND");
-      last = JSON.stringify(servers.map((s) => [s.svname, s.status, s.check_status]));
-      if (servers.length === count && servers.every((s) => s.status === "UP" && s.check_status === "L7OK")) return;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`haproxy did not report ${count} gateways UP within ${timeoutMs} ms (last: ${last})\n${output()}`);
-}
-
-function parseStatsCsv(csv: string): Array<Record<string, string>> {
-  const [header, ...lines] = csv.trim().split("\n");
-  if (!header?.startsWith("# ")) return [];
-  const columns = header.slice(2).split(",");
-  return lines.map((line) => {
-    const values = line.split(",");
-    return Object.fromEntries(columns.map((column, i) => [column, values[i] ?? ""]));
-  });
 }

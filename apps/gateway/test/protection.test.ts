@@ -231,6 +231,23 @@ describe("slow consumers", () => {
     org_id: org,
     payload: { i, pad: "x".repeat(16_000) },
   });
+  /**
+   * Publishes 16 KB events on the org's topic, 20 at a time, until the gateway's counter moved
+   * (kernel buffers take a few MB first); resolves with how many were published.
+   */
+  const publishUntil = async (org: string, node: number, series: string): Promise<number> => {
+    const before = await counter(node, series);
+    let i = 0;
+    await until(
+      `${series} to move`,
+      async () => {
+        for (let n = 0; n < 20; n++) await hub.publish(big(org, i++));
+        return (await counter(node, series)) > before;
+      },
+      30_000,
+    );
+    return i;
+  };
 
   it("a client that stops reading is closed past CLIENT_BUFFER_BYTES; a healthy one on the same topic gets every event", async () => {
     const org = fresh("o");
@@ -238,20 +255,10 @@ describe("slow consumers", () => {
     const slow = await connectClient(url(0), await userToken({ sub: "slow", org_id: org }));
     const healthy = await connectClient(url(0), await userToken({ sub: "healthy", org_id: org }));
     for (const c of [slow, healthy]) expect(await request(c, "subscribe", { topic })).toMatchObject({ ok: true });
-    const before = await counter(0, "hub_slow_consumer_disconnects_total");
     const seen: string[] = [];
     healthy.on("roster.player_hired" as never, ((e: Envelope) => seen.push(e.id)) as never);
     pause(slow).pause();
-    let i = 0;
-    // Until the gateway gives up on the slow one (kernel buffers take a few MB first).
-    await until(
-      "the slow consumer closed",
-      async () => {
-        for (let n = 0; n < 20; n++) await hub.publish(big(org, i++));
-        return (await counter(0, "hub_slow_consumer_disconnects_total")) > before;
-      },
-      30_000,
-    );
+    const i = await publishUntil(org, 0, "hub_slow_consumer_disconnects_total");
     const last = nextEvent(healthy, "roster.player_hired", `${org}-sentinel`);
     await hub.publish({ ...big(org, 0), id: `${org}-sentinel` });
     await last;
@@ -289,18 +296,9 @@ describe("slow consumers", () => {
     const received: string[] = [];
     slow.on("roster.player_hired" as never, ((e: Envelope) => received.push(e.id)) as never);
     const resync = new Promise<ResyncInfo>((resolve) => slow.once("resync", resolve));
-    const before = await counter(1, "hub_slow_consumer_resyncs_total");
     const socket = pause(slow);
     socket.pause();
-    let i = 0;
-    await until(
-      "the slow consumer resynced",
-      async () => {
-        for (let n = 0; n < 20; n++) await hub.publish(big(org, i++));
-        return (await counter(1, "hub_slow_consumer_resyncs_total")) > before;
-      },
-      30_000,
-    );
+    const i = await publishUntil(org, 1, "hub_slow_consumer_resyncs_total");
     socket.resume();
     const { topics } = await resync;
     expect(slow.connected).toBe(true);
@@ -337,19 +335,9 @@ describe("slow consumers", () => {
     });
     try {
       await subscribed;
-      const before = await counter(1, "hub_slow_consumer_resyncs_total");
       proxy.blackhole();
-      let i = 0;
-      await until(
-        "the SDK's connection resynced",
-        async () => {
-          for (let n = 0; n < 20; n++) await hub.publish(big(org, i++));
-          return (await counter(1, "hub_slow_consumer_resyncs_total")) > before;
-        },
-        30_000,
-      );
+      const total = await publishUntil(org, 1, "hub_slow_consumer_resyncs_total");
       proxy.pass();
-      const total = i;
       await until("every event", () => ids.length >= total, 20_000);
       await hub.publish({ ...big(org, 0), id: `${org}-sentinel` });
       await until("the sentinel", () => ids.includes(`${org}-sentinel`));

@@ -85,16 +85,16 @@ describe("examples/discord-bot-like", () => {
     await emitter.publish({ id: "before", type: "player.transferred", org_id: 5, payload: { player_id: 1 } });
     await discord.waitForLine((l) => l === "[org:5] player.transferred player 1");
 
-    // Redis loses the topics' history while the gateway is down: on reconnect the bot cannot catch up.
+    // Redis loses the topics' history while the gateway is down: on reconnect the bot cannot catch up
+    // on org:5. inhouse:5 never had an event (its position is the empty epoch): nothing was missed there.
     await gateway.stop();
     await producer.flushall();
     gateway = await startNode();
-    for (const topic of ["org:5", "inhouse:5"]) {
-      await discord.waitForLine((l) => l === `[${topic}] some events were missed while offline: reload this org from the backend`, 30_000);
-    }
+    await discord.waitForLine((l) => l === "[org:5] some events were missed while offline: reload this org from the backend", 30_000);
 
     await emitter.publish({ id: "after", type: "player.transferred", org_id: 5, payload: { player_id: 2 } });
     await discord.waitForLine((l) => l === "[org:5] player.transferred player 2");
+    expect(discord.lines.some((l) => l.startsWith("[inhouse:5] some events were missed"))).toBe(false);
     expect(await discord.stop("SIGINT")).toBe(0);
     expect(discord.stderr()).toContain("reconnected");
   });
