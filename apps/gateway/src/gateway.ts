@@ -227,6 +227,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   const table: RequestTable = {
     handlers: requests,
     logger,
+    untimed: new Set(["subscribe"]),
     onRefused: (code, budget) => {
       if (code === "rate_limited") metrics.limitRefusals.inc({ limit: budget ? "request_rate" : "subscribe_rate" });
     },

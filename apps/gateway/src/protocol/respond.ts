@@ -9,11 +9,22 @@ export type RequestHandler = (socket: HubSocket, request: unknown) => unknown;
 export interface RequestTable {
   handlers: ReadonlyMap<string, RequestHandler>;
   logger: Logger;
+  /** Requests that bound their own time (a subscribe's replay goes at its client's pace): no REQUEST_TIMEOUT_MS. */
+  untimed: ReadonlySet<string>;
   /** Told about each refused request: its code, and whether the connection's request budget refused it. */
   onRefused(code: string, budget: boolean): void;
 }
 
 const RATE_LIMITED: ErrorBody = { code: "rate_limited", message: "too many requests on this connection; slow down" };
+
+/**
+ * The longest a request waits for its answer (Redis that stopped answering holds commands without
+ * end): past it the client is answered `unavailable` and may send it again; a later result is
+ * dropped. Every request is safe to repeat (presence reads, acks are cumulative, a repeated inhouse
+ * command is refused by the queue's state machine).
+ */
+const REQUEST_TIMEOUT_MS = 4_000;
+const TIMED_OUT = Symbol("timed out");
 
 /**
  * Serves a socket's requests from one handler table with a single listener, so every request is
@@ -47,11 +58,33 @@ export function serveRequests(socket: HubSocket, table: RequestTable): void {
       fail(socket, ack, error, table, event, args[0]);
       return;
     }
-    if (result instanceof Promise) {
+    if (result instanceof Promise && table.untimed.has(event)) {
       result.then(
         (value) => ack?.(value),
         (error: unknown) => fail(socket, ack, error, table, event, args[0]),
       );
+    } else if (result instanceof Promise) {
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<typeof TIMED_OUT>((resolve) => {
+        timer = setTimeout(() => resolve(TIMED_OUT), REQUEST_TIMEOUT_MS);
+      });
+      Promise.race([result, expired])
+        .then(
+          (value) => {
+            if (value !== TIMED_OUT) ack?.(value);
+            else
+              fail(
+                socket,
+                ack,
+                new ProtocolError("unavailable", "no answer in time (Redis unreachable?); send it again"),
+                table,
+                event,
+                args[0],
+              );
+          },
+          (error: unknown) => fail(socket, ack, error, table, event, args[0]),
+        )
+        .finally(() => clearTimeout(timer));
     } else {
       ack?.(result);
     }
