@@ -1,5 +1,7 @@
 // pnpm bench [--full]: starts its own redis-server, runs each scenario against the hub and the
 // baselines one after another, and writes bench/results.
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startRedis } from "@hub/devkit";
@@ -35,7 +37,12 @@ const RESULTS_DIR = fileURLToPath(new URL("../../results", import.meta.url));
 const SYSTEMS: SystemName[] = ["hub", "plain", "raw"];
 
 const { values } = parseArgs({
-  options: { full: { type: "boolean", default: false }, only: { type: "string" }, render: { type: "boolean", default: false } },
+  options: {
+    full: { type: "boolean", default: false },
+    only: { type: "string" },
+    render: { type: "boolean", default: false },
+    save: { type: "boolean", default: false },
+  },
 });
 // --render: write results/README.md again from results/*.json (after a change to the report's text), run nothing.
 if (values.render) {
@@ -266,7 +273,15 @@ try {
   const took = `${mode}, ${Math.round(wallSeconds)} s: ${Object.entries(timings)
     .map(([k, v]) => `${k} ${Math.round(v)} s (other work ${((foreignCoreSeconds[k] ?? 0) / v).toFixed(2)} cores)`)
     .join(", ")}`;
-  if (only) {
+  if (only && values.save && only.size === 1 && only.has("slow-consumers")) {
+    // --only slow-consumers --save: this scenario's results replace its own file only; the others' stay as the last full run wrote them.
+    await writeFile(
+      join(RESULTS_DIR, "slow-consumers.json"),
+      `${JSON.stringify({ scenario: "slow-consumers", mode, machine, results: slowConsumers }, null, 2)}\n`,
+    );
+    await renderFromResults(RESULTS_DIR);
+    console.log(`bench: wrote ${RESULTS_DIR}/slow-consumers.json and README.md (${took})`);
+  } else if (only) {
     console.log(`bench: --only ${values.only}: no results written (${took})`);
   } else {
     await writeReport(RESULTS_DIR, {
