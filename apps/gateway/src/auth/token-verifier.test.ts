@@ -84,7 +84,14 @@ describe("createTokenVerifier: HS256 user tokens", () => {
   it("verifies a user token into a user principal", async () => {
     const token = await signHmac({ sub: "7", org_id: "42", roles: ["coach", "admin"] }, USER_SECRET);
     const principal = await verifier.verify(token);
-    expect(principal).toEqual({ kind: "user", userId: "7", orgId: "42", roles: ["coach", "admin"], exp: expect.any(Number), issuedAt: expect.any(Number) });
+    expect(principal).toEqual({
+      kind: "user",
+      userId: "7",
+      orgId: "42",
+      roles: ["coach", "admin"],
+      exp: expect.any(Number),
+      issuedAt: expect.any(Number),
+    });
     expect(principal.exp).toBeGreaterThan(nowSeconds());
     expect(principal.exp).toBeLessThanOrEqual(nowSeconds() + 3600);
   });
@@ -388,7 +395,14 @@ describe("createTokenVerifier: JWKS (RS256)", () => {
     const verifier = createTokenVerifier(settings({ jwtSecret: undefined, jwksUrl }));
     const before = jwksRequests;
     const principal = await verifier.verify(await signAsymmetric({ sub: "7", org_id: 42, roles: ["player"] }, privateKey));
-    expect(principal).toEqual({ kind: "user", userId: "7", orgId: "42", roles: ["player"], exp: expect.any(Number), issuedAt: expect.any(Number) });
+    expect(principal).toEqual({
+      kind: "user",
+      userId: "7",
+      orgId: "42",
+      roles: ["player"],
+      exp: expect.any(Number),
+      issuedAt: expect.any(Number),
+    });
     expect(jwksRequests).toBeGreaterThan(before);
   });
 
