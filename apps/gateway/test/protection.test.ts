@@ -133,6 +133,29 @@ describe("connection limits", () => {
     expect(refusals).toBeGreaterThanOrEqual(20);
   });
 
+  it("@hub/client with a fixed token retries a handshake refused rate_limited, with jittered backoff, until it is in", async () => {
+    const token = await serviceToken("storm-bot");
+    const before = await counter(0, 'hub_limit_refusals_total{limit="handshake_rate"}');
+    // More at once than the bucket holds (30), fewer than the per-address connection limit (40).
+    const hubs = Array.from({ length: 36 }, () =>
+      connectHub({ url: url(0), token, socketOptions: { transports: ["websocket"], reconnectionDelay: 200, reconnectionDelayMax: 1_000 } }),
+    );
+    let connected = 0;
+    const refusals: string[] = [];
+    for (const client of hubs) {
+      client.on("connect", () => connected++);
+      client.on("error", (error) => refusals.push(error.code));
+    }
+    try {
+      await until("every client connected", () => connected === hubs.length, 15_000);
+      expect(refusals.length).toBeGreaterThan(0);
+      expect(new Set(refusals)).toEqual(new Set(["rate_limited"]));
+      expect(await counter(0, 'hub_limit_refusals_total{limit="handshake_rate"}')).toBeGreaterThanOrEqual(before + refusals.length);
+    } finally {
+      for (const client of hubs) client.close();
+    }
+  });
+
   it("engine.io sessions that never finish the handshake are bounded (MAX_PENDING_SESSIONS)", async () => {
     const base = `${url(0)}/socket.io/?EIO=4&transport=polling`;
     const sessions: string[] = [];

@@ -1,6 +1,6 @@
 import type { AckRequest, PresenceMember } from "@hub/events";
 import { io } from "socket.io-client";
-import { HubError } from "./hub-error.js";
+import { HubError, isTransient } from "./hub-error.js";
 import { type HubSocket, type PayloadOf, type ReplyOf, type RequestName, request } from "./request.js";
 import { refreshDelay, tokenExpiry } from "./token-expiry.js";
 import { TopicSubscriptions } from "./topic-subscriptions.js";
@@ -226,8 +226,9 @@ class HubConnection implements Hub {
         : refusal;
     this.#settleWaiters(reported);
     this.#emit("error", reported);
-    // A refused handshake is not retried by socket.io-client; a token source may have a better token later.
-    if (this.#refreshable && !this.#closed) this.#reconnectLater();
+    // A refused handshake is not retried by socket.io-client. Retry it when the refusal is transient
+    // (`rate_limited` in a reconnect storm, `unavailable`) or a token source may have a better token.
+    if ((this.#refreshable || isTransient(refusal.code)) && !this.#closed) this.#reconnectLater();
   }
 
   readonly #onReconnectFailed = (): void => this.#settleWaiters(new HubError("unavailable", "socket.io-client gave up reconnecting"));
@@ -235,7 +236,9 @@ class HubConnection implements Hub {
   #reconnectLater(now = false): void {
     clearTimeout(this.#reconnectTimer);
     const { base, max } = this.#reconnectDelay;
-    const delay = now ? 0 : Math.min(max, base * 2 ** this.#reconnectAttempts++);
+    // Jittered (0.5x to 1.5x, as socket.io-client's own backoff): clients refused together, by a
+    // handshake limit after a node died, must not all come back in the same instant.
+    const delay = now ? 0 : Math.min(max, base * 2 ** this.#reconnectAttempts++) * (0.5 + Math.random());
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;
       if (!this.#closed && !this.#socket.connected) this.#socket.connect();
