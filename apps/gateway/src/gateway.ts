@@ -41,6 +41,14 @@ import { TokenBucket } from "./protocol/token-bucket.js";
 import { LiveHolds } from "./recovery/live-holds.js";
 import { VERSION } from "./version.js";
 
+/**
+ * Connections the kernel may hold for this node before it accepts them (capped by the system's
+ * `net.core.somaxconn`). Node's default, 511, overflows when thousands of clients of a node that
+ * died reconnect at once: the kernel then drops their SYNs, each retried only 1, 3, 7 s later, and
+ * the balancer's health check, queued behind them, times out and takes a healthy node out of the pool.
+ */
+const LISTEN_BACKLOG = 4_096;
+
 export interface GatewayOptions {
   config: HubConfig;
   engine: Engine;
@@ -53,8 +61,10 @@ export interface Gateway {
   readonly http: HttpServer;
   /** The publish pipeline of this node (HTTP ingress uses it). */
   readonly publisher: Publisher;
-  /** Starts listening; resolves with the bound address (PORT=0 picks a free port). */
+  /** Starts listening (and on HEALTH_PORT when set); resolves with the bound address (PORT=0 picks a free port). */
   listen(): Promise<AddressInfo>;
+  /** Where the health listener (HEALTH_PORT) is bound, once listening; undefined without one. */
+  healthAddress(): AddressInfo | undefined;
   /** Resolves once the engine is joined to the cluster; `/health/ready` turns 200 then. */
   ready(): Promise<void>;
   /** Stops accepting, disconnects clients, closes the engine. */
@@ -139,12 +149,20 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   const publishRate = serviceRateLimit(config.limits.httpPublishRatePerSecond, () =>
     metrics.limitRefusals.inc({ limit: "http_publish_rate" }),
   );
+  const draining = () => lifecycle === "draining";
+  const operatorRoutes = [
+    healthRoutes({ engine, version: VERSION, nodeId: config.nodeId, lifecycle: () => lifecycle }),
+    metricsRoutes(metrics),
+  ];
+  // Health and metrics alone on their own port: the balancer's checks do not queue behind the
+  // connections waiting on PORT, so a node busy with a reconnect storm still answers them.
+  const healthServer =
+    config.healthPort === undefined ? undefined : createServer(createHttpApp({ logger, draining, routers: operatorRoutes }));
   const app = createHttpApp({
     logger,
-    draining: () => lifecycle === "draining",
+    draining,
     routers: [
-      healthRoutes({ engine, version: VERSION, nodeId: config.nodeId, lifecycle: () => lifecycle }),
-      metricsRoutes(metrics),
+      ...operatorRoutes,
       publishRoutes({ engine, publisher, verifier, stats, rateLimit: publishRate }),
       ...(config.scraperApiKey ? [webhookRoutes({ engine, publisher, apiKey: config.scraperApiKey, stats })] : []),
       deadLetterRoutes({ deadLetters: engine.deadLetters, publisher, verifier, contextOf: legacyContext }),
@@ -250,14 +268,12 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     io,
     http,
     publisher,
-    listen: () =>
-      new Promise((resolve, reject) => {
-        http.once("error", reject);
-        http.listen(config.port, config.host, () => {
-          http.off("error", reject);
-          resolve(http.address() as AddressInfo);
-        });
-      }),
+    async listen() {
+      const address = await listenOn(http, config.port, config.host);
+      if (healthServer) await listenOn(healthServer, config.healthPort as number, config.host);
+      return address;
+    },
+    healthAddress: () => (healthServer?.listening ? (healthServer.address() as AddressInfo) : undefined),
     async ready() {
       await engine.ready();
       if (lifecycle === "starting") lifecycle = "serving";
@@ -271,6 +287,22 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       await queueWorker?.close();
       await presence.close();
       await engine.close();
+      // Last: the balancer reads 503 on it while the node drains. A check in flight is answered.
+      if (healthServer?.listening) {
+        const closed = new Promise((resolve) => healthServer.close(resolve));
+        healthServer.closeIdleConnections();
+        await closed;
+      }
     },
   };
+}
+
+function listenOn(server: HttpServer, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
+      server.off("error", reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
 }

@@ -18,7 +18,11 @@ export async function runGateway(config: HubConfig, logger: Logger): Promise<Run
   const engine = createEngine(config, logger);
   const gateway = createGateway({ config, engine, logger });
   const address = await gateway.listen();
-  logger.info({ host: address.address, port: address.port, engine: engine.kind, version: VERSION }, "listening");
+  const health = gateway.healthAddress();
+  logger.info(
+    { host: address.address, port: address.port, ...(health ? { health_port: health.port } : {}), engine: engine.kind, version: VERSION },
+    "listening",
+  );
   gateway.ready().then(
     () => logger.info({ port: address.port }, "ready"),
     (error: unknown) => logger.error({ err: error }, "could not join the cluster"),

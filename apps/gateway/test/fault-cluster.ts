@@ -2,7 +2,7 @@
 // between it and every hub process, three gateways behind the real HAProxy, one queue-worker, and a
 // producer that reaches Redis directly (a backend service elsewhere on the network).
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -103,21 +103,49 @@ export interface FaultCluster {
   close(): Promise<void>;
 }
 
+/**
+ * The limits the cluster's gateways run with, where they differ from devkit's generous test values
+ * (gatewayEnv): the rows "1,000 slow consumers" and "connection storm" test these two.
+ */
+export const FAULT_LIMITS = {
+  /** The smallest cap allowed (docs/operations.md "Limits"): the memory bound of the slow row is tightest with it. */
+  clientBufferBytes: 65_536,
+  /**
+   * New handshakes per address and second, on each gateway (a token bucket: bursts up to as many).
+   * The storm row's 500 clients per address reconnect within about a second: far past it.
+   */
+  handshakesPerSecond: 100,
+} as const;
+
+/**
+ * HAProxy's maxconn: the storm row holds 2,500 connections through it, more while they reconnect. It needs about two open
+ * files per connection and the machine allows 20,000 per process: 9,000 keeps it below that.
+ */
+const HAPROXY_MAXCONN = 9_000;
+
 export async function startFaultCluster(): Promise<FaultCluster> {
   const redis = await startLocalRedis("aof");
   const proxy = await startTcpProxy({ target: { port: redis.port } });
   const redisUrl = `redis://127.0.0.1:${proxy.port}`;
   const ports = [await freePort(), await freePort(), await freePort()] as const;
+  const healthPorts = [await freePort(), await freePort(), await freePort()] as const;
   const generations = [0, 0, 0];
   const launchGateway = (slot: number) =>
     startGateway({
       REDIS_URL: redisUrl,
       PORT: String(ports[slot]),
+      // The balancer checks here: answered while a storm queues connections on PORT.
+      HEALTH_PORT: String(healthPorts[slot]),
       // A restarted process is a new node, as with the default `<hostname>-<pid>`.
       HUB_NODE_ID: `fm-gw${slot + 1}-${++(generations[slot] as number)}`,
+      CLIENT_BUFFER_BYTES: String(FAULT_LIMITS.clientBufferBytes),
+      HANDSHAKES_PER_IP_PER_SECOND: String(FAULT_LIMITS.handshakesPerSecond),
+      // Behind HAProxy (`option forwardfor`): the per-address limits read X-Forwarded-For. Every
+      // client here is 127.0.0.1 either way; connections made straight to a gateway use the peer.
+      TRUST_PROXY: "true",
     });
   const gateways = await Promise.all([0, 1, 2].map(launchGateway));
-  const haproxy = await startHaproxy({ ports });
+  const haproxy = await startHaproxy({ ports, healthPorts, maxconn: HAPROXY_MAXCONN });
   const workerProcess = await startWorker({ REDIS_URL: redisUrl, HUB_NODE_ID: "fm-worker" });
   const started = await workerProcess.waitForLog((l) => l.msg === "queue-worker started");
   const worker: WorkerProcess = Object.assign(workerProcess, { healthUrl: `http://127.0.0.1:${started.metrics_port as number}/health` });
@@ -174,4 +202,19 @@ export async function connectionsOn(gateway: GatewayProcess): Promise<number> {
   const text = await (await fetch(`${gateway.url}/metrics`)).text();
   const line = text.split("\n").find((l) => l.startsWith("hub_connections "));
   return Number(line?.split(" ")[1] ?? Number.NaN);
+}
+
+/** One series of a gateway's /metrics by its full name (`name{labels}`); 0 when absent. */
+export async function metricOn(gateway: GatewayProcess, series: string): Promise<number> {
+  const text = await (await fetch(`${gateway.url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
+/** A gateway's resident set size, bytes (VmRSS of /proc/<pid>/status). */
+export async function rssOf(gateway: GatewayProcess): Promise<number> {
+  const status = await readFile(`/proc/${gateway.child.pid}/status`, "utf8");
+  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
+  if (kib === undefined) throw new Error(`no VmRSS for gateway pid ${gateway.child.pid}`);
+  return Number(kib) * 1024;
 }

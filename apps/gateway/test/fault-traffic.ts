@@ -15,6 +15,8 @@ export interface StreamOptions {
   orgs: readonly string[];
   /** Events per second on each topic. */
   perTopicPerSecond: number;
+  /** Filler characters in each payload (`padding`), for rows that need bytes on the wire. @default 0 */
+  paddingBytes?: number;
 }
 
 /**
@@ -75,7 +77,8 @@ export class EventStream {
   }
 
   async #run(): Promise<void> {
-    const { emitter, orgs, perTopicPerSecond } = this.#options;
+    const { emitter, orgs, perTopicPerSecond, paddingBytes = 0 } = this.#options;
+    const padding = paddingBytes > 0 ? { padding: "x".repeat(paddingBytes) } : {};
     const intervalMs = 1_000 / (perTopicPerSecond * orgs.length);
     let due = Date.now();
     while (this.#running) {
@@ -84,7 +87,7 @@ export class EventStream {
       this.#next++;
       for (;;) {
         try {
-          await emitter.publish({ id, type: STREAM_TYPE, org_id: org, payload: { player_id: id } });
+          await emitter.publish({ id, type: STREAM_TYPE, org_id: org, payload: { player_id: id, ...padding } });
           break;
         } catch (error) {
           const message = (error as Error).message;

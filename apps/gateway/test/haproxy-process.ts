@@ -2,6 +2,9 @@
 // three gateway processes, for suites that need a load balancer in the loop (load-balancer.test.ts,
 // the fault matrix).
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, REPO_ROOT, stopChild, track, until } from "@hub/devkit";
 
@@ -17,12 +20,29 @@ export interface HaproxyProcess {
   servers(): Promise<string[]>;
   /** Resolves once every gateway server is UP after a passed check (L7OK). */
   allUp(timeoutMs?: number): Promise<void>;
+  /**
+   * Takes a gateway (by slot) out of the pool for new connections (`maint`: open ones stay) or puts
+   * it back (`ready`), through HAProxy's runtime API; resolves once HAProxy confirmed it.
+   */
+  setServerState(slot: number, state: "maint" | "ready"): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** The three backends HAProxy balances, by slot: their ports must stay the same across restarts. */
 export interface Backends {
   readonly ports: readonly [number, number, number];
+  /** Each gateway's HEALTH_PORT, where the checks go. @default ports (checks on the traffic ports) */
+  readonly healthPorts?: readonly [number, number, number];
+  /**
+   * HAProxy's global `maxconn` (HUB_LB_MAXCONN). HAProxy raises its own open-file limit to about
+   * twice this (a client side and a server side per connection) and refuses to start if the hard
+   * limit is lower. @default 2000
+   */
+  readonly maxconn?: number;
+  /** Health-check interval (HUB_LB_CHECK_INTER). @default "200ms" */
+  readonly checkInterval?: string;
+  /** How long one check waits for its answer (HUB_LB_CHECK_TIMEOUT). @default "2s" */
+  readonly checkTimeout?: string;
 }
 
 /** Starts haproxy on free ports and resolves once its health checks have seen every gateway UP. */
@@ -43,8 +63,13 @@ export async function startHaproxy(backends: Backends): Promise<HaproxyProcess> 
   }
 }
 
-async function launch(bin: string, { ports }: Backends): Promise<HaproxyProcess> {
+async function launch(
+  bin: string,
+  { ports, healthPorts = ports, maxconn = 2_000, checkInterval = "200ms", checkTimeout = "2s" }: Backends,
+): Promise<HaproxyProcess> {
   const [port, statsPort] = [await freePort(), await freePort()];
+  const adminDir = mkdtempSync(join(tmpdir(), "hub-haproxy-"));
+  const adminSocket = join(adminDir, "admin.sock");
   const child = spawn(bin, ["-f", HAPROXY_CFG, "-db"], {
     cwd: REPO_ROOT,
     env: {
@@ -52,17 +77,24 @@ async function launch(bin: string, { ports }: Backends): Promise<HaproxyProcess>
       HUB_LB_ADDR: "127.0.0.1",
       HUB_LB_PORT: String(port),
       HUB_LB_STATS_PORT: String(statsPort),
-      // Checks every 200 ms, fall 2: a dead or stopped node leaves the pool (and its WebSockets
-      // are cut: on-marked-down shutdown-sessions) within about half a second.
-      HUB_LB_CHECK_INTER: "200ms",
-      HUB_LB_MAXCONN: "2000",
+      // Checks every 200 ms, fall 2: a dead node leaves the pool (and its WebSockets are cut:
+      // on-marked-down shutdown-sessions) within about half a second, a stopped one within about
+      // 4.5 s: a check answered within 2 s passes (a gateway busy with a storm is slow, not down).
+      HUB_LB_CHECK_INTER: checkInterval,
+      HUB_LB_CHECK_TIMEOUT: checkTimeout,
+      HUB_LB_MAXCONN: String(maxconn),
+      HUB_LB_ADMIN_SOCKET: adminSocket,
       HUB_GATEWAY_1: `127.0.0.1:${ports[0]}`,
       HUB_GATEWAY_2: `127.0.0.1:${ports[1]}`,
       HUB_GATEWAY_3: `127.0.0.1:${ports[2]}`,
+      HUB_GATEWAY_1_HEALTH_PORT: String(healthPorts[0]),
+      HUB_GATEWAY_2_HEALTH_PORT: String(healthPorts[1]),
+      HUB_GATEWAY_3_HEALTH_PORT: String(healthPorts[2]),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
   track(child);
+  child.once("exit", () => rmSync(adminDir, { recursive: true, force: true }));
   let output = "";
   const append = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);
@@ -102,6 +134,10 @@ async function launch(bin: string, { ports }: Backends): Promise<HaproxyProcess>
         throw new Error(`${(error as Error).message} (last: ${last})\n${output.slice(-4000)}`);
       }
     },
+    setServerState: async (slot, state) => {
+      const answer = await runtimeApi(adminSocket, `set server gateways/gateway-${slot + 1} state ${state}`);
+      if (answer.trim() !== "") throw new Error(`haproxy refused the state change: ${answer}`);
+    },
     stop: async () => void (await stopChild(child)),
   };
   try {
@@ -111,6 +147,21 @@ async function launch(bin: string, { ports }: Backends): Promise<HaproxyProcess>
     throw error;
   }
   return proc;
+}
+
+/** One command to HAProxy's runtime API (a Unix socket): resolves with its answer once it closes the socket. */
+function runtimeApi(socketPath: string, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    let answer = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      answer += chunk;
+    });
+    socket.once("error", reject);
+    socket.once("close", () => resolve(answer));
+    socket.end(`${command}\n`);
+  });
 }
 
 function onPath(bin: string): string | undefined {

@@ -79,6 +79,40 @@ describe("gateway process", () => {
     expect(gateway.logs.map((l) => l.msg)).toContain("stopped");
   });
 
+  it("serves /health* and /metrics alone on HEALTH_PORT, answers 503 draining there while it drains, then exits 0", async () => {
+    const gateway = await startGateway({ HEALTH_PORT: "0" });
+    const health = `http://127.0.0.1:${gateway.healthPort}`;
+    expect(gateway.healthPort).toBeGreaterThan(0);
+    expect(gateway.healthPort).not.toBe(gateway.port);
+    expect((await fetch(`${health}/health/ready`)).status).toBe(200);
+    expect(await (await fetch(`${health}/health`)).json()).toMatchObject({ status: "ok", engine: "memory" });
+    expect(await (await fetch(`${health}/metrics`)).text()).toMatch(/^hub_connections /m);
+    // Nothing but health and metrics: the APIs stay on PORT.
+    const api = await fetch(`${health}/api/v1/events`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(api.status).toBe(404);
+    expect((await fetch(`${health}/socket.io/?EIO=4&transport=polling`)).status).toBe(404);
+
+    const exited = new Promise<number | null>((resolve) => gateway.child.once("exit", resolve));
+    const conn = connect(gateway.healthPort as number, "127.0.0.1");
+    await once(conn, "connect");
+    let response = "";
+    conn.on("data", (chunk: Buffer) => {
+      response += chunk.toString();
+    });
+    const closed = once(conn, "close");
+    conn.write("GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    // Barrier: once a request on a newer connection is answered, the gateway has read the older bytes.
+    expect((await fetch(`${health}/health/live`, { headers: { connection: "close" } })).status).toBe(200);
+    gateway.child.kill("SIGTERM");
+    await gateway.waitForLog((l) => l.msg === "draining");
+    conn.write("\r\n");
+    await closed;
+    const [head = "", body = ""] = response.split("\r\n\r\n");
+    expect(head).toMatch(/^HTTP\/1\.1 503 /);
+    expect(JSON.parse(body)).toMatchObject({ status: "draining" });
+    expect(await exited).toBe(0);
+  });
+
   it("closes only the socket that sends a message over MAX_MESSAGE_BYTES and keeps serving the others", async () => {
     const gateway = await startGateway({ MAX_MESSAGE_BYTES: "2048" });
     try {

@@ -23,6 +23,8 @@ export interface HubProcess {
 export interface GatewayProcess extends HubProcess {
   port: number;
   url: string;
+  /** The health listener's port, when the gateway was started with HEALTH_PORT. */
+  healthPort: number | undefined;
 }
 
 /** Environment every test gateway starts with; override per test. */
@@ -122,7 +124,8 @@ export async function startGateway(overrides: Record<string, string | undefined>
   const listening = await hub.waitForLog((l) => l.msg === "listening");
   await hub.waitForLog((l) => l.msg === "ready");
   const port = listening.port as number;
-  return { ...hub, port, url: `http://127.0.0.1:${port}` };
+  const healthPort = typeof listening.health_port === "number" ? listening.health_port : undefined;
+  return { ...hub, port, url: `http://127.0.0.1:${port}`, healthPort };
 }
 
 /** Starts a real queue-worker process (`apps/queue-worker/src/main.ts`) and resolves once it runs. */

@@ -49,6 +49,7 @@ describe("loadConfig defaults", () => {
       port: 4000,
       host: "0.0.0.0",
       metricsPort: 9464,
+      healthPort: undefined,
       engine: "memory",
       engineExplicit: false,
       redis: undefined,
@@ -211,6 +212,19 @@ describe("METRICS_PORT", () => {
 
   it.each([["65536"], ["-1"], ["metrics"], ["91.5"]])("refuses %j", (port) => {
     expectRefused({ ...WORKER, METRICS_PORT: port }, "METRICS_PORT", "worker");
+  });
+});
+
+describe("HEALTH_PORT", () => {
+  it("is off unless set, and takes 0 for a free port", () => {
+    expect(loadConfig(DEV, "gateway").healthPort).toBeUndefined();
+    expect(loadConfig({ ...DEV, HEALTH_PORT: "" }, "gateway").healthPort).toBeUndefined();
+    expect(loadConfig({ ...DEV, HEALTH_PORT: "0" }, "gateway").healthPort).toBe(0);
+    expect(loadConfig({ ...DEV, HEALTH_PORT: "4001" }, "gateway").healthPort).toBe(4001);
+  });
+
+  it.each([["65536"], ["-1"], ["health"], ["40.5"]])("refuses %j", (port) => {
+    expectRefused({ ...DEV, HEALTH_PORT: port }, "HEALTH_PORT");
   });
 });
 

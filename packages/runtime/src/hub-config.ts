@@ -77,6 +77,12 @@ export interface HubConfig {
    * a free one). Gateways serve `/metrics` on `PORT` and ignore it.
    */
   metricsPort: number;
+  /**
+   * `HEALTH_PORT`, unset by default: a gateway's second listener for `/health*` and `/metrics` only
+   * (0 picks a free one). A load balancer that checks it is answered even while thousands of
+   * clients queue to connect on `PORT` (a reconnect storm), so a busy node is not taken for a dead one.
+   */
+  healthPort: number | undefined;
   engine: EngineKind;
   /** Whether `HUB_ENGINE` was set rather than derived. */
   engineExplicit: boolean;
@@ -143,6 +149,7 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
     port: int(env, "PORT", { default: 4000, min: 0, max: 65535 }),
     host: str(env, "HOST") ?? "0.0.0.0",
     metricsPort: int(env, "METRICS_PORT", { default: 9464, min: 0, max: 65535 }),
+    healthPort: str(env, "HEALTH_PORT") === undefined ? undefined : int(env, "HEALTH_PORT", { default: 0, min: 0, max: 65535 }),
     engine,
     engineExplicit: explicitEngine !== undefined,
     redis: redisUrl ? { url: redisUrl, password: str(env, "REDIS_PASSWORD") } : undefined,
