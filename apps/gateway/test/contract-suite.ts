@@ -22,8 +22,8 @@ async function publishThenSentinel(hub: HubFixture, client: HubClient, event: Pa
 }
 
 /**
- * The contract every engine must honour (CONTRACT.md "Tokens", "Topics", "Socket protocol",
- * "Delivery", "HTTP"). Registered once per engine.
+ * The contract every engine must honour (docs/protocol.md "Tokens", "Topics and namespaces",
+ * "Client -> server events", "Routing table", "HTTP routes"). Registered once per engine.
  */
 export function contractSuite(name: string, start: () => Promise<HubFixture>): void {
   describe(`hub contract (${name})`, () => {

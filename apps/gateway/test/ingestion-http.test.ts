@@ -20,7 +20,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type HubFixture, httpPublish, memoryHub, redisHub } from "./hub-fixture.js";
 
 /**
- * The HTTP producer paths (CONTRACT.md "Producers"): the scraper webhook `POST /events/notify` and
+ * The HTTP producer paths (docs/protocol.md "Producers"): the scraper webhook `POST /events/notify` and
  * the internal publish API `POST /api/v1/events`, with the pipeline behind them (validation,
  * versioned schemas, sensitive-field scrubbing, routing incl. the staff fan-out, dedupe, the
  * dead-letter queue). Run against both engines; on Redis, producers hit another node than the

@@ -19,7 +19,7 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 /**
- * The legacy Redis channel (CONTRACT.md "Producers" 2): the Rails backend does
+ * The legacy Redis channel (docs/protocol.md "Producers" 2): the Rails backend does
  * `PUBLISH prostaff:events:{org_id} <json>` on a plain Redis connection, every gateway PSUBSCRIBEs
  * the pattern, and each subscribed client still receives each event exactly once, in order.
  * Real redis-server, three real gateway processes, no mocks.
@@ -31,7 +31,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 const SCRAPER_API_KEY = "legacy-channel-test-scraper-key";
 const NODES = 3;
-/** Every key an envelope may carry (CONTRACT.md "Delivery"). */
+/** Every key an envelope may carry (docs/protocol.md "Routing table"). */
 const ENVELOPE_KEYS = new Set(["id", "type", "topic", "org_id", "data", "ts", "offset", "epoch"]);
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -294,7 +294,7 @@ describe("legacy Redis channel on three gateway nodes", () => {
           return railsEvent({ id, type: "roster.player_released", org_id: 42, user_id: 7, payload: { seq: i, player_id: 10_000 + i } });
       }
     });
-    /** CONTRACT.md "Delivery": client event, topic and data of each seed type. */
+    /** docs/protocol.md "Routing table": client event, topic and data of each seed type. */
     const delivery = (e: RailsEvent): { event: string; topic: string; data: unknown } => {
       if (e.type === "notification.created")
         return { event: "notification.created", topic: `notifications:${e.user_id}`, data: { notification: e.payload } };

@@ -268,7 +268,7 @@ describe("queue-worker failover (3 workers, real redis)", () => {
     for (const q of others) expectCleanHistory(observer.of(q), 1, 2);
   }, 60_000);
 
-  // CONTRACT.md: "deadline passes first -> players who did not check in are removed". When the owner
+  // docs/protocol.md "Inhouse queues": once the deadline passed, players who did not check in are removed. When the owner
   // dies at the deadline, the expiry runs up to a lease TTL late; a check-in accepted in that window
   // must not count: the worker fires a deadline that lapsed before a command was accepted first.
   it("a check-in accepted after the deadline, while the dead owner's lease runs out, does not rescue the player", async () => {

@@ -21,7 +21,7 @@ import {
 const NOT_ON_THIS_ENGINE = (..._args: unknown[]): void => {};
 
 /**
- * Inhouse queues end to end (CONTRACT.md "Inhouse queues"), the same suite on both engines:
+ * Inhouse queues end to end (docs/protocol.md "Inhouse queues"), the same suite on both engines:
  * - memory: one gateway running the queues in process;
  * - redis: a redis-server, two gateways and two queue-worker processes, clients spread over both
  *   gateways.

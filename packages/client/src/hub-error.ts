@@ -1,4 +1,4 @@
-import type { ErrorBody, ProtocolErrorCode } from "@hub/events";
+import { ERROR_CODES, type ErrorBody, errorCodesOn, isErrorCode, type ProtocolErrorCode } from "@hub/events";
 
 /**
  * What a hub request or handshake can fail with: the contract's codes, plus two the client adds.
@@ -7,31 +7,8 @@ import type { ErrorBody, ProtocolErrorCode } from "@hub/events";
  */
 export type HubErrorCode = ProtocolErrorCode | "timeout" | "closed";
 
-const HANDSHAKE_CODES: ReadonlySet<string> = new Set([
-  "token_missing",
-  "token_invalid",
-  "token_expired",
-  "token_revoked",
-  "too_many_connections",
-  "rate_limited",
-]);
-
-const PROTOCOL_CODES: ReadonlySet<string> = new Set<ProtocolErrorCode>([
-  "bad_request",
-  "invalid_topic",
-  "unknown_namespace",
-  "forbidden",
-  "too_many_subscriptions",
-  "rate_limited",
-  "token_missing",
-  "token_invalid",
-  "token_expired",
-  "token_revoked",
-  "too_many_connections",
-  "not_found",
-  "unavailable",
-  "internal",
-]);
+const HANDSHAKE_CODES: ReadonlySet<string> = new Set(errorCodesOn("handshake"));
+const PROTOCOL_CODES: ReadonlySet<string> = new Set([...errorCodesOn("socket"), ...HANDSHAKE_CODES]);
 
 /**
  * A failed request (`{ ok: false, error: { code, message } }`), a request timeout, or a refused
@@ -65,9 +42,9 @@ export class HubError extends Error {
   }
 
   /**
-   * From socket.io-client's `connect_error`: a refused handshake (`message === "unauthorized"`,
-   * `data.code` one of `token_missing | token_invalid | token_expired`). `undefined` for transport
-   * errors, which socket.io-client retries by itself.
+   * From socket.io-client's `connect_error`: a refused handshake (`data.code` a handshake code of
+   * the table: `token_*`, `too_many_connections`, `rate_limited`, `unavailable`). `undefined` for
+   * transport errors, which socket.io-client retries by itself.
    */
   static fromConnectError(error: Error & { data?: unknown }): HubError | undefined {
     const data = (typeof error.data === "object" && error.data !== null ? error.data : {}) as { code?: unknown; message?: unknown };
@@ -81,7 +58,7 @@ export class HubError extends Error {
   }
 }
 
-/** Codes after which the same request may succeed later. */
+/** Codes after which the same request may succeed later: `timeout`, and the table's transient codes. */
 export function isTransient(code: HubErrorCode): boolean {
-  return code === "timeout" || code === "unavailable" || code === "rate_limited" || code === "internal";
+  return code === "timeout" || (isErrorCode(code) && ERROR_CODES[code].transient);
 }

@@ -30,5 +30,5 @@ export interface EventSink {
   deliver(event: EventKey, outgoing: readonly Outgoing[]): Promise<boolean>;
 }
 
-/** How long an event id is remembered for deduplication (CONTRACT.md: 5 minutes). */
+/** How long an event id is remembered for deduplication (docs/protocol.md "Idempotency": 5 minutes). */
 export const DEDUPE_WINDOW_MS = 5 * 60_000;

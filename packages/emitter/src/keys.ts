@@ -1,7 +1,7 @@
+import { KEY_PREFIX } from "@hub/events";
+
 /** The prefix every Redis key and channel of a hub starts with. */
 export const DEFAULT_KEY_PREFIX = "hub";
-
-const PREFIX = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** Every Redis key and channel name the hub uses; nothing else builds key strings. */
 export interface HubKeys {
@@ -82,7 +82,7 @@ export interface QueueKeys {
  * const keys = hubKeys("staging"); // keys.socketIo === "staging:sio"
  */
 export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
-  if (!PREFIX.test(prefix)) throw new TypeError(`key prefix must match ${PREFIX}`);
+  if (!KEY_PREFIX.test(prefix)) throw new TypeError(`key prefix must match ${KEY_PREFIX}`);
   return {
     prefix,
     socketIo: `${prefix}:sio`,

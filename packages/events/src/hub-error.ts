@@ -1,22 +1,10 @@
-/** Error codes a client can receive: the socket protocol's codes plus the handshake's. */
-export type ProtocolErrorCode =
-  | "bad_request"
-  | "invalid_topic"
-  | "unknown_namespace"
-  | "forbidden"
-  | "too_many_subscriptions"
-  | "rate_limited"
-  | "token_missing"
-  | "token_invalid"
-  | "token_expired"
-  | "token_revoked"
-  | "too_many_connections"
-  | "not_found"
-  | "unavailable"
-  | "internal";
+import type { ErrorCodeOn } from "./error-codes.js";
+
+/** Error codes a client can receive: the socket protocol's codes plus the handshake's (table: error-codes.ts). */
+export type ProtocolErrorCode = ErrorCodeOn<"socket"> | ErrorCodeOn<"handshake">;
 
 /** Error codes of the publish pipeline (every producer path). */
-export type PublishErrorCode = "invalid_json" | "invalid_event" | "unknown_type" | "no_route" | "org_mismatch" | "payload_too_large";
+export type PublishErrorCode = ErrorCodeOn<"publish">;
 
 /** The wire shape of an error, as acks and `error` events carry it. */
 export interface ErrorBody<C extends string = ProtocolErrorCode> {

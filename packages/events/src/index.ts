@@ -1,7 +1,9 @@
 export type { Envelope } from "./envelope.js";
+export type { ErrorCode, ErrorCodeOn, ErrorCodeSpec, ErrorSurface } from "./error-codes.js";
+export { ERROR_CODES, errorCodesOn, isErrorCode } from "./error-codes.js";
 export type { ErrorBody, ProtocolErrorCode, PublishErrorCode } from "./hub-error.js";
 export { ProtocolError, PublishError } from "./hub-error.js";
-export { ID_SEGMENT, normalizeId } from "./ids.js";
+export { ID_SEGMENT, KEY_PREFIX, normalizeId } from "./ids.js";
 export type { Queue, QueuePlayer, QueueRef, QueueStatus } from "./inhouse/queue.js";
 export { DEFAULT_CAPACITY, parseQueueName, queueName } from "./inhouse/queue.js";
 export type { CommandName, QueueCommand, QueueCommandInput, SyncCommand } from "./inhouse/queue-command.js";

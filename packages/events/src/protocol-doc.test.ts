@@ -1,38 +1,12 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { ProtocolErrorCode, PublishErrorCode } from "./hub-error.js";
+import { ERROR_CODES, type ErrorCode, errorCodesOn } from "./error-codes.js";
 import { ROUTES } from "./routing.js";
 import { EVENT_SCHEMAS } from "./schemas/catalog.js";
 import { BUILTIN_NAMESPACES } from "./topic-registry.js";
 
 // docs/protocol.md restates this package's tables for readers; these tests keep it from drifting.
 const DOC = readFileSync(new URL("../../../docs/protocol.md", import.meta.url), "utf8");
-
-// Records over the unions: the compiler fails when a code is added to the contract and not here.
-const PROTOCOL_CODES: Record<ProtocolErrorCode, true> = {
-  bad_request: true,
-  invalid_topic: true,
-  unknown_namespace: true,
-  forbidden: true,
-  too_many_subscriptions: true,
-  rate_limited: true,
-  token_missing: true,
-  token_invalid: true,
-  token_expired: true,
-  token_revoked: true,
-  too_many_connections: true,
-  not_found: true,
-  unavailable: true,
-  internal: true,
-};
-const PUBLISH_CODES: Record<PublishErrorCode, true> = {
-  invalid_json: true,
-  invalid_event: true,
-  unknown_type: true,
-  no_route: true,
-  org_mismatch: true,
-  payload_too_large: true,
-};
 
 /** The text of a `##` / `###` section, up to the next heading of the same or a higher level. */
 function section(heading: string): string {
@@ -61,11 +35,26 @@ function rowsNaming(text: string, name: string): string[][] {
 const recoveryWindow = (ttlMs: number) => (ttlMs % 86_400_000 === 0 ? `${ttlMs / 86_400_000} days` : `${ttlMs / 60_000} min`);
 
 describe("docs/protocol.md matches packages/events", () => {
-  it("lists every ProtocolErrorCode under Error codes and every PublishErrorCode under Publish errors", () => {
+  it("has an Error codes row per code of ERROR_CODES, with its surfaces, HTTP status and transient flag, and no other", () => {
     const errorCodes = section("### Error codes");
-    for (const code of Object.keys(PROTOCOL_CODES)) expect(errorCodes, code).toContain(`\`${code}\``);
+    for (const [code, spec] of Object.entries(ERROR_CODES)) {
+      const rows = rowsNaming(errorCodes, code).filter((cells) => cells[0] === `\`${code}\``);
+      expect(rows, code).toHaveLength(1);
+      const [, surfaces = "", status = "", transient = ""] = rows[0] ?? [];
+      expect(
+        surfaces.split(",").map((s) => s.trim()),
+        code,
+      ).toEqual([...spec.surfaces]);
+      expect(status, code).toBe(String(spec.status));
+      expect(transient, code).toBe(spec.transient ? "yes" : "no");
+    }
+    const documented = errorCodes.split("\n").filter((line) => /^\| `[a-z_]+` /.test(line));
+    expect(documented).toHaveLength(Object.keys(ERROR_CODES).length);
+  });
+
+  it("has a Publish errors row for every publish code", () => {
     const publishErrors = section("## Publish errors");
-    for (const code of Object.keys(PUBLISH_CODES)) expect(rowsNaming(publishErrors, code), code).not.toEqual([]);
+    for (const code of errorCodesOn("publish") as ErrorCode[]) expect(rowsNaming(publishErrors, code), code).not.toEqual([]);
   });
 
   it("has a routing-table row per route, with its client event", () => {

@@ -71,7 +71,7 @@ function membershipTopics(event: NormalizedEvent): string[] {
   ];
 }
 
-/** The routing table of the seed's domain events (CONTRACT.md "Delivery"), plus the staff family. */
+/** The routing table of the seed's domain events (docs/protocol.md "Routing table"), plus the staff family. */
 export const ROUTES: readonly Route[] = [
   {
     match: "notification.created",

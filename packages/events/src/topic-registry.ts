@@ -58,7 +58,7 @@ export const MAX_TOPIC_LENGTH = 256;
 const NAMESPACE_NAME = /^[a-z][a-z0-9_]{0,31}$/;
 const MINUTE = 60_000;
 
-/** The namespaces every hub declares (CONTRACT.md "Topics"). */
+/** The namespaces every hub declares (docs/protocol.md "Topics and namespaces"). */
 export const BUILTIN_NAMESPACES: readonly NamespaceSpec[] = [
   { name: "notifications", scope: "user", history: { ttlMs: 7 * 24 * 60 * MINUTE, size: 1000 } },
   { name: "inhouse", scope: "org", history: { ttlMs: 5 * MINUTE, size: 200 }, presence: true },

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { type Decision, decide, type Emission, expire, type ReconcileCommand, type TransitionSettings } from "./transitions.js";
 
 /**
- * The queue state machine (CONTRACT.md "Inhouse queues"), pure: every transition of `decide` and
+ * The queue state machine (docs/protocol.md "Inhouse queues"), pure: every transition of `decide` and
  * `expire`, every refusal, the version bump, and the events each change emits.
  */
 

@@ -29,7 +29,7 @@ export interface TransitionSettings {
 }
 
 /**
- * The queue state machine (CONTRACT.md "Inhouse queues"), pure: the current queue (or null when
+ * The queue state machine (docs/protocol.md "Inhouse queues"), pure: the current queue (or null when
  * none exists) and a command in, the next queue and its events out, or why the command is refused.
  */
 export function decide(current: Queue | null, command: QueueCommand, settings: TransitionSettings): Decision {

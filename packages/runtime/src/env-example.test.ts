@@ -114,7 +114,7 @@ describe(".env.example", () => {
     expect(elsewhere).toEqual([]);
   });
 
-  it("covers every variable of CONTRACT.md, and the processes read them all", () => {
+  it("covers every variable of the public configuration, and the processes read them all", () => {
     expect(contract.filter((name) => !mentioned(name))).toEqual([]);
     expect(contract.filter((name) => !names.has(name))).toEqual([]);
   });

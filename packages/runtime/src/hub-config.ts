@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { type NamespaceSpec, parseNamespaceSpecs } from "@hub/events";
+import { KEY_PREFIX, type NamespaceSpec, parseNamespaceSpecs } from "@hub/events";
 import { ConfigError } from "./config-error.js";
 import { type Env, int, oneOf, str, url } from "./env-readers.js";
 
@@ -262,7 +262,7 @@ function legacyPattern(env: Env): string {
 
 function keyPrefix(env: Env): string {
   const value = str(env, "HUB_KEY_PREFIX") ?? "hub";
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(value)) throw new ConfigError("HUB_KEY_PREFIX", "must match [A-Za-z0-9_.-]{1,64}");
+  if (!KEY_PREFIX.test(value)) throw new ConfigError("HUB_KEY_PREFIX", "must match [A-Za-z0-9_.-]{1,64}");
   return value;
 }
 

@@ -2,6 +2,7 @@ import { ProtocolError } from "@hub/events";
 import type { Logger } from "pino";
 import type { ExtendedError } from "socket.io";
 import type { HubSocket } from "../protocol/hub-socket.js";
+import { bearerToken } from "./bearer.js";
 import type { TokenVerifier } from "./token-verifier.js";
 
 /**
@@ -31,6 +32,5 @@ export function authenticateHandshake(verifier: TokenVerifier, logger: Logger) {
 function readToken(socket: HubSocket): unknown {
   const auth = socket.handshake.auth as Record<string, unknown> | undefined;
   if (auth?.token !== undefined) return auth.token;
-  const header = socket.handshake.headers.authorization;
-  return header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
+  return bearerToken(socket.handshake.headers.authorization);
 }

@@ -2,7 +2,7 @@ import { normalizeId, type Principal, ProtocolError } from "@hub/events";
 import type { AuthSettings } from "@hub/runtime";
 import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 
-/** Verifies user and service tokens (CONTRACT.md "Tokens"). */
+/** Verifies user and service tokens (docs/protocol.md "Tokens"). */
 export interface TokenVerifier {
   /** Resolves the principal; throws `ProtocolError` with `token_missing | token_invalid | token_expired`. */
   verify(token: unknown): Promise<Principal>;

@@ -7,8 +7,8 @@ export function requireApiKey(key: string): RequestHandler {
   const expected = digest(key);
   return (req, _res, next) => {
     const given = req.get("x-api-key");
-    if (given === undefined || given === "") return next(new HttpError(401, "unauthorized", "X-Api-Key header is required"));
-    if (!timingSafeEqual(digest(given), expected)) return next(new HttpError(401, "unauthorized", "wrong API key"));
+    if (given === undefined || given === "") return next(new HttpError("unauthorized", "X-Api-Key header is required"));
+    if (!timingSafeEqual(digest(given), expected)) return next(new HttpError("unauthorized", "wrong API key"));
     next();
   };
 }

@@ -45,7 +45,7 @@ export function consoleRoutes({ logger, bundlePath = CLIENT_BUNDLE }: ConsoleOpt
 
   router.get("/console/hub-client.js", (_req, res, next) => {
     // Checked on every request, so building the bundle after the gateway started is enough.
-    if (!existsSync(bundlePath)) return next(new HttpError(503, "unavailable", `the client bundle is not built: ${BUILD_HINT}`));
+    if (!existsSync(bundlePath)) return next(new HttpError("unavailable", `the client bundle is not built: ${BUILD_HINT}`));
     secure(res)
       .type("text/javascript")
       .sendFile(bundlePath, { cacheControl: false }, (error) => error && next(error));

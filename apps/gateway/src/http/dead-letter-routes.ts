@@ -69,7 +69,7 @@ export function deadLetterRoutes({ deadLetters, publisher, verifier, contextOf }
 
 function streamParam(value: unknown): string {
   if (typeof value !== "string" || !STREAM.test(value)) {
-    throw new HttpError(400, "bad_request", "stream must be {org_id}:{event_type} or _unknown");
+    throw new HttpError("bad_request", "stream must be {org_id}:{event_type} or _unknown");
   }
   return value;
 }
@@ -77,26 +77,26 @@ function streamParam(value: unknown): string {
 function limitParam(value: unknown): number {
   if (value === undefined) return STREAM_PAGE.default;
   const limit = typeof value === "string" && /^\d{1,7}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(limit >= 1 && limit <= STREAM_PAGE.max)) throw new HttpError(400, "bad_request", `limit must be 1 to ${STREAM_PAGE.max}`);
+  if (!(limit >= 1 && limit <= STREAM_PAGE.max)) throw new HttpError("bad_request", `limit must be 1 to ${STREAM_PAGE.max}`);
   return limit;
 }
 
 function cursorParam(value: unknown): string {
   const name = typeof value === "string" && /^[A-Za-z0-9_-]{1,400}$/.test(value) ? Buffer.from(value, "base64url").toString() : "";
-  if (!STREAM.test(name)) throw new HttpError(400, "bad_request", "cursor must be a next_cursor this API returned");
+  if (!STREAM.test(name)) throw new HttpError("bad_request", "cursor must be a next_cursor this API returned");
   return name;
 }
 
 function entryIdParam(value: unknown): string {
   if (typeof value !== "string" || !ENTRY_ID.test(value))
-    throw new HttpError(400, "bad_request", "after must be an entry id like 1763891234567-0");
+    throw new HttpError("bad_request", "after must be an entry id like 1763891234567-0");
   return value;
 }
 
 function countParam(value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   const count = Number(value);
-  if (!Number.isInteger(count) || count < 1 || count > MAX_PAGE) throw new HttpError(400, "bad_request", `count must be 1 to ${MAX_PAGE}`);
+  if (!Number.isInteger(count) || count < 1 || count > MAX_PAGE) throw new HttpError("bad_request", `count must be 1 to ${MAX_PAGE}`);
   return count;
 }
 
@@ -107,7 +107,7 @@ function idsParam(value: unknown): string[] {
     value.length > MAX_PAGE ||
     !value.every((id) => typeof id === "string" && ENTRY_ID.test(id))
   ) {
-    throw new HttpError(400, "bad_request", `ids must be a list of 1 to ${MAX_PAGE} entry ids`);
+    throw new HttpError("bad_request", `ids must be a list of 1 to ${MAX_PAGE} entry ids`);
   }
   return value;
 }

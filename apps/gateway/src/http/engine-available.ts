@@ -10,6 +10,6 @@ export function engineAvailable(engine: Engine): RequestHandler {
   return (_req, res, next) => {
     if (engine.redisState() !== "disconnected") return next();
     res.setHeader("retry-after", "1");
-    next(new HttpError(503, "unavailable", "Redis is unreachable; retry shortly"));
+    next(new HttpError("unavailable", "Redis is unreachable; retry shortly"));
   };
 }

@@ -11,7 +11,7 @@ export interface HealthOptions {
   lifecycle: () => Lifecycle;
 }
 
-/** `GET /health`, `/health/live`, `/health/ready` (CONTRACT.md "HTTP"). */
+/** `GET /health`, `/health/live`, `/health/ready` (docs/protocol.md "HTTP routes"). */
 export function healthRoutes({ engine, version, nodeId, lifecycle }: HealthOptions): Router {
   const router = Router();
 

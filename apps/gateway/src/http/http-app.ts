@@ -18,7 +18,7 @@ export function createHttpApp({ routers, logger, draining }: HttpAppOptions): ex
     next();
   });
   for (const router of routers) app.use(router);
-  app.use((_req, _res, next) => next(new HttpError(404, "not_found", "no such route")));
+  app.use((_req, _res, next) => next(new HttpError("not_found", "no such route")));
   app.use(errorHandler(logger));
   return app;
 }
@@ -34,15 +34,15 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
 function toHttpError(error: unknown, req: Request): HttpError {
   if (error instanceof HttpError) return error;
   const { type, status } = (error ?? {}) as { type?: unknown; status?: unknown };
-  if (type === "entity.too.large") return new HttpError(413, "payload_too_large", "request body is too large");
-  if (type === "entity.parse.failed") return new HttpError(400, "bad_request", "request body is not valid JSON");
+  if (type === "entity.too.large") return new HttpError("payload_too_large", "request body is too large");
+  if (type === "entity.parse.failed") return new HttpError("bad_request", "request body is not valid JSON");
   if ((typeof type === "string" && type.startsWith("encoding.")) || type === "charset.unsupported") {
-    return new HttpError(415, "bad_request", "unsupported body encoding");
+    return new HttpError("bad_request", "unsupported body encoding", [], 415);
   }
   // body-parser hands on the decompression stream's own error, with status 400 and no type.
   const encoding = req.headers["content-encoding"]?.toLowerCase();
   if (status === 400 && type === undefined && encoding !== undefined && encoding !== "identity") {
-    return new HttpError(400, "bad_request", `request body is not valid ${encoding} data`);
+    return new HttpError("bad_request", `request body is not valid ${encoding} data`);
   }
-  return new HttpError(500, "internal", "internal error");
+  return new HttpError("internal", "internal error");
 }

@@ -1,28 +1,21 @@
-import type { PublishErrorCode } from "@hub/events";
+import { ERROR_CODES, type ErrorCodeOn } from "@hub/events";
 
-/** Error codes of the HTTP routes: their own plus the publish pipeline's. */
-export type HttpErrorCode =
-  | "bad_request"
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "payload_too_large"
-  | "invalid_command"
-  | "rate_limited"
-  | "unavailable"
-  | "internal"
-  | PublishErrorCode;
+/** Error codes of the HTTP routes: their own plus the publish pipeline's (table: @hub/events ERROR_CODES). */
+export type HttpErrorCode = ErrorCodeOn<"http">;
 
-/** An HTTP failure; rendered as `{ error: { code, message, issues } }` with its status. */
+/** An HTTP failure; rendered as `{ error: { code, message, issues } }` with its code's status. */
 export class HttpError extends Error {
   override readonly name = "HttpError";
+  /** The code's status from ERROR_CODES, unless the route names a more precise one (415 for an encoding). */
+  readonly status: number;
   constructor(
-    readonly status: number,
     readonly code: HttpErrorCode,
     message: string,
     readonly issues: readonly string[] = [],
+    status: number = ERROR_CODES[code].status,
   ) {
     super(message);
+    this.status = status;
   }
 
   /** The contract's error body; `issues` is always a list (empty when there is nothing to add). */

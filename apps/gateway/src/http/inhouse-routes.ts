@@ -27,11 +27,11 @@ export function inhouseRoutes({ engine, commands, verifier, rateLimit }: Inhouse
   router.post("/api/v1/inhouse/commands", serviceOnly(verifier), rateLimit, engineAvailable(engine), jsonBody, async (req, res) => {
     const body: unknown = req.body;
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      throw new HttpError(400, "bad_request", "body must be one command or { commands: [...] }");
+      throw new HttpError("bad_request", "body must be one command or { commands: [...] }");
     }
     const list = "commands" in body ? (body as { commands: unknown }).commands : [body];
     if (!Array.isArray(list) || list.length === 0 || list.length > MAX_COMMANDS) {
-      throw new HttpError(400, "bad_request", `commands must be a list of 1 to ${MAX_COMMANDS} commands`);
+      throw new HttpError("bad_request", `commands must be a list of 1 to ${MAX_COMMANDS} commands`);
     }
     const parsed: QueueCommand[] = [];
     const issues: string[] = [];
@@ -43,7 +43,7 @@ export function inhouseRoutes({ engine, commands, verifier, rateLimit }: Inhouse
         for (const issue of error.issues.length > 0 ? error.issues : [error.message]) issues.push(`commands.${index}.${issue}`);
       }
     });
-    if (issues.length > 0) throw new HttpError(400, "invalid_command", "some commands are invalid; none was accepted", issues);
+    if (issues.length > 0) throw new HttpError("invalid_command", "some commands are invalid; none was accepted", issues);
     await commands.enqueue(parsed);
     res.status(202).json({ ids: parsed.map((c) => c.id) });
   });

@@ -30,7 +30,7 @@ export function publishRoutes({ engine, publisher, verifier, stats, rateLimit }:
     const json = "json" in body ? body.json : undefined;
     const batch = batchOf(json);
     if (batch !== undefined && (!Array.isArray(batch) || batch.length === 0 || batch.length > MAX_BATCH)) {
-      throw new HttpError(400, "bad_request", `events must be a list of 1 to ${MAX_BATCH} events`);
+      throw new HttpError("bad_request", `events must be a list of 1 to ${MAX_BATCH} events`);
     }
     const results = await asHttp(
       "text" in body
@@ -68,8 +68,7 @@ export async function asHttp<T extends PublishResult | PublishResult[]>(
     return value;
   } catch (error) {
     stats.record(source, { status: "rejected", reason: error });
-    if (error instanceof PublishError)
-      throw new HttpError(error.code === "payload_too_large" ? 413 : 400, error.code, error.message, error.issues);
+    if (error instanceof PublishError) throw new HttpError(error.code, error.message, error.issues);
     throw error;
   }
 }

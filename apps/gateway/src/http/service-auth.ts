@@ -1,5 +1,6 @@
 import { ProtocolError, type ServicePrincipal } from "@hub/events";
 import type { Request, RequestHandler } from "express";
+import { bearerToken } from "../auth/bearer.js";
 import type { TokenVerifier } from "../auth/token-verifier.js";
 import { HttpError } from "./http-error.js";
 
@@ -15,15 +16,15 @@ export function serviceOnly(verifier: TokenVerifier): RequestHandler {
 
 /** Verifies `Authorization: Bearer <service token>`; throws 401 / 403 `HttpError`s. */
 export async function requireService(req: Request, verifier: TokenVerifier): Promise<ServicePrincipal> {
-  const header = req.headers.authorization;
-  if (!header?.startsWith("Bearer ")) throw new HttpError(401, "unauthorized", "Authorization: Bearer <service token> is required");
+  const token = bearerToken(req.headers.authorization);
+  if (token === undefined) throw new HttpError("unauthorized", "Authorization: Bearer <service token> is required");
   let principal: Awaited<ReturnType<TokenVerifier["verify"]>>;
   try {
-    principal = await verifier.verify(header.slice(7).trim());
+    principal = await verifier.verify(token);
   } catch (error) {
     const code = error instanceof ProtocolError ? error.code : "token_invalid";
-    throw new HttpError(401, "unauthorized", `service token rejected: ${code}`);
+    throw new HttpError("unauthorized", `service token rejected: ${code}`);
   }
-  if (principal.kind !== "service") throw new HttpError(403, "forbidden", "this route takes a service token, not a user token");
+  if (principal.kind !== "service") throw new HttpError("forbidden", "this route takes a service token, not a user token");
   return principal;
 }

@@ -24,6 +24,6 @@ export function serviceRateLimit(ratePerSecond: number, onRefused: () => void, f
     if (bucket.take()) return next();
     onRefused();
     res.setHeader("retry-after", "1");
-    next(new HttpError(429, "rate_limited", `more than ${ratePerSecond} publish requests per second from ${caller}; retry later`));
+    next(new HttpError("rate_limited", `more than ${ratePerSecond} publish requests per second from ${caller}; retry later`));
   };
 }

@@ -30,7 +30,7 @@ export function userRoutes({ engine, verifier }: UserRoutesOptions): Router {
     const { userId, orgId, body } = target(String(req.params.user_id ?? ""), req.body);
     const before = body.before ?? Date.now();
     if (typeof before !== "number" || !Number.isSafeInteger(before) || before < 0) {
-      throw new HttpError(400, "bad_request", "before must be epoch milliseconds");
+      throw new HttpError("bad_request", "before must be epoch milliseconds");
     }
     await engine.userSessions.revoke(orgId, userId, before);
     res.status(202).json({ user_id: userId, org_id: orgId, before });
@@ -46,12 +46,12 @@ export function userRoutes({ engine, verifier }: UserRoutesOptions): Router {
 }
 
 function target(userId: string, body: unknown): { userId: string; orgId: string; body: Record<string, unknown> } {
-  if (!userId || userId.length > MAX_ID_LENGTH) throw new HttpError(400, "bad_request", "user_id must be a user id");
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, "bad_request", "body must be { org_id }");
+  if (!userId || userId.length > MAX_ID_LENGTH) throw new HttpError("bad_request", "user_id must be a user id");
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError("bad_request", "body must be { org_id }");
   const fields = body as Record<string, unknown>;
   const orgId = typeof fields.org_id === "number" && Number.isSafeInteger(fields.org_id) ? String(fields.org_id) : fields.org_id;
   if (typeof orgId !== "string" || orgId === "" || orgId.length > MAX_ID_LENGTH) {
-    throw new HttpError(400, "bad_request", "org_id (the user's org) is required");
+    throw new HttpError("bad_request", "org_id (the user's org) is required");
   }
   return { userId, orgId, body: fields };
 }

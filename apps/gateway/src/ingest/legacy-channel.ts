@@ -21,7 +21,7 @@ type SessionStart = { command: QueueCommand } | { rejection: PublishError };
 
 /**
  * On the legacy channel every `inhouse.session_started` is the backend's command to start a queue's
- * session (CONTRACT.md): `{ queue_id }`, or `{ queue }` whose `id` names it. It is never delivered
+ * session (docs/protocol.md "Legacy Redis channel"): `{ queue_id }`, or `{ queue }` whose `id` names it. It is never delivered
  * itself; the worker emits its own `session_started`. Without either id it is refused. Anything
  * that is not that type on its own org's channel, or is not a JSON object, is left to the pipeline
  * (as an event, or as `invalid_json` / `invalid_event` / `org_mismatch`).

@@ -1,4 +1,4 @@
-/** Where a queue is in its life (CONTRACT.md "Inhouse queues"). */
+/** Where a queue is in its life (docs/protocol.md "Inhouse queues"). */
 export type QueueStatus = "open" | "check_in" | "in_session" | "closed";
 
 export interface QueuePlayer {

@@ -15,7 +15,7 @@ export function Sensitive<T extends TSchema>(schema: T): T {
 export const Payload = <P extends Parameters<typeof Type.Object>[0]>(properties: P) =>
   Type.Object(properties, { additionalProperties: true });
 
-/** An inhouse queue as the worker publishes it (CONTRACT.md "Inhouse queues"). */
+/** An inhouse queue as the worker publishes it (docs/protocol.md "Inhouse queues"). */
 export const QueueSchema = Type.Object(
   {
     id: Type.String({ minLength: 1, maxLength: 128 }),
