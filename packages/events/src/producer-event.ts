@@ -51,7 +51,10 @@ export const ProducerEnvelopeSchema = Type.Object(
 );
 
 /** What a producer hands to the hub (emitter SDK, HTTP ingress, legacy channel). */
-export type ProducerEvent = Static<typeof ProducerEnvelopeSchema>;
+export type ProducerEvent = Omit<Static<typeof ProducerEnvelopeSchema>, "payload"> & {
+  /** An object; its fields are checked against the schema of the event's type and version. */
+  payload: Record<string, unknown>;
+};
 
 /** A producer event after validation: ids are strings. */
 export interface NormalizedEvent {

@@ -4,12 +4,6 @@ import { pendingBytes } from "../protection/outbound-guard.js";
 import type { HeldEvent, LiveHolds } from "../recovery/live-holds.js";
 import type { HubSocket } from "./hub-socket.js";
 
-/** A subscription on its way in; `cancelled` when the client unsubscribed meanwhile. */
-export interface Joining {
-  cancelled: boolean;
-  readonly result: Promise<SubscribeOk>;
-}
-
 type Emit = (event: string, message: unknown) => boolean;
 
 /** What a catch-up needs from the gateway. */

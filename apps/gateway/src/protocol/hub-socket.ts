@@ -1,7 +1,12 @@
-import type { ClientToServerEvents, Principal, ServerToClientEvents } from "@hub/events";
+import type { ClientToServerEvents, Principal, ServerToClientEvents, SubscribeOk } from "@hub/events";
 import type { Server, Socket } from "socket.io";
-import type { Joining } from "./catch-up.js";
 import type { TokenBucket } from "./token-bucket.js";
+
+/** A subscription on its way in; `cancelled` when the client unsubscribed meanwhile. */
+export interface Joining {
+  cancelled: boolean;
+  readonly result: Promise<SubscribeOk>;
+}
 
 /** Per-connection state, set at handshake. */
 export interface SocketData {

@@ -7,8 +7,8 @@ import {
   type TopicRegistry,
   type UnsubscribeOk,
 } from "@hub/events";
-import { type CatchUpContext, catchUp, currentPosition, type Joining } from "./catch-up.js";
-import type { HubSocket } from "./hub-socket.js";
+import { type CatchUpContext, catchUp, currentPosition } from "./catch-up.js";
+import type { HubSocket, Joining } from "./hub-socket.js";
 import { roomFor } from "./topic-room.js";
 
 export interface SubscriptionLimits {
