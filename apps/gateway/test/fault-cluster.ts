@@ -112,7 +112,7 @@ export const FAULT_LIMITS = {
   clientBufferBytes: 65_536,
   /**
    * New handshakes per address and second, on each gateway (a token bucket: bursts up to as many).
-   * The storm row's 500 clients per address reconnect within about a second: far past it.
+   * The storm row's 2,500 clients, all from one address, reconnect within about a second: far past it.
    */
   handshakesPerSecond: 100,
 } as const;

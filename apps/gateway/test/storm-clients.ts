@@ -13,8 +13,6 @@ export interface StormStart {
   topic: string;
   /** Connections opened per second at the start (pacing below the handshake limit). */
   perSecond: number;
-  /** The loopback address this process's connections leave from: its own per-address limits. */
-  localAddress: string;
   /** socket.io-client's first reconnect delay (randomized by ±50 %) and its ceiling, ms. */
   reconnectionDelay: number;
   reconnectionDelayMax: number;
@@ -112,7 +110,7 @@ function changed(): void {
 }
 
 function open(start: StormStart): Client {
-  const { url, token, topic, reconnectionDelay, reconnectionDelayMax, localAddress } = start;
+  const { url, token, topic, reconnectionDelay, reconnectionDelayMax } = start;
   const hub = connectHub({
     url,
     // A token source: the SDK retries a refused handshake (rate_limited) only when it has one.
@@ -123,8 +121,6 @@ function open(start: StormStart): Client {
       reconnectionDelay,
       reconnectionDelayMax,
       randomizationFactor: 0.5,
-      // engine.io-client hands it to the `ws` WebSocket; socket.io-client's types do not list it.
-      ...({ localAddress } as Record<string, unknown>),
     },
   });
   const client: Client = { hub, connected: false, ready: false, dropped: false, ids: [] };

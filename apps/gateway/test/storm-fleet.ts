@@ -7,13 +7,9 @@ import type { StormCommand, StormStart, StormStatus, StormVerified } from "./sto
 
 const SCRIPT = fileURLToPath(new URL("./storm-clients.ts", import.meta.url));
 
-export interface FleetOptions extends Omit<StormStart, "type" | "count" | "localAddress"> {
+export interface FleetOptions extends Omit<StormStart, "type" | "count"> {
   /** Connections in all, split evenly over `processes`. */
   count: number;
-  /**
-   * Child processes; process i connects from 127.0.0.(11 + i), so each is one client address to the
-   * per-address limits (a storm comes from many addresses, and one address is one bucket).
-   */
   processes: number;
 }
 
@@ -57,7 +53,7 @@ export class StormFleet {
         if (message.type === "status") member.status = message;
         else if (message.type === "verified") member.verified = message;
       });
-      const command: StormCommand = { type: "start", count: share, localAddress: `127.0.0.${11 + i}`, ...rest };
+      const command: StormCommand = { type: "start", count: share, ...rest };
       child.send(command);
       members.push(member);
     }
