@@ -1,9 +1,9 @@
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createPublisher, type DeadLetterEntry, type PublishContext, type Publisher } from "@hub/emitter";
 import { TopicRegistry } from "@hub/events";
 import { startQueueWorker, startReconciler } from "@hub/inhouse";
 import type { HubConfig } from "@hub/runtime";
+import { createPublisher, type DeadLetterEntry, type PublishContext, type Publisher } from "@hub/store";
 import type { Logger } from "pino";
 import { Server } from "socket.io";
 import { adminUi } from "./admin/admin-ui.js";

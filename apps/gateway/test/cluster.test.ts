@@ -1,5 +1,6 @@
 import { closeAllClients, collect, connectClient, type HubClient, nextEvent, request, serviceToken, userToken } from "@hub/devkit";
-import { createHubEmitter, type DeadLetterEntry } from "@hub/emitter";
+import { createHubEmitter } from "@hub/emitter";
+import type { DeadLetterEntry } from "@hub/store";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type HubFixture, redisHub } from "./hub-fixture.js";

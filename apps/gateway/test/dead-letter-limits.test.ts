@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { serviceToken } from "@hub/devkit";
-import type { DeadLetterEntry } from "@hub/emitter";
+import type { DeadLetterEntry } from "@hub/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HubFixture, memoryHub, redisHub } from "./hub-fixture.js";
 

@@ -13,8 +13,9 @@ import {
   startGateway,
   userToken,
 } from "@hub/devkit";
-import { createHubEmitter, type DeadLetterEntry } from "@hub/emitter";
+import { createHubEmitter } from "@hub/emitter";
 import type { Envelope } from "@hub/events";
+import type { DeadLetterEntry } from "@hub/store";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type HubFixture, httpPublish, memoryHub, redisHub } from "./hub-fixture.js";

@@ -13,8 +13,9 @@ import {
   until,
   userToken,
 } from "@hub/devkit";
-import { createHubEmitter, type DeadLetterEntry, type HubEmitter, hubKeys, redisDeadLetters } from "@hub/emitter";
+import { createHubEmitter, type HubEmitter } from "@hub/emitter";
 import type { Envelope } from "@hub/events";
+import { type DeadLetterEntry, hubKeys, redisDeadLetters } from "@hub/store";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 

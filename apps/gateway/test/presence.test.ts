@@ -12,9 +12,9 @@ import {
   until,
   userToken,
 } from "@hub/devkit";
-import { hubKeys } from "@hub/emitter";
 import type { Envelope, PresenceChange, PresenceOk } from "@hub/events";
 import { loadConfig } from "@hub/runtime";
+import { hubKeys } from "@hub/store";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BEATS_PER_TTL } from "../src/presence/redis-presence.js";

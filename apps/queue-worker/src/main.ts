@@ -1,7 +1,7 @@
-import { createPublisher, hubKeys, redisDeadLetters, redisEventSink } from "@hub/emitter";
 import { TopicRegistry } from "@hub/events";
 import { type QueueWorker, redisQueueStore, startQueueWorker, startReconciler } from "@hub/inhouse";
 import { createLogger, exitOnSignal, guardProcess, loadConfigOrExit, stopOnRefusedPassword } from "@hub/runtime";
+import { createPublisher, hubKeys, redisDeadLetters, redisEventSink } from "@hub/store";
 import { Redis } from "ioredis";
 import { startMetricsServer } from "./metrics-server.js";
 import { createWorkerMetrics } from "./worker-metrics.js";

@@ -1,7 +1,7 @@
 import { type RedisServer, startRedis, until } from "@hub/devkit";
-import { hubKeys } from "@hub/emitter";
 import type { Queue } from "@hub/events";
 import { type Emission, type QueueStore, redisQueueStore, startQueueWorker } from "@hub/inhouse";
+import { hubKeys } from "@hub/store";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

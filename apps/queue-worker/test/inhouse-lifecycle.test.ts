@@ -1,7 +1,8 @@
 import { randomInt } from "node:crypto";
 import { closeAllClients, connectClient, type HubClient, request, serviceToken, until, userToken } from "@hub/devkit";
-import { createHubEmitter, hubKeys } from "@hub/emitter";
+import { createHubEmitter } from "@hub/emitter";
 import { CommandError, type Queue } from "@hub/events";
+import { hubKeys } from "@hub/store";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {

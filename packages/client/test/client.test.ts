@@ -12,8 +12,9 @@ import {
   until,
   userToken,
 } from "@hub/devkit";
-import { createHubEmitter, type HubEmitter, hubKeys } from "@hub/emitter";
+import { createHubEmitter, type HubEmitter } from "@hub/emitter";
 import { type ProducerEvent, roomOf } from "@hub/events";
+import { hubKeys } from "@hub/store";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type ConnectHubOptions, connectHub, type Hub, HubError } from "../src/index.js";

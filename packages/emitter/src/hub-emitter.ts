@@ -7,12 +7,8 @@ import {
   TopicRegistry,
   uuidv7,
 } from "@hub/events";
+import { createPublisher, hubKeys, type PublishResult, redisCommandQueue, redisDeadLetters, redisEventSink } from "@hub/store";
 import type { Redis } from "ioredis";
-import { redisCommandQueue } from "./command-queue.js";
-import { hubKeys } from "./keys.js";
-import { createPublisher, type PublishResult } from "./publisher.js";
-import { redisDeadLetters } from "./redis-dead-letters.js";
-import { redisEventSink } from "./redis-event-sink.js";
 
 export interface HubEmitterOptions {
   /** The Redis the gateways use (an ioredis client); the caller owns and closes it. */

@@ -1,44 +1,6 @@
+// The producer SDK: publish events and inhouse commands to the hub from any backend process. The
+// storage it writes through (event sinks, dead letters, the command queue) is @hub/store.
 export { PublishError } from "@hub/events";
-export type { DecodedBroadcast, EncodedBroadcast } from "./broadcast-encoder.js";
-export { broadcastPublishedAt, createBroadcastEncoder, decodeBroadcast } from "./broadcast-encoder.js";
-export type { CommandQueue, UserCommandOutcome } from "./command-queue.js";
-export { redisCommandQueue } from "./command-queue.js";
-export type {
-  DeadLetter,
-  DeadLetterEntry,
-  DeadLetterReceipt,
-  DeadLetterStreamInfo,
-  DeadLetterStreamPage,
-  DeadLetters,
-  IngestSource,
-} from "./dead-letters.js";
-export {
-  capRaw,
-  DEAD_LETTER_MAX_STREAMS_PER_SOURCE,
-  DEAD_LETTER_STREAM_LENGTH,
-  DEAD_LETTER_TTL_MS,
-  deadLetterStreamName,
-  MAX_RAW_BYTES,
-  overflowStreamName,
-  UNKNOWN_STREAM,
-} from "./dead-letters.js";
-export type { EventKey, EventSink, Outgoing } from "./event-sink.js";
-export { DEDUPE_WINDOW_MS } from "./event-sink.js";
-export type { History, HistoryEntry, HistoryQuery, HistoryRead } from "./history.js";
+export type { DeadLetterEntry, PublishResult } from "@hub/store";
 export type { HubEmitter, HubEmitterOptions, InhouseCommands } from "./hub-emitter.js";
 export { createHubEmitter } from "./hub-emitter.js";
-export type { HistoryKeys, HubKeys, PresenceKeys, QueueKeys } from "./keys.js";
-export { DEFAULT_KEY_PREFIX, hubKeys } from "./keys.js";
-export { registerLua } from "./lua/scripts.js";
-export type { MemoryDeadLettersOptions } from "./memory-dead-letters.js";
-export { memoryDeadLetters } from "./memory-dead-letters.js";
-export { MemoryHistory } from "./memory-history.js";
-export type { PublishContext, Publisher, PublisherOptions, PublishResult } from "./publisher.js";
-export { createPublisher, UNSERIALIZABLE_RAW } from "./publisher.js";
-export { RecentIds } from "./recent-ids.js";
-export type { RedisDeadLettersOptions } from "./redis-dead-letters.js";
-export { redisDeadLetters } from "./redis-dead-letters.js";
-export { redisEventSink } from "./redis-event-sink.js";
-export { redisHistory } from "./redis-history.js";
-export type { ReplayResult } from "./replay.js";
-export { replayDeadLetters } from "./replay.js";

@@ -2,8 +2,7 @@
 // this file).
 import type { ProducerEvent } from "@hub/events";
 import { describe, expectTypeOf, it } from "vitest";
-import { createHubEmitter, type HubEmitter } from "./index.js";
-import type { PublishResult } from "./publisher.js";
+import { createHubEmitter, type HubEmitter, type PublishResult } from "./index.js";
 
 describe("@hub/emitter types", () => {
   it("publish takes a producer event and resolves with its result", () => {

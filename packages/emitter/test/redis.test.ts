@@ -1,16 +1,9 @@
 import { type RedisServer, startRedis } from "@hub/devkit";
 import { PublishError } from "@hub/events";
+import { DEAD_LETTER_TTL_MS, DEDUPE_WINDOW_MS, type DeadLetter, hubKeys, redisDeadLetters, redisEventSink } from "@hub/store";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  createHubEmitter,
-  DEAD_LETTER_TTL_MS,
-  DEDUPE_WINDOW_MS,
-  type DeadLetter,
-  hubKeys,
-  redisDeadLetters,
-  redisEventSink,
-} from "../src/index.js";
+import { createHubEmitter } from "../src/index.js";
 
 let server: RedisServer;
 let redis: Redis;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { DEDUPE_WINDOW_MS, RecentIds } from "@hub/emitter";
 import { type QueueCommand, queueName } from "@hub/events";
+import { DEDUPE_WINDOW_MS, RecentIds } from "@hub/store";
 import type { PendingCommand, QueueStore, StoredQueue } from "./queue-store.js";
 import type { Emission } from "./transitions.js";
 

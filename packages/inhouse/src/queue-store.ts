@@ -1,5 +1,5 @@
-import type { CommandQueue } from "@hub/emitter";
 import type { Queue, QueueCommand } from "@hub/events";
+import type { CommandQueue } from "@hub/store";
 import type { Emission } from "./transitions.js";
 
 /** A queue as stored: the queue itself (null before `open`), its version and command cursor. */

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { type HubKeys, redisCommandQueue, registerLua } from "@hub/emitter";
 import type { Queue, QueueCommand } from "@hub/events";
+import { type HubKeys, redisCommandQueue, registerLua } from "@hub/store";
 import type { Redis } from "ioredis";
 import type { QueueStore } from "./queue-store.js";
 import type { Emission } from "./transitions.js";

@@ -1,5 +1,5 @@
-import { hubKeys } from "@hub/emitter";
 import type { HubConfig } from "@hub/runtime";
+import { hubKeys } from "@hub/store";
 import type { Logger } from "pino";
 import type { Engine } from "./engine.js";
 import { createMemoryEngine } from "./memory-engine.js";

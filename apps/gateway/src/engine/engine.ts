@@ -1,6 +1,6 @@
-import type { CommandQueue, DeadLetters, EventSink, History } from "@hub/emitter";
 import type { QueueStore } from "@hub/inhouse";
 import type { EngineKind } from "@hub/runtime";
+import type { CommandQueue, DeadLetters, EventSink, History } from "@hub/store";
 import type { Server } from "socket.io";
 import type { Presence } from "../presence/presence.js";
 import type { UserSessions } from "../protection/user-sessions.js";

@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { EventSink, Outgoing } from "@hub/emitter";
 import type { Envelope } from "@hub/events";
+import type { EventSink, Outgoing } from "@hub/store";
 import { Server } from "socket.io";
 import { io as connect, type Socket } from "socket.io-client";
 import { afterEach, describe, expect, it } from "vitest";

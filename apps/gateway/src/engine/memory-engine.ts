@@ -1,6 +1,5 @@
-import { DEDUPE_WINDOW_MS, type EventSink, MemoryHistory, memoryDeadLetters, RecentIds } from "@hub/emitter";
 import { memoryQueueStore } from "@hub/inhouse";
-import type { Server } from "socket.io";
+import { DEDUPE_WINDOW_MS, MemoryHistory, memoryDeadLetters, memoryEventSink, RecentIds } from "@hub/store";
 import { memoryPresence } from "../presence/memory-presence.js";
 import { memoryUserSessions } from "../protection/memory-user-sessions.js";
 import type { LiveTap } from "../recovery/live-holds.js";
@@ -22,7 +21,18 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     kind: "memory",
     attach() {},
     async ready() {},
-    eventSink: (io) => memoryEventSink(io, recent, history, { tap: () => tap, observer: () => observer }),
+    eventSink: (io) =>
+      memoryEventSink(
+        (topic, clientEvent, envelope) => {
+          // Emitting encodes the packet, which is what can throw (e.g. a payload nested deeper than
+          // the stack); so it comes before the live tap, which must hold only what was broadcast.
+          io.to(topic).emit(clientEvent, envelope);
+          if (tap?.active && tap.wants(topic)) tap.push(topic, { clientEvent, envelope });
+          if (observer && observer.broadcast(topic) > 0) observer.latency(Date.now() - envelope.ts);
+        },
+        recent,
+        history,
+      ),
     deadLetters: memoryDeadLetters(
       options.dlqMaxStreamsPerSource === undefined ? {} : { maxStreamsPerSource: options.dlqMaxStreamsPerSource },
     ),
@@ -45,40 +55,5 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     redisState: () => "disabled",
     redisConnections: () => ({}),
     async close() {},
-  };
-}
-
-interface Listeners {
-  tap(): LiveTap | undefined;
-  observer(): BroadcastObserver | undefined;
-}
-
-function memoryEventSink(io: Server, recent: RecentIds, history: MemoryHistory, listeners: Listeners): EventSink {
-  return {
-    async deliver(event, outgoing) {
-      const key = `${event.orgId}:${event.id}`;
-      if (!recent.claim(key)) return false;
-      let emitted = 0;
-      try {
-        for (const delivery of outgoing) {
-          const { topic, clientEvent } = delivery;
-          const envelope = delivery.history ? history.append(topic, delivery.history, delivery) : delivery.envelope;
-          // Emitting encodes the packet, which is what can throw (e.g. a payload nested deeper than the
-          // stack); so it comes before the live tap, which must hold only what was broadcast.
-          io.to(topic).emit(clientEvent, envelope);
-          emitted++;
-          const live = listeners.tap();
-          if (live?.active && live.wants(topic)) live.push(topic, { clientEvent, envelope });
-          const observer = listeners.observer();
-          if (observer && observer.broadcast(topic) > 0) observer.latency(Date.now() - envelope.ts);
-        }
-      } catch (error) {
-        // Not delivered anywhere: the id is not spent, so a corrected retry with it is not taken for
-        // a duplicate. Once a topic has it, a retry would deliver it there twice: the id stays spent.
-        if (emitted === 0) recent.release(key);
-        throw error;
-      }
-      return true;
-    },
   };
 }

@@ -1,3 +1,4 @@
+import { type RedisSettings, stopOnRefusedPassword } from "@hub/runtime";
 import {
   broadcastPublishedAt,
   decodeBroadcast,
@@ -6,8 +7,7 @@ import {
   redisDeadLetters,
   redisEventSink,
   redisHistory,
-} from "@hub/emitter";
-import { type RedisSettings, stopOnRefusedPassword } from "@hub/runtime";
+} from "@hub/store";
 import { createAdapter } from "@socket.io/redis-adapter";
 import { Redis } from "ioredis";
 import type { Logger } from "pino";

@@ -1,4 +1,4 @@
-import { type DeadLetterEntry, type DeadLetters, type PublishContext, type Publisher, replayDeadLetters } from "@hub/emitter";
+import { type DeadLetterEntry, type DeadLetters, type PublishContext, type Publisher, replayDeadLetters } from "@hub/store";
 import { Router } from "express";
 import type { TokenVerifier } from "../auth/token-verifier.js";
 import { HttpError } from "./http-error.js";

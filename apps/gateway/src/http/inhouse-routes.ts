@@ -1,5 +1,5 @@
-import type { CommandQueue } from "@hub/emitter";
 import { CommandError, parseQueueCommand, type QueueCommand, uuidv7 } from "@hub/events";
+import type { CommandQueue } from "@hub/store";
 import { type RequestHandler, Router } from "express";
 import type { TokenVerifier } from "../auth/token-verifier.js";
 import type { Engine } from "../engine/engine.js";

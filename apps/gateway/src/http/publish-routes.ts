@@ -1,4 +1,5 @@
-import { type IngestSource, PublishError, type Publisher, type PublishResult } from "@hub/emitter";
+import { PublishError } from "@hub/events";
+import type { IngestSource, Publisher, PublishResult } from "@hub/store";
 import { type RequestHandler, Router } from "express";
 import type { TokenVerifier } from "../auth/token-verifier.js";
 import type { Engine } from "../engine/engine.js";

@@ -1,4 +1,4 @@
-import type { Publisher } from "@hub/emitter";
+import type { Publisher } from "@hub/store";
 import { Router } from "express";
 import type { Engine } from "../engine/engine.js";
 import type { IngestStats } from "../ingest/ingest-stats.js";

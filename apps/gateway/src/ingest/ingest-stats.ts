@@ -1,5 +1,5 @@
-import type { IngestSource, PublishResult } from "@hub/emitter";
 import { PublishError } from "@hub/events";
+import type { IngestSource, PublishResult } from "@hub/store";
 import type { Logger } from "pino";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import type { CommandQueue, Publisher } from "@hub/emitter";
 import { MAX_EVENT_BYTES, normalizeId, PublishError, type QueueCommand, uuidv7From } from "@hub/events";
+import type { CommandQueue, Publisher } from "@hub/store";
 import type { Engine } from "../engine/engine.js";
 import type { IngestStats } from "./ingest-stats.js";
 

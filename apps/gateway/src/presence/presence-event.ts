@@ -1,5 +1,5 @@
-import type { Outgoing } from "@hub/emitter";
 import { type Envelope, type PresenceChange, topicOfRoom, uuidv7 } from "@hub/events";
+import type { Outgoing } from "@hub/store";
 
 /** The client events presence announces; they are also the envelopes' `type`. */
 type PresenceEventName = "presence.join" | "presence.leave";

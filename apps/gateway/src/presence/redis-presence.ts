@@ -1,5 +1,5 @@
-import { createBroadcastEncoder, type HubKeys, type Outgoing, registerLua } from "@hub/emitter";
 import { type PresenceMember, ProtocolError } from "@hub/events";
+import { createBroadcastEncoder, type HubKeys, type Outgoing, registerLua } from "@hub/store";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { byJoinTime, type Presence, type PresenceEntry } from "./presence.js";

@@ -1,4 +1,4 @@
-import { type HubKeys, registerLua } from "@hub/emitter";
+import { type HubKeys, registerLua } from "@hub/store";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import {

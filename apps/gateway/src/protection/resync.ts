@@ -1,5 +1,5 @@
-import type { History } from "@hub/emitter";
 import { type ResyncInfo, type TopicRegistry, topicOfRoom } from "@hub/events";
+import type { History } from "@hub/store";
 import type { Logger } from "pino";
 import type { HubSocket } from "../protocol/hub-socket.js";
 

@@ -1,5 +1,5 @@
-import type { History } from "@hub/emitter";
 import { type AckOk, ProtocolError, type TopicRegistry } from "@hub/events";
+import type { History } from "@hub/store";
 import type { HubSocket } from "./hub-socket.js";
 import { roomFor } from "./topic-room.js";
 

@@ -1,5 +1,5 @@
-import type { History, HistoryEntry, HistoryQuery, HistoryRead } from "@hub/emitter";
 import { type HistoryPolicy, ProtocolError, type StreamPosition, type SubscribeOk } from "@hub/events";
+import type { History, HistoryEntry, HistoryQuery, HistoryRead } from "@hub/store";
 import { pendingBytes } from "../protection/outbound-guard.js";
 import type { HeldEvent, LiveHolds } from "../recovery/live-holds.js";
 import type { HubSocket } from "./hub-socket.js";

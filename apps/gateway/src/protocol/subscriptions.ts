@@ -1,4 +1,3 @@
-import type { HistoryQuery } from "@hub/emitter";
 import {
   type ParsedTopic,
   ProtocolError,
@@ -7,6 +6,7 @@ import {
   type TopicRegistry,
   type UnsubscribeOk,
 } from "@hub/events";
+import type { HistoryQuery } from "@hub/store";
 import { type CatchUpContext, catchUp, currentPosition } from "./catch-up.js";
 import type { HubSocket, Joining } from "./hub-socket.js";
 import { roomFor } from "./topic-room.js";

@@ -1,0 +1,39 @@
+import type { Envelope } from "@hub/events";
+import type { EventSink } from "./event-sink.js";
+import type { MemoryHistory } from "./memory-history.js";
+import type { RecentIds } from "./recent-ids.js";
+
+/**
+ * Hands one topic's envelope to the local sockets (and whatever watches broadcasts). Throws when
+ * the envelope cannot be encoded (a payload nested deeper than the stack): nothing was emitted then.
+ */
+export type LocalBroadcast = (topic: string, clientEvent: string, envelope: Envelope) => void;
+
+/**
+ * Delivers in this process, for a single node without Redis: claims the event id in `recent`,
+ * appends to the history of each topic that keeps one, and broadcasts, one topic after the other.
+ * The same contract as `redisEventSink`, kept in memory.
+ */
+export function memoryEventSink(broadcast: LocalBroadcast, recent: RecentIds, history: MemoryHistory): EventSink {
+  return {
+    async deliver(event, outgoing) {
+      const key = `${event.orgId}:${event.id}`;
+      if (!recent.claim(key)) return false;
+      let emitted = 0;
+      try {
+        for (const delivery of outgoing) {
+          const { topic, clientEvent } = delivery;
+          const envelope = delivery.history ? history.append(topic, delivery.history, delivery) : delivery.envelope;
+          broadcast(topic, clientEvent, envelope);
+          emitted++;
+        }
+      } catch (error) {
+        // Not delivered anywhere: the id is not spent, so a corrected retry with it is not taken for
+        // a duplicate. Once a topic has it, a retry would deliver it there twice: the id stays spent.
+        if (emitted === 0) recent.release(key);
+        throw error;
+      }
+      return true;
+    },
+  };
+}
