@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Queue, QueueCommand } from "@hub/events";
-import { type HubKeys, redisCommandQueue, registerLua } from "@hub/store";
+import { type HubKeys, luaCommands, redisCommandQueue } from "@hub/store";
 import type { Redis } from "ioredis";
 import type { QueueStore } from "./queue-store.js";
 import type { Emission } from "./transitions.js";
@@ -24,6 +24,16 @@ interface Commands {
   ): Promise<number>;
 }
 
+const withQueueCommands = luaCommands<Commands>(new URL("./lua/", import.meta.url), {
+  hubCommitQueue: "commitQueue-5",
+  hubAckOutbox: "ackOutbox-2",
+  hubRetireQueue: "retireQueue-5",
+  hubReadOutbox: "readOutbox-2",
+  hubReleaseLease: "releaseLease-1",
+  hubExtendLeases: "extendLeases-n",
+  hubPendingWork: "pendingWork-n",
+});
+
 /** Queues per bulk call: big enough to make a pass over 10,000 queues a handful of calls, small enough not to stall Redis. */
 const CHUNK = 500;
 
@@ -41,16 +51,7 @@ export interface RedisQueueStoreOptions {
  * deadlines in one sorted set, wake-ups over pub/sub.
  */
 export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOptions): QueueStore {
-  registerLua(redis, new URL("./lua/", import.meta.url), [
-    ["hubCommitQueue", "commitQueue-5"],
-    ["hubAckOutbox", "ackOutbox-2"],
-    ["hubRetireQueue", "retireQueue-5"],
-    ["hubReadOutbox", "readOutbox-2"],
-    ["hubReleaseLease", "releaseLease-1"],
-    ["hubExtendLeases", "extendLeases-n"],
-    ["hubPendingWork", "pendingWork-n"],
-  ]);
-  const client = redis as Redis & Commands;
+  const client = withQueueCommands(redis);
   const listeners: Array<(name: string) => void> = [];
   subscriber.on("message", (_channel: string, name: string) => {
     for (const listener of listeners) listener(name);

@@ -3,7 +3,7 @@ import { createBroadcastEncoder } from "./broadcast-encoder.js";
 import { DEDUPE_WINDOW_MS, type EventSink } from "./event-sink.js";
 import { epochSalt } from "./history.js";
 import type { HubKeys } from "./keys.js";
-import { withHubCommands } from "./lua/scripts.js";
+import { PUBLISH_OUTCOME, withHubCommands } from "./lua/scripts.js";
 
 /**
  * Delivers through Redis: one script call claims the event id, appends it to the history of each
@@ -28,7 +28,7 @@ export function redisEventSink(redis: Redis, keys: HubKeys, windowMs: number = D
           args.push(channel, message, 0, 0, 0);
         }
       }
-      return (await client.hubPublish(keyList.length, ...keyList, ...args)) === 1;
+      return (await client.hubPublish(keyList.length, ...keyList, ...args)) === PUBLISH_OUTCOME.delivered;
     },
   };
 }

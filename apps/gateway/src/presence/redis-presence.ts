@@ -1,5 +1,5 @@
 import { type PresenceMember, ProtocolError } from "@hub/events";
-import { createBroadcastEncoder, type HubKeys, type Outgoing, registerLua } from "@hub/store";
+import { createBroadcastEncoder, type HubKeys, luaCommands, type Outgoing } from "@hub/store";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { byJoinTime, type Presence, type PresenceEntry } from "./presence.js";
@@ -54,13 +54,13 @@ interface PresenceCommands {
   hubPresenceAnnounceLeave(counts: string, since: string, userId: string, stamp: string, ...broadcast: Broadcast): Promise<0 | 1>;
 }
 
-const SCRIPTS = [
-  ["hubPresenceJoin", "join-4"],
-  ["hubPresenceLeave", "leave-3"],
-  ["hubPresenceHeartbeat", "heartbeat-1"],
-  ["hubPresenceRemoveNode", "removeNode-2"],
-  ["hubPresenceAnnounceLeave", "announceLeave-2"],
-] as const;
+const withPresenceCommands = luaCommands<PresenceCommands>(new URL("./lua/", import.meta.url), {
+  hubPresenceJoin: "join-4",
+  hubPresenceLeave: "leave-3",
+  hubPresenceHeartbeat: "heartbeat-1",
+  hubPresenceRemoveNode: "removeNode-2",
+  hubPresenceAnnounceLeave: "announceLeave-2",
+});
 
 /**
  * Cluster-wide presence in Redis. Each node keeps its entries in a hash of its own and heartbeats
@@ -69,8 +69,7 @@ const SCRIPTS = [
  * left with them are announced once. Joins and leaves announce in the script that applies them.
  */
 export function redisPresence({ redis, keys, nodeId, ttlMs, logger }: RedisPresenceOptions): Presence {
-  registerLua(redis, new URL("./lua/", import.meta.url), SCRIPTS);
-  const client = redis as Redis & PresenceCommands;
+  const client = withPresenceCommands(redis);
   const encode = createBroadcastEncoder(keys);
   const broadcast = (outgoing: Outgoing): Broadcast => encode([outgoing]).flatMap(({ channel, message }) => [channel, message]);
   const topicKeyParts = splitTopicKeys(keys);

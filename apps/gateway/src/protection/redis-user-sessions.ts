@@ -1,4 +1,4 @@
-import { type HubKeys, registerLua } from "@hub/store";
+import { type HubKeys, luaCommands } from "@hub/store";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import {
@@ -24,11 +24,11 @@ interface SessionCommands {
   hubRevokeUser(revocation: string, before: number, ttlMs: number, channel: string, message: string): Promise<number>;
 }
 
-const SCRIPTS = [
-  ["hubAdmitConnection", "admitConnection-2"],
-  ["hubRenewConnections", "renewConnections-1"],
-  ["hubRevokeUser", "revokeUser-1"],
-] as const;
+const withSessionCommands = luaCommands<SessionCommands>(new URL("./lua/", import.meta.url), {
+  hubAdmitConnection: "admitConnection-2",
+  hubRenewConnections: "renewConnections-1",
+  hubRevokeUser: "revokeUser-1",
+});
 
 const ADMISSIONS: Record<1 | 0 | -1, Admission> = { 1: "admitted", 0: "too_many", [-1]: "revoked" };
 
@@ -43,8 +43,7 @@ export interface RedisUserSessionsOptions {
 
 /** Users' connections and revocations in Redis (lua/*.lua), control messages on one pub/sub channel. */
 export function redisUserSessions({ redis, subscriber, keys, logger }: RedisUserSessionsOptions): UserSessions {
-  registerLua(redis, new URL("./lua/", import.meta.url), SCRIPTS);
-  const client = redis as Redis & SessionCommands;
+  const client = withSessionCommands(redis);
   const listeners: Array<(message: ControlMessage) => void> = [];
   subscriber.on("message", (channel: string, text: string) => {
     if (channel !== keys.control) return;

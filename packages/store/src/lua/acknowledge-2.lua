@@ -11,14 +11,10 @@
 
   Returns the cursor offset kept (0 when the topic has no history).
 ]]
+--@include "cursorOffset"
 local epoch = redis.call("HGET", KEYS[1], "epoch")
 if not epoch then return 0 end
-local current = 0
-local cursor = redis.call("GET", KEYS[2])
-if cursor then
-  local cursorEpoch, cursorOffset = string.match(cursor, "^(.+):(%d+)$")
-  if cursorEpoch == epoch then current = tonumber(cursorOffset) end
-end
+local current = cursorOffset(redis.call("GET", KEYS[2]), epoch)
 if ARGV[2] ~= "" and ARGV[2] ~= epoch then return current end
 local offset = tonumber(ARGV[1])
 if offset <= current or offset > tonumber(redis.call("HGET", KEYS[1], "top")) then return current end

@@ -25,9 +25,9 @@ if not redis.call("SET", KEYS[1], "1", "NX", "PX", ARGV[1]) then
   return 0
 end
 
+--@include "redisTime"
 local GRACE_MS = 86400000
-local clock = redis.call("TIME")
-local nowMs = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local seconds, micros, nowMs = redisTime()
 local key = 2
 for i = 3, #ARGV, 5 do
   local channel, message, at = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
@@ -37,7 +37,7 @@ for i = 3, #ARGV, 5 do
     local epoch = redis.call("HGET", meta, "epoch")
     if not epoch then
       -- No epoch: the history is new or was lost. Whatever the stream holds belongs to no epoch.
-      epoch = string.format("%08x%05x", tonumber(clock[1]), tonumber(clock[2])) .. ARGV[2]
+      epoch = string.format("%08x%05x", seconds, micros) .. ARGV[2]
       redis.call("DEL", stream)
       redis.call("HSET", meta, "epoch", epoch, "top", 0)
     end

@@ -16,8 +16,9 @@
   offset 0 of the empty epoch matches every epoch: the client saw the topic before anything was
   published on it, so every event of the current epoch came after.
 ]]
-local clock = redis.call("TIME")
-local nowMs = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+--@include "redisTime"
+--@include "cursorOffset"
+local _, _, nowMs = redisTime()
 local empty = ARGV[1]
 local since = tonumber(ARGV[2])
 local fromEmpty = since == 0 and ARGV[3] == empty
@@ -33,12 +34,7 @@ local from = top
 if matched then
   from = since
 elseif ARGV[4] == "1" then
-  from = 0
-  local cursor = redis.call("GET", KEYS[3])
-  if cursor then
-    local cursorEpoch, cursorOffset = string.match(cursor, "^(.+):(%d+)$")
-    if cursorEpoch == epoch then from = tonumber(cursorOffset) end
-  end
+  from = cursorOffset(redis.call("GET", KEYS[3]), epoch)
 end
 
 local entries = {}

@@ -1,25 +1,15 @@
-import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
+import { luaCommands } from "./lua-commands.js";
 
-/**
- * Registers Lua files as commands of a client, once per client. A file's name ends in its KEYS
- * count (`deadLetter-3.lua`), or in `n` when the caller passes the count first (`publish-n.lua`);
- * `dir` is the URL of the folder holding them.
- */
-export function registerLua(redis: Redis, dir: URL, scripts: ReadonlyArray<readonly [command: string, file: string]>): void {
-  const client = redis as unknown as Record<string, unknown>;
-  for (const [command, file] of scripts) {
-    if (typeof client[command] === "function") continue;
-    const keys = file.split("-").at(-1);
-    const lua = readFileSync(new URL(`${file}.lua`, dir), "utf8");
-    redis.defineCommand(command, keys === "n" ? { lua } : { numberOfKeys: Number(keys), lua });
-  }
-}
+/** What publish-n.lua answers. */
+export const PUBLISH_OUTCOME = { duplicate: 0, delivered: 1 } as const;
 
-/** The hub's Lua scripts as commands of an ioredis client; each file's suffix is its KEYS count. */
+/** The storage scripts as commands of an ioredis client; each file's suffix is its KEYS count. */
 export interface HubCommands {
   /** `keyCount` keys (the dedupe key, then stream + meta per delivery with history), then the arguments. */
-  hubPublish(keyCount: number, ...keysAndArgs: Array<string | number | Buffer>): Promise<0 | 1>;
+  hubPublish(
+    keyCount: number,
+    ...keysAndArgs: Array<string | number | Buffer>
+  ): Promise<(typeof PUBLISH_OUTCOME)[keyof typeof PUBLISH_OUTCOME]>;
   /** The Buffer variant ioredis defines for every script: broadcasts are binary. */
   hubReadHistoryBuffer(
     stream: string,
@@ -60,17 +50,12 @@ export interface HubCommands {
   ): Promise<string | number>;
 }
 
-const SCRIPTS = [
-  ["hubPublish", "publish-n"],
-  ["hubReadHistory", "readHistory-3"],
-  ["hubAcknowledge", "acknowledge-2"],
-  ["hubDeadLetter", "deadLetter-5"],
-  ["hubDeadLetterStreams", "deadLetterStreams-1"],
-  ["hubEnqueueCommand", "enqueueCommand-4"],
-] as const;
-
 /** Registers the scripts on a client (once per client) and returns it typed with them. */
-export function withHubCommands(redis: Redis): Redis & HubCommands {
-  registerLua(redis, new URL("./", import.meta.url), SCRIPTS);
-  return redis as Redis & HubCommands;
-}
+export const withHubCommands = luaCommands<HubCommands>(new URL("./", import.meta.url), {
+  hubPublish: "publish-n",
+  hubReadHistory: "readHistory-3",
+  hubAcknowledge: "acknowledge-2",
+  hubDeadLetter: "deadLetter-5",
+  hubDeadLetterStreams: "deadLetterStreams-1",
+  hubEnqueueCommand: "enqueueCommand-4",
+});

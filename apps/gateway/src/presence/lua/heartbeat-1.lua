@@ -9,8 +9,8 @@
   Returns { added, dead node ids... }: added is 1 when this node was not registered (first
   heartbeat, or it was swept as dead meanwhile), else 0.
 ]]
-local time = redis.call("TIME")
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+--@include "redisTime"
+local _, _, now = redisTime()
 local added = redis.call("ZADD", KEYS[1], now, ARGV[1])
 local dead = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", "(" .. (now - tonumber(ARGV[2])), "LIMIT", 0, tonumber(ARGV[3]))
 table.insert(dead, 1, added)

@@ -19,14 +19,14 @@
   Returns { removed, then (topic, user id, org id, since) per user that left }: removed is 0 when
   the node was left alone (alive again, or already removed by another sweeper), else 1.
 ]]
+--@include "redisTime"
 local maxAge = tonumber(ARGV[2])
 if maxAge > 0 then
   local beat = redis.call("ZSCORE", KEYS[1], ARGV[1])
   if not beat then
     return { 0 }
   end
-  local time = redis.call("TIME")
-  local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  local _, _, now = redisTime()
   if tonumber(beat) >= now - maxAge then
     return { 0 }
   end

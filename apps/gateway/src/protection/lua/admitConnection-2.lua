@@ -18,8 +18,8 @@ local before = redis.call("GET", KEYS[2])
 if before and tonumber(ARGV[2]) < tonumber(before) then
   return REVOKED
 end
-local clock = redis.call("TIME")
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+--@include "redisTime"
+local _, _, now = redisTime()
 local entries = redis.call("HGETALL", KEYS[1])
 local live = 0
 for i = 1, #entries, 2 do

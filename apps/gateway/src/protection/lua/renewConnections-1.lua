@@ -8,8 +8,9 @@
 
   Returns how many entries were renewed.
 ]]
-local clock = redis.call("TIME")
-local expiry = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) + tonumber(ARGV[1])
+--@include "redisTime"
+local _, _, now = redisTime()
+local expiry = now + tonumber(ARGV[1])
 local renewed = 0
 for i = 2, #ARGV do
   if redis.call("HEXISTS", KEYS[1], ARGV[i]) == 1 then
