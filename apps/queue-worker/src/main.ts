@@ -1,8 +1,7 @@
 import { TopicRegistry } from "@hub/events";
 import { type QueueWorker, redisQueueStore, startQueueWorker, startReconciler } from "@hub/inhouse";
-import { createLogger, exitOnSignal, guardProcess, loadConfigOrExit, stopOnRefusedPassword } from "@hub/runtime";
+import { connectRedis, createLogger, exitOnSignal, guardProcess, loadConfigOrExit } from "@hub/runtime";
 import { createPublisher, hubKeys, redisDeadLetters, redisEventSink } from "@hub/store";
-import { Redis } from "ioredis";
 import { startMetricsServer } from "./metrics-server.js";
 import { createWorkerMetrics } from "./worker-metrics.js";
 
@@ -16,17 +15,8 @@ if (!config.redis) {
   process.exit(1);
 }
 
-const redis = new Redis(config.redis.url, {
-  ...(config.redis.password === undefined ? {} : { password: config.redis.password }),
-  connectionName: "hub-worker",
-  maxRetriesPerRequest: null,
-});
-const subscriber = redis.duplicate({ connectionName: "hub-worker-wake" });
-for (const client of [redis, subscriber]) {
-  client.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
-  // A password Redis refuses at startup is a configuration error, not an outage.
-  stopOnRefusedPassword(client, "worker", config.redis, logger);
-}
+const redis = connectRedis(config.redis, "worker", "main", logger);
+const subscriber = connectRedis(config.redis, "worker", "wake", logger);
 
 const keys = hubKeys(config.keyPrefix);
 const store = redisQueueStore({ redis, subscriber, keys });

@@ -1,4 +1,5 @@
 export { ConfigError } from "./config-error.js";
+export { connectRedis, REDIS_RETRY_MAX_MS, REDIS_RETRY_STEP_MS } from "./connect-redis.js";
 export type { Env } from "./env-readers.js";
 export { redactUrl } from "./env-readers.js";
 export type {

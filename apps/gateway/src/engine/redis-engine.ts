@@ -1,4 +1,4 @@
-import { type RedisSettings, stopOnRefusedPassword } from "@hub/runtime";
+import { connectRedis, type RedisSettings } from "@hub/runtime";
 import {
   broadcastPublishedAt,
   decodeBroadcast,
@@ -9,7 +9,7 @@ import {
   redisHistory,
 } from "@hub/store";
 import { createAdapter } from "@socket.io/redis-adapter";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { redisPresence } from "../presence/redis-presence.js";
 import { redisUserSessions } from "../protection/redis-user-sessions.js";
@@ -30,17 +30,13 @@ export interface RedisEngineOptions {
 /** Clustered: gateways share broadcasts through `@socket.io/redis-adapter`. */
 export function createRedisEngine(options: RedisEngineOptions): Engine {
   const { logger } = options;
-  const pub = connect(options.redis, "pub", logger);
-  const sub = pub.duplicate();
-  watch(sub, "sub", logger);
-  stopOnRefusedPassword(sub, "gateway", options.redis, logger);
+  const pub = connectRedis(options.redis, "gateway", "pub", logger);
+  const sub = connectRedis(options.redis, "gateway", "sub", logger);
   // The adapter owns `sub`; the legacy pattern gets a subscriber of its own.
   let legacy: Redis | undefined;
   let legacySubscribed: Promise<unknown> = Promise.resolve();
   const live = watchLiveStream(sub);
-  const control = pub.duplicate({ connectionName: "hub-gateway-control" });
-  watch(control, "control", logger);
-  stopOnRefusedPassword(control, "gateway", options.redis, logger);
+  const control = connectRedis(options.redis, "gateway", "control", logger);
   const answering = watchResponsiveness(pub, logger);
   const userSessions = redisUserSessions({ redis: pub, subscriber: control, keys: options.keys, logger });
   // The adapter's own subscriber: a broadcast is seen here in the same tick the adapter sees it.
@@ -80,9 +76,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
     commands: redisCommandQueue(pub, options.keys),
     embeddedQueues: undefined,
     subscribeLegacy(pattern, listener) {
-      legacy ??= pub.duplicate({ connectionName: "hub-gateway-legacy" });
-      watch(legacy, "legacy", logger);
-      stopOnRefusedPassword(legacy, "gateway", options.redis, logger);
+      legacy ??= connectRedis(options.redis, "gateway", "legacy", logger);
       legacy.on("pmessage", (_pattern: string, channel: string, message: string) => listener(channel, message));
       // ioredis re-subscribes after a reconnect.
       legacySubscribed = legacy
@@ -159,35 +153,8 @@ function onBroadcast(listeners: BroadcastListeners, roomChannel: Buffer, channel
   if (decoded) tap.push(topic, decoded);
 }
 
-function connect(settings: RedisSettings, name: string, logger: Logger): Redis {
-  const client = new Redis(settings.url, {
-    ...(settings.password === undefined ? {} : { password: settings.password }),
-    connectionName: `hub-gateway-${name}`,
-    maxRetriesPerRequest: null,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-  });
-  watch(client, name, logger);
-  // A password Redis refuses at startup is a configuration error, not an outage.
-  stopOnRefusedPassword(client, "gateway", settings, logger);
-  return client;
-}
-
 /** QUIT when connected; a client that is reconnecting would wait for Redis, so it just stops. */
 async function closeClient(client: Redis): Promise<void> {
   if (client.status === "ready") await client.quit();
   else client.disconnect();
-}
-
-/** Logs connection changes once per change, not once per retry. */
-function watch(client: Redis, name: string, logger: Logger): void {
-  let lastError = "";
-  client.on("error", (error: Error) => {
-    if (error.message === lastError) return;
-    lastError = error.message;
-    logger.warn({ redis: name, err: error.message }, "redis connection error");
-  });
-  client.on("ready", () => {
-    lastError = "";
-    logger.info({ redis: name }, "redis connected");
-  });
 }
