@@ -3,6 +3,7 @@ import { connect } from "node:net";
 import {
   closeAllClients,
   connectClient,
+  type GatewayProcess,
   gatewayEnv,
   nextEvent,
   refusal,
@@ -21,6 +22,32 @@ async function refusedStart(overrides: Record<string, string | undefined>) {
   const hub = spawnHubProcess("apps/gateway/src/main.ts", gatewayEnv(overrides));
   const code = await new Promise<number | null>((resolve) => hub.child.once("exit", resolve));
   return { code, stderr: hub.stderr().trim(), stdout: hub.logs };
+}
+
+/**
+ * Sends `GET /health/ready` to `port`, the request line before SIGTERM and its end after the gateway
+ * logged `draining`, and resolves with the answer and the exit code. A request begun before SIGTERM
+ * is in flight, not idle: the drain stops listening and closes idle connections, but lets this one
+ * finish, which is how a balancer's check sees the node drain.
+ */
+async function readyWhileDraining(gateway: GatewayProcess, port: number): Promise<{ head: string; body: string; code: number | null }> {
+  const exited = new Promise<number | null>((resolve) => gateway.child.once("exit", resolve));
+  const conn = connect(port, "127.0.0.1");
+  await once(conn, "connect");
+  let response = "";
+  conn.on("data", (chunk: Buffer) => {
+    response += chunk.toString();
+  });
+  const closed = once(conn, "close");
+  conn.write("GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+  // Barrier: once a request on a newer connection is answered, the gateway has read the older bytes.
+  expect((await fetch(`http://127.0.0.1:${port}/health/live`, { headers: { connection: "close" } })).status).toBe(200);
+  gateway.child.kill("SIGTERM");
+  await gateway.waitForLog((l) => l.msg === "draining");
+  conn.write("\r\n");
+  await closed;
+  const [head = "", body = ""] = response.split("\r\n\r\n");
+  return { head, body, code: await exited };
 }
 
 describe("gateway process", () => {
@@ -54,28 +81,10 @@ describe("gateway process", () => {
 
   it("answers /health/ready 503 draining once SIGTERM arrives, finishes that request, then exits 0", async () => {
     const gateway = await startGateway();
-    const exited = new Promise<number | null>((resolve) => gateway.child.once("exit", resolve));
-    const conn = connect(gateway.port, "127.0.0.1");
-    await once(conn, "connect");
-    let response = "";
-    conn.on("data", (chunk: Buffer) => {
-      response += chunk.toString();
-    });
-    const closed = once(conn, "close");
-    // A request begun before SIGTERM is in flight, not idle: the drain stops listening and closes idle
-    // connections, but lets this one finish, which is how a balancer's check sees the node drain.
-    conn.write("GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\n");
-    // Barrier: once a request on a newer connection is answered, the gateway has read the older bytes.
-    expect((await fetch(`${gateway.url}/health/live`)).status).toBe(200);
-
-    gateway.child.kill("SIGTERM");
-    await gateway.waitForLog((l) => l.msg === "draining");
-    conn.write("\r\n");
-    await closed;
-    const [head = "", body = ""] = response.split("\r\n\r\n");
+    const { head, body, code } = await readyWhileDraining(gateway, gateway.port);
     expect(head).toMatch(/^HTTP\/1\.1 503 /);
     expect(JSON.parse(body)).toMatchObject({ status: "draining" });
-    expect(await exited).toBe(0);
+    expect(code).toBe(0);
     expect(gateway.logs.map((l) => l.msg)).toContain("stopped");
   });
 
@@ -92,25 +101,10 @@ describe("gateway process", () => {
     expect(api.status).toBe(404);
     expect((await fetch(`${health}/socket.io/?EIO=4&transport=polling`)).status).toBe(404);
 
-    const exited = new Promise<number | null>((resolve) => gateway.child.once("exit", resolve));
-    const conn = connect(gateway.healthPort as number, "127.0.0.1");
-    await once(conn, "connect");
-    let response = "";
-    conn.on("data", (chunk: Buffer) => {
-      response += chunk.toString();
-    });
-    const closed = once(conn, "close");
-    conn.write("GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\n");
-    // Barrier: once a request on a newer connection is answered, the gateway has read the older bytes.
-    expect((await fetch(`${health}/health/live`, { headers: { connection: "close" } })).status).toBe(200);
-    gateway.child.kill("SIGTERM");
-    await gateway.waitForLog((l) => l.msg === "draining");
-    conn.write("\r\n");
-    await closed;
-    const [head = "", body = ""] = response.split("\r\n\r\n");
+    const { head, body, code } = await readyWhileDraining(gateway, gateway.healthPort as number);
     expect(head).toMatch(/^HTTP\/1\.1 503 /);
     expect(JSON.parse(body)).toMatchObject({ status: "draining" });
-    expect(await exited).toBe(0);
+    expect(code).toBe(0);
   });
 
   it("closes only the socket that sends a message over MAX_MESSAGE_BYTES and keeps serving the others", async () => {
