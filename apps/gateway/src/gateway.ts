@@ -33,9 +33,9 @@ import { sendResync } from "./protection/resync.js";
 import { issuedBefore } from "./protection/user-sessions.js";
 import { acknowledge } from "./protocol/acknowledge.js";
 import type { HubServer, HubSocket } from "./protocol/hub-socket.js";
-import { INHOUSE_REQUESTS, inhouseRequest } from "./protocol/inhouse-requests.js";
+import { inhouseRequest } from "./protocol/inhouse-requests.js";
 import { trackPresence } from "./protocol/presence-requests.js";
-import { type RequestHandler, type RequestTable, serveRequests } from "./protocol/respond.js";
+import { type RequestHandlers, type RequestTable, serveRequests } from "./protocol/respond.js";
 import { type SubscriptionContext, subscribe, unsubscribe } from "./protocol/subscriptions.js";
 import { TokenBucket } from "./protocol/token-bucket.js";
 import { LiveHolds } from "./recovery/live-holds.js";
@@ -231,17 +231,17 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     }
   });
   // One table for every socket's requests (closures per socket and event cost memory per connection).
-  const requests = new Map<string, RequestHandler>([
-    ["subscribe", (socket, req) => subscribe(socket, req, subscriptions)],
-    ["unsubscribe", (socket, req) => unsubscribe(socket, req, subscriptions)],
-    ["ack", (socket, req) => acknowledge(socket, req, registry, engine.history, subscriptions.available)],
-    ["auth.refresh", (socket, req) => refreshAuth(socket, req, { verifier, sessions: engine.userSessions })],
-    ["presence", (socket, req) => presenceTracking.request(socket, req)],
-    ...(Object.keys(INHOUSE_REQUESTS) as Array<keyof typeof INHOUSE_REQUESTS>).map((event): [string, RequestHandler] => [
-      event,
-      (socket, req) => inhouseRequest(socket, event, req, engine),
-    ]),
-  ]);
+  // Checked against ClientToServerEvents: each client event has its handler, typed by its schema and reply.
+  const requests = {
+    subscribe: (socket, req) => subscribe(socket, req, subscriptions),
+    unsubscribe: (socket, req) => unsubscribe(socket, req, subscriptions),
+    ack: (socket, req) => acknowledge(socket, req, registry, engine.history, subscriptions.available),
+    "auth.refresh": (socket, req) => refreshAuth(socket, req, { verifier, sessions: engine.userSessions }),
+    presence: (socket, req) => presenceTracking.request(socket, req),
+    "inhouse.join": (socket, req) => inhouseRequest(socket, "inhouse.join", req, engine),
+    "inhouse.leave": (socket, req) => inhouseRequest(socket, "inhouse.leave", req, engine),
+    "inhouse.check_in": (socket, req) => inhouseRequest(socket, "inhouse.check_in", req, engine),
+  } satisfies RequestHandlers;
   const table: RequestTable = {
     handlers: requests,
     logger,

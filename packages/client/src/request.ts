@@ -1,13 +1,11 @@
-import type { ClientToServerEvents, Failure, ServerToClientEvents } from "@hub/events";
+import type { ClientToServerEvents, Failure, PayloadOf, ReplyOf, RequestName, ServerToClientEvents } from "@hub/events";
 import type { Socket } from "socket.io-client";
 import { HubError } from "./hub-error.js";
 
 export type HubSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-export type RequestName = keyof ClientToServerEvents;
-export type PayloadOf<E extends RequestName> = Parameters<ClientToServerEvents[E]>[0];
-/** The success shape of a request's acknowledgement. */
-export type ReplyOf<E extends RequestName> = Exclude<Parameters<NonNullable<Parameters<ClientToServerEvents[E]>[1]>>[0], Failure>;
+// The protocol's own types, which the gateway's handler table is checked against too: they cannot drift.
+export type { PayloadOf, ReplyOf, RequestName };
 
 interface Untyped {
   timeout(ms: number): { emitWithAck(event: string, payload: unknown): Promise<unknown> };

@@ -27,10 +27,13 @@ export type {
   InhouseRequest,
   MatchData,
   NotificationCreatedData,
+  PayloadOf,
   PresenceChange,
   PresenceMember,
   PresenceOk,
   PresenceRequest,
+  ReplyOf,
+  RequestName,
   ResyncInfo,
   ServerToClientEvents,
   StreamPosition,
@@ -40,6 +43,8 @@ export type {
   UnsubscribeRequest,
 } from "./protocol.js";
 export { EMPTY_EPOCH } from "./protocol.js";
+export type { RequestOf } from "./request-schemas.js";
+export { isRequestName, parseRequest, REQUEST_SCHEMAS } from "./request-schemas.js";
 export type { Delivery, Route } from "./routing.js";
 export { ROUTES, Router, toEnvelope } from "./routing.js";
 export type { EventSchemaSpec } from "./schemas/catalog.js";

@@ -121,6 +121,15 @@ export interface ClientToServerEvents {
   "inhouse.check_in": (req: InhouseRequest, ack?: Ack<InhouseOk>) => void;
 }
 
+/** The name of a request a client may send. */
+export type RequestName = keyof ClientToServerEvents;
+
+/** What a typed client sends with a request (the server accepts a little more: `RequestOf`). */
+export type PayloadOf<E extends RequestName> = Parameters<ClientToServerEvents[E]>[0];
+
+/** The success shape of a request's acknowledgement: what its server handler answers, what the client SDK resolves with. */
+export type ReplyOf<E extends RequestName> = Exclude<Parameters<NonNullable<Parameters<ClientToServerEvents[E]>[1]>>[0], Failure>;
+
 export interface InhouseRequest {
   queue_id: string;
 }

@@ -1,4 +1,4 @@
-import { type AuthRefreshOk, type Principal, ProtocolError, subjectOf, type UserPrincipal } from "@hub/events";
+import { type AuthRefreshOk, type Principal, ProtocolError, type RequestOf, subjectOf, type UserPrincipal } from "@hub/events";
 import type { UserSessions } from "../protection/user-sessions.js";
 import type { HubSocket } from "../protocol/hub-socket.js";
 import { armTokenExpiry } from "./token-expiry.js";
@@ -10,13 +10,9 @@ import type { TokenVerifier } from "./token-verifier.js";
  */
 export async function refreshAuth(
   socket: HubSocket,
-  request: unknown,
+  { token }: RequestOf<"auth.refresh">,
   { verifier, sessions }: { verifier: TokenVerifier; sessions: UserSessions },
 ): Promise<AuthRefreshOk> {
-  if (typeof request !== "object" || request === null || typeof (request as { token?: unknown }).token !== "string") {
-    throw new ProtocolError("bad_request", "auth.refresh takes { token: string }");
-  }
-  const { token } = request as { token: string };
   // The contract's auth.refresh codes have no token_missing: an empty token is not a valid one.
   if (token.trim() === "") throw new ProtocolError("token_invalid", "token is empty");
   const next = await verifier.verify(token);

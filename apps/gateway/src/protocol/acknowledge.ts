@@ -1,4 +1,4 @@
-import { type AckOk, ProtocolError, type TopicRegistry } from "@hub/events";
+import { type AckOk, ProtocolError, type RequestOf, type TopicRegistry } from "@hub/events";
 import type { History } from "@hub/store";
 import type { HubSocket } from "./hub-socket.js";
 import { roomFor } from "./topic-room.js";
@@ -11,18 +11,11 @@ import { roomFor } from "./topic-room.js";
  */
 export async function acknowledge(
   socket: HubSocket,
-  request: unknown,
+  { topic, offset, epoch }: RequestOf<"ack">,
   registry: TopicRegistry,
   history: History,
   available: () => boolean,
 ): Promise<AckOk> {
-  if (typeof request !== "object" || request === null || Array.isArray(request)) {
-    throw new ProtocolError("bad_request", "ack takes { topic, offset, epoch? }");
-  }
-  const { topic, offset, epoch, org_id } = request as Record<string, unknown>;
-  if (!Number.isSafeInteger(offset) || (offset as number) < 0 || (epoch !== undefined && typeof epoch !== "string")) {
-    throw new ProtocolError("bad_request", "ack takes { topic: string, offset: non-negative integer, epoch?: string }");
-  }
   const parsed = registry.parse(topic);
   const principal = socket.data.principal;
   const policy = parsed.namespace.history;
@@ -32,7 +25,8 @@ export async function acknowledge(
   let kept: number;
   if (!available()) throw new ProtocolError("unavailable", "the acknowledgement could not be stored; send it again");
   try {
-    kept = await history.acknowledge(roomFor(principal, parsed, org_id), policy, offset as number, epoch as string | undefined);
+    // The user's own topic: its room is the one of the token's org, whatever the request says.
+    kept = await history.acknowledge(roomFor(principal, parsed, undefined), policy, offset, epoch);
   } catch {
     throw new ProtocolError("unavailable", "the acknowledgement could not be stored; send it again");
   }

@@ -1,9 +1,9 @@
-import { ID_SEGMENT, normalizeId, ProtocolError, type QueueCommand, uuidv7 } from "@hub/events";
+import { ID_SEGMENT, type InhouseOk, ProtocolError, type QueueCommand, type RequestOf, uuidv7 } from "@hub/events";
 import type { Engine } from "../engine/engine.js";
 import type { HubSocket } from "./hub-socket.js";
 
 /** Socket events a user may send for themselves, and the command each becomes. */
-export const INHOUSE_REQUESTS = { "inhouse.join": "join", "inhouse.leave": "leave", "inhouse.check_in": "check_in" } as const;
+const INHOUSE_REQUESTS = { "inhouse.join": "join", "inhouse.leave": "leave", "inhouse.check_in": "check_in" } as const;
 
 /**
  * Handles `inhouse.join | inhouse.leave | inhouse.check_in` `{ queue_id }`: the user acts as their
@@ -13,21 +13,15 @@ export const INHOUSE_REQUESTS = { "inhouse.join": "join", "inhouse.leave": "leav
 export async function inhouseRequest(
   socket: HubSocket,
   event: keyof typeof INHOUSE_REQUESTS,
-  request: unknown,
+  { queue_id, org_id }: RequestOf<keyof typeof INHOUSE_REQUESTS>,
   engine: Engine,
-): Promise<{ ok: true; id: string }> {
+): Promise<InhouseOk> {
   const principal = socket.data.principal;
   if (principal.kind !== "user") throw new ProtocolError("forbidden", "inhouse requests act for a user; services send commands over HTTP");
-  if (typeof request !== "object" || request === null) throw new ProtocolError("bad_request", `${event} takes { queue_id }`);
-  const { queue_id, org_id } = request as { queue_id?: unknown; org_id?: unknown };
-  // Types are checked before anything is converted: a client's object may have any toString.
-  const queueId = normalizeId(queue_id);
-  if (queueId === undefined) throw new ProtocolError("bad_request", "queue_id must be an id");
-  if (org_id !== undefined) {
-    const orgId = normalizeId(org_id);
-    if (orgId === undefined) throw new ProtocolError("bad_request", "org_id must be an id");
-    if (orgId !== principal.orgId) throw new ProtocolError("forbidden", "queues of another org are off limits");
-  }
+  // The schema took ids only (a string of id characters, or a safe non-negative integer): their string form is the id.
+  const queueId = String(queue_id);
+  if (org_id !== undefined && String(org_id) !== principal.orgId)
+    throw new ProtocolError("forbidden", "queues of another org are off limits");
   // A token's sub / org_id may be any identity string (auth0|abc, an email); queues key on ids.
   if (!ID_SEGMENT.test(principal.orgId) || !ID_SEGMENT.test(principal.userId))
     throw new ProtocolError("forbidden", "inhouse queues need a token whose sub and org_id are ids ([A-Za-z0-9_.-]{1,128})");

@@ -1,4 +1,4 @@
-import { type ParsedTopic, type PresenceOk, ProtocolError, type TopicRegistry } from "@hub/events";
+import { type ParsedTopic, type PresenceOk, ProtocolError, type RequestOf, type TopicRegistry } from "@hub/events";
 import type { Logger } from "pino";
 import type { Presence, PresenceEntry } from "../presence/presence.js";
 import type { HubSocket } from "./hub-socket.js";
@@ -20,7 +20,7 @@ export interface PresenceTracking {
   /** Call once the socket left a topic's room it was in. Failures are logged, never thrown. */
   left(socket: HubSocket, room: string): void;
   /** Handles `presence { topic }`: who is on it, cluster-wide. Authorized like `subscribe`. */
-  request(socket: HubSocket, request: unknown): Promise<PresenceOk>;
+  request(socket: HubSocket, request: RequestOf<"presence">): Promise<PresenceOk>;
   /** Makes the socket leave every topic it is present on when it disconnects. */
   watch(socket: HubSocket): void;
 }
@@ -58,12 +58,7 @@ export function trackPresence({ presence, registry, logger }: PresenceTrackingOp
       topics.delete(room);
       void warnOnFailure(presence.leave(entry), entry, "leave");
     },
-    async request(socket, request) {
-      if (typeof request !== "object" || request === null || Array.isArray(request)) {
-        throw new ProtocolError("bad_request", "presence takes { topic }");
-      }
-      const { topic, org_id } = request as Record<string, unknown>;
-      if (typeof topic !== "string") throw new ProtocolError("bad_request", "topic must be a string");
+    async request(socket, { topic, org_id }) {
       const parsed = registry.parse(topic);
       registry.authorize(socket.data.principal, parsed);
       if (!parsed.namespace.presence) {

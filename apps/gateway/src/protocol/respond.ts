@@ -1,16 +1,22 @@
-import { type ErrorBody, ProtocolError } from "@hub/events";
+import { type ErrorBody, isRequestName, ProtocolError, parseRequest, type ReplyOf, type RequestName, type RequestOf } from "@hub/events";
 import type { Logger } from "pino";
 import type { HubSocket } from "./hub-socket.js";
 
-/** Handles one client request; shared by every socket (no closure per socket and event). */
-export type RequestHandler = (socket: HubSocket, request: unknown) => unknown;
+/**
+ * Handles one client request, already checked against its schema (`REQUEST_SCHEMAS`), and answers
+ * the reply the client SDK expects (`ReplyOf`); shared by every socket (no closure per socket and event).
+ */
+export type RequestHandler<E extends RequestName> = (socket: HubSocket, request: RequestOf<E>) => ReplyOf<E> | Promise<ReplyOf<E>>;
+
+/** One handler per client event of the protocol: a missing, extra or mistyped one does not compile. */
+export type RequestHandlers = { readonly [E in RequestName]: RequestHandler<E> };
 
 /** What every socket's requests are served with; one per gateway. */
 export interface RequestTable {
-  handlers: ReadonlyMap<string, RequestHandler>;
+  handlers: RequestHandlers;
   logger: Logger;
   /** Requests that bound their own time (a subscribe's replay goes at its client's pace): no REQUEST_TIMEOUT_MS. */
-  untimed: ReadonlySet<string>;
+  untimed: ReadonlySet<RequestName>;
   /** Told about each refused request: its code, and whether the connection's request budget refused it. */
   onRefused(code: string, budget: boolean): void;
 }
@@ -31,11 +37,11 @@ const TIMED_OUT = Symbol("timed out");
  * answered: through the client's acknowledgement callback when there is one, otherwise failures go
  * to the socket's `error` event. Every request, known or not, is first charged to the connection's
  * budget (`socket.data.requestBucket`, REQUEST_RATE_PER_SECOND): past it the answer is
- * `rate_limited` and no handler runs. An event no handler knows is refused with `bad_request`, so
- * a client's ack never waits forever. Nothing a client sends can throw out of here.
+ * `rate_limited` and no handler runs. An event the protocol does not know is refused with
+ * `bad_request`, so a client's ack never waits forever; a request is then checked against its
+ * schema (`bad_request` too) before its handler runs. Nothing a client sends can throw out of here.
  */
 export function serveRequests(socket: HubSocket, table: RequestTable): void {
-  const { handlers } = table;
   socket.onAny((event: string, ...args: unknown[]) => {
     const ack = typeof args.at(-1) === "function" ? (args.pop() as (reply: unknown) => void) : undefined;
     if (!socket.data.requestBucket.take()) {
@@ -44,8 +50,7 @@ export function serveRequests(socket: HubSocket, table: RequestTable): void {
       else socket.emit("error", RATE_LIMITED);
       return;
     }
-    const handler = handlers.get(event);
-    if (!handler) {
+    if (!isRequestName(event)) {
       const body: ErrorBody = { code: "bad_request", message: `unknown event "${event}"` };
       if (ack) ack({ ok: false, error: body });
       else socket.emit("error", body);
@@ -53,7 +58,7 @@ export function serveRequests(socket: HubSocket, table: RequestTable): void {
     }
     let result: unknown;
     try {
-      result = handler(socket, args[0]);
+      result = handle(table.handlers, socket, event, args[0]);
     } catch (error) {
       fail(socket, ack, error, table, event, args[0]);
       return;
@@ -89,6 +94,11 @@ export function serveRequests(socket: HubSocket, table: RequestTable): void {
       ack?.(result);
     }
   });
+}
+
+/** Checks the request against its event's schema (throws `ProtocolError`), then runs its handler with it typed. */
+function handle<E extends RequestName>(handlers: RequestHandlers, socket: HubSocket, event: E, request: unknown) {
+  return handlers[event](socket, parseRequest(event, request));
 }
 
 function fail(

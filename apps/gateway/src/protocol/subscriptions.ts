@@ -1,11 +1,4 @@
-import {
-  type ParsedTopic,
-  ProtocolError,
-  type StreamPosition,
-  type SubscribeOk,
-  type TopicRegistry,
-  type UnsubscribeOk,
-} from "@hub/events";
+import { type ParsedTopic, ProtocolError, type RequestOf, type SubscribeOk, type TopicRegistry, type UnsubscribeOk } from "@hub/events";
 import type { HistoryQuery } from "@hub/store";
 import { type CatchUpContext, catchUp, currentPosition } from "./catch-up.js";
 import type { HubSocket, Joining } from "./hub-socket.js";
@@ -25,13 +18,12 @@ export interface SubscriptionContext extends CatchUpContext {
 }
 
 /**
- * Handles `subscribe`: validates, authorizes against the registry and joins the topic's room. On a
- * topic with history it first replays what the client missed (`since`), or, on the user's own
+ * Handles `subscribe`: parses the topic, authorizes against the registry and joins the topic's room.
+ * On a topic with history it first replays what the client missed (`since`), or, on the user's own
  * topic, what the user has not acknowledged; the ack carries the position reached.
  */
-export async function subscribe(socket: HubSocket, request: unknown, context: SubscriptionContext): Promise<SubscribeOk> {
-  const { topic, since, org_id } = readRequest(request);
-  const position = since === undefined ? undefined : readSince(since);
+export async function subscribe(socket: HubSocket, request: RequestOf<"subscribe">, context: SubscriptionContext): Promise<SubscribeOk> {
+  const { topic, since, org_id } = request;
   if (!socket.data.subscribeBucket.take()) {
     throw new ProtocolError("rate_limited", "too many subscribe requests; slow down");
   }
@@ -43,7 +35,7 @@ export async function subscribe(socket: HubSocket, request: unknown, context: Su
 
   const policy = parsed.namespace.history;
   if (socket.rooms.has(room)) {
-    if (!policy) return noHistory(parsed.topic, position !== undefined);
+    if (!policy) return noHistory(parsed.topic, since !== undefined);
     return { ok: true, topic: parsed.topic, ...(await currentPosition(room, policy, context)) };
   }
   // socket.rooms also holds the socket's own id room.
@@ -53,10 +45,10 @@ export async function subscribe(socket: HubSocket, request: unknown, context: Su
   if (!policy) {
     await socket.join(room);
     context.onJoined(socket, parsed, room);
-    return noHistory(parsed.topic, position !== undefined);
+    return noHistory(parsed.topic, since !== undefined);
   }
 
-  const query: HistoryQuery = { ...(position ? { since: position } : {}), fromCursor: ownTopic(socket, parsed) };
+  const query: HistoryQuery = { ...(since ? { since } : {}), fromCursor: ownTopic(socket, parsed) };
   const state = { cancelled: false };
   const result = catchUp(socket, { topic: parsed.topic, room }, policy, query, context, state).finally(() => {
     // A cancelled catch-up may have been replaced by a newer subscribe: leave that one alone.
@@ -74,11 +66,12 @@ export async function subscribe(socket: HubSocket, request: unknown, context: Su
 /** Handles `unsubscribe`: leaving a topic one is not in succeeds too. */
 export async function unsubscribe(
   socket: HubSocket,
-  request: unknown,
+  request: RequestOf<"unsubscribe">,
   context: Pick<SubscriptionContext, "onLeft" | "registry">,
 ): Promise<UnsubscribeOk> {
-  const { topic, org_id } = readRequest(request);
-  if (topic.length === 0 || topic === socket.id) throw new ProtocolError("bad_request", "unsubscribe takes { topic: string }");
+  const { topic, org_id } = request;
+  // The socket's own room is no topic: leaving it would cut the socket off from what is sent to it.
+  if (topic === socket.id) throw new ProtocolError("bad_request", "unsubscribe takes { topic: string }");
   const room = unsubscribeRoom(socket, topic, org_id, context.registry);
   const pending = socket.data.joining?.get(room);
   if (pending) {
@@ -117,22 +110,4 @@ function noHistory(topic: string, since: boolean): SubscribeOk {
 function ownTopic(socket: HubSocket, topic: ParsedTopic): boolean {
   const principal = socket.data.principal;
   return principal.kind === "user" && topic.namespace.scope === "user" && topic.owner === principal.userId;
-}
-
-function readRequest(request: unknown): { topic: string; since: unknown; org_id: unknown } {
-  if (typeof request !== "object" || request === null || Array.isArray(request)) {
-    throw new ProtocolError("bad_request", "expected an object like { topic }");
-  }
-  const { topic, since, org_id } = request as Record<string, unknown>;
-  if (typeof topic !== "string") throw new ProtocolError("bad_request", "topic must be a string");
-  return { topic, since, org_id };
-}
-
-function readSince(since: unknown): StreamPosition {
-  if (typeof since !== "object" || since === null) throw new ProtocolError("bad_request", "since must be { offset, epoch }");
-  const { offset, epoch } = since as Record<string, unknown>;
-  if (!Number.isSafeInteger(offset) || (offset as number) < 0 || typeof epoch !== "string" || epoch.length > 64) {
-    throw new ProtocolError("bad_request", "since must be { offset: non-negative integer, epoch: string }");
-  }
-  return { offset: offset as number, epoch };
 }

@@ -7,6 +7,8 @@ import type { ValueError } from "@sinclair/typebox/errors";
 export interface CompiledCheck {
   check(value: unknown): boolean;
   issues(value: unknown, prefix?: string, limit?: number): string[];
+  /** TypeBox's errors for the value, each with the schema it failed (for annotations of that schema). */
+  errors(value: unknown): Iterable<ValueError>;
 }
 
 /** Compiles a schema once (TypeBox's compiler generates a specialized function). */
@@ -14,6 +16,7 @@ export function compile(schema: TSchema): CompiledCheck {
   const compiled = TypeCompiler.Compile(schema);
   return {
     check: (value) => compiled.Check(value),
+    errors: (value) => compiled.Errors(value),
     issues(value, prefix = "", limit = 10) {
       const out: string[] = [];
       for (const error of compiled.Errors(value)) {
