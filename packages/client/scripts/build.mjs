@@ -1,5 +1,6 @@
-// Builds dist/: ESM and CommonJS for bundlers and Node (socket.io-client stays a dependency), and a
-// browser bundle with socket.io-client included. Type declarations come from `tsc -p tsconfig.build.json`.
+// Builds dist/: ESM and CommonJS for bundlers and Node (socket.io-client stays a dependency; what the
+// SDK uses of @hub/events at run time, the error-code table, is bundled in, so dist/ runs on its own),
+// and a browser bundle with socket.io-client included. Type declarations come from `tsc -p tsconfig.build.json`.
 import { mkdir, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -9,8 +10,8 @@ const entry = `${root}src/index.ts`;
 const common = { entryPoints: [entry], bundle: true, sourcemap: true, target: "es2022", logLevel: "warning" };
 
 await Promise.all([
-  build({ ...common, format: "esm", platform: "neutral", packages: "external", outfile: `${root}dist/esm/index.js` }),
-  build({ ...common, format: "cjs", platform: "node", packages: "external", outfile: `${root}dist/cjs/index.js` }),
+  build({ ...common, format: "esm", platform: "neutral", external: ["socket.io-client"], outfile: `${root}dist/esm/index.js` }),
+  build({ ...common, format: "cjs", platform: "node", external: ["socket.io-client"], outfile: `${root}dist/cjs/index.js` }),
   build({
     ...common,
     format: "iife",
