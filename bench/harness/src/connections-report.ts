@@ -1,6 +1,6 @@
 import type { ConnectionsResult } from "./connections.js";
 import type { ConnectionsProfile } from "./connections-profile.js";
-import { firstError, fixed, glanceRow, hubRatios, int, kb, mb, notClean, of, perSystem, table } from "./report-format.js";
+import { findings, firstError, fixed, glanceRow, hubRatios, int, kb, mb, notClean, of, perSystem, table } from "./report-format.js";
 import type { GlanceRow, Scenario, ScenarioReport } from "./scenario-report.js";
 
 export interface ConnectionsReport extends ScenarioReport<ConnectionsResult> {
@@ -11,33 +11,7 @@ export interface ConnectionsReport extends ScenarioReport<ConnectionsResult> {
 }
 
 const CONNECTION_TARGET_BYTES = 10 * 1024;
-/**
- * What the heap snapshots show (bench/harness/src/connections-profile.ts, 10,000 connections, hub and
- * plain) and what would bring the hub down, read against apps/gateway/src/gateway.ts.
- */
-const CONNECTION_FINDINGS = [
-  "Findings (heap snapshots of a gateway and of the plain server with 10,000 idle subscribed connections each):",
-  "",
-  "- **Most of it is Socket.IO over `ws`, which the hub shares with plain** (~11 KB of live heap per connection in plain, against " +
-    "~3 KB of heap for raw `ws`): per connection three `Socket` objects (net, engine.io, socket.io), the engine.io and socket.io clients, " +
-    "the retained upgrade `IncomingMessage` with its headers (kept by socket.io's `Client` and `socket.handshake`; setting " +
-    "`rawSocket.request = null` as the Socket.IO docs suggest changed nothing here, because socket.io's client holds it too), " +
-    "~17 bound functions and ~23 plain objects (handshake, query, auth, listener maps). Even with no hub code at all the plain " +
-    "baseline is at ~14 KB RSS, above the 10 KB target: the target cannot be met on Socket.IO + `ws` by trimming the hub alone.",
-  "- **The hub added ~3.5 KB per connection on top** in the profiled build (heap snapshots before commit `gateway: one " +
-    "request dispatcher per socket`), almost all per-socket closures created in the `connection` handler of " +
-    "`apps/gateway/src/gateway.ts`: ~19 more anonymous functions and ~15 more scope contexts than plain (about 1.9 KB), " +
-    "from 8 request listeners each wrapping a per-socket handler closure, plus `socket.data.joining`, presence's per-socket " +
-    "map, a second `Timeout` (token expiry) and the JWT kept in `socket.handshake.auth`.",
-  "- **Applied since**: one `socket.onAny` dispatcher per socket over a handler table shared by the gateway, and " +
-    "`socket.data.joining` made on first use. The full run of this report (after them) measured 14.3 KB RSS per " +
-    "connection against 16.3 KB in the run before, plain at 12.8-13.0 KB.",
-  "- **Still to do, cheapest first** (owned by apps/gateway): the presence map made lazily (~0.2 KB); one gateway-wide " +
-    "token-expiry timer over a min-heap or 1-second buckets instead of a `setTimeout` per socket (~0.25 KB); drop " +
-    "`socket.handshake.auth.token` once the principal is verified (~0.2 KB). That brings the hub to plain's level, not to " +
-    "10 KB: below that needs a lighter WebSocket server under Socket.IO (the Socket.IO docs measure `eiows` and " +
-    "uWebSockets.js well below `ws`; neither installs here) or dropping Socket.IO for the raw `ws` protocol (~4-5 KB RSS here).",
-].join("\n");
+const FINDINGS = findings("connections-where-the-memory-of-an-idle-connection-goes");
 
 function render(report: ConnectionsReport, { params }: ConnectionsResult): string[] {
   const { results } = report;
@@ -102,9 +76,7 @@ function renderProfiles(profiles: ConnectionsProfile[]): string[] {
     return [
       ...heading,
       "Heap snapshots are taken in full mode only (`pnpm bench --full`, or `node --import tsx bench/harness/src/connections-profile.ts`); " +
-        "the findings below are from the last full run.",
-      "",
-      CONNECTION_FINDINGS,
+        `what the last full run's snapshots showed: ${FINDINGS}.`,
       "",
     ];
   }
@@ -131,7 +103,7 @@ function renderProfiles(profiles: ConnectionsProfile[]): string[] {
       "| ----------- | --------: | --------: | ----------: | ----------: | ----------------: |",
       rows,
     ),
-    CONNECTION_FINDINGS,
+    `What the snapshots show and what would bring the hub down: ${FINDINGS}.`,
     "",
   ];
 }

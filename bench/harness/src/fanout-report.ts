@@ -1,23 +1,6 @@
 import type { FanoutResult } from "./fanout.js";
-import { firstError, fixed, glanceRow, hubRatios, int, notClean, of, perSystem, table } from "./report-format.js";
+import { findings, firstError, fixed, glanceRow, hubRatios, int, notClean, of, perSystem, table } from "./report-format.js";
 import type { GlanceRow, Scenario, ScenarioReport } from "./scenario-report.js";
-
-/**
- * Shown when the fanout CPU target is missed: what profiling and repeated runs found
- * (bench/harness/profiling/cpu-profile.cjs on both servers, 2026-11-23).
- */
-const FANOUT_CPU_CAUSE =
-  "What was found: quiet quick runs on 2026-11-23 gave hub/plain 0.96x, 1.02x and 1.07x, and the saturation steps at equal " +
-  "rates put the hub's deliveries per gateway core 5-7% below plain's, so the hub's per-delivery cost is at most a few per " +
-  "cent above plain's, at the edge of run-to-run noise. CPU profiles of both servers over the fanout window and the ramp " +
-  "(`BENCH_SERVER_NODE_OPTIONS=--require .../profiling/cpu-profile.cjs`) show the same per-delivery path, `writev` to each " +
-  "socket (44-51% of the profile), engine.io/`ws` framing and the in-memory adapter's `apply`; no hub code runs per delivery " +
-  "(the gateway's own functions are ~2% of the profile, at connect time: JWT verification, the connection handler). Two " +
-  "per-delivery differences remain: the hub's frames are larger (the envelope adds id, type, topic, org_id, ts, offset and " +
-  "epoch around the ~200-byte payload: ~370 bytes against ~200) and its gateways spend more in garbage collection (3.3-4.2% " +
-  "of the profile against 2.0-2.2%), over a ~30% larger live heap per connection (see connections). Neither was isolated " +
-  "further; the next step is a `--heap-prof` of a gateway during the ramp, and a run with plain's payload padded to the " +
-  "hub's frame size on an idle machine (one attempt under load was inconclusive).";
 
 function render({ results }: ScenarioReport<FanoutResult>, { params }: FanoutResult): string[] {
   const check = ({ contentCheck: c }: FanoutResult) =>
@@ -75,7 +58,7 @@ function targets(hub: FanoutResult, plain: FanoutResult | undefined): string[] {
       ? []
       : [
           `Target "hub server CPU per delivery <= 1.0x plain": **${cpu <= 1 ? "met" : "missed"}** (${fixed(cpu)}x).` +
-            (cpu <= 1 ? "" : ` ${FANOUT_CPU_CAUSE}`),
+            (cpu <= 1 ? "" : ` What profiling and repeated runs found: ${findings("fanout-server-cpu-per-delivery")}.`),
         ]),
     hub.losses === 0 ? 'Target "zero loss": **met**.' : `Target "zero loss": **missed** (${hub.losses} deliveries lost).`,
     'Target "p99 < 50 ms at half of the saturation rate": see [saturation](#saturation).',

@@ -36,6 +36,9 @@ export const notClean = (who: string, what: string) => [`**${who}: not clean.** 
 /** " (error)" after a count of failed connections, when the run kept the first error. */
 export const firstError = (error: string | undefined) => (error ? ` (${error})` : "");
 
+/** A link to a section of bench/README.md's findings: prose about one day's runs lives there, not in the generated file. */
+export const findings = (anchor: string) => `[bench/README.md](../README.md#${anchor})`;
+
 /** One figure of each system for the glance table: hub, plain and raw, undefined where it did not run or has none. */
 export function perSystem<R extends { system: string }>(results: readonly R[], figure: (r: R) => number | undefined) {
   return ["hub", "plain", "raw"].map((system) => {

@@ -1,4 +1,4 @@
-import { fixed, glanceRow, hubRatios, int, of, perSystem, table } from "./report-format.js";
+import { findings, fixed, glanceRow, hubRatios, int, of, perSystem, table } from "./report-format.js";
 import type { SaturationResult, SaturationStep } from "./saturation.js";
 import type { GlanceRow, Scenario, ScenarioReport } from "./scenario-report.js";
 
@@ -106,10 +106,7 @@ function halfRateCause(results: SaturationResult[], half: SaturationStep): strin
     `Other processes kept ${fixed(half.otherCores)} cores busy during the hub's step.`,
     baselinesMiss
       ? "A baseline misses too: the shared machine (clients, servers, redis-server and producer on 2 cores) sets this latency, not the hub."
-      : "The hub's tail grows before plain's: the CPU profiles show the same per-delivery path and the same CPU per delivery, " +
-        "but the hub's gateways spend more in garbage collection (3.3-4.2% of the profile against 2.0-2.2%) over a ~30% larger " +
-        "live heap per connection (see connections), and each step here runs while other work shares the cores. The " +
-        "per-connection memory fixes below shrink the heap the collector walks; re-run on an idle machine before reading more into it.",
+      : `The hub's tail grows before plain's: what the CPU profiles showed, ${findings("saturation-the-hubs-tail-at-half-the-saturation-rate")}.`,
   ].join(" ");
 }
 

@@ -1,4 +1,4 @@
-import { fixed, int } from "./report-format.js";
+import { findings, fixed, int } from "./report-format.js";
 import type { GlanceRow, Scenario, ScenarioReport } from "./scenario-report.js";
 import type { WorkerResult } from "./worker.js";
 
@@ -15,22 +15,6 @@ function met(w: WorkerResult): boolean {
     w.setup.sendFailures + w.deadlinePhase.sendFailures === 0
   );
 }
-
-/**
- * Shown when the worker misses its target: where to look, from the design of
- * packages/inhouse/src/queue-worker.ts (bulk lease reads and renewals, scripts that answer instead
- * of throwing). The redlock-era profile that led to this design is in the queue-worker README
- * ("Why not redlock").
- */
-const WORKER_CAUSE =
-  "Where to look (profile the workers with `BENCH_WORKER_NODE_OPTIONS=--require .../profiling/cpu-profile.cjs`, read against " +
-  "packages/inhouse/src/queue-worker.ts): every second each worker's `takeUp` reads the active set and the lease keys of the " +
-  "queues it does not hold in bulk (`MGET`, 500 a call) and tries to acquire only the free ones (a lost race is a null from " +
-  "`SET NX`, not an exception); of the queues it holds it reruns only those `pendingWork-n.lua` reports with " +
-  "commands or unsent events; all of a worker's leases are renewed every third of the TTL by `extendLeases-n.lua`, 500 a " +
-  "call. Lost leases (the column above) mean a renewal pass fell behind the TTL: each loss is a new acquire, load and outbox " +
-  "read elsewhere. Lateness with no lost lease means a due deadline's run queued behind other work on its owner: compare " +
-  "the workers' CPU in the deadline phase with the idle CPU, and Redis CPU per command.";
 
 function render({ mode }: ScenarioReport<WorkerResult>, w: WorkerResult): string[] {
   const p = w.params;
@@ -72,7 +56,7 @@ function render({ mode }: ScenarioReport<WorkerResult>, w: WorkerResult): string
     `Target "deadline lateness p99 < ${LATENESS_TARGET_MS} ms without failures": **${met(w) ? "met" : "missed"}** ` +
       `(p99 ${fixed(l.p99)} ms with ${int(p.queues)} active queues; ${int(w.missingExpirations)} missing, ${int(w.duplicateExpirations)} duplicated, ` +
       `${int(w.workerWarnings)} warnings, ${int(w.leasesLost)} leases lost).` +
-      (met(w) ? "" : ` ${WORKER_CAUSE}`),
+      (met(w) ? "" : ` Where to look: ${findings("worker-where-to-look-when-deadlines-are-late")}.`),
     "",
   );
   if (mode === "quick" && p.queues < 10_000) {
