@@ -1,7 +1,5 @@
 // pnpm bench [--full]: starts its own redis-server, runs each scenario against the hub and the
 // baselines one after another, and writes bench/results.
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startRedis } from "@hub/devkit";
@@ -19,8 +17,9 @@ import { FANOUT_FULL, FANOUT_QUICK, type FanoutResult, runFanout } from "./fanou
 import { INGEST_FULL, INGEST_QUICK, type IngestResult, runIngest } from "./ingest.js";
 import { describeMachine, NoiseMeter, redisPid } from "./machine.js";
 import { MANY_TOPICS_FULL, MANY_TOPICS_QUICK, MANY_TOPICS_SYSTEMS, type ManyTopicsResult, runManyTopics } from "./many-topics.js";
-import { renderFromResults, writeReport } from "./report.js";
+import { renderFromResults, writeReport, writeScenario } from "./report.js";
 import { runSaturation, SATURATION_FULL, SATURATION_QUICK, type SaturationResult } from "./saturation.js";
+import type { ScenarioReport } from "./scenario-report.js";
 import {
   runSlowConsumers,
   SLOW_CONSUMERS_FULL,
@@ -117,6 +116,7 @@ async function timed<T>(scenario: string, body: () => Promise<T>): Promise<T> {
 try {
   const machine = await describeMachine(redis);
   const pid = await redisPid(redis);
+  const report = <R>(scenario: string, results: R[]): ScenarioReport<R> => ({ scenario, mode, machine, results });
   console.log(`bench (${mode}): ${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}, redis ${machine.redis}`);
 
   const fanout: FanoutResult[] = [];
@@ -275,36 +275,26 @@ try {
     .join(", ")}`;
   if (only && values.save && only.size === 1 && only.has("slow-consumers")) {
     // --only slow-consumers --save: this scenario's results replace its own file only; the others' stay as the last full run wrote them.
-    await writeFile(
-      join(RESULTS_DIR, "slow-consumers.json"),
-      `${JSON.stringify({ scenario: "slow-consumers", mode, machine, results: slowConsumers }, null, 2)}\n`,
-    );
+    await writeScenario(RESULTS_DIR, report("slow-consumers", slowConsumers));
     await renderFromResults(RESULTS_DIR);
     console.log(`bench: wrote ${RESULTS_DIR}/slow-consumers.json and README.md (${took})`);
   } else if (only) {
     console.log(`bench: --only ${values.only}: no results written (${took})`);
   } else {
-    await writeReport(RESULTS_DIR, {
-      mode,
-      machine,
-      wallSeconds,
-      timings,
-      otherCores: Object.fromEntries(Object.entries(foreignCoreSeconds).map(([k, v]) => [k, v / (timings[k] ?? 1)])),
-      fanout: { scenario: "fanout", mode, machine, results: fanout },
-      saturation: { scenario: "saturation", mode, machine, results: saturation },
-      ingest: { scenario: "ingest", mode, machine, results: ingest },
-      connections: {
-        scenario: "connections",
-        mode,
-        machine,
+    const otherCores = Object.fromEntries(Object.entries(foreignCoreSeconds).map(([k, v]) => [k, v / (timings[k] ?? 1)]));
+    await writeReport(RESULTS_DIR, { mode, machine, wallSeconds, timings, otherCores }, [
+      report("fanout", fanout),
+      report("saturation", saturation),
+      report("ingest", ingest),
+      {
+        ...report("connections", connections),
         ...(plan.reduced ? { reduced: plan.reduced } : {}),
-        results: connections,
         ...(profiles.length ? { profiles } : {}),
       },
-      manyTopics: { scenario: "many-topics", mode, machine, results: manyTopics },
-      worker: { scenario: "worker", mode, machine, results: workers },
-      slowConsumers: { scenario: "slow-consumers", mode, machine, results: slowConsumers },
-    });
+      report("many-topics", manyTopics),
+      report("worker", workers),
+      report("slow-consumers", slowConsumers),
+    ]);
     console.log(
       `bench: wrote ${RESULTS_DIR}/{fanout,saturation,ingest,connections,many-topics,worker,slow-consumers}.json and README.md (${took})`,
     );

@@ -1,65 +1,19 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { ConnectionsResult } from "./connections.js";
-import type { ConnectionsProfile } from "./connections-profile.js";
-import type { FanoutResult } from "./fanout.js";
-import { type IngestResult, LEGACY_WINDOW } from "./ingest.js";
+import { connections } from "./connections-report.js";
+import { fanout } from "./fanout-report.js";
+import { ingest } from "./ingest-report.js";
 import type { Machine } from "./machine.js";
-import type { ManyTopicsResult } from "./many-topics.js";
-import type { SaturationResult, SaturationStep } from "./saturation.js";
-import { boundTarget, renderSlowConsumers, type SlowConsumersReport } from "./slow-consumers-report.js";
-import type { WorkerResult } from "./worker.js";
+import { manyTopics } from "./many-topics-report.js";
+import { fixed, row } from "./report-format.js";
+import { saturation } from "./saturation-report.js";
+import type { Scenario, ScenarioReport } from "./scenario-report.js";
+import { slowConsumers } from "./slow-consumers-report.js";
+import { worker } from "./worker-report.js";
 
-type Mode = "quick" | "full";
-
-export interface FanoutReport {
-  scenario: "fanout";
-  mode: Mode;
-  machine: Machine;
-  results: FanoutResult[];
-}
-
-export interface IngestReport {
-  scenario: "ingest";
-  mode: Mode;
-  machine: Machine;
-  results: IngestResult[];
-}
-
-export interface SaturationReport {
-  scenario: "saturation";
-  mode: Mode;
-  machine: Machine;
-  results: SaturationResult[];
-}
-
-export interface ConnectionsReport {
-  scenario: "connections";
-  mode: Mode;
-  machine: Machine;
-  /** Why fewer connections than the mode asks for ran, if so. */
-  reduced?: string;
-  results: ConnectionsResult[];
-  /** Heap snapshots around 10,000 connections (full mode): what grew per connection. */
-  profiles?: ConnectionsProfile[];
-}
-
-export interface WorkerReport {
-  scenario: "worker";
-  mode: Mode;
-  machine: Machine;
-  results: WorkerResult[];
-}
-
-export interface ManyTopicsReport {
-  scenario: "many-topics";
-  mode: Mode;
-  machine: Machine;
-  results: ManyTopicsResult[];
-}
-
-export interface BenchReport {
-  mode: Mode;
+/** The run as a whole: `results/run.json`. */
+export interface RunReport {
+  mode: "quick" | "full";
   machine: Machine;
   /** The whole run, seconds. */
   wallSeconds: number;
@@ -67,57 +21,45 @@ export interface BenchReport {
   timings: Record<string, number>;
   /** Cores other processes on the machine kept busy, on average, while each scenario ran. */
   otherCores: Record<string, number>;
-  fanout: FanoutReport;
-  saturation: SaturationReport;
-  ingest: IngestReport;
-  connections: ConnectionsReport;
-  manyTopics: ManyTopicsReport;
-  worker: WorkerReport;
-  /** Absent in results written before the scenario existed. */
-  slowConsumers?: SlowConsumersReport;
 }
 
-/** Writes `<scenario>.json` for each scenario and the one markdown table `README.md` into `dir`. */
-export async function writeReport(dir: string, report: BenchReport): Promise<void> {
+type AnyScenario = Scenario<unknown, ScenarioReport<unknown>>;
+
+/** Every scenario, in the order of their sections in README.md. */
+const SCENARIOS: AnyScenario[] = [fanout, saturation, ingest, connections, manyTopics, worker, slowConsumers];
+/** The glance table's order: the worker's rows, the hub's alone, come last. */
+const GLANCE: AnyScenario[] = [fanout, saturation, ingest, connections, manyTopics, slowConsumers, worker];
+
+/** Writes `results/<scenario>.json`. */
+export async function writeScenario(dir: string, report: ScenarioReport<unknown>): Promise<void> {
+  await writeFile(join(dir, `${report.scenario}.json`), `${JSON.stringify(report, null, 2)}\n`);
+}
+
+/** Writes `<scenario>.json` for each scenario, `run.json` and the markdown report `README.md` into `dir`. */
+export async function writeReport(dir: string, run: RunReport, reports: ScenarioReport<unknown>[]): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const scenarios = [report.fanout, report.saturation, report.ingest, report.connections, report.manyTopics, report.worker];
-  for (const scenario of report.slowConsumers ? [...scenarios, report.slowConsumers] : scenarios) {
-    await writeFile(join(dir, `${scenario.scenario}.json`), `${JSON.stringify(scenario, null, 2)}\n`);
-  }
-  const { mode, machine, wallSeconds, timings, otherCores } = report;
-  await writeFile(join(dir, "run.json"), `${JSON.stringify({ mode, machine, wallSeconds, timings, otherCores }, null, 2)}\n`);
-  await writeFile(join(dir, "README.md"), renderMarkdown(report));
+  for (const report of reports) await writeScenario(dir, report);
+  await writeFile(join(dir, "run.json"), `${JSON.stringify(run, null, 2)}\n`);
+  await writeFile(join(dir, "README.md"), renderMarkdown(run, new Map(reports.map((r) => [r.scenario, r]))));
 }
 
-/** Renders README.md again from the JSON files of the last run (after a change to this file's text). */
+/** Renders README.md again from the JSON files of the last run (after a change to a section's text). */
 export async function renderFromResults(dir: string): Promise<void> {
-  const read = async <T>(name: string): Promise<T> => JSON.parse(await readFile(join(dir, `${name}.json`), "utf8")) as T;
-  const readIfThere = <T>(name: string): Promise<T | undefined> =>
-    read<T>(name).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? undefined : Promise.reject(error)));
-  const run = await read<Pick<BenchReport, "mode" | "machine" | "wallSeconds" | "timings" | "otherCores">>("run");
-  const report: BenchReport = {
-    ...run,
-    fanout: await read("fanout"),
-    saturation: await read("saturation"),
-    ingest: await read("ingest"),
-    connections: await read("connections"),
-    manyTopics: await read("many-topics"),
-    worker: await read("worker"),
-  };
-  const slowConsumers = await readIfThere<SlowConsumersReport>("slow-consumers");
-  if (slowConsumers) report.slowConsumers = slowConsumers;
-  await writeFile(join(dir, "README.md"), renderMarkdown(report));
+  const read = async (name: string) => JSON.parse(await readFile(join(dir, `${name}.json`), "utf8"));
+  const run: RunReport = await read("run");
+  const reports = new Map<string, ScenarioReport<unknown>>();
+  for (const { name } of SCENARIOS) {
+    // A scenario added after the last full run has no file yet.
+    const report = await read(name).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? undefined : Promise.reject(error)));
+    if (report) reports.set(name, report);
+  }
+  await writeFile(join(dir, "README.md"), renderMarkdown(run, reports));
 }
 
-const fixed = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
-const int = (n: number) => Math.round(n).toLocaleString("en-US");
-
-const FANOUT_P99_TARGET_MS = 50;
-const WORKER_LATENESS_TARGET_MS = 100;
-
-function renderMarkdown(report: BenchReport): string {
-  const { machine } = report;
+function renderMarkdown(run: RunReport, reports: Map<string, ScenarioReport<unknown>>): string {
+  const { machine } = run;
   const load = machine.loadAverage;
+  const files = SCENARIOS.filter((s) => reports.has(s.name)).map((s) => `[${s.name}.json](${s.name}.json)`);
   const lines = [
     "# Benchmark results",
     "",
@@ -125,203 +67,19 @@ function renderMarkdown(report: BenchReport): string {
     "",
     `- Date: ${machine.date}`,
     `- Machine: ${machine.cores} cores, ${machine.cpuModel}; Node ${machine.node}; redis-server ${machine.redis}`,
-    `- Mode: ${report.mode}; wall time ${fixed(report.wallSeconds / 60, 1)} min (${Object.entries(report.timings)
+    `- Mode: ${run.mode}; wall time ${fixed(run.wallSeconds / 60, 1)} min (${Object.entries(run.timings)
       .map(([k, v]) => `${k} ${Math.round(v)} s`)
       .join(", ")})`,
     `- Load average when the run started: ${load.map((l) => fixed(l)).join(" / ")} (1 / 5 / 15 min). Other processes on the machine ` +
-      `(not this run's; /proc/stat minus this run's process tree) kept busy on average: ${Object.entries(report.otherCores)
+      `(not this run's; /proc/stat minus this run's process tree) kept busy on average: ${Object.entries(run.otherCores)
         .map(([k, v]) => `${k} ${fixed(v)} cores`)
         .join(", ")}${
-        Math.max(0, ...Object.values(report.otherCores)) > 0.2
+        Math.max(0, ...Object.values(run.otherCores)) > 0.2
           ? ". **Other work shared the 2 cores during this run**: it inflates latency and lowers saturation rates much more than the " +
             "per-delivery CPU figures, which count each process's own CPU time"
           : ""
       }.`,
     "",
-    ...renderGlance(report),
-    ...renderFanout(report.fanout),
-    ...renderSaturation(report.saturation),
-    ...renderIngest(report.ingest),
-    ...renderConnections(report.connections),
-    ...renderManyTopics(report.manyTopics),
-    ...renderWorker(report.worker),
-    ...renderSlowConsumers(report.slowConsumers),
-    "## How to reproduce",
-    "",
-    "`pnpm install && pnpm bench` (quick, under 4 minutes) or `pnpm bench --full` (under 20 minutes); needs `redis-server` on the PATH. " +
-      "The raw numbers are in [fanout.json](fanout.json), [saturation.json](saturation.json), [ingest.json](ingest.json), " +
-      "[connections.json](connections.json), [many-topics.json](many-topics.json)" +
-      (report.slowConsumers
-        ? ", [worker.json](worker.json) and [slow-consumers.json](slow-consumers.json)"
-        : " and [worker.json](worker.json)") +
-      "; the run's machine and timings in [run.json](run.json). `pnpm bench --render` writes this file again from them.",
-    "",
-  ];
-  return lines.join("\n");
-}
-
-const ratio = (a: number | undefined, b: number | undefined) =>
-  a !== undefined && b !== undefined && b !== 0 ? `${fixed(a / b)}x` : "n/a";
-const cell = (n: number | undefined, digits = 2) => (n === undefined ? "n/a" : fixed(n, digits));
-const cellInt = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? "n/a" : int(n));
-
-/** One row per headline figure: hub, each baseline, hub/baseline, and the target where there is one. */
-function renderGlance(report: BenchReport): string[] {
-  const fan = (s: string) => report.fanout.results.find((r) => r.system === s);
-  const sat = (s: string) => report.saturation.results.find((r) => r.system === s);
-  const ing = (path: string) => report.ingest.results.find((r) => r.path === path);
-  const con = (s: string) => report.connections.results.find((r) => r.system === s);
-  const many = (s: string) => report.manyTopics.results.find((r) => r.system === s);
-  const worker = report.worker.results[0];
-  const slow = (s: string) => report.slowConsumers?.results.find((r) => r.system === s);
-  const rows: string[][] = [];
-  const row = (
-    scenario: string,
-    figure: string,
-    hub: number | undefined,
-    plain: number | undefined,
-    raw: number | undefined,
-    target: string,
-    digits = 2,
-  ) => {
-    const format = digits < 0 ? cellInt : (n: number | undefined) => cell(n, digits);
-    rows.push([scenario, figure, format(hub), format(plain), format(raw), ratio(hub, plain), ratio(hub, raw), target]);
-  };
-  const cpuRatio = (fan("hub")?.serverCpuMicrosPerDelivery ?? Number.NaN) / (fan("plain")?.serverCpuMicrosPerDelivery ?? Number.NaN);
-  row(
-    "fanout",
-    "server CPU µs/delivery",
-    fan("hub")?.serverCpuMicrosPerDelivery,
-    fan("plain")?.serverCpuMicrosPerDelivery,
-    fan("raw")?.serverCpuMicrosPerDelivery,
-    Number.isFinite(cpuRatio) ? `<= 1.0x plain: **${cpuRatio <= 1 ? "met" : "missed"}**` : "<= 1.0x plain",
-  );
-  const hubFan = fan("hub");
-  row(
-    "fanout",
-    "losses",
-    hubFan?.losses,
-    fan("plain")?.losses,
-    fan("raw")?.losses,
-    hubFan ? `0: **${hubFan.losses === 0 ? "met" : "missed"}**` : "0",
-    -1,
-  );
-  rows.push([
-    "fanout",
-    "content check",
-    ...["hub", "plain", "raw"].map((s) => {
-      const c = fan(s)?.contentCheck;
-      return c ? (c.ok ? `ok (${int(c.checked)})` : `**${c.mismatches + c.missing + c.duplicates + c.outOfOrder} problems**`) : "n/a";
-    }),
-    "",
-    "",
-    "every field as published",
-  ]);
-  const sustained = (s: string) => sat(s)?.highestSustained;
-  row(
-    "saturation",
-    "highest sustained deliveries/s",
-    sustained("hub")?.deliveriesPerSecond,
-    sustained("plain")?.deliveriesPerSecond,
-    sustained("raw")?.deliveriesPerSecond,
-    "",
-    -1,
-  );
-  // Per-core efficiency rises with load (more work per wake-up), so compare the systems at one rate: the hub's saturation rate.
-  const hubRate = sustained("hub")?.rate;
-  const atHubRate = (s: string) =>
-    hubRate === undefined ? undefined : sat(s)?.steps.find((x) => x.sustained && Math.abs(x.rate - hubRate) / hubRate < 0.02);
-  row(
-    "saturation",
-    `deliveries/s per gateway core at ${hubRate === undefined ? "the hub's saturation rate" : `${fixed(hubRate, 1)} events/s`}`,
-    atHubRate("hub")?.deliveriesPerServerCpuSecond,
-    atHubRate("plain")?.deliveriesPerServerCpuSecond,
-    atHubRate("raw")?.deliveriesPerServerCpuSecond,
-    "",
-    -1,
-  );
-  const half = (s: string) => sat(s)?.half?.latencyMs.p99;
-  const hubHalf = half("hub");
-  row(
-    "fanout",
-    "p99 ms at half the saturation rate",
-    hubHalf,
-    half("plain"),
-    half("raw"),
-    hubHalf === undefined
-      ? `< ${FANOUT_P99_TARGET_MS} ms: not evaluated`
-      : `< ${FANOUT_P99_TARGET_MS} ms: **${hubHalf < FANOUT_P99_TARGET_MS ? "met" : "missed"}**`,
-  );
-  const emitter = ing("emitter");
-  row(
-    "ingest",
-    "events/s (emitter SDK / redis-emitter / PUBLISH)",
-    emitter?.eventsPerSecond,
-    ing("plain-emitter")?.eventsPerSecond,
-    ing("raw-publish")?.eventsPerSecond,
-    emitter
-      ? `>= 20,000/core: **${emitter.eventsPerValidatingCore >= INGEST_TARGET ? "met" : "missed"}** (${int(emitter.eventsPerValidatingCore)})`
-      : "",
-    -1,
-  );
-  const hubCon = con("hub");
-  const kb = (r: ConnectionsResult | undefined) => (r ? r.rssBytesPerConnection / 1024 : undefined);
-  row(
-    "connections",
-    "RSS KB per idle connection",
-    kb(hubCon),
-    kb(con("plain")),
-    kb(con("raw")),
-    hubCon ? `<= 10 KB: **${hubCon.rssBytesPerConnection <= CONNECTION_TARGET_BYTES ? "met" : "missed"}**` : "<= 10 KB",
-  );
-  row(
-    "connections",
-    "idle connections on one node",
-    hubCon?.connected,
-    con("plain")?.connected,
-    con("raw")?.connected,
-    report.mode === "full"
-      ? `100,000: **${(hubCon?.connected ?? 0) >= 100_000 ? "met" : report.connections.reduced ? "not run (limits)" : "missed"}**`
-      : "100,000: full mode only",
-    -1,
-  );
-  const net = (s: string) => many(s)?.netCpuMicrosPerEvent;
-  row("many-topics", "all nodes' CPU µs/event (net of idle)", net("hub"), net("plain"), undefined, "", 1);
-  const mb = (bytes: number | undefined) => (bytes === undefined ? undefined : bytes / 1024 / 1024);
-  if (report.slowConsumers) {
-    const paused = slow("hub")?.params.paused ?? slow("plain")?.params.paused;
-    row(
-      "slow-consumers",
-      `server RSS growth MB with ${paused ?? "N"} paused clients`,
-      mb(slow("hub")?.rss.growthBytes),
-      mb(slow("plain")?.rss.growthBytes),
-      undefined,
-      boundTarget(slow("hub")),
-      1,
-    );
-    row(
-      "slow-consumers",
-      "healthy clients' p99 ms meanwhile",
-      slow("hub")?.healthy.latencyMs.p99,
-      slow("plain")?.healthy.latencyMs.p99,
-      undefined,
-      "",
-    );
-  }
-  if (worker) {
-    rows.push(["worker", "commands/s applied (setup)", int(worker.setup.appliedPerSecond), "n/a", "n/a", "", "", ""]);
-    rows.push([
-      "worker",
-      "deadline lateness p99 ms",
-      fixed(worker.latenessMs.p99),
-      "n/a",
-      "n/a",
-      "",
-      "",
-      `< ${WORKER_LATENESS_TARGET_MS} ms without failures: **${workerMet(worker) ? "met" : "missed"}**`,
-    ]);
-  }
-  return [
     "## At a glance",
     "",
     "Each scenario's headline figure for the hub and the two baselines from this run, and the ratio hub/baseline (for CPU, memory and " +
@@ -330,564 +88,28 @@ function renderGlance(report: BenchReport): string[] {
     "",
     "| scenario | figure | hub | plain | raw | hub/plain | hub/raw | target |",
     "| -------- | ------ | --: | ----: | --: | --------: | ------: | ------ |",
-    ...rows.map((r) => `| ${r.join(" | ")} |`),
+    ...GLANCE.flatMap((s) => {
+      const report = reports.get(s.name);
+      return report?.results.length ? s.glance(report).map(row) : [];
+    }),
+    "",
+    ...SCENARIOS.flatMap((s) => renderSection(s, reports.get(s.name))),
+    "## How to reproduce",
+    "",
+    "`pnpm install && pnpm bench` (quick, under 4 minutes) or `pnpm bench --full` (under 20 minutes); needs `redis-server` on the PATH. " +
+      `The raw numbers are in ${[files.slice(0, -1).join(", "), files.at(-1)].filter(Boolean).join(" and ")}; the run's machine and timings in ` +
+      "[run.json](run.json). `pnpm bench --render` writes this file again from them.",
     "",
   ];
+  return lines.join("\n");
 }
 
-function renderFanout(report: FanoutReport): string[] {
-  const { results } = report;
-  const by = (name: string) => results.find((r) => r.system === name);
-  const hub = by("hub");
-  const params = results[0]?.params;
-  const lines = ["## fanout", ""];
-  if (params) {
-    lines.push(
-      `One topic, ${int(params.subscribers)} subscribers over 2 server processes, ${params.rate} events/s for ${params.seconds} s ` +
-        `(after ${params.warmupSeconds} s of unmeasured warm-up), payload ~${params.payloadBytes} bytes. Latency is producer send time ` +
-        "to client receipt on the same clock. CPU is the server processes' own user+system time over the measured window " +
-        "(/proc/<pid>/stat), divided by deliveries; redis-server's is shown apart, per event. " +
-        `Next to the wire clients, ${params.contentCheckers} real clients (socket.io-client for hub and plain, \`ws\` with full JSON ` +
-        "parsing for raw) in their own process keep every message of the window whole; the content check compares each with what " +
-        "the producer published: for the hub the whole envelope (the id the SDK returned, type, topic, org_id, data deep-equal to the " +
-        "payload, ts between send and receipt, consecutive offsets, one epoch, no other field, and the same copy on every client), " +
-        "for plain the event name and payload, for raw the frame; and that each client got every event once, in order.",
-      "",
-    );
+/** A scenario's section under its heading; the scenario renders it only from a report with results. */
+function renderSection(scenario: AnyScenario, report: ScenarioReport<unknown> | undefined): string[] {
+  const heading = [`## ${scenario.name}`, ""];
+  if (!report) {
+    return [...heading, "Not in this set of results (the scenario was added after the last full run; `pnpm bench --full` writes it).", ""];
   }
-  lines.push(
-    "| system | deliveries/s | p50 ms | p95 ms | p99 ms | max ms | losses | out of order | server CPU µs/delivery | redis CPU µs/event | client cores busy | other work cores | content check |",
-    "| ------ | -----------: | -----: | -----: | -----: | -----: | -----: | -----------: | ---------------------: | -----------------: | ----------------: | ---------------: | ------------- |",
-  );
-  for (const r of results) {
-    const c = r.contentCheck;
-    const check = c.ok
-      ? `ok: ${c.clients} ${c.client} × ${int(c.events)} events`
-      : `**${c.mismatches} mismatched, ${c.missing} missing, ${c.duplicates} duplicated, ${c.outOfOrder} out of order**`;
-    lines.push(
-      `| ${r.system} | ${int(r.deliveriesPerSecond)} | ${fixed(r.latencyMs.p50)} | ${fixed(r.latencyMs.p95)} | ${fixed(r.latencyMs.p99)} | ` +
-        `${fixed(r.latencyMs.max)} | ${int(r.losses)} | ${int(r.outOfOrder)} | ${fixed(r.serverCpuMicrosPerDelivery)} | ` +
-        `${fixed(r.redisCpuMicrosPerEvent, 0)} | ${fixed(r.clientCoresBusy)} | ${fixed(r.otherCores)} | ${check} |`,
-    );
-  }
-  lines.push("");
-  for (const r of results.filter((r) => !r.contentCheck.ok)) {
-    lines.push(`**${r.system}: content check failed.** ${r.contentCheck.problems.join("; ")}`, "");
-  }
-  if (hub) {
-    lines.push("| ratio | server CPU per delivery | p99 latency |", "| ----- | ----------------------: | ----------: |");
-    for (const base of ["plain", "raw"]) {
-      const b = by(base);
-      if (!b) continue;
-      lines.push(
-        `| hub/${base} | ${fixed(hub.serverCpuMicrosPerDelivery / b.serverCpuMicrosPerDelivery)}x | ${fixed(hub.latencyMs.p99 / b.latencyMs.p99)}x |`,
-      );
-    }
-    lines.push("");
-    const plain = by("plain");
-    if (plain) {
-      const r = hub.serverCpuMicrosPerDelivery / plain.serverCpuMicrosPerDelivery;
-      lines.push(
-        r <= 1
-          ? `Target "hub server CPU per delivery <= 1.0x plain": **met** (${fixed(r)}x).`
-          : `Target "hub server CPU per delivery <= 1.0x plain": **missed** (${fixed(r)}x). ${FANOUT_CPU_CAUSE}`,
-      );
-    }
-    lines.push(
-      hub.losses === 0 ? 'Target "zero loss": **met**.' : `Target "zero loss": **missed** (${hub.losses} deliveries lost).`,
-      'Target "p99 < 50 ms at half of the saturation rate": see [saturation](#saturation).',
-      "",
-      "One run per system, one after another on the same redis-server. Repeated development runs differed by a few per cent in " +
-        "CPU per delivery, so a ratio within about 5% of 1.0 is not a measured difference.",
-      "",
-    );
-  }
-  const problems = results.filter((r) => r.losses !== 0 || r.connectFailures || r.publishFailures || r.outOfOrder || r.droppedConnections);
-  for (const r of problems) {
-    lines.push(
-      `**${r.system}: not clean.** losses ${r.losses}, connect failures ${r.connectFailures}${r.connectError ? ` (${r.connectError})` : ""}, ` +
-        `publish failures ${r.publishFailures}, out of order ${r.outOfOrder}, dropped connections ${r.droppedConnections}.`,
-      "",
-    );
-  }
-  return lines;
-}
-
-/**
- * Shown when the fanout CPU target is missed: what profiling and repeated runs found
- * (bench/harness/profiling/cpu-profile.cjs on both servers, 2026-11-23).
- */
-const FANOUT_CPU_CAUSE =
-  "What was found: quiet quick runs on 2026-11-23 gave hub/plain 0.96x, 1.02x and 1.07x, and the saturation steps at equal " +
-  "rates put the hub's deliveries per gateway core 5-7% below plain's, so the hub's per-delivery cost is at most a few per " +
-  "cent above plain's, at the edge of run-to-run noise. CPU profiles of both servers over the fanout window and the ramp " +
-  "(`BENCH_SERVER_NODE_OPTIONS=--require .../profiling/cpu-profile.cjs`) show the same per-delivery path, `writev` to each " +
-  "socket (44-51% of the profile), engine.io/`ws` framing and the in-memory adapter's `apply`; no hub code runs per delivery " +
-  "(the gateway's own functions are ~2% of the profile, at connect time: JWT verification, the connection handler). Two " +
-  "per-delivery differences remain: the hub's frames are larger (the envelope adds id, type, topic, org_id, ts, offset and " +
-  "epoch around the ~200-byte payload: ~370 bytes against ~200) and its gateways spend more in garbage collection (3.3-4.2% " +
-  "of the profile against 2.0-2.2%), over a ~30% larger live heap per connection (see connections). Neither was isolated " +
-  "further; the next step is a `--heap-prof` of a gateway during the ramp, and a run with plain's payload padded to the " +
-  "hub's frame size on an idle machine (one attempt under load was inconclusive).";
-
-function renderSaturation(report: SaturationReport): string[] {
-  const { results } = report;
-  const lines = ["## saturation", ""];
-  const params = results[0]?.params;
-  if (params) {
-    lines.push(
-      `The fanout set-up (one topic, ${int(results[0]?.subscribers ?? 0)} subscribers over ${results[0]?.serverProcesses ?? 2} server processes), ` +
-        (params.setup
-          ? "in a pass of its own (step 0 is that pass's fanout window)"
-          : "going on with the fanout scenario's connections after its window (step 0)") +
-        `: each step runs ${params.stepSeconds} s at ${fixed(params.growth, 3)}× ` +
-        `the previous step's rate (so half of any step's rate is two steps back), until a step's p99 exceeds ${params.p99LimitMs} ms, ` +
-        `deliveries are not made within ${params.drainMs / 1000} s of its last publish, a connection drops, or the producer cannot keep ` +
-        `the rate; at most ${params.maxSteps} steps. A step that does not hold is run once more after the backlog drained ` +
-        "(against one-off noise); the ramp stops when it fails twice. The highest step that held is the saturation rate. " +
-        (report.mode === "quick"
-          ? "Quick mode's steps are short (2 s) to keep the whole run under 3 minutes; full mode's are 4 s. "
-          : "Full mode runs the ramp in a pass of its own from the quick set-up (2,000 subscribers, 20 events/s), with 4 s steps: with " +
-            "the fanout scenario's 20,000 subscribers one event's burst already takes longer than 250 ms to reach every client on " +
-            "this 2-core machine (see the fanout p99), whatever the rate, so the ramp's criterion cannot be applied there. ") +
-        "Clients, producer, redis-server and servers share the machine's cores, so the ramp stops where the machine saturates, " +
-        'which is not necessarily where a gateway would alone: "deliveries/s per gateway core" divides deliveries by the server ' +
-        "processes' own CPU-seconds at the highest sustained step (what one fully busy gateway core would deliver at that efficiency).",
-      "",
-    );
-  }
-  lines.push(
-    "| system | highest sustained events/s | deliveries/s | p99 ms there | gateway cores busy | deliveries/s per gateway core | client cores busy | stopped by |",
-    "| ------ | -------------------------: | -----------: | -----------: | -----------------: | ----------------------------: | ----------------: | ---------- |",
-  );
-  for (const r of results) {
-    const s = r.highestSustained;
-    lines.push(
-      `| ${r.system} | ${s ? fixed(s.rate, 1) : "none"} | ${s ? int(s.deliveriesPerSecond) : "n/a"} | ${s ? fixed(s.latencyMs.p99) : "n/a"} | ` +
-        `${s ? fixed(s.serverCoresBusy) : "n/a"} | ${s ? int(s.deliveriesPerServerCpuSecond) : "n/a"} | ${s ? fixed(s.clientCoresBusy) : "n/a"} | ${r.stoppedBy} |`,
-    );
-  }
-  lines.push("");
-  const by = (name: string) => results.find((r) => r.system === name);
-  const hub = by("hub");
-  if (hub?.highestSustained) {
-    const rate = hub.highestSustained.rate;
-    const same = (r: SaturationResult | undefined) => r?.steps.find((x) => x.sustained && Math.abs(x.rate - rate) / rate < 0.02);
-    lines.push(
-      `| ratio | highest sustained deliveries/s | deliveries/s per gateway core there | deliveries/s per gateway core at ${fixed(rate, 1)} events/s |`,
-      "| ----- | -----------------------------: | ----------------------------------: | ---------------------------------------: |",
-    );
-    for (const base of ["plain", "raw"]) {
-      const b = by(base)?.highestSustained;
-      if (!b) continue;
-      lines.push(
-        `| hub/${base} | ${ratio(hub.highestSustained.deliveriesPerSecond, b.deliveriesPerSecond)} | ` +
-          `${ratio(hub.highestSustained.deliveriesPerServerCpuSecond, b.deliveriesPerServerCpuSecond)} | ` +
-          `${ratio(same(hub)?.deliveriesPerServerCpuSecond, same(by(base))?.deliveriesPerServerCpuSecond)} |`,
-      );
-    }
-    lines.push(
-      "",
-      "Deliveries per gateway core rise with load (more sockets written per wake-up), so the last column compares the systems " +
-        "at one rate, the hub's saturation rate.",
-      "",
-    );
-  }
-  lines.push(
-    "Every step (step 0 is the fanout window):",
-    "",
-    "| system | step | events/s | deliveries/s | p50 ms | p99 ms | max ms | not delivered | gateway cores busy | redis cores busy | client cores busy | other work cores | held |",
-    "| ------ | ---: | -------: | -----------: | -----: | -----: | -----: | ------------: | -----------------: | ---------------: | ----------------: | ---------------: | ---- |",
-  );
-  for (const r of results) {
-    r.steps.forEach((s: SaturationStep) => {
-      lines.push(
-        `| ${r.system} | ${s.kind === "half" ? "half" : s.attempt > 1 ? `${s.index} (again)` : s.index} | ${fixed(s.rate, 1)} | ${int(s.deliveriesPerSecond)} | ${fixed(s.latencyMs.p50)} | ` +
-          `${fixed(s.latencyMs.p99)} | ${fixed(s.latencyMs.max)} | ${int(s.losses)} | ${fixed(s.serverCoresBusy)} | ${fixed(s.redisCoresBusy)} | ` +
-          `${fixed(s.clientCoresBusy)} | ${fixed(s.otherCores)} | ${s.sustained ? "yes" : `no: ${s.failure}`} |`,
-      );
-    });
-  }
-  lines.push("");
-  if (hub) {
-    const h = hub.half;
-    lines.push(
-      h && hub.highestSustained
-        ? `Target "p99 < ${FANOUT_P99_TARGET_MS} ms at half of the saturation rate": **${h.latencyMs.p99 < FANOUT_P99_TARGET_MS ? "met" : "missed"}** ` +
-            `(hub p99 ${fixed(h.latencyMs.p99)} ms at ${fixed(h.rate, 1)} events/s, half of ${fixed(hub.highestSustained.rate, 1)}; ` +
-            `${h.kind === "fanout" ? "the fanout window" : h.kind === "half" ? "a step run at that rate after the ramp" : "a ramp step"}).` +
-            (h.latencyMs.p99 < FANOUT_P99_TARGET_MS ? "" : ` ${halfRateCause(report, h)}`)
-        : `Target "p99 < ${FANOUT_P99_TARGET_MS} ms at half of the saturation rate": not evaluated (${hub.stoppedBy}).`,
-      "",
-    );
-  }
-  return lines;
-}
-
-/** Why the hub missed the half-rate latency target, from the baselines' steps at the same rate in this run. */
-function halfRateCause(report: SaturationReport, half: SaturationStep): string {
-  const at = (system: string) =>
-    report.results.find((r) => r.system === system)?.steps.find((s) => Math.abs(s.rate - half.rate) / half.rate < 0.02);
-  const others = ["plain", "raw"]
-    .map((name) => ({ name, step: at(name) }))
-    .filter((o): o is { name: string; step: SaturationStep } => o.step !== undefined);
-  const compared = others.map((o) => `${o.name} ${fixed(o.step.latencyMs.p99)} ms`).join(", ");
-  const baselinesMiss = others.length > 0 && others.every((o) => o.step.latencyMs.p99 >= FANOUT_P99_TARGET_MS);
-  const parts = [
-    compared ? `At the same rate in this run the baselines' p99 was ${compared}.` : "No baseline ran a step at that rate.",
-    `Other processes kept ${fixed(half.otherCores)} cores busy during the hub's step.`,
-  ];
-  if (baselinesMiss) {
-    parts.push(
-      "A baseline misses too: the shared machine (clients, servers, redis-server and producer on 2 cores) sets this latency, not the hub.",
-    );
-  } else {
-    parts.push(
-      "The hub's tail grows before plain's: the CPU profiles show the same per-delivery path and the same CPU per delivery, " +
-        "but the hub's gateways spend more in garbage collection (3.3-4.2% of the profile against 2.0-2.2%) over a ~30% larger " +
-        "live heap per connection (see connections), and each step here runs while other work shares the cores. The " +
-        "per-connection memory fixes below shrink the heap the collector walks; re-run on an idle machine before reading more into it.",
-    );
-  }
-  return parts.join(" ");
-}
-
-function workerMet(w: WorkerResult): boolean {
-  return (
-    w.latenessMs.p99 < WORKER_LATENESS_TARGET_MS &&
-    w.missingExpirations === 0 &&
-    w.duplicateExpirations === 0 &&
-    w.workerWarnings === 0 &&
-    w.workerExits === 0 &&
-    w.leasesLost === 0 &&
-    w.setup.sendFailures + w.deadlinePhase.sendFailures === 0
-  );
-}
-
-function renderWorker(report: WorkerReport): string[] {
-  const lines = ["## worker", ""];
-  const w = report.results[0];
-  if (!w) return [...lines, "Not run.", ""];
-  const p = w.params;
-  lines.push(
-    `${int(p.queues)} inhouse queues over ${p.workers} queue-worker processes (\`apps/queue-worker\`, \`CHECK_IN_TIMEOUT_MS=${p.checkInTimeoutMs}\`), ` +
-      `spread over ${p.orgs} orgs, and one gateway. Commands go through the emitter SDK (\`createHubEmitter(...).inhouse.send\`); ` +
-      `${p.orgs} real socket.io-client instances in their own process, each subscribed to one \`inhouse:{org}\` topic with a service token, ` +
-      "observe the results. **Setup**: every queue gets `open` (capacity 2) and a first `join`, " +
-      `${p.concurrency} queues in flight; commands/s is commands divided by the time from the first send to the last \`queue_updated\` ` +
-      "observed (one per applied command). **Idle**: every queue active and nothing sent, " +
-      `${p.idleSeconds} s. **Deadlines**: ${p.deadlineQueuesPerSecond} queues/s get a second \`join\` (the queue is full: check-in with a ` +
-      "deadline) and a `check_in` of the first player; the second never checks in, so each deadline fires. Lateness is the receipt of " +
-      "`check_in_expired` by the observing client minus the queue's deadline (from the `queue_updated` that entered check-in), so it " +
-      "includes the gateway's delivery. Failures: missing or duplicated expirations, workers' warn/error log lines, lost leases, " +
-      "exited workers.",
-    "",
-    "The baselines have no counterpart: plain Socket.IO and raw ws have no queues, leases or deadlines (what a user writes in 30 " +
-      "lines has none), so there is nothing to run against and this scenario reports the hub alone.",
-    "",
-    "| phase | commands | applied | commands/s applied | accepted/s (SDK) | worker CPU µs/command (all) | redis CPU µs/command |",
-    "| ----- | -------: | ------: | -----------------: | ---------------: | --------------------------: | -------------------: |",
-  );
-  for (const [name, f] of [
-    ["setup", w.setup],
-    ["deadlines (paced)", w.deadlinePhase],
-  ] as const) {
-    lines.push(
-      `| ${name} | ${int(f.commands)} | ${int(f.applied)} | ${int(f.appliedPerSecond)} | ${int(f.acceptedPerSecond)} | ` +
-        `${fixed(f.workerCpuMicrosPerCommand, 0)} | ${fixed(f.redisCpuMicrosPerCommand, 0)} |`,
-    );
-  }
-  const l = w.latenessMs;
-  lines.push(
-    "",
-    "| deadlines set | expired observed | missing | duplicated | early | lateness p50 ms | p95 ms | p99 ms | max ms | idle worker CPU ms/s (each) | idle redis CPU ms/s | worker cores busy in the deadline phase (each) | worker warnings | leases lost |",
-    "| ------------: | ---------------: | ------: | ---------: | ----: | --------------: | -----: | -----: | -----: | --------------------------: | ------------------: | ---------------------------------------------: | --------------: | ----------: |",
-    `| ${int(w.deadlinesSet)} | ${int(w.expiredObserved)} | ${int(w.missingExpirations)} | ${int(w.duplicateExpirations)} | ${int(w.early)} | ` +
-      `${fixed(l.p50)} | ${fixed(l.p95)} | ${fixed(l.p99)} | ${fixed(l.max)} | ` +
-      `${w.idleWorkerCpuMicrosPerSecond.map((c) => fixed(c / 1000, 0)).join(" / ")} | ${fixed(w.idleRedisCpuMicrosPerSecond / 1000, 0)} | ` +
-      `${w.deadlinePhaseWorkerCoresBusy.map((c) => fixed(c)).join(" / ")} | ${int(w.workerWarnings)} | ${int(w.leasesLost)} |`,
-    "",
-  );
-  if (w.warningMessages.length) lines.push(`Worker warnings: ${w.warningMessages.map((m) => `\`${m}\``).join(", ")}.`, "");
-  const met = workerMet(w);
-  lines.push(
-    `Target "deadline lateness p99 < ${WORKER_LATENESS_TARGET_MS} ms without failures": **${met ? "met" : "missed"}** ` +
-      `(p99 ${fixed(l.p99)} ms with ${int(p.queues)} active queues; ${int(w.missingExpirations)} missing, ${int(w.duplicateExpirations)} duplicated, ` +
-      `${int(w.workerWarnings)} warnings, ${int(w.leasesLost)} leases lost).` +
-      (met ? "" : ` ${WORKER_CAUSE}`),
-    "",
-  );
-  if (report.mode === "quick" && p.queues < 10_000) {
-    lines.push(`Quick mode runs ${int(p.queues)} queues; the issue's 10,000 run in full mode (\`pnpm bench --full\`).`, "");
-  }
-  return lines;
-}
-
-/**
- * Shown when the worker misses its target: where to look, from the design of
- * packages/inhouse/src/queue-worker.ts (bulk lease reads and renewals, scripts that answer instead
- * of throwing). The redlock-era profile that led to this design is in the queue-worker README
- * ("Why not redlock").
- */
-const WORKER_CAUSE =
-  "Where to look (profile the workers with `BENCH_WORKER_NODE_OPTIONS=--require .../profiling/cpu-profile.cjs`, read against " +
-  "packages/inhouse/src/queue-worker.ts): every second each worker's `takeUp` reads the active set and the lease keys of the " +
-  "queues it does not hold in bulk (`MGET`, 500 a call) and tries to acquire only the free ones (a lost race is a null from " +
-  "`SET NX`, not an exception); of the queues it holds it reruns only those `pendingWork-n.lua` reports with " +
-  "commands or unsent events; all of a worker's leases are renewed every third of the TTL by `extendLeases-n.lua`, 500 a " +
-  "call. Lost leases (the column above) mean a renewal pass fell behind the TTL: each loss is a new acquire, load and outbox " +
-  "read elsewhere. Lateness with no lost lease means a due deadline's run queued behind other work on its owner: compare " +
-  "the workers' CPU in the deadline phase with the idle CPU, and Redis CPU per command.";
-
-const INGEST_TARGET = 20_000;
-
-function renderIngest(report: IngestReport): string[] {
-  const { results } = report;
-  const params = results[0]?.params;
-  const lines = ["## ingest", ""];
-  if (params) {
-    lines.push(
-      `${int(params.events)} events per producer path as fast as the producer goes (after ${int(params.warmupEvents)} unmeasured), ` +
-        `payload ~${params.payloadBytes} bytes, one server process, one wire subscriber on the topic; an event counts as ingested when ` +
-        `it reached the subscriber. Hub paths validate and dedupe (explicit ids) and keep history: \`org:bench\` is a built-in ` +
-        "namespace, so every publish also appends to the topic's Redis stream and gets an offset in the same Lua script. " +
-        `Emitter SDK and legacy PUBLISH keep ${params.concurrency} publishes in flight, and the legacy producer stays at most ` +
-        `${int(LEGACY_WINDOW)} events ahead of the subscriber: Redis disconnects a pub/sub subscriber whose output buffer passes ` +
-        "`client-output-buffer-limit pubsub` (32 MB), and an unbounded producer (500,000 events, full mode) lost 74% of them when " +
-        "Redis dropped the gateway's legacy subscriber. " +
-        `HTTP posts batches of ${params.httpBatch} with ${params.httpConcurrency} requests in flight. The baselines ` +
-        "publish without validation or dedupe: plain with `@socket.io/redis-emitter` (a PING every " +
-        `${params.concurrency} emits to bound its buffer), raw with Redis \`PUBLISH\`. CPU is per event over the measured window: ` +
-        "server (gateway; it also delivers each event to the subscriber), redis-server, and the producer (the harness process). " +
-        '"events per validating core" divides events by the CPU time of the process that validates and dedupes: the producer for ' +
-        "the emitter paths, the gateway for legacy and HTTP.",
-      "",
-    );
-  }
-  lines.push(
-    "| system | path | events/s | server CPU µs/event | redis CPU µs/event | producer CPU µs/event | events per validating core | p99 ms | losses | gateway accepted |",
-    "| ------ | ---- | -------: | ------------------: | -----------------: | --------------------: | -------------------------: | -----: | -----: | ---------------: |",
-  );
-  for (const r of results) {
-    lines.push(
-      `| ${r.system} | ${r.path} | ${int(r.eventsPerSecond)} | ${fixed(r.serverCpuMicrosPerEvent)} | ${fixed(r.redisCpuMicrosPerEvent)} | ` +
-        `${fixed(r.producerCpuMicrosPerEvent)} | ${Number.isFinite(r.eventsPerValidatingCore) ? int(r.eventsPerValidatingCore) : "n/a"} | ` +
-        `${fixed(r.latencyMs.p99)} | ${int(r.losses)} | ${r.gatewayAccepted === undefined ? "" : int(r.gatewayAccepted)} |`,
-    );
-  }
-  lines.push("");
-  const hubPaths = results.filter((r) => r.system === "hub");
-  const baselines = results.filter((r) => r.system !== "hub");
-  if (baselines.length && hubPaths.length) {
-    lines.push(
-      "| ratio | events/s | server + redis + producer CPU per event |",
-      "| ----- | -------: | --------------------------------------: |",
-    );
-    const total = (r: IngestResult) => r.serverCpuMicrosPerEvent + r.redisCpuMicrosPerEvent + r.producerCpuMicrosPerEvent;
-    for (const base of baselines) {
-      for (const r of hubPaths) {
-        lines.push(
-          `| hub ${r.path}/${base.system} | ${fixed(r.eventsPerSecond / base.eventsPerSecond)}x | ${fixed(total(r) / total(base))}x |`,
-        );
-      }
-    }
-    lines.push("");
-  }
-  const emitter = results.find((r) => r.path === "emitter");
-  if (emitter) {
-    const met = emitter.eventsPerValidatingCore >= INGEST_TARGET;
-    lines.push(
-      `Target ">= ${int(INGEST_TARGET)} events/s per core through the emitter path with validation and dedupe": ` +
-        `**${met ? "met" : "missed"}** (${int(emitter.eventsPerSecond)} events/s end to end; ${int(emitter.eventsPerValidatingCore)} events ` +
-        "per CPU-second of the producer process, where the SDK validates; the dedupe runs in redis-server's Lua script, " +
-        `${fixed(emitter.redisCpuMicrosPerEvent)} µs/event). On the emitter path the gateway only delivers; it does no per-event ingest work.` +
-        (met ? "" : " The cause has not been profiled yet (`node --cpu-prof` on the producer)."),
-      "",
-    );
-  }
-  for (const r of results.filter((r) => r.losses !== 0 || r.publishFailures !== 0)) {
-    lines.push(`**${r.system} ${r.path}: not clean.** losses ${r.losses}, publish failures ${r.publishFailures}.`, "");
-  }
-  return lines;
-}
-
-const CONNECTION_TARGET_BYTES = 10 * 1024;
-
-function renderConnections(report: ConnectionsReport): string[] {
-  const lines = ["## connections", ""];
-  const params = report.results[0]?.params;
-  if (report.reduced) lines.push(`**${report.reduced}.**`, "");
-  if (params) {
-    lines.push(
-      `${int(params.connections)} idle connections (each connected and subscribed to one topic) on one server process, opened by ` +
-        `${params.clientProcesses} client processes with 50 handshakes in flight each, after ${params.warmupConnections} warm-up ` +
-        `connections that stay open. Memory is read before and ${params.settleMs / 1000} s after the last connection: VmRSS from ` +
-        "/proc/<pid>/status, V8 heap used from the hub's /metrics (`hub_nodejs_heap_size_used_bytes`) or the baselines' /stats " +
-        "(process.memoryUsage()). No GC is forced, so the heap figure includes garbage not yet collected." +
-        (params.localAddresses
-          ? ` Clients connect from ${params.localAddresses.length} source addresses (${params.localAddresses.join(", ")}).`
-          : ""),
-      "",
-    );
-  }
-  lines.push(
-    "| system | connected | failures | connects/s | RSS before MB | RSS after MB | RSS KB/connection | heap KB/connection |",
-    "| ------ | --------: | -------: | ---------: | ------------: | -----------: | ----------------: | -----------------: |",
-  );
-  const mb = (bytes: number) => fixed(bytes / 1024 / 1024, 1);
-  for (const r of report.results) {
-    lines.push(
-      `| ${r.system} | ${int(r.connected)} | ${int(r.connectFailures)} | ${int(r.connectsPerSecond)} | ${mb(r.before.rssBytes)} | ` +
-        `${mb(r.after.rssBytes)} | ${fixed(r.rssBytesPerConnection / 1024)} | ${fixed(r.heapBytesPerConnection / 1024)} |`,
-    );
-  }
-  lines.push("");
-  const by = (name: string) => report.results.find((r) => r.system === name);
-  const hub = by("hub");
-  if (hub) {
-    lines.push("| ratio | RSS per connection | connects/s |", "| ----- | -----------------: | ---------: |");
-    for (const base of ["plain", "raw"]) {
-      const b = by(base);
-      if (b) {
-        lines.push(
-          `| hub/${base} | ${fixed(hub.rssBytesPerConnection / b.rssBytesPerConnection)}x | ${fixed(hub.connectsPerSecond / b.connectsPerSecond)}x |`,
-        );
-      }
-    }
-    const met = hub.rssBytesPerConnection <= CONNECTION_TARGET_BYTES;
-    lines.push(
-      "",
-      `Target "<= 10 KB server memory per idle connection": **${met ? "met" : "missed"}** (${fixed(hub.rssBytesPerConnection / 1024)} KB RSS per connection).` +
-        (met ? "" : " The cause is in [where the memory goes](#where-the-memory-of-an-idle-connection-goes) below."),
-    );
-    if (report.mode === "quick") lines.push('Target "100,000 on one node": not evaluated in quick mode (`pnpm bench --full`).');
-    else if (hub.connected < 100_000) {
-      lines.push(
-        `Target "100,000 on one node": **not evaluated**: ${report.reduced ?? `only ${int(hub.connected)} connected`}. The harness supports it ` +
-          "where the limits allow: it re-runs itself under `ulimit -n 200000` when a shell may raise the limit, adds client processes, " +
-          "and spreads clients over 127.0.0.x source addresses past one address's ephemeral port range.",
-      );
-    }
-    lines.push("");
-  }
-  lines.push(...renderProfiles(report));
-  for (const r of report.results.filter((r) => r.connectFailures !== 0)) {
-    lines.push(`**${r.system}: not clean.** ${r.connectFailures} connections failed${r.connectError ? ` (${r.connectError})` : ""}.`, "");
-  }
-  return lines;
-}
-
-function renderProfiles(report: ConnectionsReport): string[] {
-  const lines = ["### Where the memory of an idle connection goes", ""];
-  const profiles = report.profiles ?? [];
-  const hub = profiles.find((p) => p.system === "hub");
-  const plain = profiles.find((p) => p.system === "plain");
-  if (!hub) {
-    lines.push(
-      "Heap snapshots are taken in full mode only (`pnpm bench --full`, or `node --import tsx bench/harness/src/connections-profile.ts`); " +
-        "the findings below are from the last full run.",
-      "",
-      CONNECTION_FINDINGS,
-      "",
-    );
-    return lines;
-  }
-  lines.push(
-    `A separate pass (the snapshots' full GC and native memory would disturb the figures above): one server process with ` +
-      `${int(hub.connections)} idle connections, a heap snapshot (\`--heapsnapshot-signal\`) before and after, and the growth of ` +
-      "V8 objects per connection by kind (type and constructor; anonymous functions are `closure:`, their scopes `system / Context`). " +
-      `Live heap per connection, after the snapshot's full GC: hub ${fixed(hub.liveHeapBytesPerConnection / 1024)} KB` +
-      (plain ? `, plain ${fixed(plain.liveHeapBytesPerConnection / 1024)} KB` : "") +
-      ".",
-    "",
-    "| object kind | hub count | hub bytes | plain count | plain bytes | hub - plain bytes |",
-    "| ----------- | --------: | --------: | ----------: | ----------: | ----------------: |",
-  );
-  const keys = [...new Set([...hub.top.slice(0, 20).map((r) => r.key), ...(plain?.top.slice(0, 12).map((r) => r.key) ?? [])])];
-  const find = (p: ConnectionsProfile | undefined, key: string) => p?.top.find((r) => r.key === key);
-  for (const key of keys) {
-    const h = find(hub, key);
-    const b = find(plain, key);
-    lines.push(
-      `| \`${key}\` | ${h ? fixed(h.countPerConnection, 1) : "?"} | ${h ? int(h.bytesPerConnection) : "?"} | ${b ? fixed(b.countPerConnection, 1) : "?"} | ` +
-        `${b ? int(b.bytesPerConnection) : "?"} | ${h && b ? int(h.bytesPerConnection - b.bytesPerConnection) : "?"} |`,
-    );
-  }
-  lines.push("", CONNECTION_FINDINGS, "");
-  return lines;
-}
-
-/**
- * What the heap snapshots show (bench/harness/src/connections-profile.ts, 10,000 connections, hub and
- * plain) and what would bring the hub down, read against apps/gateway/src/gateway.ts.
- */
-const CONNECTION_FINDINGS = [
-  "Findings (heap snapshots of a gateway and of the plain server with 10,000 idle subscribed connections each):",
-  "",
-  "- **Most of it is Socket.IO over `ws`, which the hub shares with plain** (~11 KB of live heap per connection in plain, against " +
-    "~3 KB of heap for raw `ws`): per connection three `Socket` objects (net, engine.io, socket.io), the engine.io and socket.io clients, " +
-    "the retained upgrade `IncomingMessage` with its headers (kept by socket.io's `Client` and `socket.handshake`; setting " +
-    "`rawSocket.request = null` as the Socket.IO docs suggest changed nothing here, because socket.io's client holds it too), " +
-    "~17 bound functions and ~23 plain objects (handshake, query, auth, listener maps). Even with no hub code at all the plain " +
-    "baseline is at ~14 KB RSS, above the 10 KB target: the target cannot be met on Socket.IO + `ws` by trimming the hub alone.",
-  "- **The hub added ~3.5 KB per connection on top** in the profiled build (heap snapshots before commit `gateway: one " +
-    "request dispatcher per socket`), almost all per-socket closures created in the `connection` handler of " +
-    "`apps/gateway/src/gateway.ts`: ~19 more anonymous functions and ~15 more scope contexts than plain (about 1.9 KB), " +
-    "from 8 request listeners each wrapping a per-socket handler closure, plus `socket.data.joining`, presence's per-socket " +
-    "map, a second `Timeout` (token expiry) and the JWT kept in `socket.handshake.auth`.",
-  "- **Applied since**: one `socket.onAny` dispatcher per socket over a handler table shared by the gateway, and " +
-    "`socket.data.joining` made on first use. The full run of this report (after them) measured 14.3 KB RSS per " +
-    "connection against 16.3 KB in the run before, plain at 12.8-13.0 KB.",
-  "- **Still to do, cheapest first** (owned by apps/gateway): the presence map made lazily (~0.2 KB); one gateway-wide " +
-    "token-expiry timer over a min-heap or 1-second buckets instead of a `setTimeout` per socket (~0.25 KB); drop " +
-    "`socket.handshake.auth.token` once the principal is verified (~0.2 KB). That brings the hub to plain's level, not to " +
-    "10 KB: below that needs a lighter WebSocket server under Socket.IO (the Socket.IO docs measure `eiows` and " +
-    "uWebSockets.js well below `ws`; neither installs here) or dropping Socket.IO for the raw `ws` protocol (~4-5 KB RSS here).",
-].join("\n");
-
-function renderManyTopics(report: ManyTopicsReport): string[] {
-  const lines = ["## many-topics", ""];
-  const params = report.results[0]?.params;
-  if (params) {
-    lines.push(
-      `${int(params.users)} users, each connected once and subscribed to their own \`notifications:{user_id}\` topic, spread over ` +
-        `${params.nodes} server processes; a producer sends ${params.rate} events/s for ${params.seconds} s (after ${params.warmupSeconds} s ` +
-        "unmeasured), each to one user picked at random (hub: `notification.created` with `user_id` through the emitter SDK; plain: " +
-        "`@socket.io/redis-emitter` to the user's room). Raw is not run: it has no topics. Node CPU is each server process's own time " +
-        "over the window per published event; with a classic Redis adapter every node receives and decodes every broadcast. " +
-        `Holding the connections costs CPU too (pings, timers): each node's rate over ${params.idleSeconds} s with nothing published ` +
-        'is measured first and subtracted in "net all nodes µs/event".',
-      "",
-    );
-  }
-  lines.push(
-    "| system | events/s | p50 ms | p95 ms | p99 ms | max ms | losses | node CPU µs/event (each node) | idle node CPU ms/s (each node) | net all nodes µs/event | redis CPU µs/event | client cores busy |",
-    "| ------ | -------: | -----: | -----: | -----: | -----: | -----: | ----------------------------: | -----------------------------: | ---------------------: | -----------------: | ----------------: |",
-  );
-  for (const r of report.results) {
-    const l = r.latencyMs;
-    lines.push(
-      `| ${r.system} | ${int(r.eventsPerSecond)} | ${fixed(l.p50)} | ${fixed(l.p95)} | ${fixed(l.p99)} | ${fixed(l.max)} | ${int(r.losses)} | ` +
-        `${r.nodeCpuMicrosPerEvent.map((c) => fixed(c, 1)).join(" / ")} | ${r.nodeIdleCpuMicrosPerSecond.map((c) => fixed(c / 1000, 1)).join(" / ")} | ${fixed(r.netCpuMicrosPerEvent, 1)} | ${fixed(r.redisCpuMicrosPerEvent, 1)} | ${fixed(r.clientCoresBusy)} |`,
-    );
-  }
-  lines.push("");
-  const hub = report.results.find((r) => r.system === "hub");
-  const plain = report.results.find((r) => r.system === "plain");
-  if (hub && plain) {
-    lines.push(
-      "| ratio | net all nodes CPU per event | p99 latency |",
-      "| ----- | --------------------------: | ----------: |",
-      `| hub/plain | ${fixed(hub.netCpuMicrosPerEvent / plain.netCpuMicrosPerEvent)}x | ${fixed(hub.latencyMs.p99 / plain.latencyMs.p99)}x |`,
-      "",
-    );
-  }
-  for (const r of report.results.filter((r) => r.losses !== 0 || r.connectFailures !== 0 || r.publishFailures !== 0)) {
-    lines.push(
-      `**${r.system}: not clean.** losses ${r.losses}, connect failures ${r.connectFailures}${r.connectError ? ` (${r.connectError})` : ""}, ` +
-        `publish failures ${r.publishFailures}.`,
-      "",
-    );
-  }
-  return lines;
+  const [first] = report.results;
+  return [...heading, ...(first ? scenario.render(report, first) : ["Not run.", ""])];
 }

@@ -1,27 +1,11 @@
-import type { Machine } from "./machine.js";
+import { findings, firstError, fixed, glanceRow, int, mb, notClean, of, perSystem, table } from "./report-format.js";
+import type { GlanceRow, Scenario, ScenarioReport } from "./scenario-report.js";
 import type { RssSample, SlowConsumersResult } from "./slow-consumers.js";
-
-export interface SlowConsumersReport {
-  scenario: "slow-consumers";
-  mode: "quick" | "full";
-  machine: Machine;
-  results: SlowConsumersResult[];
-}
-
-const fixed = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
-const int = (n: number) => Math.round(n).toLocaleString("en-US");
-const mb = (bytes: number) => fixed(bytes / 1024 / 1024, 1);
 
 /** `hub_slow_consumer_disconnects_total` over the window, or undefined where the gateway does not export it. */
 export function slowConsumerDisconnects(r: SlowConsumersResult): number | undefined {
   const after = r.serverAfter.slowConsumerDisconnects;
   return after === undefined ? undefined : after - (r.serverBefore.slowConsumerDisconnects ?? 0);
-}
-
-/** The bound's target line for the hub: met or missed, and by how much. */
-export function boundTarget(r: SlowConsumersResult | undefined): string {
-  if (!r) return "<= paused × cap + constant";
-  return `<= ${mb(r.boundBytes)} MB: **${r.withinBound ? "met" : "missed"}**`;
 }
 
 /** What the server's own counters say about the paused clients' connections. */
@@ -37,66 +21,57 @@ function serverSays(r: SlowConsumersResult): string {
   return reasons.length ? reasons.map(([reason, n]) => `${int(n)} ${reason}`).join(", ") : "none";
 }
 
-export function renderSlowConsumers(report: SlowConsumersReport | undefined): string[] {
-  const lines = ["## slow-consumers", ""];
-  if (!report?.results.length) {
-    return [...lines, "Not in this set of results (the scenario was added after the last full run; `pnpm bench --full` writes it).", ""];
-  }
-  const { results } = report;
-  const p = results[0]?.params;
-  if (p) {
-    lines.push(
-      `One server process per system. ${int(p.paused)} paused clients and ${int(p.healthy)} healthy ones (wire clients) subscribe to ` +
-        `one topic; a producer sends ${p.rate} events/s of ~${int(p.payloadBytes / 1024)} KB: ${p.warmupSeconds} s unmeasured, ` +
-        `${p.controlSeconds} s with every client reading (control), then ${p.seconds} s in which the paused clients do not read their ` +
-        "TCP socket (`WebSocket.pause()` on the `net.Socket`): the kernel's buffers fill, then the server's. VmRSS of the server " +
-        "is read from /proc/<pid>/status every second. The hub's gateway runs with " +
-        `\`CLIENT_BUFFER_BYTES=${p.clientBufferBytes}\`; the bound is ${int(p.paused)} × ${mb(p.clientBufferBytes)} MB + ` +
-        `${mb(p.allowanceBytes)} MB of allowance (the collector's headroom: V8 frees garbage at its next major GC, not at once) ` +
-        "above the RSS at the moment the clients paused; plain Socket.IO has no cap, and its figure is shown against the same " +
-        "yardstick. \"Paused disconnected\" is the drop of the server's open connections (`hub_connections`, plain's " +
-        "`io.engine.clientsCount`) over the window, less healthy clients dropped; the last column is the server's own count " +
-        "(the hub's `hub_slow_consumer_disconnects_total`, plain's `disconnect` reasons). The window ends before the servers' " +
-        "ping interval + timeout (45 s), so no paused client is dropped for a missing pong. At the end the paused sockets are " +
-        "destroyed first (unread data makes the kernel reset the connection, so a server does not wait for a drain that never comes).",
-      "",
-    );
-  }
-  lines.push(
-    "| system | RSS at pause MB | max while paused MB | growth MB | growth MB/s | bound MB | within bound | growth with nobody paused MB | RSS after the paused closed MB | paused disconnected | server's count |",
-    "| ------ | --------------: | ------------------: | --------: | ----------: | -------: | ------------ | ---------------------------: | -----------------------------: | ------------------: | -------------- |",
-  );
-  for (const r of results) {
-    lines.push(
-      `| ${r.system} | ${mb(r.rss.atPauseBytes)} | ${mb(r.rss.maxBytes)} | ${mb(r.rss.growthBytes)} | ${mb(r.rss.growthBytesPerSecond)} | ` +
-        `${mb(r.boundBytes)} | ${r.withinBound ? "yes" : "**no**"} | ${mb(r.control.rssGrowthBytes)} (${p?.controlSeconds ?? "?"} s) | ` +
-        `${mb(r.rss.afterCloseBytes)} | ${int(r.pausedDisconnected)} of ${int(r.pausedConnected)} | ${serverSays(r)} |`,
-    );
-  }
-  lines.push(
+function render({ results }: ScenarioReport<SlowConsumersResult>, { params: p }: SlowConsumersResult): string[] {
+  return [
+    `One server process per system. ${int(p.paused)} paused clients and ${int(p.healthy)} healthy ones (wire clients) subscribe to ` +
+      `one topic; a producer sends ${p.rate} events/s of ~${int(p.payloadBytes / 1024)} KB: ${p.warmupSeconds} s unmeasured, ` +
+      `${p.controlSeconds} s with every client reading (control), then ${p.seconds} s in which the paused clients do not read their ` +
+      "TCP socket (`WebSocket.pause()` on the `net.Socket`): the kernel's buffers fill, then the server's. VmRSS of the server " +
+      "is read from /proc/<pid>/status every second. The hub's gateway runs with " +
+      `\`CLIENT_BUFFER_BYTES=${p.clientBufferBytes}\`; the bound is ${int(p.paused)} × ${mb(p.clientBufferBytes)} MB + ` +
+      `${mb(p.allowanceBytes)} MB of allowance (the collector's headroom: V8 frees garbage at its next major GC, not at once) ` +
+      "above the RSS at the moment the clients paused; plain Socket.IO has no cap, and its figure is shown against the same " +
+      "yardstick. \"Paused disconnected\" is the drop of the server's open connections (`hub_connections`, plain's " +
+      "`io.engine.clientsCount`) over the window, less healthy clients dropped; the last column is the server's own count " +
+      "(the hub's `hub_slow_consumer_disconnects_total`, plain's `disconnect` reasons). The window ends before the servers' " +
+      "ping interval + timeout (45 s), so no paused client is dropped for a missing pong. At the end the paused sockets are " +
+      "destroyed first (unread data makes the kernel reset the connection, so a server does not wait for a drain that never comes).",
     "",
+    ...table(
+      "| system | RSS at pause MB | max while paused MB | growth MB | growth MB/s | bound MB | within bound | growth with nobody paused MB | RSS after the paused closed MB | paused disconnected | server's count |",
+      "| ------ | --------------: | ------------------: | --------: | ----------: | -------: | ------------ | ---------------------------: | -----------------------------: | ------------------: | -------------- |",
+      results.map(
+        (r) =>
+          `| ${r.system} | ${mb(r.rss.atPauseBytes)} | ${mb(r.rss.maxBytes)} | ${mb(r.rss.growthBytes)} | ${mb(r.rss.growthBytesPerSecond)} | ` +
+          `${mb(r.boundBytes)} | ${r.withinBound ? "yes" : "**no**"} | ${mb(r.control.rssGrowthBytes)} (${p.controlSeconds} s) | ` +
+          `${mb(r.rss.afterCloseBytes)} | ${int(r.pausedDisconnected)} of ${int(r.pausedConnected)} | ${serverSays(r)} |`,
+      ),
+    ),
     "Healthy clients, with nobody paused (control) and while the paused clients did not read:",
     "",
-    "| system | healthy clients | control p50 ms | control p99 ms | paused p50 ms | paused p95 ms | paused p99 ms | paused max ms | deliveries lost | dropped | out of order | other work cores |",
-    "| ------ | --------------: | -------------: | -------------: | ------------: | ------------: | ------------: | ------------: | --------------: | ------: | -----------: | ---------------: |",
-  );
-  for (const r of results) {
-    const l = r.healthy.latencyMs;
-    lines.push(
-      `| ${r.system} | ${int(r.healthyConnected)} | ${fixed(r.control.latencyMs.p50)} | ${fixed(r.control.latencyMs.p99)} | ${fixed(l.p50)} | ` +
-        `${fixed(l.p95)} | ${fixed(l.p99)} | ${fixed(l.max)} | ${int(r.healthy.losses + r.control.losses)} | ${int(r.healthy.dropped)} | ` +
-        `${int(r.healthy.outOfOrder)} | ${fixed(r.otherCores)} |`,
-    );
-  }
-  lines.push("", ...renderSeries(results), "", ...renderTarget(results));
-  for (const r of results.filter((r) => r.connectFailures !== 0 || r.healthy.losses + r.control.losses !== 0 || r.publishFailures !== 0)) {
-    lines.push(
-      `**${r.system}: not clean.** healthy deliveries lost ${r.healthy.losses + r.control.losses}, connect failures ${r.connectFailures}` +
-        `${r.connectError ? ` (${r.connectError})` : ""}, publish failures ${r.publishFailures}.`,
-      "",
-    );
-  }
-  return lines;
+    ...table(
+      "| system | healthy clients | control p50 ms | control p99 ms | paused p50 ms | paused p95 ms | paused p99 ms | paused max ms | deliveries lost | dropped | out of order | other work cores |",
+      "| ------ | --------------: | -------------: | -------------: | ------------: | ------------: | ------------: | ------------: | --------------: | ------: | -----------: | ---------------: |",
+      results.map(
+        (r) =>
+          `| ${r.system} | ${int(r.healthyConnected)} | ${fixed(r.control.latencyMs.p50)} | ${fixed(r.control.latencyMs.p99)} | ` +
+          `${fixed(r.healthy.latencyMs.p50)} | ${fixed(r.healthy.latencyMs.p95)} | ${fixed(r.healthy.latencyMs.p99)} | ${fixed(r.healthy.latencyMs.max)} | ` +
+          `${int(r.healthy.losses + r.control.losses)} | ${int(r.healthy.dropped)} | ${int(r.healthy.outOfOrder)} | ${fixed(r.otherCores)} |`,
+      ),
+    ),
+    ...renderSeries(results),
+    "",
+    ...renderTarget(results),
+    ...results
+      .filter((r) => r.connectFailures !== 0 || r.healthy.losses + r.control.losses !== 0 || r.publishFailures !== 0)
+      .flatMap((r) =>
+        notClean(
+          r.system,
+          `healthy deliveries lost ${r.healthy.losses + r.control.losses}, connect failures ${r.connectFailures}${firstError(r.connectError)}, ` +
+            `publish failures ${r.publishFailures}`,
+        ),
+      ),
+  ];
 }
 
 /** RSS (and open connections) every second, the systems side by side, by second from the pause. */
@@ -119,9 +94,10 @@ function renderSeries(results: SlowConsumersResult[]): string[] {
   return lines;
 }
 
+/** The hub's bound on buffered memory: met or missed, with plain's growth and the healthy clients' latency beside it. */
 function renderTarget(results: SlowConsumersResult[]): string[] {
-  const hub = results.find((r) => r.system === "hub");
-  const plain = results.find((r) => r.system === "plain");
+  const hub = of(results, "hub");
+  const plain = of(results, "plain");
   if (!hub) return [];
   const p = hub.params;
   const target = [
@@ -141,12 +117,32 @@ function renderTarget(results: SlowConsumersResult[]): string[] {
   const lines = [target.join(" "), ""];
   if (results.some((r) => r.rss.afterCloseBytes > r.rss.endBytes)) {
     lines.push(
-      'RSS "after the paused closed" is above the end of the window: closing a socket with a long queue turns the queue into ' +
-        "garbage at once, which V8 frees at its next major GC, and an idle server has no reason to run one soon (in a development " +
-        "run of plain with 10 clients paused for 10 s: heap used 46 MB before the close, 104 MB after it, 9.6 MB after a forced " +
-        "full GC). It is not memory kept for the closed clients.",
+      'RSS "after the paused closed" is above the end of the window: garbage V8 has not collected yet, not memory kept for the ' +
+        `closed clients (what a development run showed: ${findings("slow-consumers-rss-after-the-paused-clients-closed")}).`,
       "",
     );
   }
   return lines;
 }
+
+function glance({ results }: ScenarioReport<SlowConsumersResult>): GlanceRow[] {
+  const hub = of(results, "hub");
+  const paused = results[0]?.params.paused;
+  return [
+    glanceRow(
+      "slow-consumers",
+      `server RSS growth MB with ${paused ?? "N"} paused clients`,
+      perSystem(results, (r) => r.rss.growthBytes / 1024 / 1024),
+      hub ? `<= ${mb(hub.boundBytes)} MB: **${hub.withinBound ? "met" : "missed"}**` : "<= paused × cap + constant",
+      (n) => fixed(n, 1),
+    ),
+    glanceRow(
+      "slow-consumers",
+      "healthy clients' p99 ms meanwhile",
+      perSystem(results, (r) => r.healthy.latencyMs.p99),
+    ),
+  ];
+}
+
+/** Paused clients next to healthy ones on one topic: how the server's memory grows, against the hub's bound. */
+export const slowConsumers: Scenario<SlowConsumersResult> = { name: "slow-consumers", render, glance };

@@ -1,0 +1,85 @@
+import { type IngestResult, LEGACY_WINDOW } from "./ingest.js";
+import { fixed, glanceRow, int, notClean, ratio, row, table } from "./report-format.js";
+import type { GlanceRow, Scenario, ScenarioReport } from "./scenario-report.js";
+
+/** Events per second per core through the emitter path, with validation and dedupe. */
+const INGEST_TARGET = 20_000;
+
+function render({ results }: ScenarioReport<IngestResult>, { params }: IngestResult): string[] {
+  const hubPaths = results.filter((r) => r.system === "hub");
+  const baselines = results.filter((r) => r.system !== "hub");
+  // Each hub path against each baseline's one path: events/s, and the CPU of every process an event passes through.
+  const total = (r: IngestResult) => r.serverCpuMicrosPerEvent + r.redisCpuMicrosPerEvent + r.producerCpuMicrosPerEvent;
+  const ratios = baselines.flatMap((base) =>
+    hubPaths.map((r) =>
+      row([`hub ${r.path}/${base.system}`, ratio(r.eventsPerSecond, base.eventsPerSecond), ratio(total(r), total(base))]),
+    ),
+  );
+  const emitter = results.find((r) => r.path === "emitter");
+  return [
+    `${int(params.events)} events per producer path as fast as the producer goes (after ${int(params.warmupEvents)} unmeasured), ` +
+      `payload ~${params.payloadBytes} bytes, one server process, one wire subscriber on the topic; an event counts as ingested when ` +
+      `it reached the subscriber. Hub paths validate and dedupe (explicit ids) and keep history: \`org:bench\` is a built-in ` +
+      "namespace, so every publish also appends to the topic's Redis stream and gets an offset in the same Lua script. " +
+      `Emitter SDK and legacy PUBLISH keep ${params.concurrency} publishes in flight, and the legacy producer stays at most ` +
+      `${int(LEGACY_WINDOW)} events ahead of the subscriber: Redis disconnects a pub/sub subscriber whose output buffer passes ` +
+      "`client-output-buffer-limit pubsub` (32 MB), and an unbounded producer (500,000 events, full mode) lost 74% of them when " +
+      "Redis dropped the gateway's legacy subscriber. " +
+      `HTTP posts batches of ${params.httpBatch} with ${params.httpConcurrency} requests in flight. The baselines ` +
+      "publish without validation or dedupe: plain with `@socket.io/redis-emitter` (a PING every " +
+      `${params.concurrency} emits to bound its buffer), raw with Redis \`PUBLISH\`. CPU is per event over the measured window: ` +
+      "server (gateway; it also delivers each event to the subscriber), redis-server, and the producer (the harness process). " +
+      '"events per validating core" divides events by the CPU time of the process that validates and dedupes: the producer for ' +
+      "the emitter paths, the gateway for legacy and HTTP.",
+    "",
+    ...table(
+      "| system | path | events/s | server CPU µs/event | redis CPU µs/event | producer CPU µs/event | events per validating core | p99 ms | losses | gateway accepted |",
+      "| ------ | ---- | -------: | ------------------: | -----------------: | --------------------: | -------------------------: | -----: | -----: | ---------------: |",
+      results.map(
+        (r) =>
+          `| ${r.system} | ${r.path} | ${int(r.eventsPerSecond)} | ${fixed(r.serverCpuMicrosPerEvent)} | ${fixed(r.redisCpuMicrosPerEvent)} | ` +
+          `${fixed(r.producerCpuMicrosPerEvent)} | ${Number.isFinite(r.eventsPerValidatingCore) ? int(r.eventsPerValidatingCore) : "n/a"} | ` +
+          `${fixed(r.latencyMs.p99)} | ${int(r.losses)} | ${r.gatewayAccepted === undefined ? "" : int(r.gatewayAccepted)} |`,
+      ),
+    ),
+    ...table(
+      "| ratio | events/s | server + redis + producer CPU per event |",
+      "| ----- | -------: | --------------------------------------: |",
+      ratios,
+    ),
+    ...(emitter ? [emitterTarget(emitter), ""] : []),
+    ...results
+      .filter((r) => r.losses !== 0 || r.publishFailures !== 0)
+      .flatMap((r) => notClean(`${r.system} ${r.path}`, `losses ${r.losses}, publish failures ${r.publishFailures}`)),
+  ];
+}
+
+function emitterTarget(emitter: IngestResult): string {
+  const met = emitter.eventsPerValidatingCore >= INGEST_TARGET;
+  return (
+    `Target ">= ${int(INGEST_TARGET)} events/s per core through the emitter path with validation and dedupe": ` +
+    `**${met ? "met" : "missed"}** (${int(emitter.eventsPerSecond)} events/s end to end; ${int(emitter.eventsPerValidatingCore)} events ` +
+    "per CPU-second of the producer process, where the SDK validates; the dedupe runs in redis-server's Lua script, " +
+    `${fixed(emitter.redisCpuMicrosPerEvent)} µs/event). On the emitter path the gateway only delivers; it does no per-event ingest work.` +
+    (met ? "" : " The cause has not been profiled yet (`node --cpu-prof` on the producer).")
+  );
+}
+
+function glance({ results }: ScenarioReport<IngestResult>): GlanceRow[] {
+  const path = (name: string) => results.find((r) => r.path === name);
+  const emitter = path("emitter");
+  return [
+    glanceRow(
+      "ingest",
+      "events/s (emitter SDK / redis-emitter / PUBLISH)",
+      ["emitter", "plain-emitter", "raw-publish"].map((name) => path(name)?.eventsPerSecond),
+      emitter
+        ? `>= ${int(INGEST_TARGET)}/core: **${emitter.eventsPerValidatingCore >= INGEST_TARGET ? "met" : "missed"}** (${int(emitter.eventsPerValidatingCore)})`
+        : "",
+      int,
+    ),
+  ];
+}
+
+/** Events/s through each producer path as fast as the producer goes, and the CPU each event costs. */
+export const ingest: Scenario<IngestResult> = { name: "ingest", render, glance };
