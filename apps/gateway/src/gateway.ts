@@ -95,14 +95,15 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       callback(null, true);
     },
   });
-  engine.attach(io);
-  const metrics = createMetrics({ connections: () => io.of("/").sockets.size, redisConnections: () => engine.redisConnections() });
+  const { broker, stores, health } = engine;
+  broker.attach(io);
+  const metrics = createMetrics({ connections: () => io.of("/").sockets.size, redisConnections: () => health.redisConnections() });
   const topicMetrics = trackTopicMetrics(io, registry, metrics);
-  engine.observeBroadcasts(topicMetrics.observer);
+  broker.observeBroadcasts(topicMetrics.observer);
   const stats = new IngestStats(logger, metrics);
   const publisher = createPublisher({
-    sink: engine.eventSink(io as unknown as Server),
-    deadLetters: engine.deadLetters,
+    sink: broker.eventSink(io),
+    deadLetters: stores.deadLetters,
     topics: registry,
     onDeadLetterError: (error, { source, code, orgId, type }) => {
       metrics.dropped.inc({ reason: "dead_letter_failed" });
@@ -115,16 +116,16 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     },
   });
   startLegacyChannel({
-    engine,
+    channels: engine.channels,
     publisher,
-    commands: engine.commands,
+    commands: stores.commands,
     pattern: config.legacyChannelPattern,
     stats,
   });
   // With the memory engine this process is the whole hub: it runs the inhouse queues too.
-  const queueWorker = engine.embeddedQueues
+  const queueWorker = stores.localQueues
     ? startQueueWorker({
-        store: engine.embeddedQueues,
+        store: stores.localQueues,
         logger,
         checkInTimeoutMs: config.checkInTimeoutMs,
         leaseTtlMs: config.queueLeaseTtlMs,
@@ -132,12 +133,12 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       })
     : undefined;
   // ... and reconciles them with the backend on boot (BACKEND_API_URL), as a queue-worker does on Redis.
-  const reconciler = engine.embeddedQueues
+  const reconciler = stores.localQueues
     ? startReconciler({
         backendApiUrl: config.backendApiUrl,
         internalSecret: config.auth.internalSecret,
         checkInTimeoutMs: config.checkInTimeoutMs,
-        store: engine.embeddedQueues,
+        store: stores.localQueues,
         logger,
       })
     : undefined;
@@ -151,7 +152,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   );
   const draining = () => lifecycle === "draining";
   const operatorRoutes = [
-    healthRoutes({ engine, version: VERSION, nodeId: config.nodeId, lifecycle: () => lifecycle }),
+    healthRoutes({ kind: engine.kind, health, version: VERSION, nodeId: config.nodeId, lifecycle: () => lifecycle }),
     metricsRoutes(metrics),
   ];
   // Health and metrics alone on their own port: the balancer's checks do not queue behind the
@@ -163,22 +164,22 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     draining,
     routers: [
       ...operatorRoutes,
-      publishRoutes({ engine, publisher, verifier, stats, rateLimit: publishRate }),
-      ...(config.scraperApiKey ? [webhookRoutes({ engine, publisher, apiKey: config.scraperApiKey, stats })] : []),
-      deadLetterRoutes({ deadLetters: engine.deadLetters, publisher, verifier, contextOf: legacyContext }),
-      inhouseRoutes({ engine, commands: engine.commands, verifier, rateLimit: publishRate }),
-      userRoutes({ engine, verifier }),
+      publishRoutes({ health, publisher, verifier, stats, rateLimit: publishRate }),
+      ...(config.scraperApiKey ? [webhookRoutes({ health, publisher, apiKey: config.scraperApiKey, stats })] : []),
+      deadLetterRoutes({ deadLetters: stores.deadLetters, publisher, verifier, contextOf: legacyContext }),
+      inhouseRoutes({ health, commands: stores.commands, verifier, rateLimit: publishRate }),
+      userRoutes({ health, sessions: stores.userSessions, verifier }),
       ...(config.consoleEnabled ? [consoleRoutes({ logger })] : []),
       ...adminUi({ io, settings: config.adminUi, nodeId: config.nodeId, logger }),
     ],
   });
-  const presence = engine.createPresence(io as unknown as Server, config.nodeId);
+  const presence = stores.presence(io, config.nodeId);
   const presenceTracking = trackPresence({ presence, registry, logger });
   const holds = new LiveHolds();
-  engine.tapLive(holds);
+  broker.tapLive(holds);
   // Broadcasts published while this node's Redis subscription was down never reached its sockets:
   // close their connections, so clients reconnect and recover from history (subscribe with since).
-  engine.onLiveGap(() => {
+  broker.onLiveGap(() => {
     metrics.liveGaps.inc();
     const sockets = [...io.of("/").sockets.values()];
     logger.warn({ connections: sockets.length }, "live stream was interrupted: closing connections so clients recover what they missed");
@@ -187,11 +188,11 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   const subscriptions: SubscriptionContext = {
     registry,
     limits: config.limits,
-    history: engine.history,
+    history: stores.history,
     holds,
-    liveBarrier: () => engine.liveBarrier(),
-    liveGeneration: () => engine.liveGeneration(),
-    available: () => engine.redisState() !== "disconnected",
+    liveBarrier: () => broker.liveBarrier(),
+    liveGeneration: () => broker.liveGeneration(),
+    available: health.available,
     replayBudgetBytes: config.limits.clientBufferBytes / 2,
     onJoined: presenceTracking.joined,
     onLeft: presenceTracking.left,
@@ -204,7 +205,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   admission = connectionAdmission({
     io,
     limits: config.limits,
-    sessions: engine.userSessions,
+    sessions: stores.userSessions,
     logger,
     refused: (limit) => metrics.limitRefusals.inc({ limit }),
   });
@@ -217,10 +218,10 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     logger,
     onDisconnected: () => metrics.slowConsumerDisconnects.inc(),
     onLagging: () => metrics.slowConsumerResyncs.inc(),
-    onDrained: (socket, rooms) => void sendResync(socket, rooms, { registry, history: engine.history, logger }),
+    onDrained: (socket, rooms) => void sendResync(socket, rooms, { registry, history: stores.history, logger }),
   });
   // Revocations and forced disconnects, from this node's HTTP routes or any other's.
-  engine.userSessions.onControl((message) => {
+  stores.userSessions.onControl((message) => {
     for (const socket of io.of("/").sockets.values()) {
       const principal = socket.data.principal;
       if (principal.kind !== "user" || principal.orgId !== message.orgId || principal.userId !== message.userId) continue;
@@ -235,12 +236,12 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   const requests = {
     subscribe: (socket, req) => subscribe(socket, req, subscriptions),
     unsubscribe: (socket, req) => unsubscribe(socket, req, subscriptions),
-    ack: (socket, req) => acknowledge(socket, req, registry, engine.history, subscriptions.available),
-    "auth.refresh": (socket, req) => refreshAuth(socket, req, { verifier, sessions: engine.userSessions }),
+    ack: (socket, req) => acknowledge(socket, req, registry, stores.history, subscriptions.available),
+    "auth.refresh": (socket, req) => refreshAuth(socket, req, { verifier, sessions: stores.userSessions }),
     presence: (socket, req) => presenceTracking.request(socket, req),
-    "inhouse.join": (socket, req) => inhouseRequest(socket, "inhouse.join", req, engine),
-    "inhouse.leave": (socket, req) => inhouseRequest(socket, "inhouse.leave", req, engine),
-    "inhouse.check_in": (socket, req) => inhouseRequest(socket, "inhouse.check_in", req, engine),
+    "inhouse.join": (socket, req) => inhouseRequest(socket, "inhouse.join", req, stores.commands, health.available),
+    "inhouse.leave": (socket, req) => inhouseRequest(socket, "inhouse.leave", req, stores.commands, health.available),
+    "inhouse.check_in": (socket, req) => inhouseRequest(socket, "inhouse.check_in", req, stores.commands, health.available),
   } satisfies RequestHandlers;
   const table: RequestTable = {
     handlers: requests,

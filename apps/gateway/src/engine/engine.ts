@@ -1,9 +1,9 @@
 import type { QueueStore } from "@hub/inhouse";
 import type { EngineKind } from "@hub/runtime";
 import type { CommandQueue, DeadLetters, EventSink, History } from "@hub/store";
-import type { Server } from "socket.io";
 import type { Presence } from "../presence/presence.js";
 import type { UserSessions } from "../protection/user-sessions.js";
+import type { HubServer } from "../protocol/hub-socket.js";
 import type { LiveTap } from "../recovery/live-holds.js";
 
 /** Redis as the engine sees it: `disabled` on the memory engine. */
@@ -20,24 +20,18 @@ export interface BroadcastObserver {
   latency(ms: number): void;
 }
 
-/** Receives each message of the legacy pub/sub pattern. */
-export type LegacyListener = (channel: string, message: string) => void;
+/** Receives each message of a subscribed channel pattern. */
+export type ChannelListener = (channel: string, message: string) => void;
 
 /**
- * What differs between a clustered hub (Redis) and the embedded single-node one (memory).
- * Everything above this interface runs the same code on both.
+ * Shares broadcasts between the nodes, and shows this node its live stream: what recovery needs to
+ * join a topic's history to its live broadcasts without a gap (the tap, the barrier, the gaps).
  */
-export interface Engine {
-  readonly kind: EngineKind;
+export interface Broker {
   /** Joins the server to its peers (installs the adapter). */
-  attach(io: Server): void;
-  /** Resolves once broadcasts from every node reach this one; waits while Redis is unreachable. */
-  ready(): Promise<void>;
+  attach(io: HubServer): void;
   /** Where accepted events go: deduplicated, then to every subscribed socket in the cluster. */
-  eventSink(io: Server): EventSink;
-  readonly deadLetters: DeadLetters;
-  /** Per-topic history: written by the event sink with each broadcast, read by subscribers. */
-  readonly history: History;
+  eventSink(io: HubServer): EventSink;
   /** Hands this node's live broadcasts of the topics the tap wants to it, in delivery order. */
   tapLive(tap: LiveTap): void;
   /** Tells the observer about every broadcast this node hands to its sockets. */
@@ -54,18 +48,58 @@ export interface Engine {
   liveGeneration(): number;
   /** Called once the live stream is back after an interruption, during which broadcasts were lost. */
   onLiveGap(listener: () => void): void;
-  /** Cluster-wide presence for this node's sockets; `nodeId` names this node's entries. */
-  createPresence(io: Server, nodeId: string): Presence;
-  /** Users' connections (MAX_CONNECTIONS_PER_USER) and revocations, cluster-wide. */
-  readonly userSessions: UserSessions;
+}
+
+/** What the cluster keeps: the storage ports of @hub/store, and the gateway's own. */
+export interface Stores {
+  readonly deadLetters: DeadLetters;
+  /** Per-topic history: written by the event sink with each broadcast, read by subscribers. */
+  readonly history: History;
   /** Where inhouse queue commands are durably accepted. */
   readonly commands: CommandQueue;
-  /** The queue store when queues run inside this process (memory engine); the worker app runs them otherwise. */
-  readonly embeddedQueues: QueueStore | undefined;
-  /** Subscribes to a pub/sub pattern of the shared Redis; a no-op without Redis. `ready()` waits for it. */
-  subscribeLegacy(pattern: string, listener: LegacyListener): void;
+  /** Users' connections (MAX_CONNECTIONS_PER_USER) and revocations, cluster-wide. */
+  readonly userSessions: UserSessions;
+  /** Cluster-wide presence for this node's sockets; `nodeId` names this node's entries. */
+  presence(io: HubServer, nodeId: string): Presence;
+  /**
+   * The queues' state, when this process can run them: the memory engine keeps it in process (so
+   * the gateway runs the queue-worker's loop too); on Redis the queue-worker app opens its own.
+   */
+  readonly localQueues: QueueStore | undefined;
+}
+
+/** Whether the shared store answers. */
+export interface EngineHealth {
   redisState(): RedisState;
-  /** Whether each of this node's Redis connections is ready, by role (`pub`, `sub`, `legacy`); empty without Redis. */
+  /** Whether requests that need Redis can be served now (Redis connected, or no Redis at all). */
+  available(): boolean;
+  /** Whether each of this node's Redis connections is ready, by role (`pub`, `sub`, ...); empty without Redis. */
   redisConnections(): Record<string, boolean>;
+}
+
+/** Pattern subscriptions on the shared pub/sub, for product features that listen to channels. */
+export interface Channels {
+  /** Subscribes to a channel pattern of the shared Redis; a no-op without Redis. `ready()` waits for it. */
+  subscribe(pattern: string, listener: ChannelListener): void;
+}
+
+/**
+ * What differs between a clustered hub (Redis) and the embedded single-node one (memory), as small
+ * ports. Everything above them (the socket protocol, the HTTP routes, the legacy channel, the
+ * embedded queue-worker) runs the same code on both.
+ */
+export interface Engine {
+  readonly kind: EngineKind;
+  readonly broker: Broker;
+  readonly stores: Stores;
+  readonly health: EngineHealth;
+  readonly channels: Channels;
+  /** Resolves once broadcasts from every node reach this one; waits while Redis is unreachable. */
+  ready(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Health of an engine from its Redis state. */
+export function engineHealth(redisState: () => RedisState, redisConnections: () => Record<string, boolean>): EngineHealth {
+  return { redisState, available: () => redisState() !== "disconnected", redisConnections };
 }

@@ -41,7 +41,7 @@ describe("memory engine event sink", () => {
       void io.close();
     });
     await new Promise<void>((resolve) => client.once("joined", () => resolve()));
-    return { sink: createMemoryEngine().eventSink(io), client };
+    return { sink: createMemoryEngine().broker.eventSink(io), client };
   }
 
   it("does not spend the id of an event whose emit failed: a corrected retry with the same id is delivered", async () => {
@@ -79,7 +79,7 @@ describe("memory engine event sink", () => {
         },
       }),
     };
-    const sink = createMemoryEngine().eventSink(io as unknown as Server);
+    const sink = createMemoryEngine().broker.eventSink(io as unknown as Server);
     await expect(sink.deliver({ orgId: "o1", id: "e-1" }, outgoing("e-1", { n: 1 }))).rejects.toThrow("encoder failed");
     failing = false;
     expect(await sink.deliver({ orgId: "o1", id: "e-1" }, outgoing("e-1", { n: 2 }))).toBe(true);
@@ -98,7 +98,7 @@ describe("memory engine event sink", () => {
         },
       }),
     };
-    const sink = createMemoryEngine().eventSink(io as unknown as Server);
+    const sink = createMemoryEngine().broker.eventSink(io as unknown as Server);
     const twoTopics = [...outgoing("e-2", {}, "org:o1"), ...outgoing("e-2", {}, "org:o2")];
     await expect(sink.deliver({ orgId: "o1", id: "e-2" }, twoTopics)).rejects.toThrow("encoder failed");
     expect(await sink.deliver({ orgId: "o1", id: "e-2" }, twoTopics)).toBe(false);

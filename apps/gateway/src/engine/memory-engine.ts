@@ -1,9 +1,10 @@
 import { memoryQueueStore } from "@hub/inhouse";
 import { DEDUPE_WINDOW_MS, MemoryHistory, memoryDeadLetters, memoryEventSink, RecentIds } from "@hub/store";
+import type { Server } from "socket.io";
 import { memoryPresence } from "../presence/memory-presence.js";
 import { memoryUserSessions } from "../protection/memory-user-sessions.js";
 import type { LiveTap } from "../recovery/live-holds.js";
-import type { BroadcastObserver, Engine } from "./engine.js";
+import { type BroadcastObserver, type Engine, engineHealth } from "./engine.js";
 
 export interface MemoryEngineOptions {
   /** `DLQ_MAX_STREAMS_PER_SOURCE`. @default DEAD_LETTER_MAX_STREAMS_PER_SOURCE (1,000) */
@@ -19,41 +20,50 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   let observer: BroadcastObserver | undefined;
   return {
     kind: "memory",
-    attach() {},
-    async ready() {},
-    eventSink: (io) =>
-      memoryEventSink(
-        (topic, clientEvent, envelope) => {
-          // Emitting encodes the packet, which is what can throw (e.g. a payload nested deeper than
-          // the stack); so it comes before the live tap, which must hold only what was broadcast.
-          io.to(topic).emit(clientEvent, envelope);
-          if (tap?.active && tap.wants(topic)) tap.push(topic, { clientEvent, envelope });
-          if (observer && observer.broadcast(topic) > 0) observer.latency(Date.now() - envelope.ts);
-        },
-        recent,
-        history,
+    broker: {
+      attach() {},
+      eventSink(io) {
+        // A broadcast carries any client event name: the typed server does not know them all.
+        const local = io as unknown as Server;
+        return memoryEventSink(
+          (topic, clientEvent, envelope) => {
+            // Emitting encodes the packet, which is what can throw (e.g. a payload nested deeper than
+            // the stack); so it comes before the live tap, which must hold only what was broadcast.
+            local.to(topic).emit(clientEvent, envelope);
+            if (tap?.active && tap.wants(topic)) tap.push(topic, { clientEvent, envelope });
+            if (observer && observer.broadcast(topic) > 0) observer.latency(Date.now() - envelope.ts);
+          },
+          recent,
+          history,
+        );
+      },
+      tapLive(next) {
+        tap = next;
+      },
+      observeBroadcasts(next) {
+        observer = next;
+      },
+      // Broadcasts are handed out synchronously in this process.
+      async liveBarrier() {},
+      liveGeneration: () => 0,
+      onLiveGap() {},
+    },
+    stores: {
+      deadLetters: memoryDeadLetters(
+        options.dlqMaxStreamsPerSource === undefined ? {} : { maxStreamsPerSource: options.dlqMaxStreamsPerSource },
       ),
-    deadLetters: memoryDeadLetters(
-      options.dlqMaxStreamsPerSource === undefined ? {} : { maxStreamsPerSource: options.dlqMaxStreamsPerSource },
+      history,
+      commands: queues.commands,
+      userSessions: memoryUserSessions(),
+      presence: (io) => memoryPresence(io),
+      localQueues: queues,
+    },
+    health: engineHealth(
+      () => "disabled",
+      () => ({}),
     ),
-    history,
-    tapLive(next) {
-      tap = next;
-    },
-    observeBroadcasts(next) {
-      observer = next;
-    },
-    // Broadcasts are handed out synchronously in this process.
-    async liveBarrier() {},
-    liveGeneration: () => 0,
-    onLiveGap() {},
-    createPresence: (io) => memoryPresence(io),
-    userSessions: memoryUserSessions(),
-    commands: queues.commands,
-    embeddedQueues: queues,
-    subscribeLegacy() {},
-    redisState: () => "disabled",
-    redisConnections: () => ({}),
+    channels: { subscribe() {} },
+    async ready() {},
     async close() {},
   };
 }

@@ -14,7 +14,7 @@ import type { Logger } from "pino";
 import { redisPresence } from "../presence/redis-presence.js";
 import { redisUserSessions } from "../protection/redis-user-sessions.js";
 import type { LiveTap } from "../recovery/live-holds.js";
-import type { BroadcastObserver, Engine } from "./engine.js";
+import { type BroadcastObserver, type Engine, engineHealth } from "./engine.js";
 import { watchResponsiveness } from "./responsiveness.js";
 
 export interface RedisEngineOptions {
@@ -32,9 +32,9 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
   const { logger } = options;
   const pub = connectRedis(options.redis, "gateway", "pub", logger);
   const sub = connectRedis(options.redis, "gateway", "sub", logger);
-  // The adapter owns `sub`; the legacy pattern gets a subscriber of its own.
-  let legacy: Redis | undefined;
-  let legacySubscribed: Promise<unknown> = Promise.resolve();
+  // The adapter owns `sub`; channel patterns (the legacy channel) get a subscriber of their own.
+  let patterns: Redis | undefined;
+  let patternsSubscribed: Promise<unknown> = Promise.resolve();
   const live = watchLiveStream(sub);
   const control = connectRedis(options.redis, "gateway", "control", logger);
   const answering = watchResponsiveness(pub, logger);
@@ -46,52 +46,60 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
 
   return {
     kind: "redis",
-    attach(io) {
-      io.adapter(createAdapter(pub, sub, { key: options.keys.socketIo }));
+    broker: {
+      attach(io) {
+        io.adapter(createAdapter(pub, sub, { key: options.keys.socketIo }));
+      },
+      eventSink: () => redisEventSink(pub, options.keys),
+      tapLive(tap) {
+        listeners.tap = tap;
+      },
+      observeBroadcasts(observer) {
+        listeners.observer = observer;
+      },
+      async liveBarrier() {
+        // Redis writes to a connection in order: the PONG comes after every message published before.
+        await sub.ping();
+      },
+      liveGeneration: () => live.generation,
+      onLiveGap: (listener) => live.listeners.push(listener),
+    },
+    stores: {
+      deadLetters: redisDeadLetters(pub, options.keys, { maxStreamsPerSource: options.dlqMaxStreamsPerSource }),
+      history: redisHistory(pub, options.keys),
+      commands: redisCommandQueue(pub, options.keys),
+      userSessions,
+      presence: (_io, nodeId) => redisPresence({ redis: pub, keys: options.keys, nodeId, ttlMs: options.presenceTtlMs, logger }),
+      localQueues: undefined,
+    },
+    health: engineHealth(
+      () => (pub.status === "ready" && sub.status === "ready" && answering.responsive ? "connected" : "disconnected"),
+      () => ({
+        pub: pub.status === "ready",
+        sub: sub.status === "ready",
+        ...(patterns ? { legacy: patterns.status === "ready" } : {}),
+      }),
+    ),
+    channels: {
+      subscribe(pattern, listener) {
+        patterns ??= connectRedis(options.redis, "gateway", "legacy", logger);
+        patterns.on("pmessage", (_pattern: string, channel: string, message: string) => listener(channel, message));
+        // ioredis re-subscribes after a reconnect.
+        patternsSubscribed = patterns
+          .psubscribe(pattern)
+          .catch((error: unknown) => logger.error({ err: error, pattern }, "legacy PSUBSCRIBE failed"));
+      },
     },
     async ready() {
       // Redis answers commands of one connection in order: once this PING returns, the adapter's
       // PSUBSCRIBE has been applied and broadcasts from any node reach this one. The publishing
       // connection reconnects on its own schedule: ready means both are up.
       await Promise.all([sub.ping(), pub.ping()]);
-      await legacySubscribed;
+      await patternsSubscribed;
     },
-    eventSink: () => redisEventSink(pub, options.keys),
-    deadLetters: redisDeadLetters(pub, options.keys, { maxStreamsPerSource: options.dlqMaxStreamsPerSource }),
-    history: redisHistory(pub, options.keys),
-    liveGeneration: () => live.generation,
-    onLiveGap: (listener) => live.listeners.push(listener),
-    async liveBarrier() {
-      // Redis writes to a connection in order: the PONG comes after every message published before.
-      await sub.ping();
-    },
-    tapLive(tap) {
-      listeners.tap = tap;
-    },
-    observeBroadcasts(observer) {
-      listeners.observer = observer;
-    },
-    createPresence: (_io, nodeId) => redisPresence({ redis: pub, keys: options.keys, nodeId, ttlMs: options.presenceTtlMs, logger }),
-    userSessions,
-    commands: redisCommandQueue(pub, options.keys),
-    embeddedQueues: undefined,
-    subscribeLegacy(pattern, listener) {
-      legacy ??= connectRedis(options.redis, "gateway", "legacy", logger);
-      legacy.on("pmessage", (_pattern: string, channel: string, message: string) => listener(channel, message));
-      // ioredis re-subscribes after a reconnect.
-      legacySubscribed = legacy
-        .psubscribe(pattern)
-        .catch((error: unknown) => logger.error({ err: error, pattern }, "legacy PSUBSCRIBE failed"));
-    },
-    redisState: () => (pub.status === "ready" && sub.status === "ready" && answering.responsive ? "connected" : "disconnected"),
-    redisConnections: () => ({
-      pub: pub.status === "ready",
-      sub: sub.status === "ready",
-      ...(legacy ? { legacy: legacy.status === "ready" } : {}),
-    }),
     async close() {
       answering.stop();
-      await Promise.allSettled([pub, sub, control, legacy].filter((c) => c !== undefined).map(closeClient));
+      await Promise.allSettled([pub, sub, control, patterns].filter((c) => c !== undefined).map(closeClient));
     },
   };
 }

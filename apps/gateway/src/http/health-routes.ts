@@ -1,24 +1,26 @@
+import type { EngineKind } from "@hub/runtime";
 import { Router } from "express";
-import type { Engine } from "../engine/engine.js";
+import type { EngineHealth } from "../engine/engine.js";
 
 /** Where the process is in its life; `/health/ready` answers 200 only while `serving`. */
 export type Lifecycle = "starting" | "serving" | "draining";
 
 export interface HealthOptions {
-  engine: Engine;
+  kind: EngineKind;
+  health: EngineHealth;
   version: string;
   nodeId: string;
   lifecycle: () => Lifecycle;
 }
 
 /** `GET /health`, `/health/live`, `/health/ready` (docs/protocol.md "HTTP routes"). */
-export function healthRoutes({ engine, version, nodeId, lifecycle }: HealthOptions): Router {
+export function healthRoutes({ kind, health, version, nodeId, lifecycle }: HealthOptions): Router {
   const router = Router();
 
   router.get("/health", (_req, res) => {
-    const redis = engine.redisState();
+    const redis = health.redisState();
     const healthy = redis !== "disconnected";
-    res.status(healthy ? 200 : 503).json({ status: healthy ? "ok" : "degraded", redis, version, engine: engine.kind, node: nodeId });
+    res.status(healthy ? 200 : 503).json({ status: healthy ? "ok" : "degraded", redis, version, engine: kind, node: nodeId });
   });
 
   router.get("/health/live", (_req, res) => {
@@ -27,7 +29,7 @@ export function healthRoutes({ engine, version, nodeId, lifecycle }: HealthOptio
 
   router.get("/health/ready", (_req, res) => {
     const stage = lifecycle();
-    const redis = engine.redisState();
+    const redis = health.redisState();
     const ready = stage === "serving" && redis !== "disconnected";
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : stage === "serving" ? "degraded" : stage, redis });
   });

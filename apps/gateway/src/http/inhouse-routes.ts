@@ -2,7 +2,7 @@ import { CommandError, parseQueueCommand, type QueueCommand, uuidv7 } from "@hub
 import type { CommandQueue } from "@hub/store";
 import { type RequestHandler, Router } from "express";
 import type { TokenVerifier } from "../auth/token-verifier.js";
-import type { Engine } from "../engine/engine.js";
+import type { EngineHealth } from "../engine/engine.js";
 import { engineAvailable } from "./engine-available.js";
 import { HttpError } from "./http-error.js";
 import { jsonBody } from "./json-body.js";
@@ -11,7 +11,8 @@ import { serviceOnly } from "./service-auth.js";
 const MAX_COMMANDS = 500;
 
 export interface InhouseRoutesOptions {
-  engine: Engine;
+  /** Whether Redis answers: requests are refused `503 unavailable` while it does not. */
+  health: EngineHealth;
   commands: CommandQueue;
   verifier: TokenVerifier;
   /** Requests per service (serviceRateLimit). */
@@ -22,9 +23,9 @@ export interface InhouseRoutesOptions {
  * `POST /api/v1/inhouse/commands` (service token): one command or `{ commands: [...] }` ->
  * `202 { ids }` once they are durably accepted; each queue applies its commands in this order.
  */
-export function inhouseRoutes({ engine, commands, verifier, rateLimit }: InhouseRoutesOptions): Router {
+export function inhouseRoutes({ health, commands, verifier, rateLimit }: InhouseRoutesOptions): Router {
   const router = Router();
-  router.post("/api/v1/inhouse/commands", serviceOnly(verifier), rateLimit, engineAvailable(engine), jsonBody, async (req, res) => {
+  router.post("/api/v1/inhouse/commands", serviceOnly(verifier), rateLimit, engineAvailable(health), jsonBody, async (req, res) => {
     const body: unknown = req.body;
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
       throw new HttpError("bad_request", "body must be one command or { commands: [...] }");

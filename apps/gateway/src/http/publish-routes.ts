@@ -2,7 +2,7 @@ import { PublishError } from "@hub/events";
 import type { IngestSource, Publisher, PublishResult } from "@hub/store";
 import { type RequestHandler, Router } from "express";
 import type { TokenVerifier } from "../auth/token-verifier.js";
-import type { Engine } from "../engine/engine.js";
+import type { EngineHealth } from "../engine/engine.js";
 import type { IngestStats } from "../ingest/ingest-stats.js";
 import { engineAvailable } from "./engine-available.js";
 import { HttpError } from "./http-error.js";
@@ -13,7 +13,8 @@ import { serviceOnly } from "./service-auth.js";
 export const MAX_BATCH = 500;
 
 export interface PublishRoutesOptions {
-  engine: Engine;
+  /** Whether Redis answers: requests are refused `503 unavailable` while it does not. */
+  health: EngineHealth;
   publisher: Publisher;
   verifier: TokenVerifier;
   stats: IngestStats;
@@ -22,10 +23,10 @@ export interface PublishRoutesOptions {
 }
 
 /** `POST /api/v1/events`: one event or `{ events: [...] }`, with a service token -> `202 { ids }`. */
-export function publishRoutes({ engine, publisher, verifier, stats, rateLimit }: PublishRoutesOptions): Router {
+export function publishRoutes({ health, publisher, verifier, stats, rateLimit }: PublishRoutesOptions): Router {
   const router = Router();
 
-  router.post("/api/v1/events", serviceOnly(verifier), rateLimit, engineAvailable(engine), textBody, async (req, res) => {
+  router.post("/api/v1/events", serviceOnly(verifier), rateLimit, engineAvailable(health), textBody, async (req, res) => {
     const body = bodyOf(req.body);
     // Text that is not JSON goes through the pipeline too: refused as invalid_json, dead-lettered.
     const json = "json" in body ? body.json : undefined;

@@ -1,6 +1,7 @@
 import { Router } from "express";
 import type { TokenVerifier } from "../auth/token-verifier.js";
-import type { Engine } from "../engine/engine.js";
+import type { EngineHealth } from "../engine/engine.js";
+import type { UserSessions } from "../protection/user-sessions.js";
 import { engineAvailable } from "./engine-available.js";
 import { HttpError } from "./http-error.js";
 import { jsonBody } from "./json-body.js";
@@ -10,7 +11,9 @@ import { serviceOnly } from "./service-auth.js";
 const MAX_ID_LENGTH = 256;
 
 export interface UserRoutesOptions {
-  engine: Engine;
+  /** Whether Redis answers: requests are refused `503 unavailable` while it does not. */
+  health: EngineHealth;
+  sessions: UserSessions;
   verifier: TokenVerifier;
 }
 
@@ -22,9 +25,9 @@ export interface UserRoutesOptions {
  *   clients may reconnect with their tokens).
  * A user id is only unique within its org: `org_id` is required. Both answer `202`.
  */
-export function userRoutes({ engine, verifier }: UserRoutesOptions): Router {
+export function userRoutes({ health, sessions, verifier }: UserRoutesOptions): Router {
   const router = Router();
-  const guards = [serviceOnly(verifier), engineAvailable(engine), jsonBody];
+  const guards = [serviceOnly(verifier), engineAvailable(health), jsonBody];
 
   router.post("/api/v1/users/:user_id/revoke", ...guards, async (req, res) => {
     const { userId, orgId, body } = target(String(req.params.user_id ?? ""), req.body);
@@ -32,13 +35,13 @@ export function userRoutes({ engine, verifier }: UserRoutesOptions): Router {
     if (typeof before !== "number" || !Number.isSafeInteger(before) || before < 0) {
       throw new HttpError("bad_request", "before must be epoch milliseconds");
     }
-    await engine.userSessions.revoke(orgId, userId, before);
+    await sessions.revoke(orgId, userId, before);
     res.status(202).json({ user_id: userId, org_id: orgId, before });
   });
 
   router.post("/api/v1/users/:user_id/disconnect", ...guards, async (req, res) => {
     const { userId, orgId } = target(String(req.params.user_id ?? ""), req.body);
-    await engine.userSessions.disconnect(orgId, userId);
+    await sessions.disconnect(orgId, userId);
     res.status(202).json({ user_id: userId, org_id: orgId });
   });
 

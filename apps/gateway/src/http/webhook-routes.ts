@@ -1,6 +1,6 @@
 import type { Publisher } from "@hub/store";
 import { Router } from "express";
-import type { Engine } from "../engine/engine.js";
+import type { EngineHealth } from "../engine/engine.js";
 import type { IngestStats } from "../ingest/ingest-stats.js";
 import { requireApiKey } from "./api-key.js";
 import { engineAvailable } from "./engine-available.js";
@@ -8,7 +8,8 @@ import { bodyOf, textBody } from "./json-body.js";
 import { asHttp } from "./publish-routes.js";
 
 export interface WebhookRoutesOptions {
-  engine: Engine;
+  /** Whether Redis answers: requests are refused `503 unavailable` while it does not. */
+  health: EngineHealth;
   publisher: Publisher;
   /** `SCRAPER_API_KEY`; without it the route is not mounted and answers 404. */
   apiKey: string;
@@ -16,9 +17,9 @@ export interface WebhookRoutesOptions {
 }
 
 /** `POST /events/notify`: the scraper's webhook, `X-Api-Key` auth, one event -> `202 { id }`. */
-export function webhookRoutes({ engine, publisher, apiKey, stats }: WebhookRoutesOptions): Router {
+export function webhookRoutes({ health, publisher, apiKey, stats }: WebhookRoutesOptions): Router {
   const router = Router();
-  router.post("/events/notify", requireApiKey(apiKey), engineAvailable(engine), textBody, async (req, res) => {
+  router.post("/events/notify", requireApiKey(apiKey), engineAvailable(health), textBody, async (req, res) => {
     const body = bodyOf(req.body);
     const input =
       "json" in body ? publisher.publish(body.json, { source: "webhook" }) : publisher.publish(body.text, { source: "webhook", raw: true });

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { MAX_EVENT_BYTES, normalizeId, PublishError, type QueueCommand, uuidv7From } from "@hub/events";
 import type { CommandQueue, Publisher } from "@hub/store";
-import type { Engine } from "../engine/engine.js";
+import type { Channels } from "../engine/engine.js";
 import type { IngestStats } from "./ingest-stats.js";
 
 export interface LegacyChannelOptions {
-  engine: Engine;
+  channels: Channels;
   publisher: Publisher;
   /** Where `inhouse.session_started` commands go. */
   commands: CommandQueue;
@@ -72,8 +72,8 @@ export function channelOrg(pattern: string, channel: string): string {
  * every node. Messages are handed to the pipeline in arrival order and its Redis calls go out on one
  * connection, so the first broadcast of any event follows that of every event published before it.
  */
-export function startLegacyChannel({ engine, publisher, commands, pattern, stats }: LegacyChannelOptions): void {
-  engine.subscribeLegacy(pattern, (channel, message) => {
+export function startLegacyChannel({ channels, publisher, commands, pattern, stats }: LegacyChannelOptions): void {
+  channels.subscribe(pattern, (channel, message) => {
     const digest = createHash("sha256").update(channel).update("\n").update(message).digest();
     const orgId = channelOrg(pattern, channel);
     const start = sessionStart(message, orgId, digest);

@@ -1,5 +1,5 @@
 import type { PresenceMember } from "@hub/events";
-import type { Server } from "socket.io";
+import type { HubServer } from "../protocol/hub-socket.js";
 import { byJoinTime, type Presence, type PresenceEntry } from "./presence.js";
 import { type PresenceEventInput, presenceEvent } from "./presence-event.js";
 
@@ -10,7 +10,7 @@ interface Present {
 }
 
 /** Presence of a single node (memory engine): in-process maps, announced through the node's rooms. */
-export function memoryPresence(io: Server): Presence {
+export function memoryPresence(io: HubServer): Presence {
   // topic -> user id -> the user's connections on it
   const topics = new Map<string, Map<string, Present>>();
   const announce = (input: PresenceEventInput) => {

@@ -1,5 +1,5 @@
 import { ID_SEGMENT, type InhouseOk, ProtocolError, type QueueCommand, type RequestOf, uuidv7 } from "@hub/events";
-import type { Engine } from "../engine/engine.js";
+import type { CommandQueue } from "@hub/store";
 import type { HubSocket } from "./hub-socket.js";
 
 /** Socket events a user may send for themselves, and the command each becomes. */
@@ -14,7 +14,8 @@ export async function inhouseRequest(
   socket: HubSocket,
   event: keyof typeof INHOUSE_REQUESTS,
   { queue_id, org_id }: RequestOf<keyof typeof INHOUSE_REQUESTS>,
-  engine: Engine,
+  commands: CommandQueue,
+  available: () => boolean,
 ): Promise<InhouseOk> {
   const principal = socket.data.principal;
   if (principal.kind !== "user") throw new ProtocolError("forbidden", "inhouse requests act for a user; services send commands over HTTP");
@@ -26,7 +27,7 @@ export async function inhouseRequest(
   if (!ID_SEGMENT.test(principal.orgId) || !ID_SEGMENT.test(principal.userId))
     throw new ProtocolError("forbidden", "inhouse queues need a token whose sub and org_id are ids ([A-Za-z0-9_.-]{1,128})");
   if (!socket.data.subscribeBucket.take()) throw new ProtocolError("rate_limited", "too many requests; slow down");
-  if (engine.redisState() === "disconnected") throw new ProtocolError("unavailable", "Redis is unreachable; retry shortly");
+  if (!available()) throw new ProtocolError("unavailable", "Redis is unreachable; retry shortly");
   const command: QueueCommand = {
     id: uuidv7(),
     command: INHOUSE_REQUESTS[event],
@@ -36,7 +37,7 @@ export async function inhouseRequest(
     capacity: undefined,
   };
   // Only for a queue that exists and is open: a made-up queue id leaves nothing behind.
-  if ((await engine.commands.enqueueForUser(command)) === "no_queue") {
+  if ((await commands.enqueueForUser(command)) === "no_queue") {
     throw new ProtocolError("not_found", `no open queue ${queueId} in your org`);
   }
   return { ok: true, id: command.id };
