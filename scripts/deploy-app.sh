@@ -4,9 +4,10 @@
 #
 #   scripts/deploy-app.sh <gateway|queue-worker> <target dir> [pnpm deploy options]
 #
-# infra/docker/Dockerfile runs exactly this (with `--offline --store-dir ...`), so a local run shows
+# infra/docker/Dockerfile runs exactly this (with `--store-dir /pnpm/store`), so a local run shows
 # what the image gets. The target directory is replaced. It ends with dependencies.txt, the list of
-# every installed package, and the script fails if a dev tool (tsx, TypeScript, vitest, ...) is in it.
+# every installed package, and the script fails if a dev tool (tsx, TypeScript, vitest, ...) is in it
+# or a version is not one pnpm-lock.yaml pins.
 set -eu
 
 if [ $# -lt 2 ]; then
@@ -24,7 +25,9 @@ pnpm exec turbo run build --filter="@hub/$app"
 
 rm -rf "$target"
 # --legacy: the workspace does not inject its packages (they stay symlinks to the sources for
-# `pnpm start` and the tests); a legacy deploy copies them instead.
+# `pnpm start` and the tests); a legacy deploy copies them instead. It resolves the dependencies
+# again, preferring the lockfile's versions, so it reads package metadata from the registry (not
+# --offline); the tarballs come from the store.
 pnpm --filter "@hub/$app" deploy --legacy --prod "$@" "$target"
 
 node scripts/finish-deploy.mjs "$target"

@@ -4,10 +4,14 @@
 // 1. Applies publishConfig to every workspace package in it. pnpm deploy copies them with their
 //    workspace manifests (https://github.com/pnpm/pnpm/issues/6693), whose exports point at src/*.ts
 //    for tsx and vitest; production resolves them to dist/ as `pnpm pack` would.
-// 2. Writes <deploy dir>/dependencies.txt: every installed package, `name@version`, one a line.
-// 3. Fails if a dev tool is among them: the image runs compiled code and carries none.
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+// 2. Drops pnpm's link from node_modules/.pnpm/node_modules to the app's own workspace directory
+//    (nothing imports it, and it dangles anywhere else); any other link out of the deploy fails.
+// 3. Writes <deploy dir>/dependencies.txt: every installed package, `name@version`, one a line.
+// 4. Fails if a dev tool is among them (the image runs compiled code and carries none), or if a
+//    version is not one pnpm-lock.yaml pins: a legacy deploy resolves again, preferring the
+//    lockfile's versions, and the image must run what the tests ran.
+import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 
 /**
  * Packages that only build, run or check sources: none belongs in a production deploy. Not @types/*:
@@ -29,6 +33,13 @@ const DEV_TOOLS = [
   /^fast-check$/,
   /^@hub\/devkit$/,
 ];
+
+/** `name@version` of every package pnpm-lock.yaml pins (its `packages:` keys). */
+function lockedVersions() {
+  const lockfile = readFileSync(new URL("../pnpm-lock.yaml", import.meta.url), "utf8");
+  const packages = lockfile.slice(lockfile.indexOf("\npackages:\n"), lockfile.indexOf("\nsnapshots:\n"));
+  return new Set(packages.match(/^ {2}'?[^\s'(]+?@[^\s'(:]+/gm)?.map((key) => key.trim().replace(/^'/, "")));
+}
 
 const target = process.argv[2];
 if (!target) {
@@ -63,12 +74,32 @@ for (const entry of readdirSync(store)) {
 }
 applyPublishConfig(join(target, "package.json"));
 
+/** Every symbolic link under `dir`, not following any. */
+function* linksUnder(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isSymbolicLink()) yield path;
+    else if (entry.isDirectory()) yield* linksUnder(path);
+  }
+}
+
+const self = join(target, "node_modules", ".pnpm", "node_modules", readJson(join(target, "package.json")).name);
+const escaping = [];
+for (const link of linksUnder(join(target, "node_modules"))) {
+  if (!relative(resolve(target), resolve(dirname(link), readlinkSync(link))).startsWith("..")) continue;
+  if (link === self) rmSync(link);
+  else escaping.push(link);
+}
+
 const list = [...new Set(installed)].sort();
 writeFileSync(join(target, "dependencies.txt"), `${list.join("\n")}\n`);
 
-const devTools = list.filter((dependency) => DEV_TOOLS.some((pattern) => pattern.test(dependency.slice(0, dependency.lastIndexOf("@")))));
-if (devTools.length > 0) {
-  console.error(`${target}: dev tools among the production dependencies (dependencies.txt): ${devTools.join(", ")}`);
-  process.exit(1);
-}
-console.log(`${target}: ${list.length} production packages, no dev tool (dependencies.txt)`);
+const nameOf = (dependency) => dependency.slice(0, dependency.lastIndexOf("@"));
+const devTools = list.filter((dependency) => DEV_TOOLS.some((pattern) => pattern.test(nameOf(dependency))));
+const locked = lockedVersions();
+const unlocked = list.filter((dependency) => !nameOf(dependency).startsWith("@hub/") && !locked.has(dependency));
+if (escaping.length > 0) console.error(`${target}: links out of the deploy directory: ${escaping.join(", ")}`);
+if (devTools.length > 0) console.error(`${target}: dev tools among the production dependencies (dependencies.txt): ${devTools.join(", ")}`);
+if (unlocked.length > 0) console.error(`${target}: versions pnpm-lock.yaml does not pin (dependencies.txt): ${unlocked.join(", ")}`);
+if (escaping.length > 0 || devTools.length > 0 || unlocked.length > 0) process.exit(1);
+console.log(`${target}: ${list.length} production packages, all pinned by pnpm-lock.yaml, no dev tool (dependencies.txt)`);
