@@ -9,9 +9,10 @@ const STATIC_DIR = fileURLToPath(new URL("../console/", import.meta.url));
 
 /**
  * The @hub/client browser bundle (IIFE, global `HubClient`), made by `pnpm --filter @hub/client build`.
- * The workspace resolves the package to its sources; the bundle is next to them in dist/.
+ * Found from the package's root (its package.json), not its entry point: the workspace resolves the
+ * entry to src/, a deployed gateway to dist/esm/.
  */
-export const CLIENT_BUNDLE = fileURLToPath(new URL("../dist/hub-client.browser.js", import.meta.resolve("@hub/client")));
+export const CLIENT_BUNDLE = fileURLToPath(new URL("dist/hub-client.browser.js", import.meta.resolve("@hub/client/package.json")));
 
 const BUILD_HINT = "run `pnpm --filter @hub/client build` once (it makes packages/client/dist/)";
 
@@ -48,7 +49,9 @@ export function consoleRoutes({ logger, bundlePath = CLIENT_BUNDLE }: ConsoleOpt
     if (!existsSync(bundlePath)) return next(new HttpError("unavailable", `the client bundle is not built: ${BUILD_HINT}`));
     secure(res)
       .type("text/javascript")
-      .sendFile(bundlePath, { cacheControl: false }, (error) => error && next(error));
+      // dotfiles: a deployed gateway finds the bundle under node_modules/.pnpm/, which send()
+      // would refuse as a dot segment; the path is ours, no part of it comes from the request.
+      .sendFile(bundlePath, { cacheControl: false, dotfiles: "allow" }, (error) => error && next(error));
   });
   router.use(
     "/console",
