@@ -5,11 +5,14 @@ import type { Redis } from "ioredis";
 import type { QueueStore } from "./queue-store.js";
 import type { Emission } from "./transitions.js";
 
+/** What commitQueue-5.lua answers. */
+const COMMIT_OUTCOME = { applied: 1, leaseLost: -1, versionMoved: -2 } as const;
+
 interface Commands {
   hubReleaseLease(lease: string, token: string): Promise<number>;
   hubExtendLeases(keyCount: number, ...keysAndArgs: Array<string | number>): Promise<number[]>;
   hubPendingWork(keyCount: number, ...keys: string[]): Promise<number[]>;
-  hubCommitQueue(...args: Array<string | number>): Promise<number>;
+  hubCommitQueue(...args: Array<string | number>): Promise<(typeof COMMIT_OUTCOME)[keyof typeof COMMIT_OUTCOME]>;
   hubAckOutbox(lease: string, outbox: string, token: string, count: number): Promise<number>;
   hubReadOutbox(lease: string, outbox: string, token: string, count: number): Promise<string[] | null>;
   hubRetireQueue(
@@ -130,7 +133,7 @@ export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOpti
         change.name,
         ...change.emissions.map((e) => JSON.stringify(e)),
       );
-      return result === 1 ? "ok" : result === -1 ? "lease_lost" : "conflict";
+      return result === COMMIT_OUTCOME.applied ? "ok" : result === COMMIT_OUTCOME.leaseLost ? "lease_lost" : "conflict";
     },
     async outbox(lease) {
       const k = keys.queue(lease.name);

@@ -29,6 +29,9 @@ export interface RedisPresenceOptions {
 
 type Broadcast = Array<string | Buffer>;
 
+/** What join-4.lua answers. */
+const JOIN_OUTCOME = { notRegistered: -1, alreadyRecorded: 0, recorded: 1, announced: 2 } as const;
+
 interface PresenceCommands {
   hubPresenceJoin(
     nodes: string,
@@ -41,7 +44,7 @@ interface PresenceCommands {
     userId: string,
     now: number,
     ...broadcast: Broadcast
-  ): Promise<-1 | 0 | 1 | 2>;
+  ): Promise<(typeof JOIN_OUTCOME)[keyof typeof JOIN_OUTCOME]>;
   hubPresenceLeave(node: string, counts: string, since: string, field: string, userId: string, ...broadcast: Broadcast): Promise<0 | 1 | 2>;
   hubPresenceHeartbeat(nodes: string, nodeId: string, maxAgeMs: number, limit: number): Promise<[added: 0 | 1, ...dead: string[]]>;
   hubPresenceRemoveNode(
@@ -156,7 +159,7 @@ export function redisPresence({ redis, keys, nodeId, ttlMs, logger }: RedisPrese
       ...broadcast(event),
     );
     // Swept while alive (a pause or a partition longer than the TTL): nothing was written.
-    if (result === -1) await reregister();
+    if (result === JOIN_OUTCOME.notRegistered) await reregister();
   }
 
   /** Removes a node's entries (a dead one only while its heartbeat is older than `maxAgeMs`; 0: whatever it is) and announces who left. */
