@@ -32,7 +32,7 @@ import { StormFleet } from "./storm-fleet.js";
 const AUDIENCE = 6;
 /**
  * 3 topics x 4 events/s: the `org` window (200 events / 5 min) holds 50 s of a topic, far more than
- * any outage below (the longest, SIGSTOP, moves clients within a second or two).
+ * any outage below (the longest, SIGSTOP, moves clients within about 5 s).
  */
 const PER_TOPIC_PER_SECOND = 4;
 /**

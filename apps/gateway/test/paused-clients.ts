@@ -35,7 +35,11 @@ export class PausedClients {
       // Pacing, not synchronization: the i-th connection opens at i / perSecond seconds.
       const due = startedAt + (i * 1_000) / options.perSecond;
       if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
-      opening.push(clients.#openOne(options.urls[i % options.urls.length] as string, options));
+      const opened = clients.#openOne(options.urls[i % options.urls.length] as string, options);
+      // Handled at once (a failure while the loop still paces would be an unhandled rejection), and
+      // reported by Promise.all below.
+      opened.catch(() => undefined);
+      opening.push(opened);
     }
     try {
       await Promise.all(opening);

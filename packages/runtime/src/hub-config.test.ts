@@ -226,6 +226,12 @@ describe("HEALTH_PORT", () => {
   it.each([["65536"], ["-1"], ["health"], ["40.5"]])("refuses %j", (port) => {
     expectRefused({ ...DEV, HEALTH_PORT: port }, "HEALTH_PORT");
   });
+
+  it("refuses PORT's own port (0, a free one each, is fine)", () => {
+    expectRefused({ ...DEV, HEALTH_PORT: "4000" }, "HEALTH_PORT");
+    expectRefused({ ...DEV, PORT: "5000", HEALTH_PORT: "5000" }, "HEALTH_PORT");
+    expect(loadConfig({ ...DEV, PORT: "0", HEALTH_PORT: "0" }, "gateway").healthPort).toBe(0);
+  });
 });
 
 describe("REDIS_URL", () => {

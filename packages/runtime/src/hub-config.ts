@@ -149,7 +149,7 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
     port: int(env, "PORT", { default: 4000, min: 0, max: 65535 }),
     host: str(env, "HOST") ?? "0.0.0.0",
     metricsPort: int(env, "METRICS_PORT", { default: 9464, min: 0, max: 65535 }),
-    healthPort: str(env, "HEALTH_PORT") === undefined ? undefined : int(env, "HEALTH_PORT", { default: 0, min: 0, max: 65535 }),
+    healthPort: healthPort(env),
     engine,
     engineExplicit: explicitEngine !== undefined,
     redis: redisUrl ? { url: redisUrl, password: str(env, "REDIS_PASSWORD") } : undefined,
@@ -258,6 +258,15 @@ function legacyPattern(env: Env): string {
     );
   }
   return value;
+}
+
+function healthPort(env: Env): number | undefined {
+  if (str(env, "HEALTH_PORT") === undefined) return undefined;
+  const port = int(env, "HEALTH_PORT", { default: 0, min: 0, max: 65535 });
+  if (port !== 0 && port === int(env, "PORT", { default: 4000, min: 0, max: 65535 })) {
+    throw new ConfigError("HEALTH_PORT", `must differ from PORT (${port}): it is a second listener`);
+  }
+  return port;
 }
 
 function keyPrefix(env: Env): string {

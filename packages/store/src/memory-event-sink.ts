@@ -12,9 +12,15 @@ export type LocalBroadcast = (topic: string, clientEvent: string, envelope: Enve
 /**
  * Delivers in this process, for a single node without Redis: claims the event id in `recent`,
  * appends to the history of each topic that keeps one, and broadcasts, one topic after the other.
- * The same contract as `redisEventSink`, kept in memory.
+ * The same contract as `redisEventSink`, kept in memory. `broadcasted`, when given, is told of each
+ * broadcast once it went out (the live tap, metrics): what it throws does not release the id.
  */
-export function memoryEventSink(broadcast: LocalBroadcast, recent: RecentIds, history: MemoryHistory): EventSink {
+export function memoryEventSink(
+  broadcast: LocalBroadcast,
+  recent: RecentIds,
+  history: MemoryHistory,
+  broadcasted?: LocalBroadcast,
+): EventSink {
   return {
     async deliver(event, outgoing) {
       const key = `${event.orgId}:${event.id}`;
@@ -26,6 +32,7 @@ export function memoryEventSink(broadcast: LocalBroadcast, recent: RecentIds, hi
           const envelope = delivery.history ? history.append(topic, delivery.history, delivery) : delivery.envelope;
           broadcast(topic, clientEvent, envelope);
           emitted++;
+          broadcasted?.(topic, clientEvent, envelope);
         }
       } catch (error) {
         // Not delivered anywhere: the id is not spent, so a corrected retry with it is not taken for

@@ -26,15 +26,15 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
         // A broadcast carries any client event name: the typed server does not know them all.
         const local = io as unknown as Server;
         return memoryEventSink(
+          // Emitting encodes the packet, which is what can throw (e.g. a payload nested deeper than the
+          // stack); the live tap hears of a broadcast after it, so it holds only what was broadcast.
+          (topic, clientEvent, envelope) => void local.to(topic).emit(clientEvent, envelope),
+          recent,
+          history,
           (topic, clientEvent, envelope) => {
-            // Emitting encodes the packet, which is what can throw (e.g. a payload nested deeper than
-            // the stack); so it comes before the live tap, which must hold only what was broadcast.
-            local.to(topic).emit(clientEvent, envelope);
             if (tap?.active && tap.wants(topic)) tap.push(topic, { clientEvent, envelope });
             if (observer && observer.broadcast(topic) > 0) observer.latency(Date.now() - envelope.ts);
           },
-          recent,
-          history,
         );
       },
       tapLive(next) {
