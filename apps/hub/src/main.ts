@@ -6,6 +6,7 @@ import { runGateway } from "@hub/gateway";
 import {
   ConfigError,
   createLogger,
+  describeRedis,
   exitOnSignal,
   fillDevSecrets,
   guardProcess,
@@ -66,7 +67,7 @@ async function runSingle(): Promise<void> {
   printBanner({
     mode: `single node, ${config.engine} engine${worker ? " + 1 worker" : ""}`,
     gateways: [url],
-    redisUrl: config.redis?.url,
+    redisUrl: config.redis ? describeRedis(config.redis.target) : undefined,
     ...(await devTokens()),
   });
   exitOnSignal(logger, config.shutdownTimeoutMs, async () => {

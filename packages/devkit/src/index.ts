@@ -4,6 +4,8 @@ export { startFakeBackend } from "./fake-backend.js";
 export { freePort, freePortRange } from "./free-port.js";
 export type { GatewayProcess, HubProcess, SpawnOptions } from "./gateway-process.js";
 export { gatewayEnv, REPO_ROOT, spawnHubProcess, startGateway, startWorker } from "./gateway-process.js";
+export type { RedisCluster, RedisClusterNode, RedisClusterOptions } from "./redis-cluster.js";
+export { startRedisCluster } from "./redis-cluster.js";
 export type { RedisServer } from "./redis-server.js";
 export { startRedis } from "./redis-server.js";
 export type { ConnectOptions, HubClient } from "./socket-client.js";

@@ -19,6 +19,10 @@ export interface RedisOptions {
   port?: number;
   /** Require this password (`--requirepass`); the returned `url` still has none. */
   password?: string;
+  /** More `redis-server` arguments (`--cluster-enabled yes`, `--replicaof ...`). */
+  args?: readonly string[];
+  /** Run as a Sentinel with this configuration file (it must be writable: Sentinel rewrites it). */
+  sentinelConfig?: string;
 }
 
 /**
@@ -29,23 +33,25 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await freePort());
     try {
-      return await launch(port, options.password);
+      return await launch(port, options);
     } catch (error) {
       if (attempt >= 3 || options.port !== undefined) throw error;
     }
   }
 }
 
-function launch(port: number, password: string | undefined): Promise<RedisServer> {
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"];
+function launch(port: number, { password, args: extra = [], sentinelConfig }: RedisOptions): Promise<RedisServer> {
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--protected-mode", "no"];
+  if (sentinelConfig === undefined) args.push("--save", "", "--appendonly", "no");
   if (password !== undefined) args.push("--requirepass", password);
-  const child = spawn("redis-server", [...args, "--loglevel", "notice"], { stdio: ["ignore", "pipe", "pipe"] });
+  const head = sentinelConfig === undefined ? [] : [sentinelConfig, "--sentinel"];
+  const child = spawn("redis-server", [...head, ...args, ...extra, "--loglevel", "notice"], { stdio: ["ignore", "pipe", "pipe"] });
   track(child);
   let output = "";
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes("Ready to accept connections")) {
+      if (output.includes("Ready to accept connections") || (sentinelConfig !== undefined && output.includes("Sentinel ID is"))) {
         child.stdout.off("data", onData);
         resolve({
           url: `redis://127.0.0.1:${port}`,

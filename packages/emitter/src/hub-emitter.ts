@@ -7,12 +7,12 @@ import {
   TopicRegistry,
   uuidv7,
 } from "@hub/events";
+import type { RedisClient } from "@hub/store";
 import { createPublisher, hubKeys, type PublishResult, redisCommandQueue, redisDeadLetters, redisEventSink } from "@hub/store";
-import type { Redis } from "ioredis";
 
 export interface HubEmitterOptions {
   /** The Redis the gateways use (an ioredis client); the caller owns and closes it. */
-  redis: Redis;
+  redis: RedisClient;
   /**
    * Key prefix shared with the gateways (`HUB_KEY_PREFIX`).
    * @default "hub"

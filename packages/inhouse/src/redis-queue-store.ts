@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Queue, QueueCommand } from "@hub/events";
+import type { RedisClient } from "@hub/store";
 import { type HubKeys, luaCommands, redisCommandQueue } from "@hub/store";
-import type { Redis } from "ioredis";
 import type { QueueStore } from "./queue-store.js";
 import type { Emission } from "./transitions.js";
 
@@ -42,9 +42,9 @@ const CHUNK = 500;
 
 export interface RedisQueueStoreOptions {
   /** Commands and data; the store does not close it. */
-  redis: Redis;
+  redis: RedisClient;
   /** A connection for the wake-up subscription; the store closes it. */
-  subscriber: Redis;
+  subscriber: RedisClient;
   keys: HubKeys;
 }
 

@@ -96,13 +96,65 @@ describe("loadConfig defaults", () => {
     const config = loadConfig({ ...DEV, REDIS_URL: "redis://:pw@localhost:6380/2", REDIS_PASSWORD: "extra" }, "gateway");
     expect(config.engine).toBe("redis");
     expect(config.engineExplicit).toBe(false);
-    expect(config.redis).toEqual({ url: "redis://:pw@localhost:6380/2", password: "extra" });
+    expect(config.redis).toEqual({
+      target: { kind: "single", url: "redis://:pw@localhost:6380/2" },
+      password: "extra",
+      sentinelPassword: undefined,
+      pubsub: "classic",
+    });
   });
 
   it("accepts rediss:// URLs", () => {
-    expect(loadConfig({ ...DEV, REDIS_URL: "rediss://redis.example.com:6380" }, "gateway").redis?.url).toBe(
-      "rediss://redis.example.com:6380",
+    expect(loadConfig({ ...DEV, REDIS_URL: "rediss://redis.example.com:6380" }, "gateway").redis?.target).toEqual({
+      kind: "single",
+      url: "rediss://redis.example.com:6380",
+    });
+  });
+
+  it("runs on a Redis Cluster with REDIS_CLUSTER_NODES, sharded pub/sub by default", () => {
+    const config = loadConfig({ ...DEV, REDIS_URL: undefined, REDIS_CLUSTER_NODES: "10.0.0.1:7000, redis-b:7001,[::1]:7002" }, "gateway");
+    expect(config.engine).toBe("redis");
+    expect(config.redis?.target).toEqual({
+      kind: "cluster",
+      nodes: [
+        { host: "10.0.0.1", port: 7000 },
+        { host: "redis-b", port: 7001 },
+        { host: "::1", port: 7002 },
+      ],
+    });
+    expect(config.redis?.pubsub).toBe("sharded");
+    expect(loadConfig({ ...DEV, REDIS_URL: undefined, REDIS_CLUSTER_NODES: "a:1", HUB_PUBSUB: "classic" }, "gateway").redis?.pubsub).toBe(
+      "classic",
     );
+  });
+
+  it("runs on a Sentinel-managed Redis with REDIS_SENTINELS and REDIS_SENTINEL_NAME", () => {
+    const config = loadConfig(
+      { ...DEV, REDIS_URL: undefined, REDIS_SENTINELS: "s1:26379,s2:26379", REDIS_SENTINEL_NAME: "hub", HUB_PUBSUB: "sharded" },
+      "worker",
+    );
+    expect(config.redis?.target).toEqual({
+      kind: "sentinel",
+      name: "hub",
+      sentinels: [
+        { host: "s1", port: 26379 },
+        { host: "s2", port: 26379 },
+      ],
+    });
+    expect(config.redis?.pubsub).toBe("sharded");
+  });
+
+  it.each([
+    [{ REDIS_CLUSTER_NODES: "a:1" }, "REDIS_CLUSTER_NODES", "cannot be set together with REDIS_URL"],
+    [{ REDIS_URL: undefined, REDIS_CLUSTER_NODES: "a:1", REDIS_SENTINELS: "s:1", REDIS_SENTINEL_NAME: "m" }, "REDIS_SENTINELS", "together"],
+    [{ REDIS_URL: undefined, REDIS_CLUSTER_NODES: "a" }, "REDIS_CLUSTER_NODES", "host:port"],
+    [{ REDIS_URL: undefined, REDIS_CLUSTER_NODES: "a:70000" }, "REDIS_CLUSTER_NODES", "host:port"],
+    [{ REDIS_URL: undefined, REDIS_SENTINELS: "s:1" }, "REDIS_SENTINEL_NAME", "is required"],
+    [{ REDIS_URL: undefined, REDIS_SENTINEL_NAME: "m" }, "REDIS_SENTINELS", "is required"],
+    [{ HUB_PUBSUB: "fast" }, "HUB_PUBSUB", "must be one of classic, sharded"],
+  ] as const)("refuses %j naming %s", (env, variable, message) => {
+    const error = expectRefused({ ...DEV, REDIS_URL: "redis://localhost:6379", ...env }, variable);
+    expect(error.message).toContain(message);
   });
 
   it("treats blank variables as unset", () => {

@@ -2,17 +2,13 @@ import { hostname } from "node:os";
 import { KEY_PREFIX, type NamespaceSpec, parseNamespaceSpecs } from "@hub/events";
 import { ConfigError } from "./config-error.js";
 import { type Env, int, oneOf, str, url } from "./env-readers.js";
+import { type RedisSettings, readRedisSettings } from "./redis-settings.js";
 
 export type NodeEnv = "development" | "production" | "test";
 export type EngineKind = "redis" | "memory";
 
 /** Which process reads the configuration; each requires a different subset. */
 export type ProcessRole = "gateway" | "worker";
-
-export interface RedisSettings {
-  url: string;
-  password: string | undefined;
-}
 
 export interface AuthSettings {
   /** HS256 secret for user tokens. */
@@ -135,10 +131,12 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
   const nodeEnv = readNodeEnv(env);
   const production = nodeEnv === "production";
 
-  const redisUrl = url(env, "REDIS_URL", ["redis:", "rediss:"]);
+  const redis = readRedisSettings(env);
   const explicitEngine = oneOf(env, "HUB_ENGINE", ["redis", "memory"] as const);
-  const engine = explicitEngine ?? (redisUrl ? "redis" : "memory");
-  if (engine === "redis" && !redisUrl) throw new ConfigError("REDIS_URL", "is required when HUB_ENGINE=redis");
+  const engine = explicitEngine ?? (redis ? "redis" : "memory");
+  if (engine === "redis" && !redis) {
+    throw new ConfigError("REDIS_URL", "is required when HUB_ENGINE=redis (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS)");
+  }
   if (engine === "memory" && production && !explicitEngine) {
     throw new ConfigError("REDIS_URL", "is required with NODE_ENV=production (or set HUB_ENGINE=memory to run a single node on purpose)");
   }
@@ -152,7 +150,7 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
     healthPort: healthPort(env),
     engine,
     engineExplicit: explicitEngine !== undefined,
-    redis: redisUrl ? { url: redisUrl, password: str(env, "REDIS_PASSWORD") } : undefined,
+    redis,
     keyPrefix: keyPrefix(env),
     auth: auth(env, role, production),
     scraperApiKey: secret(env, "SCRAPER_API_KEY", production),

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
-import type { ProcessRole, RedisSettings } from "./hub-config.js";
+import type { ProcessRole } from "./hub-config.js";
+import type { RedisSettings } from "./redis-settings.js";
 
 /** Replies with which Redis refuses a connection's credentials. */
 const CREDENTIALS_REFUSED = /^(WRONGPASS|NOAUTH)\b|invalid password/;
@@ -25,7 +26,7 @@ export function stopOnRefusedPassword(client: RedisClientEvents, role: ProcessRo
   });
   client.on("error", (error: Error) => {
     if (ready || !CREDENTIALS_REFUSED.test(error.message)) return;
-    const variable = redis.password === undefined ? "REDIS_URL" : "REDIS_PASSWORD";
+    const variable = redis.password !== undefined ? "REDIS_PASSWORD" : redis.target.kind === "single" ? "REDIS_URL" : "REDIS_PASSWORD";
     logger.fatal({ err: error.message }, `Redis refused the password: check ${variable}`);
     process.stderr.write(`${role}: invalid configuration: ${variable} Redis refused the password (${error.message.split("\n")[0]})\n`);
     process.exit(1);

@@ -1,9 +1,9 @@
 import type { QueueCommand } from "@hub/events";
 import { queueName } from "@hub/events";
-import type { Redis } from "ioredis";
 import { DEDUPE_WINDOW_MS } from "./event-sink.js";
 import type { HubKeys } from "./keys.js";
 import { withHubCommands } from "./lua/scripts.js";
+import type { RedisClient } from "./redis-client.js";
 
 /** Where inhouse queue commands are durably accepted before a worker applies them. */
 export interface CommandQueue {
@@ -29,7 +29,7 @@ const DUPLICATE = 0;
 const NO_QUEUE = -1;
 
 /** Commands as Redis Streams, one per queue (lua/enqueueCommand-4.lua). */
-export function redisCommandQueue(redis: Redis, keys: HubKeys, windowMs: number = DEDUPE_WINDOW_MS): CommandQueue {
+export function redisCommandQueue(redis: RedisClient, keys: HubKeys, windowMs: number = DEDUPE_WINDOW_MS): CommandQueue {
   const client = withHubCommands(redis);
   const send = (command: QueueCommand, onlyOpenQueue: "0" | "1") => {
     const name = queueName(command);

@@ -36,6 +36,7 @@ export { MemoryHistory } from "./memory-history.js";
 export type { PublishContext, Publisher, PublisherOptions, PublishResult } from "./publisher.js";
 export { createPublisher, UNSERIALIZABLE_RAW } from "./publisher.js";
 export { RecentIds } from "./recent-ids.js";
+export type { RedisClient } from "./redis-client.js";
 export type { RedisDeadLettersOptions } from "./redis-dead-letters.js";
 export { redisDeadLetters } from "./redis-dead-letters.js";
 export { redisEventSink } from "./redis-event-sink.js";

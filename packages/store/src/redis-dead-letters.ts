@@ -1,5 +1,4 @@
 import type { PublishErrorCode } from "@hub/events";
-import type { Redis } from "ioredis";
 import {
   DEAD_LETTER_MAX_STREAMS_PER_SOURCE,
   DEAD_LETTER_STREAM_LENGTH,
@@ -14,6 +13,7 @@ import {
 } from "./dead-letters.js";
 import type { HubKeys } from "./keys.js";
 import { withHubCommands } from "./lua/scripts.js";
+import type { RedisClient } from "./redis-client.js";
 
 /** How long a fingerprint keeps the same input from being dead-lettered twice. */
 const SEEN_MS = 5 * 60_000;
@@ -38,7 +38,7 @@ export interface RedisDeadLettersOptions {
  * name scored by last write), which forgets streams once they have expired. Each source's streams
  * are counted in `<prefix>:dlq-index:{source}`; past its cap it writes to `_overflow:{source}`.
  */
-export function redisDeadLetters(redis: Redis, keys: HubKeys, options: RedisDeadLettersOptions = {}): DeadLetters {
+export function redisDeadLetters(redis: RedisClient, keys: HubKeys, options: RedisDeadLettersOptions = {}): DeadLetters {
   const client = withHubCommands(redis);
   const ttlMs = options.ttlMs ?? DEAD_LETTER_TTL_MS;
   const maxLength = options.maxLength ?? DEAD_LETTER_STREAM_LENGTH;

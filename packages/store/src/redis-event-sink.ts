@@ -1,9 +1,9 @@
-import type { Redis } from "ioredis";
 import { createBroadcastEncoder } from "./broadcast-encoder.js";
 import { DEDUPE_WINDOW_MS, type EventSink } from "./event-sink.js";
 import { epochSalt } from "./history.js";
 import type { HubKeys } from "./keys.js";
 import { PUBLISH_OUTCOME, withHubCommands } from "./lua/scripts.js";
+import type { RedisClient } from "./redis-client.js";
 
 /**
  * Delivers through Redis: one script call claims the event id, appends it to the history of each
@@ -11,7 +11,7 @@ import { PUBLISH_OUTCOME, withHubCommands } from "./lua/scripts.js";
  * every gateway's `@socket.io/redis-adapter` hands to its local sockets. Calls go out on one
  * connection in call order, so one producer's events keep their order.
  */
-export function redisEventSink(redis: Redis, keys: HubKeys, windowMs: number = DEDUPE_WINDOW_MS): EventSink {
+export function redisEventSink(redis: RedisClient, keys: HubKeys, windowMs: number = DEDUPE_WINDOW_MS): EventSink {
   const client = withHubCommands(redis);
   const encode = createBroadcastEncoder(keys);
   const salt = epochSalt();

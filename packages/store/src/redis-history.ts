@@ -1,16 +1,16 @@
 import { EMPTY_EPOCH } from "@hub/events";
-import type { Redis } from "ioredis";
 import { decodeBroadcast } from "./broadcast-encoder.js";
 import { type History, type StoredEntry, settleRead } from "./history.js";
 import type { HubKeys } from "./keys.js";
 import { withHubCommands } from "./lua/scripts.js";
+import type { RedisClient } from "./redis-client.js";
 
 /**
  * Reads the per-topic histories the Redis event sink writes: a stream per topic with entry ids
  * `<offset>-0`, each holding the broadcast as it was published (`m`) and when (`t`). Reads write
  * nothing: a topic nobody has published on answers `EMPTY_EPOCH`.
  */
-export function redisHistory(redis: Redis, keys: HubKeys): History {
+export function redisHistory(redis: RedisClient, keys: HubKeys): History {
   const client = withHubCommands(redis);
   return {
     async read(topic, policy, query) {

@@ -3,13 +3,13 @@ import {
   broadcastPublishedAt,
   decodeBroadcast,
   type HubKeys,
+  type RedisClient,
   redisCommandQueue,
   redisDeadLetters,
   redisEventSink,
   redisHistory,
 } from "@hub/store";
 import { createAdapter } from "@socket.io/redis-adapter";
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { redisPresence } from "../presence/redis-presence.js";
 import { redisUserSessions } from "../protection/redis-user-sessions.js";
@@ -33,7 +33,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
   const pub = connectRedis(options.redis, "gateway", "pub", logger);
   const sub = connectRedis(options.redis, "gateway", "sub", logger);
   // The adapter owns `sub`; channel patterns (the legacy channel) get a subscriber of their own.
-  let patterns: Redis | undefined;
+  let patterns: RedisClient | undefined;
   let patternsSubscribed: Promise<unknown> = Promise.resolve();
   const live = watchLiveStream(sub);
   const control = connectRedis(options.redis, "gateway", "control", logger);
@@ -109,7 +109,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
  * this node, so the generation moves when it drops and again when it is back (a catch-up that
  * spans either may have a gap), and the listeners hear when it is back.
  */
-function watchLiveStream(sub: Redis): { generation: number; listeners: Array<() => void> } {
+function watchLiveStream(sub: RedisClient): { generation: number; listeners: Array<() => void> } {
   const live = { generation: 0, listeners: [] as Array<() => void> };
   let served = false;
   let interrupted = false;
@@ -162,7 +162,7 @@ function onBroadcast(listeners: BroadcastListeners, roomChannel: Buffer, channel
 }
 
 /** QUIT when connected; a client that is reconnecting would wait for Redis, so it just stops. */
-async function closeClient(client: Redis): Promise<void> {
+async function closeClient(client: RedisClient): Promise<void> {
   if (client.status === "ready") await client.quit();
   else client.disconnect();
 }

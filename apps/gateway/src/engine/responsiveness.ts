@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@hub/store";
 import type { Logger } from "pino";
 
 /** How often the gateway checks that Redis answers. */
@@ -13,7 +13,7 @@ const PROBE_TIMEOUT_MS = 2_000;
  * Redis `disconnected`, so health answers 503 and HTTP publishes are refused at once rather than
  * held. The timer is owned: `stop()` clears it.
  */
-export function watchResponsiveness(redis: Redis, logger: Logger): { readonly responsive: boolean; stop(): void } {
+export function watchResponsiveness(redis: RedisClient, logger: Logger): { readonly responsive: boolean; stop(): void } {
   let responsive = true;
   let inFlight = false;
   const state = {

@@ -1,6 +1,6 @@
 import { type PresenceMember, ProtocolError } from "@hub/events";
+import type { RedisClient } from "@hub/store";
 import { createBroadcastEncoder, type HubKeys, luaCommands, type Outgoing } from "@hub/store";
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { byJoinTime, type Presence, type PresenceEntry } from "./presence.js";
 import { presenceEvent } from "./presence-event.js";
@@ -18,7 +18,7 @@ export interface RedisPresenceOptions {
    * The client the scripts run on; the caller owns it. One client runs commands in call order,
    * which keeps each connection's join before its leave.
    */
-  redis: Redis;
+  redis: RedisClient;
   keys: HubKeys;
   /** This node's name (`HUB_NODE_ID`); a process restarted under the same name first removes what the previous one left. */
   nodeId: string;

@@ -1,5 +1,5 @@
+import type { RedisClient } from "@hub/store";
 import { type HubKeys, luaCommands } from "@hub/store";
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import {
   type Admission,
@@ -34,9 +34,9 @@ const ADMISSIONS: Record<1 | 0 | -1, Admission> = { 1: "admitted", 0: "too_many"
 
 export interface RedisUserSessionsOptions {
   /** Commands go here. */
-  redis: Redis;
+  redis: RedisClient;
   /** A connection of its own for the control channel (it is put in subscriber mode; its owner closes it). */
-  subscriber: Redis;
+  subscriber: RedisClient;
   keys: HubKeys;
   logger: Logger;
 }

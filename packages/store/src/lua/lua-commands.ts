@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis-client.js";
 
 /** Where the shared Lua includes live (`--@include "name"` in a script pulls in `includes/name.lua`). */
 const INCLUDES = new URL("./includes/", import.meta.url);
@@ -23,7 +23,7 @@ export type ScriptFiles<C> = { readonly [K in keyof C & string as K extends `${i
  * const withQueueCommands = luaCommands<QueueCommands>(new URL("./lua/", import.meta.url), { hubCommitQueue: "commitQueue-5" });
  * await withQueueCommands(redis).hubCommitQueue(...);
  */
-export function luaCommands<C>(dir: URL, files: ScriptFiles<C>): (redis: Redis) => Redis & C {
+export function luaCommands<C>(dir: URL, files: ScriptFiles<C>): (redis: RedisClient) => RedisClient & C {
   let scripts: Array<{ command: string; lua: string; numberOfKeys: number | undefined }> | undefined;
   return (redis) => {
     scripts ??= Object.entries<string>(files).map(([command, file]) => {
@@ -35,7 +35,7 @@ export function luaCommands<C>(dir: URL, files: ScriptFiles<C>): (redis: Redis) 
       if (typeof client[command] === "function") continue;
       redis.defineCommand(command, numberOfKeys === undefined ? { lua } : { numberOfKeys, lua });
     }
-    return redis as Redis & C;
+    return redis as RedisClient & C;
   };
 }
 
