@@ -10,7 +10,7 @@ const logger = createLogger("queue-worker", config.logLevel, config.nodeId);
 guardProcess(logger);
 if (!config.redis) {
   process.stderr.write(
-    "worker: invalid configuration: REDIS_URL is required (with the memory engine the hub runs its queues in the gateway process)\n",
+    "worker: invalid configuration: REDIS_URL (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS) is required (with the memory engine the hub runs its queues in the gateway process)\n",
   );
   process.exit(1);
 }
@@ -21,7 +21,7 @@ const subscriber = connectRedis(config.redis, "worker", "wake", logger);
 const keys = hubKeys(config.keyPrefix);
 const store = redisQueueStore({ redis, subscriber, keys });
 const publisher = createPublisher({
-  sink: redisEventSink(redis, keys),
+  sink: redisEventSink(redis, keys, { pubsub: config.redis.pubsub }),
   deadLetters: redisDeadLetters(redis, keys, { maxStreamsPerSource: config.dlqMaxStreamsPerSource }),
   topics: new TopicRegistry(config.namespaces),
 });

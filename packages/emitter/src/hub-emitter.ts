@@ -7,12 +7,18 @@ import {
   TopicRegistry,
   uuidv7,
 } from "@hub/events";
-import type { RedisClient } from "@hub/store";
+import type { PubSubWire, RedisClient } from "@hub/store";
 import { createPublisher, hubKeys, type PublishResult, redisCommandQueue, redisDeadLetters, redisEventSink } from "@hub/store";
 
 export interface HubEmitterOptions {
-  /** The Redis the gateways use (an ioredis client); the caller owns and closes it. */
+  /** The Redis the gateways use: an ioredis `Redis`, or a `Cluster` for Redis Cluster; the caller owns and closes it. */
   redis: RedisClient;
+  /**
+   * How the gateways share broadcasts (`HUB_PUBSUB`): `sharded` publishes with SPUBLISH on each
+   * topic's channel, in the sharded adapter's format; `classic` with PUBLISH.
+   * @default "sharded" on a Redis Cluster client, "classic" otherwise (the gateways' default)
+   */
+  pubsub?: PubSubWire;
   /**
    * Key prefix shared with the gateways (`HUB_KEY_PREFIX`).
    * @default "hub"
@@ -68,12 +74,13 @@ export interface InhouseCommands {
  * @example
  * import { Redis } from "ioredis";
  * const hub = createHubEmitter({ redis: new Redis(process.env.REDIS_URL) });
+ * // on Redis Cluster: createHubEmitter({ redis: new Cluster([{ host: "redis-1", port: 6379 }]) })
  * await hub.publish({ type: "roster.player_hired", org_id: 42, payload: { player_id: 7 } });
  */
 export function createHubEmitter(options: HubEmitterOptions): HubEmitter {
   const keys = hubKeys(options.prefix);
   const publisher = createPublisher({
-    sink: redisEventSink(options.redis, keys),
+    sink: redisEventSink(options.redis, keys, { pubsub: options.pubsub ?? (options.redis.isCluster ? "sharded" : "classic") }),
     deadLetters: redisDeadLetters(options.redis, keys),
     topics: new TopicRegistry(options.namespaces),
   });

@@ -43,18 +43,19 @@ describe("dedupe window on the Redis engine", () => {
     const hub = createHubEmitter({ redis, prefix: "t" });
     const first = await hub.publish({ id: "evt-1", type: "roster.player_hired", org_id: 42, payload: {} });
     expect(first.duplicate).toBe(false);
-    const pttl = await redis.pttl(keys.dedupe("42", "evt-1"));
+    const pttl = await redis.pttl(keys.dedupe("org:42", "42", "evt-1"));
     expect(pttl).toBeGreaterThan(300_000 - 5_000);
     expect(pttl).toBeLessThanOrEqual(300_000);
     expect((await hub.publish({ id: "evt-1", type: "roster.player_hired", org_id: 42, payload: {} })).duplicate).toBe(true);
     // A duplicate does not extend the window.
-    expect(await redis.pttl(keys.dedupe("42", "evt-1"))).toBeLessThanOrEqual(pttl);
+    expect(await redis.pttl(keys.dedupe("org:42", "42", "evt-1"))).toBeLessThanOrEqual(pttl);
   });
 
   it("the sink's window is what it is given", async () => {
-    const sink = redisEventSink(redis, keys, 12_345);
-    expect(await sink.deliver({ orgId: "1", id: "x" }, [])).toBe(true);
-    const pttl = await redis.pttl(keys.dedupe("1", "x"));
+    const sink = redisEventSink(redis, keys, { windowMs: 12_345 });
+    const envelope = { id: "x", type: "roster.player_hired", topic: "org:1", org_id: "1", data: {}, ts: Date.now() };
+    expect(await sink.deliver({ orgId: "1", id: "x" }, [{ topic: "org:1", clientEvent: "roster.player_hired", envelope }])).toBe(true);
+    const pttl = await redis.pttl(keys.dedupe("org:1", "1", "x"));
     expect(pttl).toBeGreaterThan(12_345 - 5_000);
     expect(pttl).toBeLessThanOrEqual(12_345);
   });

@@ -8,6 +8,14 @@ describe("roomOf", () => {
     expect(roomOf("notifications:7", "user", "43")).not.toBe(roomOf("notifications:7", "user", "42"));
   });
 
+  it("holds no brace (a room is its topic's Redis hash tag), and org ids still map one-to-one", () => {
+    const orgs = ["a{b}", "a%7Bb}", "a%257Bb}", "{}", "%", "%25", "auth0|x"];
+    const rooms = orgs.map((org) => roomOf("notifications:7", "user", org));
+    for (const room of rooms) expect(room).not.toMatch(/[{}]/);
+    expect(new Set(rooms).size).toBe(orgs.length);
+    expect(roomOf("notifications:7", "user", "a{b}")).toBe("notifications:7@a%7Bb%7D");
+  });
+
   it("leaves org-scoped and open topics as they are", () => {
     expect(roomOf("org:42", "org", "42")).toBe("org:42");
     expect(roomOf("tournament:9", "authenticated", "42")).toBe("tournament:9");

@@ -17,7 +17,16 @@ const ORG_MARK = "@";
  * roomOf("org:42", "org", "42"); // "org:42"
  */
 export function roomOf(topic: string, scope: NamespaceScope, orgId: string): string {
-  return scope === "user" ? `${topic}${ORG_MARK}${orgId}` : topic;
+  return scope === "user" ? `${topic}${ORG_MARK}${escapeBraces(orgId)}` : topic;
+}
+
+/**
+ * A room name is the hash tag of its topic's Redis keys (one Redis Cluster slot per topic), so it
+ * holds no `{` or `}`: an org id's braces (and `%`, to keep the mapping one-to-one) are
+ * percent-encoded. Topic ids never hold any of them.
+ */
+function escapeBraces(orgId: string): string {
+  return /[{}%]/.test(orgId) ? orgId.replace(/[{}%]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : orgId;
 }
 
 /** The topic of a room name made by `roomOf` (the room itself for topics that are their own room). */

@@ -30,26 +30,54 @@ const PLACEHOLDERS = Buffer.concat([
 const OFFSET_WITHIN_PLACEHOLDERS = 8;
 
 /**
- * Encodes deliveries into the channel + message pairs `@socket.io/redis-adapter` listens for, using
- * `@socket.io/redis-emitter` for the wire format. Publishing is left to the caller, so it can be done
- * atomically with the dedupe claim and the history append (lua/publish-n.lua).
+ * Which adapter the broadcasts are for: `classic` is `createAdapter`'s format (PUBLISH), `sharded`
+ * is `createShardedAdapter`'s (SPUBLISH on the room's channel). Both are msgpack.
  */
-export function createBroadcastEncoder(keys: HubKeys): (outgoing: readonly Outgoing[]) => EncodedBroadcast[] {
+export type PubSubWire = "classic" | "sharded";
+
+/**
+ * Encodes deliveries into the channel + message pairs `@socket.io/redis-adapter` listens for:
+ * `@socket.io/redis-emitter`'s wire format for the classic adapter, the sharded adapter's cluster
+ * message (`{ uid, nsp, type: BROADCAST, data: { packet, opts } }`) for the sharded one, on the
+ * room's channel either way. Publishing is left to the caller, so it can be done atomically with
+ * the dedupe claim and the history append (lua/publish-3.lua).
+ */
+export function createBroadcastEncoder(keys: HubKeys, wire: PubSubWire = "classic"): (outgoing: readonly Outgoing[]) => EncodedBroadcast[] {
   const captured: Array<string | Buffer> = [];
   // The emitter publishes synchronously inside emit(); this client only records what it would send.
   const recorder = { publish: (channel: string, message: string | Buffer) => void captured.push(channel, message) };
   const emitter = new Emitter(recorder, { key: keys.socketIo });
+  const encodeOne = (topic: string, clientEvent: string, envelope: Envelope): [string, Buffer] => {
+    if (wire === "sharded") return [keys.topicChannel(topic), encodeShardedBroadcast(topic, clientEvent, envelope)];
+    emitter.to(topic).emit(clientEvent, envelope);
+    return captured.splice(0) as [string, Buffer];
+  };
   return (outgoing) =>
     outgoing.map(({ topic, clientEvent, envelope, history }) => {
       const withPlaceholders: Envelope = history ? { ...envelope, offset: OFFSET_PLACEHOLDER, epoch: EPOCH_PLACEHOLDER } : envelope;
-      emitter.to(topic).emit(clientEvent, withPlaceholders);
-      const [channel, message] = captured.splice(0) as [string, Buffer];
+      const [channel, message] = encodeOne(topic, clientEvent, withPlaceholders);
       if (!history) return { topic, channel, message };
       // The envelope's last fields; only room names (no such bytes) follow them in the message.
       const at = message.lastIndexOf(PLACEHOLDERS);
       if (at < 0) throw new Error("offset placeholder not found in the encoded broadcast");
       return { topic, channel, message, offsetAt: at + OFFSET_WITHIN_PLACEHOLDERS, history };
     });
+}
+
+// socket.io-adapter's ClusterAdapter message type of a broadcast, and socket.io-parser's EVENT packet.
+const BROADCAST_MESSAGE = 3;
+const EVENT_PACKET = 2;
+/** The sender id of broadcasts no Socket.IO server sent (the adapters' own `EMITTER_UID`). */
+const EMITTER_UID = "emitter";
+
+/** One broadcast as `createShardedAdapter` sends it, to the sockets of one room of the main namespace. */
+function encodeShardedBroadcast(room: string, clientEvent: string, envelope: Envelope): Buffer {
+  return notepack.encode({
+    uid: EMITTER_UID,
+    nsp: "/",
+    type: BROADCAST_MESSAGE,
+    data: { packet: { type: EVENT_PACKET, data: [clientEvent, envelope], nsp: "/" }, opts: { rooms: [room], except: [], flags: {} } },
+  });
 }
 
 /** A broadcast read back from its wire format (history entries, live messages a gateway taps). */
@@ -61,14 +89,19 @@ export interface DecodedBroadcast {
 /** Decodes a message `createBroadcastEncoder` produced; undefined when it is not an event broadcast. */
 export function decodeBroadcast(message: Buffer): DecodedBroadcast | undefined {
   const decoded = notepack.decode(message) as unknown;
-  if (!Array.isArray(decoded)) return undefined;
-  const data = (decoded[1] as { data?: unknown } | undefined)?.data;
+  // Classic: [uid, packet, opts]; sharded: { uid, nsp, type, data: { packet, opts } }.
+  const packet = Array.isArray(decoded)
+    ? decoded[1]
+    : (decoded as { data?: { packet?: unknown } } | null | undefined)?.data?.packet;
+  const data = (packet as { data?: unknown } | undefined)?.data;
   if (!Array.isArray(data) || typeof data[0] !== "string" || typeof data[1] !== "object" || data[1] === null) return undefined;
   return { clientEvent: data[0], envelope: data[1] as Envelope };
 }
 
 // msgpack of `[ "emitter", ...`: the array header and the uid `@socket.io/redis-emitter` sends under.
 const EMITTER_HEAD = Buffer.concat([Buffer.from([0x93, 0xa7]), Buffer.from("emitter")]);
+// msgpack of `{ uid: "emitter", ...`: how `encodeShardedBroadcast`'s messages start.
+const SHARDED_HEAD = Buffer.concat([Buffer.from([0x84, 0xa3]), Buffer.from("uid"), Buffer.from([0xa7]), Buffer.from("emitter")]);
 // msgpack of the key `ts` followed by the uint64 marker: an epoch-ms time is an integer above 2^32.
 const TS_FIELD = Buffer.from([0xa2, 0x74, 0x73, 0xcf]);
 
@@ -80,10 +113,14 @@ const TS_FIELD = Buffer.from([0xa2, 0x74, 0x73, 0xcf]);
  * field named `ts` comes before it).
  */
 export function broadcastPublishedAt(message: Buffer): number | undefined {
-  if (message.length < EMITTER_HEAD.length + TS_FIELD.length + 8) return undefined;
-  if (message.compare(EMITTER_HEAD, 0, EMITTER_HEAD.length, 0, EMITTER_HEAD.length) !== 0) return undefined;
+  if (message.length < SHARDED_HEAD.length + TS_FIELD.length + 8) return undefined;
+  if (!startsWith(message, EMITTER_HEAD) && !startsWith(message, SHARDED_HEAD)) return undefined;
   const at = message.lastIndexOf(TS_FIELD);
   if (at < 0 || at + TS_FIELD.length + 8 > message.length) return undefined;
   const ts = message.readUInt32BE(at + TS_FIELD.length) * 2 ** 32 + message.readUInt32BE(at + TS_FIELD.length + 4);
   return Number.isSafeInteger(ts) ? ts : undefined;
+}
+
+function startsWith(message: Buffer, head: Buffer): boolean {
+  return message.compare(head, 0, head.length, 0, head.length) === 0;
 }

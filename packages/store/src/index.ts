@@ -1,4 +1,4 @@
-export type { DecodedBroadcast, EncodedBroadcast } from "./broadcast-encoder.js";
+export type { DecodedBroadcast, EncodedBroadcast, PubSubWire } from "./broadcast-encoder.js";
 export { broadcastPublishedAt, createBroadcastEncoder, decodeBroadcast } from "./broadcast-encoder.js";
 export type { CommandQueue, UserCommandOutcome } from "./command-queue.js";
 export { redisCommandQueue } from "./command-queue.js";
@@ -39,7 +39,7 @@ export { RecentIds } from "./recent-ids.js";
 export type { RedisClient } from "./redis-client.js";
 export type { RedisDeadLettersOptions } from "./redis-dead-letters.js";
 export { redisDeadLetters } from "./redis-dead-letters.js";
-export { redisEventSink } from "./redis-event-sink.js";
+export { type RedisEventSinkOptions, redisEventSink } from "./redis-event-sink.js";
 export { redisHistory } from "./redis-history.js";
 export type { ReplayResult } from "./replay.js";
 export { replayDeadLetters } from "./replay.js";

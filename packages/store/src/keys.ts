@@ -8,8 +8,17 @@ export interface HubKeys {
   readonly prefix: string;
   /** Channel prefix shared by `@socket.io/redis-adapter` (gateways) and `@socket.io/redis-emitter` (producers). */
   readonly socketIo: string;
-  /** Marks an event id as delivered for the dedupe window; ids are scoped by org (`:` is not an id character). */
-  dedupe(orgId: string, eventId: string): string;
+  /**
+   * The channel a topic's broadcasts go out on: `@socket.io/redis-adapter`'s per-room channel
+   * (`<prefix>:sio#/#<room>#`), PUBLISH in classic mode, SPUBLISH in sharded mode. Every key of the
+   * topic carries it as its hash tag, so the topic's keys and channel share one Redis Cluster slot.
+   */
+  topicChannel(room: string): string;
+  /**
+   * Marks an event id as delivered to one topic for the dedupe window; scoped by topic and org (`:`
+   * is not an id character), in the topic's slot.
+   */
+  dedupe(room: string, orgId: string, eventId: string): string;
   /** Dead-letter stream by name (see `deadLetterStreamName`): `<prefix>:dlq:{org_id}:{event_type}`. */
   deadLetters(stream: string): string;
   /** Sorted set of the dead-letter stream names written within their lifetime, scored by last write (epoch ms). */
@@ -28,10 +37,10 @@ export interface HubKeys {
   readonly queueDeadlines: string;
   /** Channel announcing a queue has new commands (message: its name). */
   readonly queueWake: string;
-  /** Keys of one topic's history. */
-  history(topic: string): HistoryKeys;
-  /** Keys of who is present on one topic. */
-  presence(topic: string): PresenceKeys;
+  /** Keys of one topic's history (by its room, see `roomOf`), in the topic's slot. */
+  history(room: string): HistoryKeys;
+  /** Keys of who is present on one topic (by its room), in the topic's slot. */
+  presence(room: string): PresenceKeys;
   /** Hash of one gateway node's presence entries: `{topic}\n{connection id}` -> `{user id}\n{org id}`. */
   presenceNode(nodeId: string): string;
   /** Sorted set of gateway nodes holding presence, scored by their last heartbeat (epoch ms). */
@@ -75,6 +84,15 @@ export interface QueueKeys {
   readonly outbox: string;
 }
 
+/** The adapter's channel for one room (room names hold no `{` or `}`: see `roomOf`). */
+function topicChannel(prefix: string, room: string): string {
+  return `${topicChannelPrefix(prefix)}#/#${room}#`;
+}
+
+function topicChannelPrefix(prefix: string): string {
+  return `${prefix}:sio`;
+}
+
 /**
  * Builds the key set of one hub. Several hubs can share a Redis by using different prefixes.
  *
@@ -85,8 +103,9 @@ export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
   if (!KEY_PREFIX.test(prefix)) throw new TypeError(`key prefix must match ${KEY_PREFIX}`);
   return {
     prefix,
-    socketIo: `${prefix}:sio`,
-    dedupe: (orgId, eventId) => `${prefix}:dedupe:${orgId}:${eventId}`,
+    socketIo: topicChannelPrefix(prefix),
+    topicChannel: (room) => topicChannel(prefix, room),
+    dedupe: (room, orgId, eventId) => `${prefix}:dedupe:{${topicChannel(prefix, room)}}:${orgId}:${eventId}`,
     deadLetters: (stream) => `${prefix}:dlq:${stream}`,
     deadLetterIndex: `${prefix}:dlq-index`,
     deadLetterSourceIndex: (source) => `${prefix}:dlq-index:${source}`,
@@ -101,8 +120,14 @@ export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
     activeQueues: `${prefix}:iq-active`,
     queueDeadlines: `${prefix}:iq-deadlines`,
     queueWake: `${prefix}:iq-wake`,
-    history: (topic) => ({ stream: `${prefix}:h:${topic}:s`, meta: `${prefix}:h:${topic}:m`, cursor: `${prefix}:h:${topic}:ack` }),
-    presence: (topic) => ({ counts: `${prefix}:pr:${topic}:n`, since: `${prefix}:pr:${topic}:t` }),
+    history: (room) => {
+      const tag = `{${topicChannel(prefix, room)}}`;
+      return { stream: `${prefix}:h:${tag}:s`, meta: `${prefix}:h:${tag}:m`, cursor: `${prefix}:h:${tag}:ack` };
+    },
+    presence: (room) => {
+      const tag = `{${topicChannel(prefix, room)}}`;
+      return { counts: `${prefix}:pr:${tag}:n`, since: `${prefix}:pr:${tag}:t` };
+    },
     presenceNode: (nodeId) => `${prefix}:pr-node:${nodeId}`,
     presenceNodes: `${prefix}:pr-nodes`,
     // The user's two keys share a hash tag: one slot, so one script can read both on Redis Cluster.

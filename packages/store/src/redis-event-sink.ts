@@ -1,34 +1,42 @@
-import { createBroadcastEncoder } from "./broadcast-encoder.js";
+import { createBroadcastEncoder, type PubSubWire } from "./broadcast-encoder.js";
 import { DEDUPE_WINDOW_MS, type EventSink } from "./event-sink.js";
 import { epochSalt } from "./history.js";
 import type { HubKeys } from "./keys.js";
 import { PUBLISH_OUTCOME, withHubCommands } from "./lua/scripts.js";
 import type { RedisClient } from "./redis-client.js";
 
+export interface RedisEventSinkOptions {
+  /** `classic` (PUBLISH, the classic adapter's format) or `sharded` (SPUBLISH, the sharded adapter's). @default "classic" */
+  pubsub?: PubSubWire;
+  /** @default DEDUPE_WINDOW_MS */
+  windowMs?: number;
+}
+
 /**
- * Delivers through Redis: one script call claims the event id, appends it to the history of each
- * topic that keeps one (giving it that topic's next offset) and publishes its broadcasts, which
- * every gateway's `@socket.io/redis-adapter` hands to its local sockets. Calls go out on one
- * connection in call order, so one producer's events keep their order.
+ * Delivers through Redis: per topic, one script call claims the event id on the topic, appends the
+ * event to the topic's history when it keeps one (giving it the topic's next offset) and publishes
+ * its broadcast, which every gateway with members of the topic hands to its local sockets. Each
+ * call touches one topic's slot, so it runs on Redis Cluster. A topic's calls go out on one
+ * connection in call order, so one producer's events keep their order on every topic.
  */
-export function redisEventSink(redis: RedisClient, keys: HubKeys, windowMs: number = DEDUPE_WINDOW_MS): EventSink {
+export function redisEventSink(redis: RedisClient, keys: HubKeys, options: RedisEventSinkOptions = {}): EventSink {
   const client = withHubCommands(redis);
-  const encode = createBroadcastEncoder(keys);
+  const pubsub = options.pubsub ?? "classic";
+  const encode = createBroadcastEncoder(keys, pubsub);
+  const sharded = pubsub === "sharded" ? "1" : "0";
+  const windowMs = options.windowMs ?? DEDUPE_WINDOW_MS;
   const salt = epochSalt();
   return {
     async deliver(event, outgoing) {
-      const keyList: string[] = [keys.dedupe(event.orgId, event.id)];
-      const args: Array<string | number | Buffer> = [windowMs, salt];
-      for (const { topic, channel, message, offsetAt, history } of encode(outgoing)) {
-        if (history && offsetAt !== undefined) {
+      const outcomes = await Promise.all(
+        encode(outgoing).map(({ topic, channel, message, offsetAt, history }) => {
           const { stream, meta } = keys.history(topic);
-          keyList.push(stream, meta);
-          args.push(channel, message, offsetAt + 1, history.size, history.ttlMs);
-        } else {
-          args.push(channel, message, 0, 0, 0);
-        }
-      }
-      return (await client.hubPublish(keyList.length, ...keyList, ...args)) === PUBLISH_OUTCOME.delivered;
+          const dedupe = keys.dedupe(topic, event.orgId, event.id);
+          const at = history && offsetAt !== undefined ? offsetAt + 1 : 0;
+          return client.hubPublish(dedupe, stream, meta, windowMs, salt, sharded, channel, message, at, history?.size ?? 0, history?.ttlMs ?? 0);
+        }),
+      );
+      return outcomes.some((outcome) => outcome === PUBLISH_OUTCOME.delivered);
     },
   };
 }

@@ -1,14 +1,23 @@
 import { luaCommands } from "./lua-commands.js";
 
-/** What publish-n.lua answers. */
+/** What publish-3.lua answers. */
 export const PUBLISH_OUTCOME = { duplicate: 0, delivered: 1 } as const;
 
 /** The storage scripts as commands of an ioredis client; each file's suffix is its KEYS count. */
 export interface HubCommands {
-  /** `keyCount` keys (the dedupe key, then stream + meta per delivery with history), then the arguments. */
+  /** One event on one topic: its dedupe key, history stream and meta, then the arguments (publish-3.lua). */
   hubPublish(
-    keyCount: number,
-    ...keysAndArgs: Array<string | number | Buffer>
+    dedupe: string,
+    stream: string,
+    meta: string,
+    windowMs: number,
+    salt: string,
+    sharded: "0" | "1",
+    channel: string,
+    message: Buffer,
+    offsetAt: number,
+    historySize: number,
+    historyTtlMs: number,
   ): Promise<(typeof PUBLISH_OUTCOME)[keyof typeof PUBLISH_OUTCOME]>;
   /** The Buffer variant ioredis defines for every script: broadcasts are binary. */
   hubReadHistoryBuffer(
@@ -52,7 +61,7 @@ export interface HubCommands {
 
 /** Registers the scripts on a client (once per client) and returns it typed with them. */
 export const withHubCommands = luaCommands<HubCommands>(new URL("./", import.meta.url), {
-  hubPublish: "publish-n",
+  hubPublish: "publish-3",
   hubReadHistory: "readHistory-3",
   hubAcknowledge: "acknowledge-2",
   hubDeadLetter: "deadLetter-5",

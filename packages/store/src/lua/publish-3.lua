@@ -1,0 +1,60 @@
+--[[
+  Delivers an event to one topic at most once per (topic, id) within the dedupe window: claims the
+  id on the topic and, only when it was free, appends the event to the topic's history (when it
+  keeps one) and publishes the broadcast. Claim, offset and broadcast are one step, and every key
+  and the channel share the topic's hash tag (one Redis Cluster slot), so:
+  - a producer that dies midway cannot leave an id claimed but undelivered on a topic;
+  - of several gateways that ingest the same event exactly one delivers it, and a duplicate id
+    never gets a second offset;
+  - offsets follow the order in which clients receive the topic's events, whoever published them.
+  An event for several topics is one call per topic: a producer that dies between them and retries
+  delivers the rest once and nothing twice.
+
+  KEYS[1]  dedupe key of (topic, org, event id)
+  KEYS[2]  the topic's history stream
+  KEYS[3]  the topic's history meta hash (`epoch`, `top`)
+  ARGV[1]  dedupe window, milliseconds
+  ARGV[2]  3 characters that end a new epoch (the caller's salt)
+  ARGV[3]  "1": SPUBLISH (sharded pub/sub), "0": PUBLISH
+  ARGV[4]  channel
+  ARGV[5]  message (@socket.io/redis-adapter wire format)
+  ARGV[6]  the 1-based position of the offset placeholder in the message (0: no history)
+  ARGV[7]  history size
+  ARGV[8]  history TTL, ms
+  The message holds the envelope's `offset` as a float64 placeholder and right after it `epoch` as
+  a 16-byte placeholder string; both are written here. Each history entry keeps Redis's time (`t`,
+  ms), so the TTL window has one clock. The topic's epoch and counter outlive its entries by 24 hours.
+
+  Returns 1 when delivered, 0 when the id was seen on the topic within the window (nothing published).
+]]
+if not redis.call("SET", KEYS[1], "1", "NX", "PX", ARGV[1]) then
+  return 0
+end
+
+--@include "redisTime"
+local message, at = ARGV[5], tonumber(ARGV[6])
+if at > 0 then
+  local GRACE_MS = 86400000
+  local seconds, micros, nowMs = redisTime()
+  local stream, meta, ttl = KEYS[2], KEYS[3], tonumber(ARGV[8])
+  local epoch = redis.call("HGET", meta, "epoch")
+  if not epoch then
+    -- No epoch: the history is new or was lost. Whatever the stream holds belongs to no epoch.
+    epoch = string.format("%08x%05x", seconds, micros) .. ARGV[2]
+    redis.call("DEL", stream)
+    redis.call("HSET", meta, "epoch", epoch, "top", 0)
+  end
+  local offset = redis.call("HINCRBY", meta, "top", 1)
+  -- float64 offset (8 bytes), then the key "epoch" and a str16 header (7 bytes), then the epoch.
+  message = string.sub(message, 1, at - 1) .. struct.pack(">d", offset) .. string.sub(message, at + 8, at + 14) .. epoch ..
+    string.sub(message, at + 31)
+  redis.call("XADD", stream, "MAXLEN", ARGV[7], offset .. "-0", "m", message, "t", nowMs)
+  redis.call("PEXPIRE", stream, ttl)
+  redis.call("PEXPIRE", meta, ttl + GRACE_MS)
+end
+if ARGV[3] == "1" then
+  redis.call("SPUBLISH", ARGV[4], message)
+else
+  redis.call("PUBLISH", ARGV[4], message)
+end
+return 1
