@@ -55,8 +55,10 @@ export interface Broker {
    */
   liveGeneration(room: string): number;
   /**
-   * Called once the live stream is back after an interruption, during which broadcasts were lost:
-   * with the rooms whose broadcasts were lost, or `undefined` for all of them.
+   * Called when broadcasts were lost to an interruption of the live stream, with the rooms whose
+   * broadcasts were lost (`undefined`: all of them): on classic pub/sub once the subscriber is back;
+   * on sharded pub/sub as soon as a connection drops or a channel moves to another master, before
+   * anything arrives on the new subscription.
    */
   onLiveGap(listener: (rooms: readonly string[] | undefined) => void): void;
 }

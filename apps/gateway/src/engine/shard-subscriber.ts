@@ -24,7 +24,10 @@ export interface ShardSubscriberOptions {
   logger: Logger;
 }
 
-/** Told which channels may have lost messages, once their subscription is back. */
+/**
+ * Told which channels may have lost messages, as soon as that is known (a connection dropped, a slot
+ * moved): before anything arrives on a new subscription.
+ */
 export type GapListener = (channels: readonly string[]) => void;
 
 /**
@@ -37,7 +40,8 @@ export type GapListener = (channels: readonly string[]) => void;
  * - a barrier: a PING on the connection that carries the channel, answered after every message
  *   the master sent it before;
  * - gap detection: a connection that dropped, or a slot that moved to another master (a failover),
- *   moves the generation of its channels and, once they are subscribed again, tells the gap listeners.
+ *   moves the generation of its channels and tells the gap listeners at once; `follow` refuses a
+ *   channel until its subscription is back.
  */
 export class ShardSubscriber extends EventEmitter {
   readonly #options: ShardSubscriberOptions;
@@ -73,9 +77,17 @@ export class ShardSubscriber extends EventEmitter {
   /**
    * Subscribes to `channel` until the returned function is called; resolves once the subscription
    * is in effect, so every message published after that reaches the `smessageBuffer` listeners.
+   * Rejects while the connection that carries the channel is down.
    */
   async follow(channel: string): Promise<() => void> {
     await this.#ref(channel);
+    const shard = this.#home.get(channel)?.shard;
+    if (!shard || shard.interrupted || shard.client.status !== "ready") {
+      // A subscription on a connection that is down (its master failed, the slot map not yet
+      // refreshed) receives nothing: a catch-up must not rely on it.
+      this.#unref(channel);
+      throw new Error(`the connection that carries ${channel} is down`);
+    }
     let released = false;
     return () => {
       if (released) return;
@@ -175,19 +187,22 @@ export class ShardSubscriber extends EventEmitter {
       if (!shard.served || shard.interrupted || this.#closed) return;
       shard.interrupted = true;
       shard.generation = ++this.#clock;
+      // At once, before anything arrives on a new subscription: a socket that got a broadcast
+      // from after the gap would skip the lost ones when it recovers from its last offset.
+      this.#tellGap([...shard.channels]);
     });
     client.on("ready", () => {
       shard.served = true;
       if (!shard.interrupted) return;
-      // ioredis sends the SSUBSCRIBEs again on ready: the PING is answered after them.
+      // ioredis sends the SSUBSCRIBEs again on ready: the PING is answered after them. Until then
+      // `follow` refuses, so no catch-up relies on a subscription that is not back yet.
       setImmediate(() => {
         client
           .ping()
           .then(() => {
-            if (!shard.interrupted || this.#closed) return;
+            if (this.#closed) return;
             shard.interrupted = false;
             shard.generation = ++this.#clock;
-            this.#tellGap([...shard.channels]);
           })
           .catch(() => undefined);
       });
@@ -199,30 +214,31 @@ export class ShardSubscriber extends EventEmitter {
   #rehome(): void {
     const { cluster } = this.#options;
     if (!cluster || this.#closed) return;
-    const moved: Array<Promise<string>> = [];
+    const moved: string[] = [];
     for (const [channel, home] of this.#home) {
       const node = cluster.slots[calculateSlot(channel)]?.[0];
       if (node === undefined || !home.shard || node === home.shard.node) continue;
-      const from = home.shard;
-      from.channels.delete(channel);
-      from.client.sunsubscribe(channel).catch(() => undefined);
+      moved.push(channel);
+    }
+    if (moved.length > 0) {
+      this.#options.logger.warn({ channels: moved.length }, "sharded subscriptions move to another master (a failover or a resharding)");
+      // Before subscribing there: what the new master published meanwhile never reached this node.
+      this.#tellGap(moved);
+    }
+    for (const channel of moved) {
+      const home = this.#home.get(channel);
+      if (!home?.shard) continue;
+      home.shard.channels.delete(channel);
+      home.shard.client.sunsubscribe(channel).catch(() => undefined);
       const to = this.#shardFor(channel);
-      home.subscribed = this.#subscribeOn(to, channel);
-      moved.push(home.subscribed.then(() => channel));
-      // Nothing from the old master reaches this channel's listeners any more.
       to.generation = ++this.#clock;
+      home.subscribed = this.#subscribeOn(to, channel);
     }
     for (const [node, shard] of this.#shards) {
       if (shard.channels.size > 0 || shard.client.status === "ready") continue;
       shard.client.disconnect();
       this.#shards.delete(node);
     }
-    if (moved.length === 0) return;
-    this.#options.logger.warn({ channels: moved.length }, "sharded subscriptions moved to another master (a failover)");
-    void Promise.allSettled(moved).then((results) => {
-      if (this.#closed) return;
-      this.#tellGap(results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : [])));
-    });
   }
 
   #tellGap(channels: readonly string[]): void {

@@ -38,6 +38,8 @@ export interface GatewayMetrics {
   readonly subscriptions: Gauge<"namespace">;
   /** Broadcasts this node handed to local sockets (rooms with at least one here) and their room sizes, by namespace. */
   readonly fanout: FanoutTally;
+  /** Room broadcasts received from Redis (`hub_pubsub_messages_total`), counted by the broadcast observer. */
+  readonly received: { messages: number };
   /** Publish (envelope `ts`) to the moment this node hands the broadcast to its sockets. */
   readonly publishToEmit: Histogram;
   /** History entries replayed to subscribers catching up, by namespace. */
@@ -123,6 +125,16 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
   });
   for (const reason of ["revoked", "disconnect"]) forcedDisconnects.inc({ reason }, 0);
   const fanout: FanoutTally = new Map();
+  const received = { messages: 0 };
+  new Counter({
+    name: "hub_pubsub_messages_total",
+    help: "Broadcasts this gateway received from Redis pub/sub, whether or not it has sockets in their room (on sharded pub/sub, only rooms it has members of).",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(received.messages);
+    },
+  });
   new Counter({
     name: "hub_broadcasts_total",
     help: "Broadcasts this gateway handed to local sockets (topics with at least one subscriber here), by namespace.",
@@ -145,6 +157,7 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
   });
   return {
     registry,
+    received,
     ingested: new Counter({
       name: "hub_events_ingested_total",
       help: "Events this gateway took in, by producer path (http, webhook, legacy), outcome (accepted, duplicate, rejected, failed) and rejection code.",
