@@ -69,7 +69,8 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       history: redisHistory(pub, options.keys),
       commands: redisCommandQueue(pub, options.keys),
       userSessions,
-      presence: (_io, nodeId) => redisPresence({ redis: pub, keys: options.keys, nodeId, ttlMs: options.presenceTtlMs, logger }),
+      presence: (_io, nodeId) =>
+        redisPresence({ redis: pub, keys: options.keys, nodeId, ttlMs: options.presenceTtlMs, pubsub: options.redis.pubsub, logger }),
       localQueues: undefined,
     },
     health: engineHealth(
