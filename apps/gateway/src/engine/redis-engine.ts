@@ -78,7 +78,8 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       history: redisHistory(pub, keys),
       commands: redisCommandQueue(pub, keys),
       userSessions,
-      presence: (_io, nodeId) => redisPresence({ redis: pub, keys, nodeId, ttlMs: options.presenceTtlMs, logger }),
+      presence: (_io, nodeId) =>
+        redisPresence({ redis: pub, keys, nodeId, ttlMs: options.presenceTtlMs, pubsub: options.redis.pubsub, logger }),
       localQueues: undefined,
     },
     health: engineHealth(
