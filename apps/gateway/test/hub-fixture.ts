@@ -9,6 +9,7 @@ import {
 } from "@hub/devkit";
 import { createHubEmitter } from "@hub/emitter";
 import type { ProducerEvent } from "@hub/events";
+import type { RedisClient } from "@hub/store";
 import { Cluster, Redis } from "ioredis";
 
 /** A running hub as the contract tests see it, whatever its engine. */
@@ -17,6 +18,10 @@ export interface HubFixture {
   gateways: GatewayProcess[];
   /** Publishes one event the way a backend would on this engine. */
   publish(event: ProducerEvent): Promise<void>;
+  /** What another gateway needs to join this hub's Redis (`REDIS_URL` or `REDIS_CLUSTER_NODES`); empty on memory. */
+  redisEnv: Record<string, string>;
+  /** A new client of this hub's Redis (a `Cluster` on a cluster); the caller disconnects it. Undefined on memory. */
+  connectProducer?(): RedisClient;
   close(): Promise<void>;
 }
 
@@ -35,6 +40,7 @@ export async function memoryHub(env: Record<string, string> = {}): Promise<HubFi
   return {
     engine: "memory",
     gateways: [gateway],
+    redisEnv: {},
     async publish(event) {
       const res = await httpPublish(gateway.url, event);
       if (res.status !== 202) throw new Error(`publish failed: ${res.status} ${await res.text()}`);
@@ -57,6 +63,8 @@ export async function redisHub(nodes: number, env: Record<string, string> = {}):
     engine: "redis",
     redis,
     gateways,
+    redisEnv: { REDIS_URL: redis.url, ...(env.HUB_PUBSUB ? { HUB_PUBSUB: env.HUB_PUBSUB } : {}) },
+    connectProducer: () => new Redis(redis.url),
     async publish(event) {
       await hub.publish(event);
     },
@@ -83,6 +91,8 @@ export async function clusterHub(nodes: number, env: Record<string, string> = {}
     engine: "cluster",
     cluster,
     gateways,
+    redisEnv: { REDIS_CLUSTER_NODES: cluster.seeds },
+    connectProducer: () => new Cluster(cluster.startupNodes),
     async publish(event) {
       await hub.publish(event);
     },
