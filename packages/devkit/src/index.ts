@@ -15,3 +15,5 @@ export { startTcpProxy } from "./tcp-proxy.js";
 export type { SignOptions, UserClaims } from "./tokens.js";
 export { serviceToken, TEST_INTERNAL_SECRET, TEST_JWT_SECRET, userToken } from "./tokens.js";
 export { until } from "./until.js";
+export type { RedisSentinelOptions, RedisSentinelSet } from "./redis-sentinel.js";
+export { startRedisSentinel } from "./redis-sentinel.js";
