@@ -11,6 +11,7 @@ import {
 } from "@hub/store";
 import { createAdapter } from "@socket.io/redis-adapter";
 import type { Logger } from "pino";
+import { redisIngestNodes } from "../ingest/redis-ingest-nodes.js";
 import { redisPresence } from "../presence/redis-presence.js";
 import { redisUserSessions } from "../protection/redis-user-sessions.js";
 import type { LiveTap } from "../recovery/live-holds.js";
@@ -69,6 +70,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       history: redisHistory(pub, options.keys),
       commands: redisCommandQueue(pub, options.keys),
       userSessions,
+      ingestNodes: redisIngestNodes(pub, options.keys),
       presence: (_io, nodeId) => redisPresence({ redis: pub, keys: options.keys, nodeId, ttlMs: options.presenceTtlMs, logger }),
       localQueues: undefined,
     },
