@@ -189,10 +189,13 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   broker.tapLive(holds);
   // Broadcasts published while this node's Redis subscription was down never reached its sockets:
   // close their connections, so clients reconnect and recover from history (subscribe with since).
-  broker.onLiveGap(() => {
+  broker.onLiveGap((rooms) => {
     metrics.liveGaps.inc();
-    const sockets = [...io.of("/").sockets.values()];
-    logger.warn({ connections: sockets.length }, "live stream was interrupted: closing connections so clients recover what they missed");
+    const sockets = rooms === undefined ? [...io.of("/").sockets.values()] : socketsIn(io, rooms);
+    logger.warn(
+      { connections: sockets.length, rooms: rooms?.length ?? "all" },
+      "live stream was interrupted: closing connections so clients recover what they missed",
+    );
     for (const socket of sockets) socket.conn.close();
   });
   const subscriptions: SubscriptionContext = {
@@ -200,8 +203,9 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     limits: config.limits,
     history: stores.history,
     holds,
-    liveBarrier: () => broker.liveBarrier(),
-    liveGeneration: () => broker.liveGeneration(),
+    follow: (room) => broker.follow(room),
+    liveBarrier: (room) => broker.liveBarrier(room),
+    liveGeneration: (room) => broker.liveGeneration(room),
     available: health.available,
     replayBudgetBytes: config.limits.clientBufferBytes / 2,
     onJoined: presenceTracking.joined,
@@ -319,4 +323,17 @@ function listenOn(server: HttpServer, port: number, host: string): Promise<Addre
       resolve(server.address() as AddressInfo);
     });
   });
+}
+
+/** This node's sockets in any of the rooms, each once. */
+function socketsIn(io: HubServer, rooms: readonly string[]): HubSocket[] {
+  const nsp = io.of("/");
+  const found = new Set<HubSocket>();
+  for (const room of rooms) {
+    for (const id of nsp.adapter.rooms.get(room) ?? []) {
+      const socket = nsp.sockets.get(id);
+      if (socket) found.add(socket);
+    }
+  }
+  return [...found];
 }

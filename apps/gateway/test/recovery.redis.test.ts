@@ -1,6 +1,7 @@
 import { closeAllClients, collect, connectClient, nextEvent, request, userToken } from "@hub/devkit";
 import { createHubEmitter } from "@hub/emitter";
 import { EMPTY_EPOCH, type SubscribeOk } from "@hub/events";
+import { hubKeys } from "@hub/store";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type HubFixture, redisHub } from "./hub-fixture.js";
@@ -75,7 +76,7 @@ describe("recovery when Redis loses data or connections", () => {
       expect(await request(client, "presence", { topic: "org:churn" })).toMatchObject({ ok: true });
       expect(await request(client, "unsubscribe", { topic })).toMatchObject({ ok: true });
     }
-    const [, historyKeys] = await admin.scan(0, "MATCH", "hub:h:tournament:churn-*", "COUNT", 10_000);
+    const [, historyKeys] = await admin.scan(0, "MATCH", `${hubKeys().history("tournament:churn-").stream.slice(0, -"#}:s".length)}*`, "COUNT", 10_000);
     expect(historyKeys).toEqual([]);
     expect(await admin.dbsize()).toBeLessThanOrEqual(before + 2);
   });

@@ -38,17 +38,28 @@ export interface Broker {
   /** Tells the observer about every broadcast this node hands to its sockets. */
   observeBroadcasts(observer: BroadcastObserver): void;
   /**
-   * Resolves once every broadcast published before the call has reached this node's listeners
-   * (the tap and the sockets' rooms).
+   * Makes sure this node receives the room's broadcasts until the returned function is called,
+   * resolving once it does: on sharded pub/sub a node is subscribed only to the rooms it has
+   * sockets in, and a catch-up reads history before its socket joins. A no-op where the node
+   * receives every broadcast.
    */
-  liveBarrier(): Promise<void>;
+  follow(room: string): Promise<() => void>;
   /**
-   * Counts the interruptions of this node's live stream (its Redis subscription dropped): a catch-up
-   * that saw the count change may have missed broadcasts.
+   * Resolves once every broadcast to the room published before the call has reached this node's
+   * listeners (the tap and the sockets' rooms). The room is followed.
    */
-  liveGeneration(): number;
-  /** Called once the live stream is back after an interruption, during which broadcasts were lost. */
-  onLiveGap(listener: () => void): void;
+  liveBarrier(room: string): Promise<void>;
+  /**
+   * Moves with each interruption of the live stream that carries the room (a Redis subscriber
+   * connection dropped, a failover moved the room's channel): a catch-up that saw it change may
+   * have missed broadcasts.
+   */
+  liveGeneration(room: string): number;
+  /**
+   * Called once the live stream is back after an interruption, during which broadcasts were lost:
+   * with the rooms whose broadcasts were lost, or `undefined` for all of them.
+   */
+  onLiveGap(listener: (rooms: readonly string[] | undefined) => void): void;
 }
 
 /** What the cluster keeps: the storage ports of @hub/store, and the gateway's own. */

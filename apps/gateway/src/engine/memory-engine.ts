@@ -45,6 +45,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
         observer = next;
       },
       // Broadcasts are handed out synchronously in this process.
+      follow: async () => () => {},
       async liveBarrier() {},
       liveGeneration: () => 0,
       onLiveGap() {},
