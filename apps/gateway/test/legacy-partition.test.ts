@@ -5,16 +5,18 @@ import {
   type GatewayProcess,
   type HubClient,
   nextEvent,
+  type RedisCluster,
   type RedisServer,
   request,
   serviceToken,
   startGateway,
   startRedis,
+  startRedisCluster,
   until,
 } from "@hub/devkit";
 import { createHubEmitter, type HubEmitter } from "@hub/emitter";
 import type { Envelope } from "@hub/events";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rendezvousOwners } from "../src/ingest/rendezvous.js";
 
@@ -295,4 +297,132 @@ describe("legacy channel partitioned over the gateways", () => {
       await stream;
     }
   }, 90_000);
+});
+
+/**
+ * The same on a 6-process Redis Cluster with sharded pub/sub: Rails PUBLISHes on a plain connection
+ * to one node (classic pub/sub reaches every node of a cluster), the membership is one key, and each
+ * gateway still parses only its orgs' messages. Broadcasts go out per topic on SPUBLISH, which keeps
+ * no order between topics: the sentinels go to every org's topic.
+ */
+describe("legacy channel partitioned over gateways on Redis Cluster", () => {
+  const GATEWAYS = 3;
+  const CLUSTER_ORGS = ORGS.slice(0, 12);
+  let cluster: RedisCluster;
+  let rails: Redis;
+  let sdkRedis: Cluster;
+  let sdk: HubEmitter;
+  let service: string;
+  let gateways: Array<{ gateway: GatewayProcess; id: string }> = [];
+
+  async function metric(gateway: GatewayProcess, family: string, labels = ""): Promise<number> {
+    const text = await (await fetch(`${gateway.url}/metrics`)).text();
+    let total = 0;
+    for (const [, name, labelText, value] of text.matchAll(/^(\w+)(?:\{([^}]*)\})? (\S+)$/gm)) {
+      if (name === family && (labelText ?? "").includes(labels)) total += Number(value);
+    }
+    return total;
+  }
+  const parsed = (gateway: GatewayProcess) => metric(gateway, "hub_events_ingested_total", 'source="legacy"');
+  const skipped = (gateway: GatewayProcess) => metric(gateway, "hub_legacy_skipped_total");
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+    rails = new Redis((cluster.nodes[0] as { url: string }).url);
+    sdkRedis = new Cluster(cluster.startupNodes);
+    sdk = createHubEmitter({ redis: sdkRedis });
+    service = await serviceToken("legacy-partition-cluster-test");
+    gateways = await Promise.all(
+      Array.from({ length: GATEWAYS }, async (_, i) => ({
+        id: `lpc-gw-${i + 1}`,
+        gateway: await startGateway({
+          REDIS_CLUSTER_NODES: cluster.seeds,
+          HUB_PUBSUB: "sharded",
+          HUB_NODE_ID: `lpc-gw-${i + 1}`,
+          LEGACY_MEMBERSHIP_TTL_MS: String(MEMBERSHIP_TTL_MS),
+          SUBSCRIBE_RATE_PER_SECOND: "10000",
+        }),
+      })),
+    );
+    const members = gateways
+      .map((g) => g.id)
+      .sort()
+      .join(",");
+    await Promise.all(
+      gateways.map((g) =>
+        g.gateway.waitForLog(
+          (line) => line.msg === "legacy channel partition settled" && (line.members as string[] | undefined)?.join(",") === members,
+        ),
+      ),
+    );
+  });
+
+  afterAll(async () => {
+    closeAllClients();
+    rails?.disconnect();
+    sdkRedis?.disconnect();
+    await Promise.all(gateways.map((g) => g.gateway.stop()));
+    await cluster?.stop();
+  });
+
+  it("delivers every legacy event exactly once, in its org's order, and each gateway parses only its orgs' (2 of 3 owners)", async () => {
+    const nonce = fresh();
+    const watchers = await Promise.all(
+      gateways.map(async ({ gateway }) => {
+        const client = await connectClient(gateway.url, service);
+        const watcher: Watcher = { client, ids: [], orgs: [] };
+        client.on("roster.player_hired", (envelope: Envelope) => {
+          watcher.ids.push(envelope.id);
+          watcher.orgs.push(envelope.org_id);
+        });
+        for (const org of CLUSTER_ORGS) expect(await request(client, "subscribe", { topic: `org:${org}` })).toMatchObject({ ok: true });
+        return watcher;
+      }),
+    );
+    const events = Array.from({ length: 240 }, (_, seq) => {
+      const org = CLUSTER_ORGS[seq % CLUSTER_ORGS.length] as number;
+      const id = `lpc-${nonce}-${seq}`;
+      const event = { id, type: "roster.player_hired", user_id: 7, org_id: org, payload: { seq }, published_at: new Date().toISOString() };
+      return { channel: legacyChannel(org), message: JSON.stringify(event), id, org };
+    });
+    const before = await Promise.all(
+      gateways.map(async ({ gateway }) => ({ parsed: await parsed(gateway), skipped: await skipped(gateway) })),
+    );
+
+    const pipeline = rails.pipeline();
+    for (const { channel, message } of events) pipeline.publish(channel, message);
+    for (const [error] of (await pipeline.exec()) ?? []) expect(error).toBeNull();
+    // Every gateway receives every message, whichever node it subscribed on.
+    await Promise.all(
+      gateways.map(({ gateway }, i) =>
+        until(
+          `${gateway.url} to finish ${events.length} legacy messages`,
+          async () =>
+            (await parsed(gateway)) + (await skipped(gateway)) >= (before[i]?.parsed ?? 0) + (before[i]?.skipped ?? 0) + events.length,
+          30_000,
+        ),
+      ),
+    );
+    // A sentinel on every org's topic: each proves its topic's earlier broadcasts have arrived.
+    for (const org of CLUSTER_ORGS) {
+      const id = `sentinel-${fresh()}`;
+      const arrived = Promise.all(watchers.map((w) => nextEvent(w.client, "roster.sentinel", id)));
+      await sdk.publish({ id, type: "roster.sentinel", org_id: org, payload: {} });
+      await arrived;
+    }
+
+    const ids = events.map((e) => e.id);
+    for (const w of watchers) {
+      expect(new Set(w.ids).size).toBe(w.ids.length);
+      expect([...w.ids].sort()).toEqual([...ids].sort());
+      for (const org of CLUSTER_ORGS) {
+        expect(w.ids.filter((_, i) => w.orgs[i] === String(org))).toEqual(events.filter((e) => e.org === org).map((e) => e.id));
+      }
+    }
+    const members = gateways.map((g) => g.id);
+    const counts = await Promise.all(gateways.map(async ({ gateway }, i) => (await parsed(gateway)) - (before[i]?.parsed ?? 0)));
+    expect(counts).toEqual(members.map((m) => events.filter((e) => rendezvousOwners(e.channel, members, 2).includes(m)).length));
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(2 * events.length);
+    console.info(`on Redis Cluster, parsed per gateway: ${counts.join(", ")} of ${events.length} events`);
+  });
 });
