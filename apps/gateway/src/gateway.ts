@@ -117,19 +117,21 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     },
   });
   // The legacy channel's orgs are partitioned over the gateways: each parses only its own share.
-  const legacyPartition = startLegacyPartition({
-    nodes: stores.ingestNodes,
-    nodeId: config.nodeId,
-    ttlMs: config.legacyMembershipTtlMs,
-    logger,
-    onMembers: (members) => metrics.legacyMembers.set(members?.length ?? 0),
-  });
+  const legacyPartition =
+    stores.ingestNodes &&
+    startLegacyPartition({
+      nodes: stores.ingestNodes,
+      nodeId: config.nodeId,
+      ttlMs: config.legacyMembershipTtlMs,
+      logger,
+      onMembers: (members) => metrics.legacyMembers.set(members?.length ?? 0),
+    });
   startLegacyChannel({
     channels: engine.channels,
     publisher,
     commands: stores.commands,
     pattern: config.legacyChannelPattern,
-    owns: legacyPartition.owns,
+    owns: legacyPartition?.owns ?? (() => true),
     stats,
   });
   // With the memory engine this process is the whole hub: it runs the inhouse queues too.
@@ -296,7 +298,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     async close() {
       lifecycle = "draining";
       // Leaving first: the other owners take over this node's orgs while it still processes them.
-      const leftLegacy = legacyPartition.close();
+      const leftLegacy = legacyPartition?.close();
       reconciler?.stop();
       outbound.stop();
       admission?.stop();

@@ -2,13 +2,13 @@ import { type RedisCluster, type RedisServer, startRedis, startRedisCluster } fr
 import { hubKeys, type RedisClient } from "@hub/store";
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type IngestNodes, memoryIngestNodes } from "../src/ingest/ingest-nodes.js";
+import type { IngestNodes } from "../src/ingest/ingest-nodes.js";
 import { redisIngestNodes } from "../src/ingest/redis-ingest-nodes.js";
 
 /**
  * The legacy channel's membership (docs/operations.md "Legacy Redis channel"): one sorted set that
  * each gateway heartbeats into, on a single Redis and on a real 6-process Redis Cluster (one key,
- * so one slot: the script must run there unchanged), and the memory engine's version beside them.
+ * so one slot: the script must run there unchanged).
  */
 
 const TTL_MS = 5_000;
@@ -76,20 +76,5 @@ describe.each(topologies)("legacy membership on $name", (topology) => {
     await admin.zadd(keys.ingestNodes, now - TTL_MS - 1_000, "gw-dead", now - TTL_MS + 2_000, "gw-late");
     expect((await nodes.beat("gw-alive", TTL_MS)).sort()).toEqual(["gw-alive", "gw-late"]);
     expect((await admin.zrange(keys.ingestNodes, 0, -1)).sort()).toEqual(["gw-alive", "gw-late"]);
-  });
-});
-
-describe("legacy membership in memory", () => {
-  it("answers the live members by its clock and forgets the stale and the departed", async () => {
-    let now = 1_000_000;
-    const nodes = memoryIngestNodes(() => now);
-    expect(await nodes.beat("gw-1", TTL_MS)).toEqual(["gw-1"]);
-    now += 1_000;
-    expect((await nodes.beat("gw-2", TTL_MS)).sort()).toEqual(["gw-1", "gw-2"]);
-    now += TTL_MS;
-    // gw-1 last beat TTL + 1 s ago; gw-2 exactly TTL ago (still live).
-    expect((await nodes.beat("gw-3", TTL_MS)).sort()).toEqual(["gw-2", "gw-3"]);
-    await nodes.leave("gw-2");
-    expect(await nodes.beat("gw-3", TTL_MS)).toEqual(["gw-3"]);
   });
 });

@@ -76,7 +76,13 @@ describe("recovery when Redis loses data or connections", () => {
       expect(await request(client, "presence", { topic: "org:churn" })).toMatchObject({ ok: true });
       expect(await request(client, "unsubscribe", { topic })).toMatchObject({ ok: true });
     }
-    const [, historyKeys] = await admin.scan(0, "MATCH", `${hubKeys().history("tournament:churn-").stream.slice(0, -"#}:s".length)}*`, "COUNT", 10_000);
+    const [, historyKeys] = await admin.scan(
+      0,
+      "MATCH",
+      `${hubKeys().history("tournament:churn-").stream.slice(0, -"#}:s".length)}*`,
+      "COUNT",
+      10_000,
+    );
     expect(historyKeys).toEqual([]);
     expect(await admin.dbsize()).toBeLessThanOrEqual(before + 2);
   });

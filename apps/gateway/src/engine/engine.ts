@@ -71,8 +71,11 @@ export interface Stores {
   readonly commands: CommandQueue;
   /** Users' connections (MAX_CONNECTIONS_PER_USER) and revocations, cluster-wide. */
   readonly userSessions: UserSessions;
-  /** The gateways ingesting the legacy channel, which its orgs are partitioned over. */
-  readonly ingestNodes: IngestNodes;
+  /**
+   * The gateways ingesting the legacy channel, which its orgs are partitioned over; undefined on
+   * the memory engine, which ingests no legacy channel.
+   */
+  readonly ingestNodes: IngestNodes | undefined;
   /** Cluster-wide presence for this node's sockets; `nodeId` names this node's entries. */
   presence(io: HubServer, nodeId: string): Presence;
   /**

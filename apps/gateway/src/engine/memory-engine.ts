@@ -1,7 +1,6 @@
 import { memoryQueueStore } from "@hub/inhouse";
 import { DEDUPE_WINDOW_MS, MemoryHistory, memoryDeadLetters, memoryEventSink, RecentIds } from "@hub/store";
 import type { Server } from "socket.io";
-import { memoryIngestNodes } from "../ingest/ingest-nodes.js";
 import { memoryPresence } from "../presence/memory-presence.js";
 import { memoryUserSessions } from "../protection/memory-user-sessions.js";
 import type { LiveTap } from "../recovery/live-holds.js";
@@ -57,7 +56,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       history,
       commands: queues.commands,
       userSessions: memoryUserSessions(),
-      ingestNodes: memoryIngestNodes(),
+      ingestNodes: undefined,
       presence: (io) => memoryPresence(io),
       localQueues: queues,
     },
