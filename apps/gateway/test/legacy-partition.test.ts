@@ -16,6 +16,7 @@ import {
 } from "@hub/devkit";
 import { createHubEmitter, type HubEmitter } from "@hub/emitter";
 import type { Envelope } from "@hub/events";
+import { hubKeys } from "@hub/store";
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rendezvousOwners } from "../src/ingest/rendezvous.js";
@@ -297,6 +298,26 @@ describe("legacy channel partitioned over the gateways", () => {
       await stream;
     }
   }, 90_000);
+
+  // After the SIGKILL test: it stops the gateway that joined there.
+  it("removes a gateway that shuts down from the membership at once, and the others share its orgs", async () => {
+    const leaving = live.at(-1) as Live;
+    const staying = live.slice(0, -1);
+    const keys = hubKeys();
+    expect(await admin.zscore(keys.ingestNodes, leaving.id)).not.toBeNull();
+    expect(await leaving.gateway.stop()).toBe(0);
+    // Gone before the TTL could have expired it: the others need not wait for it.
+    expect(await admin.zscore(keys.ingestNodes, leaving.id)).toBeNull();
+    await Promise.all(
+      staying.map((node) =>
+        settledOn(
+          node,
+          staying.map((n) => n.id),
+        ),
+      ),
+    );
+    live = staying;
+  });
 });
 
 /**
