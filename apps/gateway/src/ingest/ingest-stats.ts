@@ -26,8 +26,8 @@ export class IngestStats {
     if (duplicate) this.metrics.dedupeHits.inc({ source });
   }
 
-  /** Counts a legacy message left to the org's owners (LegacyPartition): not parsed here. */
-  skipped(_source: "legacy"): void {
+  /** Counts a legacy message left to its org's owners (LegacyPartition): not parsed here. */
+  legacySkipped(): void {
     this.metrics.legacySkipped.inc();
   }
 

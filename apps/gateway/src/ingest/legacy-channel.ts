@@ -75,12 +75,12 @@ export function channelOrg(pattern: string, channel: string): string {
  * is alive does. Events without an id get one derived from their content, the same on every node.
  * Messages are handed to the pipeline in arrival order and its Redis calls go out on one
  * connection, so the first broadcast of any event follows that of every event of its org published
- * before it.
+ * before it, while the org's owners stay the same (docs/protocol.md "Ordering").
  */
 export function startLegacyChannel({ channels, publisher, commands, pattern, owns, stats }: LegacyChannelOptions): void {
   channels.subscribe(pattern, (channel, message) => {
     if (!owns(channel)) {
-      stats.skipped("legacy");
+      stats.legacySkipped();
       return;
     }
     const digest = createHash("sha256").update(channel).update("\n").update(message).digest();

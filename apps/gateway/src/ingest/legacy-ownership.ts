@@ -1,9 +1,9 @@
 import { isRendezvousOwner } from "./rendezvous.js";
 
 /** Owners per org: a crashed owner loses nothing while the others notice it is gone. */
-export const LEGACY_REPLICAS = 2;
+const LEGACY_REPLICAS = 2;
 /** Heartbeats a node keeps processing the orgs it just lost, so nodes whose views differ overlap. */
-export const LEGACY_GRACE_BEATS = 2;
+const LEGACY_GRACE_BEATS = 2;
 
 /**
  * Which legacy channels this node processes, from the live members its heartbeats read. Pure: the

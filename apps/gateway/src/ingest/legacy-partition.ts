@@ -3,7 +3,7 @@ import type { IngestNodes } from "./ingest-nodes.js";
 import { LegacyOwnership } from "./legacy-ownership.js";
 
 /** Heartbeats per TTL: a view is at most a quarter TTL old, and a missed beat or two is no departure. */
-export const LEGACY_BEATS_PER_TTL = 4;
+const LEGACY_BEATS_PER_TTL = 4;
 
 export interface LegacyPartitionOptions {
   nodes: IngestNodes;
