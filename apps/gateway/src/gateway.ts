@@ -25,6 +25,7 @@ import { userRoutes } from "./http/user-routes.js";
 import { webhookRoutes } from "./http/webhook-routes.js";
 import { IngestStats } from "./ingest/ingest-stats.js";
 import { channelOrg, startLegacyChannel } from "./ingest/legacy-channel.js";
+import { startLegacyPartition } from "./ingest/legacy-partition.js";
 import { createMetrics } from "./metrics/metrics.js";
 import { trackTopicMetrics } from "./metrics/topic-metrics.js";
 import { type Admission, connectionAdmission } from "./protection/admission.js";
@@ -115,11 +116,22 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       if (overflow) metrics.deadLetterOverflow.inc({ source });
     },
   });
+  // The legacy channel's orgs are partitioned over the gateways: each parses only its own share.
+  const legacyPartition =
+    stores.ingestNodes &&
+    startLegacyPartition({
+      nodes: stores.ingestNodes,
+      nodeId: config.nodeId,
+      ttlMs: config.legacyMembershipTtlMs,
+      logger,
+      onMembers: (members) => metrics.legacyMembers.set(members?.length ?? 0),
+    });
   startLegacyChannel({
     channels: engine.channels,
     publisher,
     commands: stores.commands,
     pattern: config.legacyChannelPattern,
+    owns: legacyPartition?.owns ?? (() => true),
     stats,
   });
   // With the memory engine this process is the whole hub: it runs the inhouse queues too.
@@ -285,12 +297,15 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     },
     async close() {
       lifecycle = "draining";
+      // Leaving first: the other owners take over this node's orgs while it still processes them.
+      const leftLegacy = legacyPartition?.close();
       reconciler?.stop();
       outbound.stop();
       admission?.stop();
       await drainClients(io, http, logger, clientWaitMs(config.shutdownTimeoutMs));
       await queueWorker?.close();
       await presence.close();
+      await leftLegacy;
       await engine.close();
       // Last: the balancer reads 503 on it while the node drains. A check in flight is answered.
       if (healthServer?.listening) {

@@ -48,6 +48,11 @@ export interface HubKeys {
    * scored by their last heartbeat (epoch ms), or by minus the time a sweeper claimed it for removal.
    */
   readonly presenceNodes: string;
+  /**
+   * Sorted set of the gateways ingesting the legacy channel, scored by their last heartbeat (epoch
+   * ms): the members the legacy channel's orgs are partitioned over. One key, so one slot.
+   */
+  readonly ingestNodes: string;
   /** Hash of one user's live connections, cluster-wide: connection id -> when the entry expires (epoch ms). */
   userConnections(orgId: string, userId: string): string;
   /** When set: the user's tokens issued before this time (epoch ms) are refused. */
@@ -155,6 +160,7 @@ export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
       topics: (incarnation) => `${prefix}:pr-node:{${nodeId}}:t:${incarnation}`,
     }),
     presenceNodes: `${prefix}:pr-nodes`,
+    ingestNodes: `${prefix}:ingest-nodes`,
     // The user's two keys share a hash tag: one slot, so one script can read both on Redis Cluster.
     userConnections: (orgId, userId) => `${prefix}:user:{${orgId}/${userId}}:conn`,
     revocation: (orgId, userId) => `${prefix}:user:{${orgId}/${userId}}:revoked`,

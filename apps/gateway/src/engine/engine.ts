@@ -1,6 +1,7 @@
 import type { QueueStore } from "@hub/inhouse";
 import type { EngineKind } from "@hub/runtime";
 import type { CommandQueue, DeadLetters, EventSink, History } from "@hub/store";
+import type { IngestNodes } from "../ingest/ingest-nodes.js";
 import type { Presence } from "../presence/presence.js";
 import type { UserSessions } from "../protection/user-sessions.js";
 import type { HubServer } from "../protocol/hub-socket.js";
@@ -72,6 +73,11 @@ export interface Stores {
   readonly commands: CommandQueue;
   /** Users' connections (MAX_CONNECTIONS_PER_USER) and revocations, cluster-wide. */
   readonly userSessions: UserSessions;
+  /**
+   * The gateways ingesting the legacy channel, which its orgs are partitioned over; undefined on
+   * the memory engine, which ingests no legacy channel.
+   */
+  readonly ingestNodes: IngestNodes | undefined;
   /** Cluster-wide presence for this node's sockets; `nodeId` names this node's entries. */
   presence(io: HubServer, nodeId: string): Presence;
   /**

@@ -56,6 +56,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       history,
       commands: queues.commands,
       userSessions: memoryUserSessions(),
+      ingestNodes: undefined,
       presence: (io) => memoryPresence(io),
       localQueues: queues,
     },

@@ -12,6 +12,7 @@ import {
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { redisIngestNodes } from "../ingest/redis-ingest-nodes.js";
 import { redisPresence } from "../presence/redis-presence.js";
 import { redisUserSessions } from "../protection/redis-user-sessions.js";
 import type { LiveTap } from "../recovery/live-holds.js";
@@ -78,6 +79,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       history: redisHistory(pub, keys),
       commands: redisCommandQueue(pub, keys),
       userSessions,
+      ingestNodes: redisIngestNodes(pub, keys),
       presence: (_io, nodeId) =>
         redisPresence({ redis: pub, keys, nodeId, ttlMs: options.presenceTtlMs, pubsub: options.redis.pubsub, logger }),
       localQueues: undefined,

@@ -26,6 +26,10 @@ export interface GatewayMetrics {
   readonly eventsIn: Counter<"source" | "type">;
   /** Valid events whose id was seen within the dedupe window, by producer path. */
   readonly dedupeHits: Counter<"source">;
+  /** Legacy messages of orgs this node does not own, left unparsed to their owners. */
+  readonly legacySkipped: Counter;
+  /** Gateways in this node's view of the legacy channel's membership (0 while it processes every org). */
+  readonly legacyMembers: Gauge;
   /** Rejected input written to the dead-letter queue by this node, by producer path and code. */
   readonly deadLettered: Counter<"source" | "code">;
   /** Of those, the ones written to their source's overflow stream (`DLQ_MAX_STREAMS_PER_SOURCE` reached), by producer path. */
@@ -174,6 +178,16 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
       name: "hub_dedupe_hits_total",
       help: "Valid events whose id was already delivered within the dedupe window (accepted, not delivered again), by producer path.",
       labelNames: ["source"],
+      registers,
+    }),
+    legacySkipped: new Counter({
+      name: "hub_legacy_skipped_total",
+      help: "Legacy-channel messages of orgs this gateway does not own, left unparsed to their two owners.",
+      registers,
+    }),
+    legacyMembers: new Gauge({
+      name: "hub_legacy_members",
+      help: "Gateways in this gateway's view of the legacy channel's membership, which the orgs are partitioned over (0: it processes every org).",
       registers,
     }),
     deadLettered: new Counter({
