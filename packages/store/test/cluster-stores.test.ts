@@ -3,6 +3,7 @@ import type { Envelope } from "@hub/events";
 import { Cluster } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
+  createPublisher,
   type DeadLetter,
   type DeadLetterReceipt,
   deadLetterOrg,
@@ -11,6 +12,7 @@ import {
   redisDeadLetters,
   redisEventSink,
   redisHistory,
+  replayDeadLetters,
 } from "../src/index.js";
 
 /**
@@ -158,6 +160,27 @@ describe("dead letters on Redis Cluster", () => {
     expect(streams).toHaveLength(cap + 2);
     const overflowed = await first.entries("_overflow:webhook", { count: 100 });
     expect(new Set(overflowed.map((e) => e.orgId))).toEqual(new Set(orgs.filter((org) => !own.includes(`${org}:match.any`))));
+  });
+});
+
+describe("replaying dead letters on Redis Cluster", () => {
+  it("delivers what is valid now into its topic's history, removes it, and keeps what still fails", async () => {
+    const deadLetters = redisDeadLetters(one, keys);
+    const publisher = createPublisher({ sink: redisEventSink(one, keys), deadLetters });
+    const valid = { id: "replay-1", type: "roster.player_hired", org_id: "42", payload: {} };
+    const invalid = { id: "replay-2", type: "roster.player_hired", org_id: "42", payload: "not an object" };
+    for (const event of [valid, invalid])
+      await deadLetters.append(letter("42", { type: "roster.any", raw: JSON.stringify(event), source: "http" }));
+    const ids = (await deadLetters.entries("42:roster.any", { count: 10 })).map((e) => e.id);
+
+    const result = await replayDeadLetters(publisher, redisDeadLetters(two, keys), "42:roster.any", {
+      contextOf: () => ({ source: "http" }),
+    });
+    expect(result.replayed).toEqual([ids[0]]);
+    expect(result.failed).toEqual([{ id: ids[1], error: expect.objectContaining({ code: "invalid_event" }) }]);
+    expect((await deadLetters.entries("42:roster.any", { count: 10 })).map((e) => e.id)).toEqual([ids[1]]);
+    const read = await redisHistory(two, keys).read("org:42", { size: 200, ttlMs: 300_000 }, { fromCursor: true });
+    expect(read.entries.map((e) => e.envelope.id)).toEqual(["replay-1"]);
   });
 });
 
