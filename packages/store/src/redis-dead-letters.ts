@@ -24,7 +24,7 @@ const SEEN_MS = 5 * 60_000;
 const ORGS_READ_AT_ONCE = 16;
 
 export interface RedisDeadLettersOptions {
-  /** How long a stream lives after its last write; the index forgets it then too. @default DEAD_LETTER_TTL_MS (7 days) */
+  /** How long a stream lives after its last write; the indexes forget it then too. @default DEAD_LETTER_TTL_MS (7 days) */
   ttlMs?: number;
   /** Entries kept per stream (approximately). @default DEAD_LETTER_STREAM_LENGTH */
   maxLength?: number;
@@ -33,7 +33,7 @@ export interface RedisDeadLettersOptions {
    * `overflowStreamName(source)`. `_unknown` does not count. @default DEAD_LETTER_MAX_STREAMS_PER_SOURCE (1,000)
    */
   maxStreamsPerSource?: number;
-  /** The clock that scores the index. @default Date.now */
+  /** The clock that scores the indexes. @default Date.now */
   now?: () => number;
 }
 

@@ -45,6 +45,7 @@ export interface HubCommands {
     nowMs: number,
     ...fieldValuePairs: string[]
   ): Promise<string | null>;
+  /** Records a name in a dead-letter index unless it holds `cap` others: a source's streams, the orgs (deadLetterAdmit-1.lua). */
   hubDeadLetterAdmit(
     index: string,
     name: string,
@@ -52,6 +53,7 @@ export interface HubCommands {
     ttlMs: number,
     cap: number,
   ): Promise<(typeof DEAD_LETTER_ADMISSION)[keyof typeof DEAD_LETTER_ADMISSION]>;
+  /** The names a dead-letter index holds within their lifetime (deadLetterNames-1.lua). */
   hubDeadLetterNames(index: string, nowMs: number, ttlMs: number): Promise<string[]>;
   hubEnqueueCommand(
     seenKey: string,
