@@ -141,19 +141,18 @@ export async function pageOfStreams(
 ): Promise<DeadLetterStreamPage> {
   const streams: DeadLetterStreamInfo[] = [];
   let examined: string | undefined;
-  let ahead = await names.next(limit);
-  while (streams.length < limit && ahead.length > 0) {
-    const batch = ahead;
+  let batch = await names.next(limit);
+  while (streams.length < limit && batch.length > 0) {
     const counts = await lengths(batch);
     batch.forEach((stream, i) => {
       const length = counts[i] ?? 0;
       if (length > 0) streams.push({ stream, length });
     });
     examined = batch.at(-1);
-    ahead = await names.next(Math.max(limit - streams.length, 1));
+    // A full page still asks for one more name: whether there is a next page.
+    batch = await names.next(Math.max(limit - streams.length, 1));
   }
-  // `ahead` holds the next unexamined name, if any: then there is a next page.
-  return { streams, next: ahead.length > 0 ? examined : undefined };
+  return { streams, next: batch.length > 0 ? examined : undefined };
 }
 
 /** Cuts the raw input to `MAX_RAW_BYTES`. */
