@@ -72,7 +72,10 @@ describe("the hub on Sentinel", () => {
         expectOffsetOrder(record.events, label);
         if (record.recoveryFailed === 0) expect(got, label).toEqual(published);
         else {
-          expect(got.every((id) => published.includes(id)), label).toBe(true);
+          expect(
+            got.every((id) => published.includes(id)),
+            label,
+          ).toBe(true);
           expect(got.at(-1), label).toBe(published.at(-1));
         }
       }
