@@ -77,8 +77,8 @@ export async function redisHub(nodes: number, env: Record<string, string> = {}):
 }
 
 /**
- * `nodes` gateways on a fresh 6-process Redis Cluster (3 masters + 3 replicas), sharded pub/sub;
- * producers use the emitter SDK on a `Cluster` client.
+ * `nodes` gateways on a fresh 6-process Redis Cluster (3 masters + 3 replicas), sharded pub/sub
+ * unless `env.HUB_PUBSUB` says classic; producers use the emitter SDK on a `Cluster` client.
  */
 export async function clusterHub(nodes: number, env: Record<string, string> = {}): Promise<HubFixture & { cluster: RedisCluster }> {
   const cluster = await startRedisCluster();
@@ -86,12 +86,12 @@ export async function clusterHub(nodes: number, env: Record<string, string> = {}
     Array.from({ length: nodes }, (_, i) => startGateway({ REDIS_CLUSTER_NODES: cluster.seeds, HUB_NODE_ID: `gw-${i + 1}`, ...env })),
   );
   const producer = new Cluster(cluster.startupNodes);
-  const hub = createHubEmitter({ redis: producer });
+  const hub = createHubEmitter({ redis: producer, pubsub: env.HUB_PUBSUB === "classic" ? "classic" : "sharded" });
   return {
     engine: "cluster",
     cluster,
     gateways,
-    redisEnv: { REDIS_CLUSTER_NODES: cluster.seeds },
+    redisEnv: { REDIS_CLUSTER_NODES: cluster.seeds, ...(env.HUB_PUBSUB ? { HUB_PUBSUB: env.HUB_PUBSUB } : {}) },
     connectProducer: () => new Cluster(cluster.startupNodes),
     async publish(event) {
       await hub.publish(event);

@@ -272,7 +272,10 @@ function legacyPattern(env: Env): string {
 function nodeId(env: Env): string {
   const id = str(env, "HUB_NODE_ID") ?? `${hostname()}-${process.pid}`;
   if (id.length > 128 || /[{}\s\p{Cc}]/u.test(id)) {
-    throw new ConfigError("HUB_NODE_ID", `must be 1 to 128 characters without braces, spaces or control characters, got ${JSON.stringify(id)}`);
+    throw new ConfigError(
+      "HUB_NODE_ID",
+      `must be 1 to 128 characters without braces, spaces or control characters, got ${JSON.stringify(id)}`,
+    );
   }
   return id;
 }

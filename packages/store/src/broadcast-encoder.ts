@@ -120,5 +120,30 @@ export function broadcastPublishedAt(message: Buffer): number | undefined {
 }
 
 function startsWith(message: Buffer, head: Buffer): boolean {
-  return message.compare(head, 0, head.length, 0, head.length) === 0;
+  return message.length >= head.length && message.compare(head, 0, head.length, 0, head.length) === 0;
+}
+
+// A classic adapter message (`[uid, packet, opts]`) for a namespace no server has: every adapter
+// that decodes it ignores it ("different namespace").
+const MARKER_UID = "\u0000hub-barrier";
+const MARKER_NSP = "\u0000barrier";
+const MARKER_HEAD = Buffer.concat([Buffer.from([0x93]), notepack.encode(MARKER_UID)]);
+
+/**
+ * A barrier marker on classic pub/sub: a message every `@socket.io/redis-adapter` ignores, which a
+ * gateway publishes on a room's channel and waits to receive (see the gateway's PublishBarrier).
+ */
+export function encodeBarrierMarker(id: string): Buffer {
+  return notepack.encode([MARKER_UID, { nsp: MARKER_NSP, id }, {}]);
+}
+
+/** The id of a barrier marker; undefined for any other message (checked by its first bytes). */
+export function barrierMarkerId(message: Buffer): string | undefined {
+  if (!startsWith(message, MARKER_HEAD)) return undefined;
+  try {
+    const [, packet] = notepack.decode(message) as [string, { id?: unknown } | undefined];
+    return typeof packet?.id === "string" ? packet.id : "";
+  } catch {
+    return "";
+  }
 }

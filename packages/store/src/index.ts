@@ -1,5 +1,11 @@
 export type { DecodedBroadcast, EncodedBroadcast, PubSubWire } from "./broadcast-encoder.js";
-export { broadcastPublishedAt, createBroadcastEncoder, decodeBroadcast } from "./broadcast-encoder.js";
+export {
+  barrierMarkerId,
+  broadcastPublishedAt,
+  createBroadcastEncoder,
+  decodeBroadcast,
+  encodeBarrierMarker,
+} from "./broadcast-encoder.js";
 export type { CommandQueue, UserCommandOutcome } from "./command-queue.js";
 export { redisCommandQueue } from "./command-queue.js";
 export type {

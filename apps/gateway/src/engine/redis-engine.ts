@@ -17,6 +17,7 @@ import { redisPresence } from "../presence/redis-presence.js";
 import { redisUserSessions } from "../protection/redis-user-sessions.js";
 import type { LiveTap } from "../recovery/live-holds.js";
 import { type BroadcastObserver, type Engine, engineHealth } from "./engine.js";
+import { PublishBarrier } from "./publish-barrier.js";
 import { watchResponsiveness } from "./responsiveness.js";
 import { ShardSubscriber } from "./shard-subscriber.js";
 
@@ -39,7 +40,7 @@ export interface RedisEngineOptions {
 export function createRedisEngine(options: RedisEngineOptions): Engine {
   const { logger, keys } = options;
   const pub = connectRedis(options.redis, "gateway", "pub", logger);
-  const live = options.redis.pubsub === "sharded" ? shardedLive(options, pub) : classicLive(options);
+  const live = options.redis.pubsub === "sharded" ? shardedLive(options, pub) : classicLive(options, pub);
   // Channel patterns (the legacy channel) get a subscriber of their own.
   let patterns: RedisClient | undefined;
   let patternsSubscribed: Promise<unknown> = Promise.resolve();
@@ -131,24 +132,53 @@ interface LiveStream {
   close(): void;
 }
 
-/** PSUBSCRIBE to every broadcast on one connection (one server or a Sentinel-managed master). */
-function classicLive(options: RedisEngineOptions): LiveStream {
+/**
+ * PSUBSCRIBE to every broadcast on one connection (one server, a Sentinel-managed master, or one
+ * node of a Redis Cluster, where classic pub/sub reaches every node).
+ */
+function classicLive(options: RedisEngineOptions, pub: RedisClient): LiveStream {
   const sub = connectRedis(options.redis, "gateway", "sub", options.logger);
   const watched = watchLiveStream(sub);
+  // On a cluster the subscriber's node is ioredis's choice, and broadcasts cross the cluster bus.
+  const markers = isCluster(pub) ? new PublishBarrier(pub) : undefined;
+  if (isCluster(sub)) {
+    // A node that left may have been the subscriber's: ioredis subscribes again elsewhere, and what
+    // was published meanwhile is lost.
+    sub.on("-node", () => {
+      watched.generation++;
+      for (const listener of watched.listeners) listener();
+    });
+  }
+  const mainChannel = `${options.keys.socketIo}#/#`;
   return {
     adapter: (pub) => createAdapter(pub, sub, { key: options.keys.socketIo }),
     onMessage: (listener) =>
-      void sub.on("pmessageBuffer", (_pattern: Buffer, channel: Buffer, message: Buffer) => listener(channel, message)),
+      void sub.on("pmessageBuffer", (_pattern: Buffer, channel: Buffer, message: Buffer) => {
+        if (!markers?.take(message)) listener(channel, message);
+      }),
     follow: async () => () => {},
     // Redis writes to a connection in order: the PONG comes after every message published before.
-    barrier: async () => void (await sub.ping()),
+    barrier: async (channel) => void (await (markers ? markers.pass(channel, BARRIER_TIMEOUT_MS) : sub.ping())),
     generation: () => watched.generation,
     onGap: (listener) => void watched.listeners.push(() => listener(undefined)),
     connected: () => sub.status === "ready",
-    ready: async () => void (await sub.ping()),
+    async ready() {
+      if (!markers) return void (await sub.ping());
+      // The adapter's PSUBSCRIBE is in effect once a marker comes back through it.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await markers.pass(mainChannel, 1_000);
+        } catch (error) {
+          if (attempt >= 30) throw error;
+        }
+      }
+    },
     close: () => void closeClient(sub),
   };
 }
+
+/** How long a barrier marker may take to come back (the catch-up that waits for it has its own timeout too). */
+const BARRIER_TIMEOUT_MS = 5_000;
 
 /** SSUBSCRIBE to the rooms' channels: one connection per master of a Redis Cluster, or to the one Redis. */
 function shardedLive(options: RedisEngineOptions, pub: RedisClient): LiveStream {
