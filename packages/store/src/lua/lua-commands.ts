@@ -14,7 +14,7 @@ export type ScriptFiles<C> = { readonly [K in keyof C & string as K extends `${i
 /**
  * The one way the hub's Lua scripts become Redis commands. `files` maps each command of `C` to its
  * file in `dir`: the name ends in its KEYS count (`deadLetter-5`), or in `n` when the caller passes
- * the count first (`publish-n`). A script may pull in shared code with `--@include "redisTime"`
+ * the count first (`pendingWork-n`). A script may pull in shared code with `--@include "redisTime"`
  * (includes/redisTime.lua). Files are read once; the returned function registers the commands on a
  * client (once per client: ioredis loads each by EVALSHA, falling back to EVAL) and returns the
  * client typed with them.
