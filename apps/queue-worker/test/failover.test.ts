@@ -14,6 +14,7 @@ import {
   userToken,
 } from "@hub/devkit";
 import type { Envelope, Queue } from "@hub/events";
+import { hubKeys } from "@hub/store";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
@@ -255,7 +256,7 @@ describe("queue-worker failover (3 workers, real redis)", () => {
     expect(after.msg.data.queue.players.map((p) => p.user_id)).toEqual(["p1", "p2", "p5"]);
     expect(observer.expiredOf(target)).toHaveLength(1);
     expectCleanHistory(observer.of(target), 1, 9);
-    expect(await redis.zscore("hub:iq-deadlines", `${org}/${target}`)).toBeNull();
+    expect(await redis.zscore(hubKeys().queue(`${org}/${target}`).deadlines, `${org}/${target}`)).toBeNull();
 
     // Every queue of the dead worker was taken over by a survivor and applied its command.
     for (const q of victimQueues) {

@@ -354,8 +354,9 @@ function defineSuite(engine: EngineName): void {
       if (admin) {
         const keys = await admin.keys(`*ghost-${org}-*`);
         expect(keys).toEqual([]);
-        const active = await admin.smembers("hub:iq-active");
-        expect(active.filter((name) => name.includes(`ghost-${org}`) || name.endsWith(`/${closed}`))).toEqual([]);
+        const names = [...ghosts, closed].map((queue_id) => `${org}/${queue_id}`);
+        const active = await Promise.all(names.map((name) => admin?.sismember(hubKeys().queue(name).active, name)));
+        expect(active.every((member) => member === 0)).toBe(true);
       }
     });
 
@@ -372,7 +373,7 @@ function defineSuite(engine: EngineName): void {
         const db = admin as Redis;
         const left = await until(`queue ${q} retired`, async () => {
           const keys = await db.keys(`*${q}*`);
-          const active = await db.sismember("hub:iq-active", `${org}/${q}`);
+          const active = await db.sismember(hubKeys().queue(`${org}/${q}`).active, `${org}/${q}`);
           return keys.length === 0 && active === 0 ? { keys, active } : undefined;
         });
         expect(left).toEqual({ keys: [], active: 0 });

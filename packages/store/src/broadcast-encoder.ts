@@ -90,9 +90,7 @@ export interface DecodedBroadcast {
 export function decodeBroadcast(message: Buffer): DecodedBroadcast | undefined {
   const decoded = notepack.decode(message) as unknown;
   // Classic: [uid, packet, opts]; sharded: { uid, nsp, type, data: { packet, opts } }.
-  const packet = Array.isArray(decoded)
-    ? decoded[1]
-    : (decoded as { data?: { packet?: unknown } } | null | undefined)?.data?.packet;
+  const packet = Array.isArray(decoded) ? decoded[1] : (decoded as { data?: { packet?: unknown } } | null | undefined)?.data?.packet;
   const data = (packet as { data?: unknown } | undefined)?.data;
   if (!Array.isArray(data) || typeof data[0] !== "string" || typeof data[1] !== "object" || data[1] === null) return undefined;
   return { clientEvent: data[0], envelope: data[1] as Envelope };

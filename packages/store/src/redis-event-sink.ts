@@ -33,7 +33,19 @@ export function redisEventSink(redis: RedisClient, keys: HubKeys, options: Redis
           const { stream, meta } = keys.history(topic);
           const dedupe = keys.dedupe(topic, event.orgId, event.id);
           const at = history && offsetAt !== undefined ? offsetAt + 1 : 0;
-          return client.hubPublish(dedupe, stream, meta, windowMs, salt, sharded, channel, message, at, history?.size ?? 0, history?.ttlMs ?? 0);
+          return client.hubPublish(
+            dedupe,
+            stream,
+            meta,
+            windowMs,
+            salt,
+            sharded,
+            channel,
+            message,
+            at,
+            history?.size ?? 0,
+            history?.ttlMs ?? 0,
+          );
         }),
       );
       return outcomes.some((outcome) => outcome === PUBLISH_OUTCOME.delivered);
