@@ -371,12 +371,19 @@ function defineSuite(engine: EngineName): void {
         await hub.send({ commands: [{ command: "open", org_id: org, queue_id: sentinel }] });
         await w.until(sentinel, atVersion(1));
         const db = admin as Redis;
+        const k = hubKeys().queue(`${org}/${q}`);
+        // The command's dedupe mark is the queue's too (its slot), and lives out its window.
+        const mark = k.commandSeen("");
         const left = await until(`queue ${q} retired`, async () => {
-          const keys = await db.keys(`*${q}*`);
-          const active = await db.sismember(hubKeys().queue(`${org}/${q}`).active, `${org}/${q}`);
+          const keys = (await db.keys(`*${q}*`)).filter((key) => !key.startsWith(mark));
+          const active = await db.sismember(k.active, `${org}/${q}`);
           return keys.length === 0 && active === 0 ? { keys, active } : undefined;
         });
         expect(left).toEqual({ keys: [], active: 0 });
+        const marks = await db.keys(`${mark}*`);
+        expect(marks).toHaveLength(1);
+        const ttl = await db.pttl(marks[0] as string);
+        expect(ttl > 0 && ttl <= 5 * 60_000, `dedupe mark TTL ${ttl}`).toBe(true);
         expect(w.versions(q)).toEqual([]);
       },
     );
