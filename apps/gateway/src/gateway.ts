@@ -25,6 +25,7 @@ import { userRoutes } from "./http/user-routes.js";
 import { webhookRoutes } from "./http/webhook-routes.js";
 import { IngestStats } from "./ingest/ingest-stats.js";
 import { channelOrg, startLegacyChannel } from "./ingest/legacy-channel.js";
+import { startLegacyPartition } from "./ingest/legacy-partition.js";
 import { createMetrics } from "./metrics/metrics.js";
 import { trackTopicMetrics } from "./metrics/topic-metrics.js";
 import { type Admission, connectionAdmission } from "./protection/admission.js";
@@ -115,11 +116,22 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       if (overflow) metrics.deadLetterOverflow.inc({ source });
     },
   });
+  // The legacy channel's orgs are partitioned over the gateways: each parses only its own share.
+  const legacyPartition =
+    stores.ingestNodes &&
+    startLegacyPartition({
+      nodes: stores.ingestNodes,
+      nodeId: config.nodeId,
+      ttlMs: config.legacyMembershipTtlMs,
+      logger,
+      onMembers: (members) => metrics.legacyMembers.set(members?.length ?? 0),
+    });
   startLegacyChannel({
     channels: engine.channels,
     publisher,
     commands: stores.commands,
     pattern: config.legacyChannelPattern,
+    owns: legacyPartition?.owns ?? (() => true),
     stats,
   });
   // With the memory engine this process is the whole hub: it runs the inhouse queues too.
@@ -179,10 +191,13 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   broker.tapLive(holds);
   // Broadcasts published while this node's Redis subscription was down never reached its sockets:
   // close their connections, so clients reconnect and recover from history (subscribe with since).
-  broker.onLiveGap(() => {
+  broker.onLiveGap((rooms) => {
     metrics.liveGaps.inc();
-    const sockets = [...io.of("/").sockets.values()];
-    logger.warn({ connections: sockets.length }, "live stream was interrupted: closing connections so clients recover what they missed");
+    const sockets = rooms === undefined ? [...io.of("/").sockets.values()] : socketsIn(io, rooms);
+    logger.warn(
+      { connections: sockets.length, rooms: rooms?.length ?? "all" },
+      "live stream was interrupted: closing connections so clients recover what they missed",
+    );
     for (const socket of sockets) socket.conn.close();
   });
   const subscriptions: SubscriptionContext = {
@@ -190,8 +205,9 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     limits: config.limits,
     history: stores.history,
     holds,
-    liveBarrier: () => broker.liveBarrier(),
-    liveGeneration: () => broker.liveGeneration(),
+    follow: (room) => broker.follow(room),
+    liveBarrier: (room) => broker.liveBarrier(room),
+    liveGeneration: (room) => broker.liveGeneration(room),
     available: health.available,
     replayBudgetBytes: config.limits.clientBufferBytes / 2,
     onJoined: presenceTracking.joined,
@@ -281,12 +297,15 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     },
     async close() {
       lifecycle = "draining";
+      // Leaving first: the other owners take over this node's orgs while it still processes them.
+      const leftLegacy = legacyPartition?.close();
       reconciler?.stop();
       outbound.stop();
       admission?.stop();
       await drainClients(io, http, logger, clientWaitMs(config.shutdownTimeoutMs));
       await queueWorker?.close();
       await presence.close();
+      await leftLegacy;
       await engine.close();
       // Last: the balancer reads 503 on it while the node drains. A check in flight is answered.
       if (healthServer?.listening) {
@@ -306,4 +325,17 @@ function listenOn(server: HttpServer, port: number, host: string): Promise<Addre
       resolve(server.address() as AddressInfo);
     });
   });
+}
+
+/** This node's sockets in any of the rooms, each once. */
+function socketsIn(io: HubServer, rooms: readonly string[]): HubSocket[] {
+  const nsp = io.of("/");
+  const found = new Set<HubSocket>();
+  for (const room of rooms) {
+    for (const id of nsp.adapter.rooms.get(room) ?? []) {
+      const socket = nsp.sockets.get(id);
+      if (socket) found.add(socket);
+    }
+  }
+  return [...found];
 }

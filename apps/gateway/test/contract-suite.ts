@@ -338,9 +338,9 @@ export function contractSuite(name: string, start: () => Promise<HubFixture>): v
         expect(health.status).toBe(200);
         expect(await health.json()).toMatchObject({
           status: "ok",
-          redis: hub.engine === "redis" ? "connected" : "disabled",
+          redis: hub.engine === "memory" ? "disabled" : "connected",
           version: "0.1.0",
-          engine: hub.engine,
+          engine: hub.engine === "memory" ? "memory" : "redis",
         });
         expect((await fetch(`${url}/health/live`)).status).toBe(200);
         expect((await fetch(`${url}/health/ready`)).status).toBe(200);

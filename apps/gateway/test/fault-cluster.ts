@@ -197,23 +197,6 @@ export async function startFaultCluster(): Promise<FaultCluster> {
   return cluster;
 }
 
-/** `hub_connections` of one gateway, from its own /metrics. */
-export async function connectionsOn(gateway: GatewayProcess): Promise<number> {
-  return (await readMetric(gateway, "hub_connections")) ?? Number.NaN;
-}
-
-/** One series of a gateway's /metrics by its full name (`name{labels}`); 0 when absent. */
-export async function metricOn(gateway: GatewayProcess, series: string): Promise<number> {
-  return (await readMetric(gateway, series)) ?? 0;
-}
-
-/** One series of a gateway's /metrics by its full name; undefined when the gateway does not export it. */
-async function readMetric(gateway: GatewayProcess, series: string): Promise<number | undefined> {
-  const text = await (await fetch(`${gateway.url}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
 /** A gateway's resident set size, bytes (VmRSS of /proc/<pid>/status). */
 export async function rssOf(gateway: GatewayProcess): Promise<number> {
   const status = await readFile(`/proc/${gateway.child.pid}/status`, "utf8");

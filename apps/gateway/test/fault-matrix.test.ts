@@ -10,7 +10,7 @@
 import { connectHub } from "@hub/client";
 import { connectClient, type GatewayProcess, request, serviceToken, until } from "@hub/devkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { connectionsOn, FAULT_LIMITS, type FaultCluster, metricOn, type Persistence, rssOf, startFaultCluster } from "./fault-cluster.js";
+import { FAULT_LIMITS, type FaultCluster, type Persistence, rssOf, startFaultCluster } from "./fault-cluster.js";
 import {
   Audience,
   EventStream,
@@ -24,6 +24,7 @@ import {
   type Watcher,
   watch,
 } from "./fault-traffic.js";
+import { connectionsOn, metricOn } from "./gateway-metrics.js";
 import { httpPublish } from "./hub-fixture.js";
 import { PausedClients } from "./paused-clients.js";
 import { StormFleet } from "./storm-fleet.js";

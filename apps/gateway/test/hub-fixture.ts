@@ -1,14 +1,27 @@
-import { type GatewayProcess, type RedisServer, serviceToken, startGateway, startRedis } from "@hub/devkit";
+import {
+  type GatewayProcess,
+  type RedisCluster,
+  type RedisServer,
+  serviceToken,
+  startGateway,
+  startRedis,
+  startRedisCluster,
+} from "@hub/devkit";
 import { createHubEmitter } from "@hub/emitter";
 import type { ProducerEvent } from "@hub/events";
-import { Redis } from "ioredis";
+import type { RedisClient } from "@hub/store";
+import { Cluster, Redis } from "ioredis";
 
 /** A running hub as the contract tests see it, whatever its engine. */
 export interface HubFixture {
-  engine: "memory" | "redis";
+  engine: "memory" | "redis" | "cluster";
   gateways: GatewayProcess[];
   /** Publishes one event the way a backend would on this engine. */
   publish(event: ProducerEvent): Promise<void>;
+  /** What another gateway needs to join this hub's Redis (`REDIS_URL` or `REDIS_CLUSTER_NODES`); empty on memory. */
+  redisEnv: Record<string, string>;
+  /** A new client of this hub's Redis (a `Cluster` on a cluster); the caller disconnects it. Undefined on memory. */
+  connectProducer?(): RedisClient;
   close(): Promise<void>;
 }
 
@@ -27,6 +40,7 @@ export async function memoryHub(env: Record<string, string> = {}): Promise<HubFi
   return {
     engine: "memory",
     gateways: [gateway],
+    redisEnv: {},
     async publish(event) {
       const res = await httpPublish(gateway.url, event);
       if (res.status !== 202) throw new Error(`publish failed: ${res.status} ${await res.text()}`);
@@ -44,11 +58,13 @@ export async function redisHub(nodes: number, env: Record<string, string> = {}):
     Array.from({ length: nodes }, (_, i) => startGateway({ REDIS_URL: redis.url, HUB_NODE_ID: `gw-${i + 1}`, ...env })),
   );
   const producer = new Redis(redis.url);
-  const hub = createHubEmitter({ redis: producer });
+  const hub = createHubEmitter({ redis: producer, pubsub: env.HUB_PUBSUB === "sharded" ? "sharded" : "classic" });
   return {
     engine: "redis",
     redis,
     gateways,
+    redisEnv: { REDIS_URL: redis.url, ...(env.HUB_PUBSUB ? { HUB_PUBSUB: env.HUB_PUBSUB } : {}) },
+    connectProducer: () => new Redis(redis.url),
     async publish(event) {
       await hub.publish(event);
     },
@@ -56,6 +72,34 @@ export async function redisHub(nodes: number, env: Record<string, string> = {}):
       producer.disconnect();
       await Promise.all(gateways.map((g) => g.stop()));
       await redis.stop();
+    },
+  };
+}
+
+/**
+ * `nodes` gateways on a fresh 6-process Redis Cluster (3 masters + 3 replicas), sharded pub/sub;
+ * producers use the emitter SDK on a `Cluster` client.
+ */
+export async function clusterHub(nodes: number, env: Record<string, string> = {}): Promise<HubFixture & { cluster: RedisCluster }> {
+  const cluster = await startRedisCluster();
+  const gateways = await Promise.all(
+    Array.from({ length: nodes }, (_, i) => startGateway({ REDIS_CLUSTER_NODES: cluster.seeds, HUB_NODE_ID: `gw-${i + 1}`, ...env })),
+  );
+  const producer = new Cluster(cluster.startupNodes);
+  const hub = createHubEmitter({ redis: producer });
+  return {
+    engine: "cluster",
+    cluster,
+    gateways,
+    redisEnv: { REDIS_CLUSTER_NODES: cluster.seeds },
+    connectProducer: () => new Cluster(cluster.startupNodes),
+    async publish(event) {
+      await hub.publish(event);
+    },
+    async close() {
+      producer.disconnect();
+      await Promise.all(gateways.map((g) => g.stop()));
+      await cluster.stop();
     },
   };
 }

@@ -6,7 +6,6 @@ import {
   type GatewayProcess,
   type HubClient,
   nextEvent,
-  type RedisServer,
   refusal,
   request,
   serviceToken,
@@ -15,10 +14,9 @@ import {
 } from "@hub/devkit";
 import { createHubEmitter } from "@hub/emitter";
 import type { Envelope } from "@hub/events";
-import type { DeadLetterEntry } from "@hub/store";
-import { Redis } from "ioredis";
+import type { DeadLetterEntry, RedisClient } from "@hub/store";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type HubFixture, httpPublish, memoryHub, redisHub } from "./hub-fixture.js";
+import { clusterHub, type HubFixture, httpPublish, memoryHub, redisHub } from "./hub-fixture.js";
 
 /**
  * The HTTP producer paths (docs/protocol.md "Producers"): the scraper webhook `POST /events/notify` and
@@ -32,11 +30,12 @@ const API_KEY = "test-scraper-key";
 // debug: the most verbose logs for the leak check, and `handshake refused` lines to flush them by.
 const ENV = { SCRAPER_API_KEY: API_KEY, LOG_LEVEL: "debug" };
 
-type Hub = HubFixture & { redis?: RedisServer };
+type Hub = HubFixture;
 
-const ENGINES: Array<{ name: string; kind: "memory" | "redis"; start: () => Promise<Hub> }> = [
+const ENGINES: Array<{ name: string; kind: HubFixture["engine"]; start: () => Promise<Hub> }> = [
   { name: "memory engine, one node", kind: "memory", start: () => memoryHub(ENV) },
   { name: "redis engine, three nodes", kind: "redis", start: () => redisHub(3, ENV) },
+  { name: "redis cluster, sharded pub/sub, three nodes", kind: "cluster", start: () => clusterHub(3, ENV) },
 ];
 
 interface ErrorBody {
@@ -389,7 +388,7 @@ describe.each(ENGINES)("HTTP ingestion ($name)", ({ kind, start }) => {
     );
 
     it("answers 404 on a gateway started without SCRAPER_API_KEY", async () => {
-      const bare = await startGateway(hub.redis ? { REDIS_URL: hub.redis.url, HUB_NODE_ID: "gw-no-key" } : {});
+      const bare = await startGateway(hub.engine === "memory" ? {} : { ...hub.redisEnv, HUB_NODE_ID: "gw-no-key" });
       extra.push(bare);
       const event = { type: "match.scraped", org_id: "123", payload: {} };
       for (const headers of [{ "x-api-key": API_KEY }, {}]) {
@@ -430,7 +429,7 @@ describe.each(ENGINES)("HTTP ingestion ($name)", ({ kind, start }) => {
         expect(received.map((e: Envelope) => e.id)).toEqual(ids);
         expect(received.map((e: Envelope) => (e.data as { seq: number }).seq)).toEqual(ids.map((_, seq) => seq));
       }
-      if (kind === "redis") expect(clients.length).toBeGreaterThanOrEqual(2);
+      if (kind !== "memory") expect(clients.length).toBeGreaterThanOrEqual(2);
     }, 120_000);
   });
 
@@ -599,7 +598,7 @@ describe.each(ENGINES)("HTTP ingestion ($name)", ({ kind, start }) => {
     });
 
     // Several nodes exist only on the redis engine.
-    if (kind === "redis")
+    if (kind !== "memory")
       it("accepts the same id on two different nodes and delivers it once", async () => {
         expect(ingress2).not.toBe(ingress);
         await publishedOnce([(e) => httpPublish(ingress, e), (e) => httpPublish(ingress2, e)]);
@@ -820,37 +819,35 @@ describe.each(ENGINES)("HTTP ingestion ($name)", ({ kind, start }) => {
   });
 
   // The emitter SDK publishes through Redis: ordering across nodes is a redis-engine matter.
-  if (kind === "redis")
+  if (kind !== "memory")
     describe("ordering", () => {
-      // The emitter SDK publishes through Redis.
-      if (kind === "redis")
-        it("keeps the publish order of 3,000 un-awaited emitter publishes on every node", async () => {
-          const org = uniq("order");
-          const clients = await Promise.all(
-            hub.gateways.map(async (g) => {
-              const client = await connectClient(g.url, await userToken({ sub: uniq("u"), org_id: org }));
-              expect(await request(client, "subscribe", { topic: `org:${org}` })).toMatchObject({ ok: true });
-              return client;
-            }),
+      it("keeps the publish order of 3,000 un-awaited emitter publishes on every node", async () => {
+        const org = uniq("order");
+        const clients = await Promise.all(
+          hub.gateways.map(async (g) => {
+            const client = await connectClient(g.url, await userToken({ sub: uniq("u"), org_id: org }));
+            expect(await request(client, "subscribe", { topic: `org:${org}` })).toMatchObject({ ok: true });
+            return client;
+          }),
+        );
+        const seen = clients.map((c) => collect(c, "roster.sequenced"));
+        const producer = hub.connectProducer?.() as RedisClient;
+        try {
+          const emitter = createHubEmitter({ redis: producer });
+          const pending = Array.from({ length: 3000 }, (_, seq) =>
+            emitter.publish({ id: `${org}-${seq}`, type: "roster.sequenced", org_id: org, payload: { seq } }),
           );
-          const seen = clients.map((c) => collect(c, "roster.sequenced"));
-          const producer = new Redis((hub.redis as RedisServer).url);
-          try {
-            const emitter = createHubEmitter({ redis: producer });
-            const pending = Array.from({ length: 3000 }, (_, seq) =>
-              emitter.publish({ id: `${org}-${seq}`, type: "roster.sequenced", org_id: org, payload: { seq } }),
-            );
-            const results = await Promise.all(pending);
-            expect(results.every((r) => !r.duplicate)).toBe(true);
-            const sentinelId = uniq("sentinel");
-            const arrivals = clients.map((c) => nextEvent(c, "roster.sequenced", sentinelId));
-            await emitter.publish({ id: sentinelId, type: "roster.sequenced", org_id: org, payload: { seq: 3000 } });
-            await Promise.all(arrivals);
-          } finally {
-            producer.disconnect();
-          }
-          const expected = Array.from({ length: 3001 }, (_, seq) => seq);
-          for (const received of seen) expect(received.map((e: Envelope) => (e.data as { seq: number }).seq)).toEqual(expected);
-        });
+          const results = await Promise.all(pending);
+          expect(results.every((r) => !r.duplicate)).toBe(true);
+          const sentinelId = uniq("sentinel");
+          const arrivals = clients.map((c) => nextEvent(c, "roster.sequenced", sentinelId));
+          await emitter.publish({ id: sentinelId, type: "roster.sequenced", org_id: org, payload: { seq: 3000 } });
+          await Promise.all(arrivals);
+        } finally {
+          producer.disconnect();
+        }
+        const expected = Array.from({ length: 3001 }, (_, seq) => seq);
+        for (const received of seen) expect(received.map((e: Envelope) => (e.data as { seq: number }).seq)).toEqual(expected);
+      });
     });
 });

@@ -22,7 +22,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 /**
  * The legacy Redis channel (docs/protocol.md "Producers" 2): the Rails backend does
  * `PUBLISH prostaff:events:{org_id} <json>` on a plain Redis connection, every gateway PSUBSCRIBEs
- * the pattern, and each subscribed client still receives each event exactly once, in order.
+ * the pattern (and processes the orgs it owns: legacy-partition.test.ts), and each subscribed
+ * client still receives each event exactly once, in order.
  * Real redis-server, three real gateway processes, no mocks.
  *
  * No sleeps: "nothing else arrives" is proven by waiting until every node has finished the legacy
@@ -98,13 +99,17 @@ describe("legacy Redis channel on three gateway nodes", () => {
     return list.split("\n").filter((line) => line.includes("name=hub-gateway-legacy") && / psub=1 /.test(line)).length;
   }
 
-  /** Legacy messages this gateway has finished with (delivered, duplicate, rejected or failed), from `/metrics`. */
+  /**
+   * Legacy messages this gateway has finished with, from `/metrics`: processed (delivered,
+   * duplicate, rejected or failed) or skipped as an org another node owns.
+   */
   async function legacyProcessed(gateway: GatewayProcess): Promise<number> {
     const text = await (await fetch(`${gateway.url}/metrics`)).text();
     let total = 0;
     for (const [, labels, value] of text.matchAll(/^hub_events_ingested_total\{([^}]*)\} (\S+)$/gm)) {
       if (labels?.includes('source="legacy"')) total += Number(value);
     }
+    for (const [, value] of text.matchAll(/^hub_legacy_skipped_total (\S+)$/gm)) total += Number(value);
     return total;
   }
 
@@ -493,13 +498,13 @@ describe("legacy Redis channel on three gateway nodes", () => {
     await untilProcessed(gateways, before, garbage.length + 1, 25_000);
     const burstDone = Date.now() - started;
 
-    // Each garbage message once in `_unknown`, despite three nodes rejecting it.
+    // Each garbage message once in `_unknown`, though both owners of org 45 reject it.
     const rows = await admin.xrange("hub:dlq:_unknown", "-", "+");
     const prefix = `not json ${nonce} `;
     const ours = rows
       .map(([, fields]) => Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, i) => [fields[2 * i], fields[2 * i + 1]])))
       .filter((f) => f.raw?.startsWith(prefix));
-    // Exactly all of them: every node gets every message, any one of them records it (fingerprint),
+    // Exactly all of them: each owner gets every message, any one of them records it (fingerprint),
     // and `MAXLEN ~` trimming never cuts a stream below its cap, so the newest 10,000 entries stay.
     expect(ours.length).toBe(10_000);
     expect(new Set(ours.map((f) => f.raw)).size).toBe(ours.length);
@@ -672,7 +677,7 @@ describe("legacy Redis channel on three gateway nodes", () => {
     // None of them is delivered as an event, on any node.
     for (const w of watchers) expect(received(w)).toEqual([]);
 
-    // One command each, though three nodes enqueued it.
+    // One command each, though both owners of org 49 enqueued it.
     const command = (queue_id: string, id: unknown) =>
       expect.objectContaining({ id, command: "start_session", org_id: String(org), queue_id });
     expect(await commandsOf(`qa-${nonce}`)).toEqual([command(`qa-${nonce}`, `start-a-${nonce}`)]);

@@ -4,18 +4,20 @@ import {
   connectClient,
   type GatewayProcess,
   type HubClient,
+  type RedisCluster,
   type RedisServer,
   request,
   serviceToken,
   startGateway,
   startRedis,
+  startRedisCluster,
   until,
   userToken,
 } from "@hub/devkit";
 import type { Envelope, PresenceChange, PresenceOk } from "@hub/events";
 import { loadConfig } from "@hub/runtime";
-import { hubKeys } from "@hub/store";
-import { Redis } from "ioredis";
+import { type HubKeys, hubKeys, type RedisClient } from "@hub/store";
+import { Cluster, Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { BEATS_PER_TTL } from "../src/presence/redis-presence.js";
 
@@ -50,6 +52,11 @@ async function watcher(url: string, topic: string): Promise<Watcher> {
   const leaves = collect(client, "presence.leave") as Array<Envelope<PresenceChange>>;
   expect(await request(client, "subscribe", { topic })).toMatchObject({ ok: true });
   return { client, joins, leaves };
+}
+
+/** A node's registrations in the presence registry (`{node id}\n{incarnation}`). */
+async function registrations(redis: RedisClient, keys: HubKeys, nodeId: string): Promise<string[]> {
+  return (await redis.zrange(keys.presenceNodes, 0, -1)).filter((member) => member.startsWith(`${nodeId}\n`));
 }
 
 const about = (events: Array<Envelope<PresenceChange>>, user: string) => events.filter((e) => e.data.user_id === user);
@@ -194,6 +201,59 @@ function presenceSemantics(nodes: () => string[]): void {
   });
 }
 
+interface DeadGatewayContext {
+  /** The hub's three steady gateways. */
+  gateways(): GatewayProcess[];
+  /** Starts one more gateway of the hub. */
+  start(nodeId: string): Promise<GatewayProcess>;
+  /** A client on the hub's Redis. */
+  inspect(): RedisClient;
+  keys: HubKeys;
+}
+
+/** A gateway killed outright: its users leave within the TTL, each announced once, and nothing of it is left in Redis. */
+function deadGatewaySweep({ gateways, start, inspect, keys }: DeadGatewayContext): void {
+  it("a gateway killed with SIGKILL loses its users' presence within the TTL, announced once on every node", async () => {
+    const doomed = await start("gw-doomed");
+    const [one, two, three] = gateways().map((g) => g.url) as [string, string, string];
+    const { topic, org } = nextTopic();
+    const watches = [await watcher(one, topic), await watcher(two, topic)];
+    await member(doomed.url, "k", org, topic);
+    await member(doomed.url, "m", org, topic);
+    await member(one, "m", org, topic);
+    await member(three, "z", org, topic);
+    const watch = watches[0] as Watcher;
+    await untilConnections(watch.client, topic, "m", 2);
+    await untilConnections(watch.client, topic, "k", 1);
+
+    const killedAt = Date.now();
+    await doomed.kill();
+    for (const w of watches) await until("k's presence.leave", () => about(w.leaves, "k").length > 0, 30_000);
+    expect(Date.now() - killedAt).toBeLessThan(30_000);
+
+    const users = (await presenceOf(watch.client, topic)).users.map((u) => [u.user_id, u.connections]);
+    expect(users.sort()).toEqual([
+      ["m", 1],
+      ["z", 1],
+    ]);
+    expect(await registrations(inspect(), keys, "gw-doomed")).toEqual([]);
+    expect(await inspect().exists(keys.presence(topic).entries("gw-doomed"))).toBe(0);
+    // Every node sweeps; the one that removed the node announced, the others found nothing to do.
+    const sweeps = () =>
+      gateways()
+        .flatMap((g) => g.logs)
+        .filter((l) => l.dead_node === "gw-doomed");
+    await until("the sweep's log line", () => sweeps().length > 0);
+    for (const w of watches) {
+      await settle(w, three, org, topic);
+      expect(about(w.leaves, "k")).toHaveLength(1);
+      expect(about(w.leaves, "m")).toEqual([]);
+      expect(about(w.leaves, "z")).toEqual([]);
+    }
+    expect(sweeps()).toEqual([expect.objectContaining({ users_left: 1 })]);
+  }, 60_000);
+}
+
 it("by default, a dead gateway's users leave presence within 30 s", () => {
   const config = loadConfig({ JWT_SECRET: "user-secret", INTERNAL_JWT_SECRET: "internal-secret" }, "gateway");
   expect(config.presenceTtlMs * (1 + 1 / BEATS_PER_TTL)).toBeLessThanOrEqual(30_000);
@@ -239,42 +299,12 @@ describe("presence (redis engine, three nodes)", () => {
 
   presenceSemantics(() => gateways.map((g) => g.url));
 
-  it("a gateway killed with SIGKILL loses its users' presence within the TTL, announced once on every node", async () => {
-    const doomed = await startGateway(gatewayEnv("gw-doomed"));
-    const [one, two, three] = gateways.map((g) => g.url) as [string, string, string];
-    const { topic, org } = nextTopic();
-    const watches = [await watcher(one, topic), await watcher(two, topic)];
-    await member(doomed.url, "k", org, topic);
-    await member(doomed.url, "m", org, topic);
-    await member(one, "m", org, topic);
-    await member(three, "z", org, topic);
-    const watch = watches[0] as Watcher;
-    await untilConnections(watch.client, topic, "m", 2);
-    await untilConnections(watch.client, topic, "k", 1);
-
-    const killedAt = Date.now();
-    await doomed.kill();
-    for (const w of watches) await until("k's presence.leave", () => about(w.leaves, "k").length > 0, 30_000);
-    expect(Date.now() - killedAt).toBeLessThan(30_000);
-
-    const users = (await presenceOf(watch.client, topic)).users.map((u) => [u.user_id, u.connections]);
-    expect(users.sort()).toEqual([
-      ["m", 1],
-      ["z", 1],
-    ]);
-    expect(await inspect.zscore(keys.presenceNodes, "gw-doomed")).toBeNull();
-    expect(await inspect.exists(keys.presenceNode("gw-doomed"))).toBe(0);
-    // Every node sweeps; the one that removed the node announced, the others found nothing to do.
-    const sweeps = () => gateways.flatMap((g) => g.logs).filter((l) => l.dead_node === "gw-doomed");
-    await until("the sweep's log line", () => sweeps().length > 0);
-    for (const w of watches) {
-      await settle(w, three, org, topic);
-      expect(about(w.leaves, "k")).toHaveLength(1);
-      expect(about(w.leaves, "m")).toEqual([]);
-      expect(about(w.leaves, "z")).toEqual([]);
-    }
-    expect(sweeps()).toEqual([expect.objectContaining({ users_left: 1 })]);
-  }, 60_000);
+  deadGatewaySweep({
+    gateways: () => gateways,
+    start: (nodeId) => startGateway(gatewayEnv(nodeId)),
+    inspect: () => inspect,
+    keys,
+  });
 
   it("a gateway paused for longer than the TTL is taken for dead, and records its users again when it resumes", async () => {
     const sleepy = await startGateway(gatewayEnv("gw-sleepy"));
@@ -324,18 +354,51 @@ describe("presence (redis engine, three nodes)", () => {
 
       await member(phoenix.url, "j", org, topic);
       await until("j's presence.join", () => about(watch.joins, "j").length === 1);
-      expect(await inspect.zscore(restartKeys.presenceNodes, "phoenix")).not.toBeNull();
+      expect(await registrations(inspect, restartKeys, "phoenix")).toHaveLength(1);
       const stoppedAt = Date.now();
       expect(await phoenix.stop()).toBe(0);
       await until("j's presence.leave", () => about(watch.leaves, "j").length === 1);
       expect(Date.now() - stoppedAt).toBeLessThan(20_000);
-      expect(await inspect.zscore(restartKeys.presenceNodes, "phoenix")).toBeNull();
-      expect(await inspect.exists(restartKeys.presenceNode("phoenix"))).toBe(0);
+      expect(await registrations(inspect, restartKeys, "phoenix")).toEqual([]);
+      expect(await inspect.exists(restartKeys.presence(topic).entries("phoenix"))).toBe(0);
       expect(await presenceOf(watch.client, topic)).toEqual({ ok: true, topic, users: [] });
     } finally {
       await Promise.all([steady.stop(), phoenix.stop()]);
     }
   }, 60_000);
+});
+
+describe("presence (redis engine on Redis Cluster, sharded pub/sub, three nodes)", () => {
+  let cluster: RedisCluster;
+  let gateways: GatewayProcess[] = [];
+  let inspect: Cluster;
+  const keys = hubKeys();
+  const gatewayEnv = (nodeId: string) => ({
+    REDIS_CLUSTER_NODES: cluster.seeds,
+    HUB_PUBSUB: "sharded",
+    HUB_NODE_ID: nodeId,
+    PRESENCE_TTL_MS: String(TTL_MS),
+  });
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+    inspect = new Cluster(cluster.startupNodes);
+    gateways = await Promise.all([1, 2, 3].map((i) => startGateway(gatewayEnv(`gw-${i}`))));
+  });
+  afterAll(async () => {
+    inspect?.disconnect();
+    await Promise.all(gateways.map((g) => g.stop()));
+    await cluster?.stop();
+  });
+  afterEach(() => closeAllClients());
+
+  presenceSemantics(() => gateways.map((g) => g.url));
+  deadGatewaySweep({
+    gateways: () => gateways,
+    start: (nodeId) => startGateway(gatewayEnv(nodeId)),
+    inspect: () => inspect,
+    keys,
+  });
 });
 
 describe("presence (redis engine) when Redis restarts empty", () => {

@@ -1,15 +1,20 @@
 import { closeAllClients, collect, connectClient, nextEvent, request, userToken } from "@hub/devkit";
 import { createHubEmitter } from "@hub/emitter";
 import { EMPTY_EPOCH, type SubscribeOk } from "@hub/events";
+import { hubKeys } from "@hub/store";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type HubFixture, redisHub } from "./hub-fixture.js";
-import { recoverySuite } from "./recovery-suite.js";
+import { type RecoveryFixture, recoverySuite } from "./recovery-suite.js";
 
-recoverySuite("redis engine, two gateway nodes", async () => {
-  const hub = await redisHub(2);
+recoverySuite("redis engine, two gateway nodes", () => twoNodes("classic"));
+// Sharded pub/sub on one Redis: each gateway SSUBSCRIBEs only to the rooms it has members in (or catches up on).
+recoverySuite("redis engine, sharded pub/sub, two gateway nodes", () => twoNodes("sharded"));
+
+async function twoNodes(pubsub: "classic" | "sharded"): Promise<RecoveryFixture> {
+  const hub = await redisHub(2, { HUB_PUBSUB: pubsub });
   const producer = new Redis(hub.redis.url);
-  const emitter = createHubEmitter({ redis: producer });
+  const emitter = createHubEmitter({ redis: producer, pubsub });
   return {
     ...hub,
     async publishAll(events) {
@@ -21,7 +26,7 @@ recoverySuite("redis engine, two gateway nodes", async () => {
       await hub.close();
     },
   };
-});
+}
 
 describe("recovery when Redis loses data or connections", () => {
   let hub: HubFixture & { redis: { url: string } };
@@ -75,7 +80,13 @@ describe("recovery when Redis loses data or connections", () => {
       expect(await request(client, "presence", { topic: "org:churn" })).toMatchObject({ ok: true });
       expect(await request(client, "unsubscribe", { topic })).toMatchObject({ ok: true });
     }
-    const [, historyKeys] = await admin.scan(0, "MATCH", "hub:h:tournament:churn-*", "COUNT", 10_000);
+    const [, historyKeys] = await admin.scan(
+      0,
+      "MATCH",
+      `${hubKeys().history("tournament:churn-").stream.slice(0, -"#}:s".length)}*`,
+      "COUNT",
+      10_000,
+    );
     expect(historyKeys).toEqual([]);
     expect(await admin.dbsize()).toBeLessThanOrEqual(before + 2);
   });

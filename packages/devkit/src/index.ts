@@ -6,6 +6,8 @@ export type { GatewayProcess, HubProcess, SpawnOptions } from "./gateway-process
 export { gatewayEnv, REPO_ROOT, spawnHubProcess, startGateway, startWorker } from "./gateway-process.js";
 export type { RedisCluster, RedisClusterNode, RedisClusterOptions } from "./redis-cluster.js";
 export { startRedisCluster } from "./redis-cluster.js";
+export type { RedisSentinelOptions, RedisSentinelSet } from "./redis-sentinel.js";
+export { startRedisSentinel } from "./redis-sentinel.js";
 export type { RedisServer } from "./redis-server.js";
 export { startRedis } from "./redis-server.js";
 export type { ConnectOptions, HubClient } from "./socket-client.js";

@@ -69,6 +69,7 @@ describe("loadConfig defaults", () => {
       checkInTimeoutMs: 60_000,
       queueLeaseTtlMs: 5_000,
       presenceTtlMs: 12_000,
+      legacyMembershipTtlMs: 10_000,
       dlqMaxStreamsPerSource: 1_000,
       corsOrigins: "*",
       namespaces: [],
@@ -567,6 +568,23 @@ describe("PRESENCE_TTL_MS", () => {
 
   it.each([["999"], ["20001"], ["12s"]])("refuses %s", (value) => {
     expectRefused({ ...DEV, PRESENCE_TTL_MS: value }, "PRESENCE_TTL_MS");
+  });
+});
+
+describe("LEGACY_MEMBERSHIP_TTL_MS", () => {
+  it("defaults to 10 s: a dead gateway's share of the legacy channel is taken over within about that", () => {
+    expect(loadConfig(DEV, "gateway").legacyMembershipTtlMs).toBe(10_000);
+  });
+
+  it.each([
+    ["1000", 1_000],
+    ["60000", 60_000],
+  ])("accepts the bound %s", (value, expected) => {
+    expect(loadConfig({ ...DEV, LEGACY_MEMBERSHIP_TTL_MS: value }, "gateway").legacyMembershipTtlMs).toBe(expected);
+  });
+
+  it.each([["999"], ["60001"], ["10s"]])("refuses %s", (value) => {
+    expectRefused({ ...DEV, LEGACY_MEMBERSHIP_TTL_MS: value }, "LEGACY_MEMBERSHIP_TTL_MS");
   });
 });
 

@@ -98,6 +98,12 @@ export interface HubConfig {
    */
   presenceTtlMs: number;
   /**
+   * `LEGACY_MEMBERSHIP_TTL_MS`, default 10000: how long a gateway may go without a legacy-channel
+   * membership heartbeat before the others take over its share of the orgs (heartbeats run every
+   * quarter of it).
+   */
+  legacyMembershipTtlMs: number;
+  /**
    * `DLQ_MAX_STREAMS_PER_SOURCE`, default 1000: dead-letter streams one producer path may write
    * within their lifetime; its entries for further streams go to its overflow stream.
    */
@@ -160,6 +166,7 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
     queueLeaseTtlMs: int(env, "QUEUE_LEASE_TTL_MS", { default: 5_000, min: 500, max: 10_000 }),
     // At most 20 s: a dead gateway's users leave presence within 1.25 TTL, so under 30 s.
     presenceTtlMs: int(env, "PRESENCE_TTL_MS", { default: 12_000, min: 1_000, max: 20_000 }),
+    legacyMembershipTtlMs: int(env, "LEGACY_MEMBERSHIP_TTL_MS", { default: 10_000, min: 1_000, max: 60_000 }),
     dlqMaxStreamsPerSource: int(env, "DLQ_MAX_STREAMS_PER_SOURCE", { default: 1_000, min: 1, max: 100_000 }),
     // Only the gateway serves browsers.
     corsOrigins: corsOrigins(env, production && role === "gateway"),

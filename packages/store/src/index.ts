@@ -24,7 +24,7 @@ export {
 export type { EventKey, EventSink, Outgoing } from "./event-sink.js";
 export { DEDUPE_WINDOW_MS } from "./event-sink.js";
 export type { History, HistoryEntry, HistoryQuery, HistoryRead } from "./history.js";
-export type { HistoryKeys, HubKeys, PresenceKeys, QueueBucketKeys, QueueKeys } from "./keys.js";
+export type { HistoryKeys, HubKeys, PresenceKeys, PresenceNodeKeys, QueueBucketKeys, QueueKeys } from "./keys.js";
 export { DEFAULT_KEY_PREFIX, hubKeys, QUEUE_BUCKETS, queueBucket } from "./keys.js";
 export type { ScriptFiles } from "./lua/lua-commands.js";
 export { loadLua, luaCommands } from "./lua/lua-commands.js";

@@ -54,10 +54,18 @@ export interface HubKeys {
   history(room: string): HistoryKeys;
   /** Keys of who is present on one topic (by its room), in the topic's slot. */
   presence(room: string): PresenceKeys;
-  /** Hash of one gateway node's presence entries: `{topic}\n{connection id}` -> `{user id}\n{org id}`. */
-  presenceNode(nodeId: string): string;
-  /** Sorted set of gateway nodes holding presence, scored by their last heartbeat (epoch ms). */
+  /** Keys of one gateway node's presence registration, in the node's slot (the node id is the hash tag). */
+  presenceNode(nodeId: string): PresenceNodeKeys;
+  /**
+   * Sorted set of the registrations of gateway nodes holding presence, `{node id}\n{incarnation}`,
+   * scored by their last heartbeat (epoch ms), or by minus the time a sweeper claimed it for removal.
+   */
   readonly presenceNodes: string;
+  /**
+   * Sorted set of the gateways ingesting the legacy channel, scored by their last heartbeat (epoch
+   * ms): the members the legacy channel's orgs are partitioned over. One key, so one slot.
+   */
+  readonly ingestNodes: string;
   /** Hash of one user's live connections, cluster-wide: connection id -> when the entry expires (epoch ms). */
   userConnections(orgId: string, userId: string): string;
   /** When set: the user's tokens issued before this time (epoch ms) are refused. */
@@ -80,10 +88,23 @@ export interface PresenceKeys {
   readonly counts: string;
   /**
    * Hash: user id -> when the user became present, i.e. the join of the first connection of their
-   * current stay (epoch ms). Outlives the count only while the leave of a dead node's user is being
-   * announced.
+   * current stay (epoch ms).
    */
   readonly since: string;
+  /** Hash of one node's connections on the topic: connection id -> `{user id}\n{org id}\n{incarnation}`. */
+  entries(nodeId: string): string;
+  /**
+   * The highest incarnation of one node whose entries on the topic were removed (a sweep); joins of
+   * that incarnation or an older one are refused. Expires a day after the sweep.
+   */
+  fence(nodeId: string): string;
+}
+
+export interface PresenceNodeKeys {
+  /** Hash: `incarnation` (the last one given out), `sealed` (the highest one removed or being removed). */
+  readonly registration: string;
+  /** Set of the topics (rooms) one incarnation of the node has entries on, for the sweep that removes them. */
+  topics(incarnation: number): string;
 }
 
 /** The index keys of one queue bucket; they share the slot of the bucket's queues. */
@@ -168,10 +189,20 @@ export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
     },
     presence: (room) => {
       const tag = `{${topicChannel(prefix, room)}}`;
-      return { counts: `${prefix}:pr:${tag}:n`, since: `${prefix}:pr:${tag}:t` };
+      return {
+        counts: `${prefix}:pr:${tag}:n`,
+        since: `${prefix}:pr:${tag}:t`,
+        entries: (nodeId) => `${prefix}:pr:${tag}:e:${nodeId}`,
+        fence: (nodeId) => `${prefix}:pr:${tag}:f:${nodeId}`,
+      };
     },
-    presenceNode: (nodeId) => `${prefix}:pr-node:${nodeId}`,
+    // A node's keys share its id as hash tag: one slot, so one script can check and change them.
+    presenceNode: (nodeId) => ({
+      registration: `${prefix}:pr-node:{${nodeId}}:reg`,
+      topics: (incarnation) => `${prefix}:pr-node:{${nodeId}}:t:${incarnation}`,
+    }),
     presenceNodes: `${prefix}:pr-nodes`,
+    ingestNodes: `${prefix}:ingest-nodes`,
     // The user's two keys share a hash tag: one slot, so one script can read both on Redis Cluster.
     userConnections: (orgId, userId) => `${prefix}:user:{${orgId}/${userId}}:conn`,
     revocation: (orgId, userId) => `${prefix}:user:{${orgId}/${userId}}:revoked`,

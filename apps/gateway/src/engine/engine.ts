@@ -1,6 +1,7 @@
 import type { QueueStore } from "@hub/inhouse";
 import type { EngineKind } from "@hub/runtime";
 import type { CommandQueue, DeadLetters, EventSink, History } from "@hub/store";
+import type { IngestNodes } from "../ingest/ingest-nodes.js";
 import type { Presence } from "../presence/presence.js";
 import type { UserSessions } from "../protection/user-sessions.js";
 import type { HubServer } from "../protocol/hub-socket.js";
@@ -37,17 +38,30 @@ export interface Broker {
   /** Tells the observer about every broadcast this node hands to its sockets. */
   observeBroadcasts(observer: BroadcastObserver): void;
   /**
-   * Resolves once every broadcast published before the call has reached this node's listeners
-   * (the tap and the sockets' rooms).
+   * Makes sure this node receives the room's broadcasts until the returned function is called,
+   * resolving once it does: on sharded pub/sub a node is subscribed only to the rooms it has
+   * sockets in, and a catch-up reads history before its socket joins. A no-op where the node
+   * receives every broadcast.
    */
-  liveBarrier(): Promise<void>;
+  follow(room: string): Promise<() => void>;
   /**
-   * Counts the interruptions of this node's live stream (its Redis subscription dropped): a catch-up
-   * that saw the count change may have missed broadcasts.
+   * Resolves once every broadcast to the room published before the call has reached this node's
+   * listeners (the tap and the sockets' rooms). The room is followed.
    */
-  liveGeneration(): number;
-  /** Called once the live stream is back after an interruption, during which broadcasts were lost. */
-  onLiveGap(listener: () => void): void;
+  liveBarrier(room: string): Promise<void>;
+  /**
+   * Moves with each interruption of the live stream that carries the room (a Redis subscriber
+   * connection dropped, a failover moved the room's channel): a catch-up that saw it change may
+   * have missed broadcasts.
+   */
+  liveGeneration(room: string): number;
+  /**
+   * Called when broadcasts were lost to an interruption of the live stream, with the rooms whose
+   * broadcasts were lost (`undefined`: all of them): on classic pub/sub once the subscriber is back;
+   * on sharded pub/sub as soon as a connection drops or a channel moves to another master, before
+   * anything arrives on the new subscription.
+   */
+  onLiveGap(listener: (rooms: readonly string[] | undefined) => void): void;
 }
 
 /** What the cluster keeps: the storage ports of @hub/store, and the gateway's own. */
@@ -59,6 +73,11 @@ export interface Stores {
   readonly commands: CommandQueue;
   /** Users' connections (MAX_CONNECTIONS_PER_USER) and revocations, cluster-wide. */
   readonly userSessions: UserSessions;
+  /**
+   * The gateways ingesting the legacy channel, which its orgs are partitioned over; undefined on
+   * the memory engine, which ingests no legacy channel.
+   */
+  readonly ingestNodes: IngestNodes | undefined;
   /** Cluster-wide presence for this node's sockets; `nodeId` names this node's entries. */
   presence(io: HubServer, nodeId: string): Presence;
   /**

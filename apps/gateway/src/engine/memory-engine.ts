@@ -44,6 +44,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
         observer = next;
       },
       // Broadcasts are handed out synchronously in this process.
+      follow: async () => () => {},
       async liveBarrier() {},
       liveGeneration: () => 0,
       onLiveGap() {},
@@ -55,6 +56,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       history,
       commands: queues.commands,
       userSessions: memoryUserSessions(),
+      ingestNodes: undefined,
       presence: (io) => memoryPresence(io),
       localQueues: queues,
     },

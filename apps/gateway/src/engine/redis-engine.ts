@@ -1,4 +1,4 @@
-import { connectRedis, type RedisSettings } from "@hub/runtime";
+import { connectRedis, isCluster, type RedisSettings } from "@hub/runtime";
 import {
   broadcastPublishedAt,
   decodeBroadcast,
@@ -9,13 +9,16 @@ import {
   redisEventSink,
   redisHistory,
 } from "@hub/store";
-import { createAdapter } from "@socket.io/redis-adapter";
+import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
+import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { redisIngestNodes } from "../ingest/redis-ingest-nodes.js";
 import { redisPresence } from "../presence/redis-presence.js";
 import { redisUserSessions } from "../protection/redis-user-sessions.js";
 import type { LiveTap } from "../recovery/live-holds.js";
 import { type BroadcastObserver, type Engine, engineHealth } from "./engine.js";
 import { watchResponsiveness } from "./responsiveness.js";
+import { ShardSubscriber } from "./shard-subscriber.js";
 
 export interface RedisEngineOptions {
   redis: RedisSettings;
@@ -27,56 +30,65 @@ export interface RedisEngineOptions {
   dlqMaxStreamsPerSource: number;
 }
 
-/** Clustered: gateways share broadcasts through `@socket.io/redis-adapter`. */
+/**
+ * Clustered: gateways share broadcasts through `@socket.io/redis-adapter`. With `HUB_PUBSUB=classic`
+ * every gateway PSUBSCRIBEs to every broadcast on one subscriber connection; with `sharded` it
+ * SSUBSCRIBEs to the channels of the rooms it has sockets in (or follows for a catch-up), on one
+ * connection per master of a Redis Cluster (`ShardSubscriber`).
+ */
 export function createRedisEngine(options: RedisEngineOptions): Engine {
-  const { logger } = options;
+  const { logger, keys } = options;
   const pub = connectRedis(options.redis, "gateway", "pub", logger);
-  const sub = connectRedis(options.redis, "gateway", "sub", logger);
-  // The adapter owns `sub`; channel patterns (the legacy channel) get a subscriber of their own.
+  const live = options.redis.pubsub === "sharded" ? shardedLive(options, pub) : classicLive(options);
+  // Channel patterns (the legacy channel) get a subscriber of their own.
   let patterns: RedisClient | undefined;
   let patternsSubscribed: Promise<unknown> = Promise.resolve();
-  const live = watchLiveStream(sub);
   const control = connectRedis(options.redis, "gateway", "control", logger);
   const answering = watchResponsiveness(pub, logger);
-  const userSessions = redisUserSessions({ redis: pub, subscriber: control, keys: options.keys, logger });
+  const userSessions = redisUserSessions({ redis: pub, subscriber: control, keys, logger });
   // The adapter's own subscriber: a broadcast is seen here in the same tick the adapter sees it.
   const listeners: BroadcastListeners = {};
-  const roomChannel = Buffer.from(`${options.keys.socketIo}#/#`);
-  sub.on("pmessageBuffer", (_pattern: Buffer, channel: Buffer, message: Buffer) => onBroadcast(listeners, roomChannel, channel, message));
+  const roomChannel = Buffer.from(`${keys.socketIo}#/#`);
+  live.onMessage((channel, message) => onBroadcast(listeners, roomChannel, channel, message));
 
   return {
     kind: "redis",
     broker: {
       attach(io) {
-        io.adapter(createAdapter(pub, sub, { key: options.keys.socketIo }));
+        io.adapter(live.adapter(pub));
       },
-      eventSink: () => redisEventSink(pub, options.keys),
+      eventSink: () => redisEventSink(pub, keys, { pubsub: options.redis.pubsub }),
       tapLive(tap) {
         listeners.tap = tap;
       },
       observeBroadcasts(observer) {
         listeners.observer = observer;
       },
-      async liveBarrier() {
-        // Redis writes to a connection in order: the PONG comes after every message published before.
-        await sub.ping();
+      follow: (room) => live.follow(keys.topicChannel(room)),
+      liveBarrier: (room) => live.barrier(keys.topicChannel(room)),
+      liveGeneration: (room) => live.generation(keys.topicChannel(room)),
+      onLiveGap(listener) {
+        const prefix = `${keys.socketIo}#/#`;
+        live.onGap((channels) =>
+          listener(channels?.filter((c) => c.startsWith(prefix) && c.length > prefix.length + 1).map((c) => c.slice(prefix.length, -1))),
+        );
       },
-      liveGeneration: () => live.generation,
-      onLiveGap: (listener) => live.listeners.push(listener),
     },
     stores: {
-      deadLetters: redisDeadLetters(pub, options.keys, { maxStreamsPerSource: options.dlqMaxStreamsPerSource }),
-      history: redisHistory(pub, options.keys),
-      commands: redisCommandQueue(pub, options.keys),
+      deadLetters: redisDeadLetters(pub, keys, { maxStreamsPerSource: options.dlqMaxStreamsPerSource }),
+      history: redisHistory(pub, keys),
+      commands: redisCommandQueue(pub, keys),
       userSessions,
-      presence: (_io, nodeId) => redisPresence({ redis: pub, keys: options.keys, nodeId, ttlMs: options.presenceTtlMs, logger }),
+      ingestNodes: redisIngestNodes(pub, keys),
+      presence: (_io, nodeId) =>
+        redisPresence({ redis: pub, keys, nodeId, ttlMs: options.presenceTtlMs, pubsub: options.redis.pubsub, logger }),
       localQueues: undefined,
     },
     health: engineHealth(
-      () => (pub.status === "ready" && sub.status === "ready" && answering.responsive ? "connected" : "disconnected"),
+      () => (pub.status === "ready" && live.connected() && answering.responsive ? "connected" : "disconnected"),
       () => ({
         pub: pub.status === "ready",
-        sub: sub.status === "ready",
+        sub: live.connected(),
         ...(patterns ? { legacy: patterns.status === "ready" } : {}),
       }),
     ),
@@ -91,16 +103,79 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       },
     },
     async ready() {
-      // Redis answers commands of one connection in order: once this PING returns, the adapter's
-      // PSUBSCRIBE has been applied and broadcasts from any node reach this one. The publishing
+      // Redis answers commands of one connection in order: once the subscriber answers, the adapter's
+      // subscriptions have been applied and broadcasts from any node reach this one. The publishing
       // connection reconnects on its own schedule: ready means both are up.
-      await Promise.all([sub.ping(), pub.ping()]);
+      await Promise.all([live.ready(), pub.ping()]);
       await patternsSubscribed;
     },
     async close() {
       answering.stop();
-      await Promise.allSettled([pub, sub, control, patterns].filter((c) => c !== undefined).map(closeClient));
+      live.close();
+      await Promise.allSettled([pub, control, patterns].filter((c) => c !== undefined).map(closeClient));
     },
+  };
+}
+
+/** This node's live stream: its subscriptions to the broadcasts, in one pub/sub mode. */
+interface LiveStream {
+  adapter(pub: RedisClient): ReturnType<typeof createAdapter> | ReturnType<typeof createShardedAdapter>;
+  onMessage(listener: (channel: Buffer, message: Buffer) => void): void;
+  follow(channel: string): Promise<() => void>;
+  barrier(channel: string): Promise<void>;
+  generation(channel: string): number;
+  /** Channels whose messages were lost, or undefined for every channel. */
+  onGap(listener: (channels: readonly string[] | undefined) => void): void;
+  connected(): boolean;
+  ready(): Promise<void>;
+  close(): void;
+}
+
+/** PSUBSCRIBE to every broadcast on one connection (one server or a Sentinel-managed master). */
+function classicLive(options: RedisEngineOptions): LiveStream {
+  const sub = connectRedis(options.redis, "gateway", "sub", options.logger);
+  const watched = watchLiveStream(sub);
+  return {
+    adapter: (pub) => createAdapter(pub, sub, { key: options.keys.socketIo }),
+    onMessage: (listener) =>
+      void sub.on("pmessageBuffer", (_pattern: Buffer, channel: Buffer, message: Buffer) => listener(channel, message)),
+    follow: async () => () => {},
+    // Redis writes to a connection in order: the PONG comes after every message published before.
+    barrier: async () => void (await sub.ping()),
+    generation: () => watched.generation,
+    onGap: (listener) => void watched.listeners.push(() => listener(undefined)),
+    connected: () => sub.status === "ready",
+    ready: async () => void (await sub.ping()),
+    close: () => void closeClient(sub),
+  };
+}
+
+/** SSUBSCRIBE to the rooms' channels: one connection per master of a Redis Cluster, or to the one Redis. */
+function shardedLive(options: RedisEngineOptions, pub: RedisClient): LiveStream {
+  const shards = new ShardSubscriber({
+    cluster: isCluster(pub) ? pub : undefined,
+    // "" is the one Redis (a single server or a Sentinel-managed master), else a master of the cluster.
+    connect: (node) =>
+      (node === ""
+        ? connectRedis(options.redis, "gateway", "sub", options.logger)
+        : connectRedis(
+            { ...options.redis, target: { kind: "single", url: `redis://${node}` } },
+            "gateway",
+            `sub-${node}`,
+            options.logger,
+          )) as Redis,
+    logger: options.logger,
+  });
+  return {
+    adapter: (pub) => createShardedAdapter(pub, shards, { channelPrefix: options.keys.socketIo, subscriptionMode: "dynamic" }),
+    onMessage: (listener) => void shards.on("smessageBuffer", listener),
+    follow: (channel) => shards.follow(channel),
+    barrier: (channel) => shards.barrier(channel),
+    generation: (channel) => shards.generation(channel),
+    onGap: (listener) => shards.onGap(listener),
+    connected: () => shards.connected(),
+    ready: () => shards.ready(),
+    close: () => shards.close(),
   };
 }
 

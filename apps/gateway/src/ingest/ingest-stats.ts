@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 
 /** The counters IngestStats keeps. */
-type IngestMetrics = Pick<GatewayMetrics, "ingested" | "eventsIn" | "dedupeHits" | "dropped">;
+type IngestMetrics = Pick<GatewayMetrics, "ingested" | "eventsIn" | "dedupeHits" | "dropped" | "legacySkipped">;
 
 /**
  * Counts what each producer path took in, by outcome and reason, and logs rejections without
@@ -24,6 +24,11 @@ export class IngestStats {
   published(source: IngestSource, type: string, duplicate: boolean): void {
     this.metrics.eventsIn.inc({ source, type });
     if (duplicate) this.metrics.dedupeHits.inc({ source });
+  }
+
+  /** Counts a legacy message left to its org's owners (LegacyPartition): not parsed here. */
+  legacySkipped(): void {
+    this.metrics.legacySkipped.inc();
   }
 
   /**

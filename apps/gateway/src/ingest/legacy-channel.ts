@@ -11,6 +11,8 @@ export interface LegacyChannelOptions {
   commands: CommandQueue;
   /** `LEGACY_CHANNEL_PATTERN`, ending in `*`: what follows the prefix is the org id. */
   pattern: string;
+  /** Whether this node processes the messages of a channel (LegacyPartition.owns); the others are only counted. */
+  owns: (channel: string) => boolean;
   stats: IngestStats;
 }
 
@@ -66,20 +68,27 @@ export function channelOrg(pattern: string, channel: string): string {
 /**
  * Ingests the Redis channel the Rails backend publishes to (`PUBLISH prostaff:events:{org_id}`).
  *
- * Every gateway receives every message. Each runs it through the publish pipeline, whose last step
- * claims the event id and broadcasts in one Redis script, so exactly one node delivers it, and any
- * node that is alive does. Events without an id get one derived from their content, the same on
- * every node. Messages are handed to the pipeline in arrival order and its Redis calls go out on one
- * connection, so the first broadcast of any event follows that of every event published before it.
+ * Every gateway receives every message, and processes those of the orgs it owns (`owns`, from the
+ * channel name alone: the others cost no parsing); each org has two owners, more while membership
+ * changes. Each owner runs the message through the publish pipeline, whose last step claims the
+ * event id and broadcasts in one Redis script, so exactly one node delivers it, and any owner that
+ * is alive does. Events without an id get one derived from their content, the same on every node.
+ * Messages are handed to the pipeline in arrival order and its Redis calls go out on one
+ * connection, so the first broadcast of any event follows that of every event of its org published
+ * before it, while the org's owners stay the same (docs/protocol.md "Ordering").
  */
-export function startLegacyChannel({ channels, publisher, commands, pattern, stats }: LegacyChannelOptions): void {
+export function startLegacyChannel({ channels, publisher, commands, pattern, owns, stats }: LegacyChannelOptions): void {
   channels.subscribe(pattern, (channel, message) => {
+    if (!owns(channel)) {
+      stats.legacySkipped();
+      return;
+    }
     const digest = createHash("sha256").update(channel).update("\n").update(message).digest();
     const orgId = channelOrg(pattern, channel);
     const start = sessionStart(message, orgId, digest);
     if (start && "command" in start) {
       const { command } = start;
-      // Every node enqueues it; the command id makes that one command.
+      // Every owner enqueues it; the command id makes that one command.
       commands.enqueue([command]).then(
         ([fresh]) => stats.record("legacy", { status: "fulfilled", value: { id: command.id, topics: [], duplicate: !fresh } }),
         (reason: unknown) =>
@@ -89,7 +98,7 @@ export function startLegacyChannel({ channels, publisher, commands, pattern, sta
     }
     if (start) {
       const fingerprint = digest.toString("hex");
-      // Recorded once however many nodes refuse it: the same fingerprint as the pipeline's. reject
+      // Recorded once however many owners refuse it: the same fingerprint as the pipeline's. reject
       // never fails (a failed dead-letter write goes to the publisher's onDeadLetterError).
       void publisher
         .reject(message, start.rejection, { source: "legacy", raw: true, channel, fingerprint })

@@ -26,6 +26,10 @@ export interface GatewayMetrics {
   readonly eventsIn: Counter<"source" | "type">;
   /** Valid events whose id was seen within the dedupe window, by producer path. */
   readonly dedupeHits: Counter<"source">;
+  /** Legacy messages of orgs this node does not own, left unparsed to their owners. */
+  readonly legacySkipped: Counter;
+  /** Gateways in this node's view of the legacy channel's membership (0 while it processes every org). */
+  readonly legacyMembers: Gauge;
   /** Rejected input written to the dead-letter queue by this node, by producer path and code. */
   readonly deadLettered: Counter<"source" | "code">;
   /** Of those, the ones written to their source's overflow stream (`DLQ_MAX_STREAMS_PER_SOURCE` reached), by producer path. */
@@ -38,6 +42,8 @@ export interface GatewayMetrics {
   readonly subscriptions: Gauge<"namespace">;
   /** Broadcasts this node handed to local sockets (rooms with at least one here) and their room sizes, by namespace. */
   readonly fanout: FanoutTally;
+  /** Room broadcasts received from Redis (`hub_pubsub_messages_total`), counted by the broadcast observer. */
+  readonly received: { messages: number };
   /** Publish (envelope `ts`) to the moment this node hands the broadcast to its sockets. */
   readonly publishToEmit: Histogram;
   /** History entries replayed to subscribers catching up, by namespace. */
@@ -123,6 +129,16 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
   });
   for (const reason of ["revoked", "disconnect"]) forcedDisconnects.inc({ reason }, 0);
   const fanout: FanoutTally = new Map();
+  const received = { messages: 0 };
+  new Counter({
+    name: "hub_pubsub_messages_total",
+    help: "Broadcasts this gateway received from Redis pub/sub, whether or not it has sockets in their room (on sharded pub/sub, only rooms it has members of).",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(received.messages);
+    },
+  });
   new Counter({
     name: "hub_broadcasts_total",
     help: "Broadcasts this gateway handed to local sockets (topics with at least one subscriber here), by namespace.",
@@ -145,6 +161,7 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
   });
   return {
     registry,
+    received,
     ingested: new Counter({
       name: "hub_events_ingested_total",
       help: "Events this gateway took in, by producer path (http, webhook, legacy), outcome (accepted, duplicate, rejected, failed) and rejection code.",
@@ -161,6 +178,16 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
       name: "hub_dedupe_hits_total",
       help: "Valid events whose id was already delivered within the dedupe window (accepted, not delivered again), by producer path.",
       labelNames: ["source"],
+      registers,
+    }),
+    legacySkipped: new Counter({
+      name: "hub_legacy_skipped_total",
+      help: "Legacy-channel messages of orgs this gateway does not own, left unparsed to their two owners.",
+      registers,
+    }),
+    legacyMembers: new Gauge({
+      name: "hub_legacy_members",
+      help: "Gateways in this gateway's view of the legacy channel's membership, which the orgs are partitioned over (0: it processes every org).",
       registers,
     }),
     deadLettered: new Counter({

@@ -50,6 +50,7 @@ export function trackTopicMetrics(io: HubServer, topics: TopicRegistry, metrics:
   return {
     observer: {
       broadcast(topic) {
+        metrics.received.messages++;
         const size = adapter.rooms.get(topic)?.size ?? 0;
         if (size === 0) return 0;
         const { fanout } = of(topic);

@@ -1,22 +1,32 @@
 import { type PresenceMember, ProtocolError } from "@hub/events";
-import type { RedisClient } from "@hub/store";
-import { createBroadcastEncoder, type HubKeys, luaCommands, type Outgoing } from "@hub/store";
+import type { PubSubWire, RedisClient } from "@hub/store";
+import { createBroadcastEncoder, type HubKeys, type Outgoing } from "@hub/store";
 import type { Logger } from "pino";
 import { byJoinTime, type Presence, type PresenceEntry } from "./presence.js";
+import {
+  type Announcement,
+  JOIN_OUTCOME,
+  type JoinOutcome,
+  parseRegistration,
+  registrationOf,
+  withPresenceCommands,
+} from "./presence-commands.js";
 import { presenceEvent } from "./presence-event.js";
+import { type RemovalContext, removeRegistration } from "./remove-registration.js";
 
 /**
  * Heartbeats (each followed by a sweep) per TTL: a dead node's entries are gone within
- * `ttlMs * (1 + 1 / BEATS_PER_TTL)` plus a round trip.
+ * `ttlMs * (1 + 1 / BEATS_PER_TTL)` plus a few round trips.
  */
 export const BEATS_PER_TTL = 4;
-/** Dead nodes one sweep removes at most; the next sweep takes the rest. */
+/** Dead registrations one sweep removes at most; the next sweep takes the rest. */
 const DEAD_NODES_PER_SWEEP = 16;
 
 export interface RedisPresenceOptions {
   /**
-   * The client the scripts run on; the caller owns it. One client runs commands in call order,
-   * which keeps each connection's join before its leave.
+   * The client the scripts run on (one Redis or a Redis Cluster); the caller owns it. A client runs
+   * the commands of one slot in call order, which keeps each connection's join before its leave
+   * (both are in the topic's slot).
    */
   redis: RedisClient;
   keys: HubKeys;
@@ -24,62 +34,45 @@ export interface RedisPresenceOptions {
   nodeId: string;
   /** How long a node may go without a heartbeat before its entries are removed (`PRESENCE_TTL_MS`). */
   ttlMs: number;
+  /**
+   * How the gateways share broadcasts (`HUB_PUBSUB`): announcements go out in that adapter's format,
+   * with PUBLISH (`classic`) or SPUBLISH on the topic's channel (`sharded`).
+   * @default "classic"
+   */
+  pubsub?: PubSubWire;
   logger: Logger;
 }
 
-type Broadcast = Array<string | Buffer>;
-
-/** What join-4.lua answers. */
-const JOIN_OUTCOME = { notRegistered: -1, alreadyRecorded: 0, recorded: 1, announced: 2 } as const;
-
-interface PresenceCommands {
-  hubPresenceJoin(
-    nodes: string,
-    node: string,
-    counts: string,
-    since: string,
-    nodeId: string,
-    field: string,
-    value: string,
-    userId: string,
-    now: number,
-    ...broadcast: Broadcast
-  ): Promise<(typeof JOIN_OUTCOME)[keyof typeof JOIN_OUTCOME]>;
-  hubPresenceLeave(node: string, counts: string, since: string, field: string, userId: string, ...broadcast: Broadcast): Promise<0 | 1 | 2>;
-  hubPresenceHeartbeat(nodes: string, nodeId: string, maxAgeMs: number, limit: number): Promise<[added: 0 | 1, ...dead: string[]]>;
-  hubPresenceRemoveNode(
-    nodes: string,
-    node: string,
-    nodeId: string,
-    maxAgeMs: number,
-    ...topicKeyParts: string[]
-  ): Promise<[removed: 0 | 1, ...left: string[]]>;
-  hubPresenceAnnounceLeave(counts: string, since: string, userId: string, stamp: string, ...broadcast: Broadcast): Promise<0 | 1>;
-}
-
-const withPresenceCommands = luaCommands<PresenceCommands>(new URL("./lua/", import.meta.url), {
-  hubPresenceJoin: "join-4",
-  hubPresenceLeave: "leave-3",
-  hubPresenceHeartbeat: "heartbeat-1",
-  hubPresenceRemoveNode: "removeNode-2",
-  hubPresenceAnnounceLeave: "announceLeave-2",
-});
-
 /**
- * Cluster-wide presence in Redis. Each node keeps its entries in a hash of its own and heartbeats
- * into a sorted set scored by Redis's clock; every node sweeps: the entries of a node whose
- * heartbeat is older than `ttlMs` are removed by one script (so by one sweeper) and the users who
- * left with them are announced once. Joins and leaves announce in the script that applies them.
+ * Cluster-wide presence in Redis, one Redis Cluster slot per script. Each topic keeps, in its slot,
+ * its counts and since hashes and each node's entries on it; each node registers an incarnation
+ * (in its own slot, with the set of topics it has entries on) and heartbeats it into the registry,
+ * a sorted set scored by Redis's clock. Every node sweeps: a registration whose heartbeat is older
+ * than `ttlMs` is claimed by one sweeper, which removes its entries topic by topic and announces the
+ * users who left, once (see `removeRegistration`). A node whose registration was claimed registers
+ * a new incarnation and records its entries again; fences keep late writes of the old one out.
+ * Joins and leaves announce in the script that applies them.
  */
-export function redisPresence({ redis, keys, nodeId, ttlMs, logger }: RedisPresenceOptions): Presence {
+export function redisPresence({ redis, keys, nodeId, ttlMs, pubsub = "classic", logger }: RedisPresenceOptions): Presence {
   const client = withPresenceCommands(redis);
-  const encode = createBroadcastEncoder(keys);
-  const broadcast = (outgoing: Outgoing): Broadcast => encode([outgoing]).flatMap(({ channel, message }) => [channel, message]);
-  const topicKeyParts = splitTopicKeys(keys);
-  const nodeKey = keys.presenceNode(nodeId);
+  const encode = createBroadcastEncoder(keys, pubsub);
+  const sharded = pubsub === "sharded" ? "1" : "0";
+  const announcement = (outgoing: Outgoing): Announcement => {
+    const [encoded] = encode([outgoing]);
+    if (!encoded) throw new Error("the broadcast encoder returned nothing");
+    return [sharded, encoded.channel, encoded.message];
+  };
+  const removal: RemovalContext = { client, keys, announcement };
+  const node = keys.presenceNode(nodeId);
 
   /** This node's connections: `{topic}\n{connection id}` -> entry. The source Redis is rebuilt from after a sweep took the node for dead. */
   const entries = new Map<string, PresenceEntry>();
+  /** How many of `entries` are on each topic. */
+  const perTopic = new Map<string, number>();
+  /** The incarnation this node's entries are recorded under; 0 until it registered. */
+  let incarnation = 0;
+  /** The topics listed under `incarnation` (or being listed): resolves false when it was sealed. */
+  let listed = new Map<string, Promise<boolean>>();
   let state: "starting" | "running" | "closed" = "starting";
   let markStarted = () => {};
   /** Joins made while starting resolve with it, once they are recorded in Redis. */
@@ -107,31 +100,35 @@ export function redisPresence({ redis, keys, nodeId, ttlMs, logger }: RedisPrese
 
   async function start(): Promise<void> {
     // A restart under the same HUB_NODE_ID: whatever the previous process left is stale.
-    await removeNode(nodeId, 0);
+    await removeOwnRegistrations();
     if (state !== "starting") return;
     state = "running";
     try {
-      await register();
+      await reregister();
     } finally {
       markStarted();
     }
   }
 
   async function beat(): Promise<void> {
-    const [added, ...dead] = await client.hubPresenceHeartbeat(keys.presenceNodes, nodeId, ttlMs, DEAD_NODES_PER_SWEEP);
-    if (added === 1) {
+    const self = registrationOf({ nodeId, incarnation });
+    const [lost, ...dead] = await client.hubPresenceHeartbeat(keys.presenceNodes, self, ttlMs, DEAD_NODES_PER_SWEEP, "0");
+    if (lost === 1) {
       logger.warn("this node was not registered for presence (taken for dead, or Redis lost its data); recording its entries again");
       await reregister();
     }
     if (Date.now() < sweepFrom) return;
-    for (const node of dead) await removeNode(node, ttlMs);
+    for (const member of dead) await removeAndLog(member, ttlMs);
   }
 
-  /** Heartbeats, then records every entry again (already recorded ones are left as they are). Sends before it awaits. */
-  function register(): Promise<unknown> {
-    const sent: Array<Promise<unknown>> = [client.hubPresenceHeartbeat(keys.presenceNodes, nodeId, ttlMs, 0)];
-    for (const [field, entry] of entries) sent.push(sendJoin(field, entry));
-    return Promise.all(sent);
+  /** Registers a new incarnation, then records every entry under it (moving those recorded under an older one). */
+  async function register(): Promise<void> {
+    const next = await client.hubPresenceRegister(node.registration);
+    // Registered before anything is recorded under it, so a sweep finds whatever is.
+    await client.hubPresenceHeartbeat(keys.presenceNodes, registrationOf({ nodeId, incarnation: next }), ttlMs, 0, "1");
+    incarnation = next;
+    listed = new Map();
+    await Promise.all([...entries].map(([field, entry]) => record(next, field, entry)));
   }
 
   function reregister(): Promise<unknown> {
@@ -141,48 +138,97 @@ export function redisPresence({ redis, keys, nodeId, ttlMs, logger }: RedisPrese
     return reregistering;
   }
 
-  async function sendJoin(field: string, { topic, userId, orgId }: PresenceEntry): Promise<void> {
-    const { counts, since } = keys.presence(topic);
-    const now = Date.now();
-    const event = presenceEvent({ type: "presence.join", topic, userId, orgId, joinedAt: now });
-    const value = `${userId}\n${orgId}`;
-    const result = await client.hubPresenceJoin(
-      keys.presenceNodes,
-      nodeKey,
-      counts,
-      since,
-      nodeId,
-      field,
-      value,
-      userId,
-      now,
-      ...broadcast(event),
-    );
-    // Swept while alive (a pause or a partition longer than the TTL): nothing was written.
-    if (result === JOIN_OUTCOME.notRegistered) await reregister();
+  async function sendJoin(field: string, entry: PresenceEntry): Promise<void> {
+    for (;;) {
+      await reregistering?.catch(() => {});
+      const under = incarnation;
+      // Not registered (its registration failed): the next one records every entry.
+      if (under === 0) {
+        await reregister();
+        return;
+      }
+      if ((await record(under, field, entry)) !== JOIN_OUTCOME.swept) return;
+      // Swept while alive (a pause or a partition longer than the TTL): nothing was written. A new
+      // registration records every entry; one made meanwhile may not have seen this one: retry.
+      if (under === incarnation) {
+        await reregister();
+        return;
+      }
+    }
   }
 
-  /** Removes a node's entries (a dead one only while its heartbeat is older than `maxAgeMs`; 0: whatever it is) and announces who left. */
-  async function removeNode(node: string, maxAgeMs: number): Promise<void> {
-    const [removed, ...left] = await client.hubPresenceRemoveNode(
-      keys.presenceNodes,
-      keys.presenceNode(node),
-      node,
-      maxAgeMs,
-      ...topicKeyParts,
+  /** Records one entry under an incarnation: lists its topic for the node first, so a sweep finds it. */
+  async function record(under: number, field: string, entry: PresenceEntry): Promise<JoinOutcome> {
+    const { topic, userId, orgId, connectionId } = entry;
+    if (!(await listTopic(under, topic))) return JOIN_OUTCOME.swept;
+    // Left (or joined again) while the topic was being listed: that leave found nothing to remove.
+    if (entries.get(field) !== entry) return JOIN_OUTCOME.alreadyRecorded;
+    const { entries: entriesOf, fence, counts, since } = keys.presence(topic);
+    const now = Date.now();
+    const event = presenceEvent({ type: "presence.join", topic, userId, orgId, joinedAt: now });
+    return client.hubPresenceJoin(
+      entriesOf(nodeId),
+      fence(nodeId),
+      counts,
+      since,
+      under,
+      connectionId,
+      userId,
+      orgId,
+      now,
+      ...announcement(event),
     );
-    if (removed !== 1) return;
-    const announced: Array<Promise<unknown>> = [];
-    for (let i = 0; i + 3 < left.length; i += 4) {
-      const [topic, userId, orgId, stamp] = left.slice(i, i + 4) as [string, string, string, string];
-      const { counts, since } = keys.presence(topic);
-      const event = presenceEvent({ type: "presence.leave", topic, userId, orgId });
-      announced.push(client.hubPresenceAnnounceLeave(counts, since, userId, stamp, ...broadcast(event)));
+  }
+
+  function listTopic(under: number, topic: string): Promise<boolean> {
+    const add = () => client.hubPresenceAddTopic(node.registration, node.topics(under), under, topic).then((listedNow) => listedNow === 1);
+    if (under !== incarnation) return add();
+    const known = listed.get(topic);
+    if (known) return known;
+    const listing = add();
+    const forget = () => {
+      if (listed.get(topic) === listing) listed.delete(topic);
+    };
+    listing.then((ok) => ok || forget(), forget);
+    listed.set(topic, listing);
+    return listing;
+  }
+
+  /** Once this node has no entry left on a topic, takes it off the incarnation's topics (sent after any listing of it, so in order). */
+  async function unlistIfIdle(topic: string): Promise<void> {
+    if (perTopic.has(topic) || !listed.has(topic)) return;
+    listed.delete(topic);
+    await redis.srem(node.topics(incarnation), topic);
+  }
+
+  function remember(field: string, entry: PresenceEntry): void {
+    entries.set(field, entry);
+    perTopic.set(entry.topic, (perTopic.get(entry.topic) ?? 0) + 1);
+  }
+
+  function forget(field: string, { topic }: PresenceEntry): void {
+    entries.delete(field);
+    const left = (perTopic.get(topic) ?? 1) - 1;
+    if (left > 0) perTopic.set(topic, left);
+    else perTopic.delete(topic);
+  }
+
+  /** Removes every registration of this node: the previous process's at startup, this one's on close. */
+  async function removeOwnRegistrations(): Promise<void> {
+    for (const member of await redis.zrange(keys.presenceNodes, 0, -1)) {
+      if (parseRegistration(member).nodeId === nodeId) await removeAndLog(member, 0);
     }
-    await Promise.all(announced);
-    if (node !== nodeId)
-      logger.warn({ dead_node: node, users_left: left.length / 4 }, "removed the presence entries of a node that stopped heartbeating");
-    else if (left.length > 0) logger.info({ users_left: left.length / 4 }, "removed this node's presence entries");
+  }
+
+  async function removeAndLog(member: string, maxAgeMs: number): Promise<void> {
+    const removed = await removeRegistration(removal, member, maxAgeMs);
+    if (!removed) return;
+    if (removed.nodeId !== nodeId)
+      logger.warn(
+        { dead_node: removed.nodeId, users_left: removed.usersLeft },
+        "removed the presence entries of a node that stopped heartbeating",
+      );
+    else if (removed.usersLeft > 0) logger.info({ users_left: removed.usersLeft }, "removed this node's presence entries");
   }
 
   const timer = setInterval(() => {
@@ -199,7 +245,7 @@ export function redisPresence({ redis, keys, nodeId, ttlMs, logger }: RedisPrese
     async join(entry) {
       const field = fieldOf(entry);
       if (state === "closed" || entries.has(field)) return;
-      entries.set(field, entry);
+      remember(field, entry);
       if (state === "starting") return started;
       await sendJoin(field, entry);
     },
@@ -207,12 +253,14 @@ export function redisPresence({ redis, keys, nodeId, ttlMs, logger }: RedisPrese
       const field = fieldOf(entry);
       const known = entries.get(field);
       if (!known) return;
-      entries.delete(field);
+      forget(field, known);
       // While starting, nothing of it is in Redis yet.
       if (state !== "running") return;
-      const { counts, since } = keys.presence(known.topic);
-      const event = presenceEvent({ type: "presence.leave", topic: known.topic, userId: known.userId, orgId: known.orgId });
-      await client.hubPresenceLeave(nodeKey, counts, since, field, known.userId, ...broadcast(event));
+      const { topic, userId, orgId, connectionId } = known;
+      const { entries: entriesOf, counts, since } = keys.presence(topic);
+      const event = presenceEvent({ type: "presence.leave", topic, userId, orgId });
+      await client.hubPresenceLeave(entriesOf(nodeId), counts, since, connectionId, userId, ...announcement(event));
+      await unlistIfIdle(topic);
     },
     async list(topic): Promise<PresenceMember[]> {
       // Commands wait for Redis to come back; a query should not.
@@ -242,27 +290,17 @@ export function redisPresence({ redis, keys, nodeId, ttlMs, logger }: RedisPrese
       // Without Redis the entries are left for the other nodes' sweeps.
       if (wasRunning && redis.status === "ready") {
         try {
-          await removeNode(nodeId, 0);
+          await removeOwnRegistrations();
         } catch (error) {
           logger.warn({ err: error }, "could not remove this node's presence entries; other nodes will sweep them");
         }
       }
       entries.clear();
+      perTopic.clear();
     },
   };
 }
 
 function fieldOf({ topic, connectionId }: PresenceEntry): string {
   return `${topic}\n${connectionId}`;
-}
-
-/**
- * `keys.presence(topic)` as (before, after) parts around the topic, for the script that makes the
- * keys of the topics it finds in a node's entries. A newline never occurs in a topic.
- */
-function splitTopicKeys(keys: HubKeys): string[] {
-  const { counts, since } = keys.presence("\n");
-  const parts = [...counts.split("\n"), ...since.split("\n")];
-  if (parts.length !== 4) throw new Error("presence keys must contain the topic once");
-  return parts;
 }

@@ -10,10 +10,12 @@ type Emit = (event: string, message: unknown) => boolean;
 export interface CatchUpContext {
   history: History;
   holds: LiveHolds;
-  /** Resolves once every broadcast published before the call reached this node (Engine.liveBarrier). */
-  liveBarrier(): Promise<void>;
-  /** Engine.liveGeneration: a catch-up during which it moved may have missed broadcasts. */
-  liveGeneration(): number;
+  /** Broker.follow: makes sure this node receives the room's broadcasts while it catches up. */
+  follow(room: string): Promise<() => void>;
+  /** Resolves once every broadcast of the room published before the call reached this node (Broker.liveBarrier). */
+  liveBarrier(room: string): Promise<void>;
+  /** Broker.liveGeneration: a catch-up during which it moved may have missed broadcasts. */
+  liveGeneration(room: string): number;
   /** Whether Redis is reachable now; without it a catch-up answers `unavailable` at once. */
   available(): boolean;
   /**
@@ -57,21 +59,25 @@ export async function catchUp(
 ): Promise<SubscribeOk> {
   if (!context.available()) throw unavailable();
   const hold = context.holds.open(room);
-  const generation = context.liveGeneration();
+  // On sharded pub/sub a node receives a room's broadcasts only while somebody follows it.
+  const following = context.follow(room);
   try {
     let read: HistoryRead;
+    let generation = 0;
     try {
       read = await withTimeout(
         (async () => {
+          await following;
+          generation = context.liveGeneration(room);
           const result = await context.history.read(room, policy, query);
-          if (!heldUpTo(hold.events, result.position)) await context.liveBarrier();
+          if (!heldUpTo(hold.events, result.position)) await context.liveBarrier(room);
           return result;
         })(),
       );
     } catch {
       throw unavailable();
     }
-    if (context.liveGeneration() !== generation) throw unavailable();
+    if (context.liveGeneration(room) !== generation) throw unavailable();
     const { epoch } = read.position;
     let offset = read.position.offset;
     const emit = socket.emit.bind(socket) as unknown as Emit;
@@ -90,6 +96,11 @@ export async function catchUp(
     return { ok: true, topic, epoch, offset, ...(read.recovered === undefined ? {} : { recovered: read.recovered }) };
   } finally {
     context.holds.close(hold);
+    // After the join, whose room subscription takes over; a follow that outlived the timeout ends when it settles.
+    following.then(
+      (release) => release(),
+      () => undefined,
+    );
   }
 }
 

@@ -1,17 +1,21 @@
 --[[
   Forgets one connection of a user on a topic. The user's last connection on the topic, across the
-  cluster, publishes `presence.leave`, in the same step.
+  cluster, announces `presence.leave`, in the same step. Every key and the channel are in the
+  topic's slot.
 
-  KEYS[1]   this node's hash of entries
+  KEYS[1]   this node's entries on the topic
   KEYS[2]   the topic's counts hash
   KEYS[3]   the topic's since hash
-  ARGV[1]   the entry's field: `{topic}\n{connection id}`
+  ARGV[1]   the connection id
   ARGV[2]   the user id
-  ARGV[3..] channel, message pairs: the `presence.leave` broadcast
+  ARGV[3]   "1": SPUBLISH, "0": PUBLISH
+  ARGV[4]   channel of the `presence.leave` broadcast
+  ARGV[5]   message of the `presence.leave` broadcast
 
-  Returns 0 when the entry was not recorded (never joined, or swept), 1 when forgotten, 2 when
+  Returns 0 when the connection was not recorded (never joined, or swept), 1 when forgotten, 2 when
   forgotten and announced.
 ]]
+--@include "publishTo"
 if redis.call("HDEL", KEYS[1], ARGV[1]) == 0 then
   return 0
 end
@@ -20,7 +24,5 @@ if redis.call("HINCRBY", KEYS[2], ARGV[2], -1) > 0 then
 end
 redis.call("HDEL", KEYS[2], ARGV[2])
 redis.call("HDEL", KEYS[3], ARGV[2])
-for i = 3, #ARGV, 2 do
-  redis.call("PUBLISH", ARGV[i], ARGV[i + 1])
-end
+publishTo(ARGV[3], ARGV[4], ARGV[5])
 return 2

@@ -1,0 +1,18 @@
+import type { GatewayProcess } from "@hub/devkit";
+
+/** `hub_connections` of one gateway, from its own /metrics. */
+export async function connectionsOn(gateway: GatewayProcess): Promise<number> {
+  return (await readMetric(gateway, "hub_connections")) ?? Number.NaN;
+}
+
+/** One series of a gateway's /metrics by its full name (`name{labels}`); 0 when absent. */
+export async function metricOn(gateway: GatewayProcess, series: string): Promise<number> {
+  return (await readMetric(gateway, series)) ?? 0;
+}
+
+/** One series of a gateway's /metrics by its full name; undefined when the gateway does not export it. */
+async function readMetric(gateway: GatewayProcess, series: string): Promise<number | undefined> {
+  const text = await (await fetch(`${gateway.url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
