@@ -453,7 +453,7 @@ describe("legacy Redis channel on three gateway nodes", () => {
     }
     // The same through Redis itself: one XADD per input, on the stream the API names.
     for (const c of cases.filter((c) => typeof c.stream === "string")) {
-      const rows = await admin.xrange(`hub:dlq:${c.stream}`, "-", "+");
+      const rows = await admin.xrange(hubKeys().deadLetters(c.stream as string), "-", "+");
       expect(
         rows.filter(([, fields]) => fields[fields.indexOf("raw") + 1] === c.raw),
         c.name,
@@ -499,7 +499,7 @@ describe("legacy Redis channel on three gateway nodes", () => {
     const burstDone = Date.now() - started;
 
     // Each garbage message once in `_unknown`, though both owners of org 45 reject it.
-    const rows = await admin.xrange("hub:dlq:_unknown", "-", "+");
+    const rows = await admin.xrange(hubKeys().deadLetters("_unknown"), "-", "+");
     const prefix = `not json ${nonce} `;
     const ours = rows
       .map(([, fields]) => Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, i) => [fields[2 * i], fields[2 * i + 1]])))
@@ -772,7 +772,7 @@ describe("legacy Redis channel on three gateway nodes", () => {
     }
     // The delivered entry left the stream; the failures stayed, and were not recorded a second time.
     expect((await dlqEntries(stream)).map((e) => e.id)).toEqual([invalidEntry, foreignEntry]);
-    expect(await admin.xlen(`hub:dlq:${stream}`)).toBe(2);
+    expect(await admin.xlen(hubKeys().deadLetters(stream))).toBe(2);
 
     // Replaying again delivers nothing more.
     const again = await api<ReplayBody>(node(2).url, "POST", `${path}/replay`, {

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { REPO_ROOT, serviceToken, spawnHubProcess, startRedis, stopChild, userToken } from "@hub/devkit";
+import { REPO_ROOT, serviceToken, spawnHubProcess, startRedis, startRedisCluster, stopChild, userToken } from "@hub/devkit";
 import { runGateway } from "@hub/gateway";
 import {
   ConfigError,
@@ -20,8 +20,9 @@ const envFile = resolve(REPO_ROOT, ".env");
 if (existsSync(envFile)) process.loadEnvFile(envFile);
 
 let cluster: number;
+let redisCluster: boolean;
 try {
-  ({ cluster } = parseLaunchOptions(process.argv.slice(2), process.env));
+  ({ cluster, redisCluster } = parseLaunchOptions(process.argv.slice(2), process.env));
 } catch (error) {
   const prefix = error instanceof ConfigError ? "invalid configuration: " : "";
   process.stderr.write(`start: ${prefix}${(error as Error).message}\n`);
@@ -76,9 +77,9 @@ async function runSingle(): Promise<void> {
 }
 
 async function runCluster(nodes: number): Promise<void> {
-  let redis: Awaited<ReturnType<typeof startRedis>>;
+  let redis: { env: Record<string, string>; describe: string; stop(): Promise<void> };
   try {
-    redis = await startRedis();
+    redis = redisCluster ? await localRedisCluster() : await localRedis();
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
     process.stderr.write(
@@ -86,8 +87,8 @@ async function runCluster(nodes: number): Promise<void> {
     );
     process.exit(1);
   }
-  logger.info({ redis: redis.url }, "local redis-server started (no persistence)");
-  const env = { ...process.env, REDIS_URL: redis.url, HUB_ENGINE: "redis" };
+  logger.info({ redis: redis.describe }, "local Redis started (no persistence)");
+  const env = { ...process.env, ...redis.env, HUB_ENGINE: "redis" };
   const gateways = Array.from({ length: nodes }, (_, i) =>
     spawnHubProcess("apps/gateway/src/main.ts", { ...env, PORT: String(config.port + i), HUB_NODE_ID: `gateway-${i + 1}` }, { echo: true }),
   );
@@ -114,9 +115,9 @@ async function runCluster(nodes: number): Promise<void> {
 
   await Promise.all(gateways.map((g) => g.waitForLog((line) => line.msg === "ready")));
   printBanner({
-    mode: `local cluster of ${nodes} gateways + 1 worker on one redis-server`,
+    mode: `local cluster of ${nodes} gateways + 1 worker on ${redisCluster ? "a 6-process Redis Cluster (sharded pub/sub)" : "one redis-server"}`,
     gateways: gateways.map((_, i) => `http://localhost:${config.port + i}`),
-    redisUrl: redis.url,
+    redisUrl: redis.describe,
     ...(await devTokens()),
   });
 }
@@ -126,4 +127,20 @@ try {
 } catch (error) {
   logger.fatal({ err: error }, "hub failed to start");
   process.exit(1);
+}
+
+/** One throwaway redis-server. */
+async function localRedis() {
+  const server = await startRedis();
+  return { env: { REDIS_URL: server.url, REDIS_CLUSTER_NODES: "", REDIS_SENTINELS: "" }, describe: server.url, stop: () => server.stop() };
+}
+
+/** A throwaway Redis Cluster: 3 masters + 3 replicas; the hub's default on it is sharded pub/sub. */
+async function localRedisCluster() {
+  const redisCluster = await startRedisCluster();
+  return {
+    env: { REDIS_CLUSTER_NODES: redisCluster.seeds, REDIS_URL: "", REDIS_SENTINELS: "" },
+    describe: `cluster ${redisCluster.seeds}`,
+    stop: () => redisCluster.stop(),
+  };
 }

@@ -91,4 +91,21 @@ describe("pnpm start", () => {
     // Everything it started is gone with it.
     for (const url of info.gateways) await expect(fetch(`${url}/health`)).rejects.toThrow();
   });
+
+  it("--cluster 2 --redis-cluster runs them on a local 6-process Redis Cluster with sharded pub/sub", async () => {
+    const hub = spawnHubProcess("apps/hub/src/main.ts", baseEnv(await freePortRange(2)), { args: ["--cluster", "2", "--redis-cluster"] });
+    let info: Banner | undefined;
+    try {
+      info = await banner(hub);
+      expect(info.gateways).toHaveLength(2);
+      expect(hub.logs.some((l) => String(l.redis).startsWith("cluster 127.0.0.1:"))).toBe(true);
+      await roundTrip(info);
+      // Sharded: each gateway holds a subscriber connection per master it has channels on.
+      expect(hub.logs.some((l) => String(l.redis).startsWith("sub-127.0.0.1:"))).toBe(true);
+    } finally {
+      const code = await hub.stop();
+      expect(code, `exit ${code}; logs:\n${hub.logs.map((l) => JSON.stringify(l)).join("\n")}\n${hub.stderr()}`).toBe(0);
+    }
+    for (const url of info.gateways) await expect(fetch(`${url}/health`)).rejects.toThrow();
+  });
 });

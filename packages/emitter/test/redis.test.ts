@@ -71,11 +71,11 @@ describe("dead letters on Redis", () => {
 
     expect(await dlq.append(letter(), "fp-1")).toMatchObject({ overflow: false });
     expect(await dlq.append(letter(), "fp-1")).toBe(false);
-    expect(await redis.keys("t:dlq-seen:*")).toEqual([keys.deadLetterSeen("fp-1")]);
+    expect(await redis.keys("t:dlq-seen:*")).toEqual([keys.deadLetterSeen("42", "fp-1")]);
     expect(await redis.xlen(keys.deadLetters("42:roster.player_hired"))).toBe(3);
   });
 
-  it("gives each stream and the index a 7-day TTL, refreshed on each write", async () => {
+  it("gives each stream and the indexes a 7-day TTL, refreshed on each write", async () => {
     expect(DEAD_LETTER_TTL_MS).toBe(7 * 86_400_000);
     const dlq = redisDeadLetters(redis, keys);
     await dlq.append(letter());
@@ -83,7 +83,9 @@ describe("dead letters on Redis", () => {
     const first = await redis.pttl(stream);
     expect(first).toBeGreaterThan(DEAD_LETTER_TTL_MS - 60_000);
     expect(first).toBeLessThanOrEqual(DEAD_LETTER_TTL_MS);
-    expect(await redis.pttl(keys.deadLetterIndex)).toBeGreaterThan(DEAD_LETTER_TTL_MS - 60_000);
+    expect(await redis.pttl(keys.deadLetterIndex("42"))).toBeGreaterThan(DEAD_LETTER_TTL_MS - 60_000);
+    expect(await redis.pttl(keys.deadLetterOrgs)).toBeGreaterThan(DEAD_LETTER_TTL_MS - 60_000);
+    expect(await redis.pttl(keys.deadLetterSourceIndex("http"))).toBeGreaterThan(DEAD_LETTER_TTL_MS - 60_000);
 
     // A shorter TTL makes the refresh visible.
     await redis.pexpire(stream, 1_000);
@@ -104,12 +106,20 @@ describe("dead letters on Redis", () => {
     await dlq.append(letter({ orgId: "1" }));
     now += ttlMs / 2 + 1;
     expect((await dlq.streams()).map((s) => s.stream)).toEqual(["1:roster.player_hired"]);
-    expect(await redis.zrange(keys.deadLetterIndex, 0, -1)).toEqual(["1:roster.player_hired"]);
+    expect(await redis.zrange(keys.deadLetterOrgs, 0, -1)).toEqual(["1"]);
+    expect(await redis.zrange(keys.deadLetterIndex("1"), 0, -1)).toEqual(["1:roster.player_hired"]);
 
-    // A write prunes the index too, whether or not anyone lists it.
+    // A write prunes the indexes it writes too, whether or not anyone lists them.
     now += ttlMs + 1;
     await dlq.append(letter({ orgId: "3" }));
-    expect(await redis.zrange(keys.deadLetterIndex, 0, -1)).toEqual(["3:roster.player_hired"]);
+    expect(await redis.zrange(keys.deadLetterOrgs, 0, -1)).toEqual(["3"]);
+    expect(await redis.zrange(keys.deadLetterSourceIndex("http"), 0, -1)).toEqual(["3:roster.player_hired"]);
+    // An org's index forgets its streams that expired while the org kept writing others.
+    await dlq.append(letter({ orgId: "3", type: "match.any" }));
+    expect(await redis.zrange(keys.deadLetterIndex("3"), 0, -1)).toEqual(["3:match.any", "3:roster.player_hired"]);
+    now += ttlMs + 1;
+    await dlq.append(letter({ orgId: "3" }));
+    expect(await redis.zrange(keys.deadLetterIndex("3"), 0, -1)).toEqual(["3:roster.player_hired"]);
   });
 
   it("expires streams on the Redis clock", async () => {

@@ -22,6 +22,13 @@ function expectPublishError(raw: unknown, code: PublishErrorCode): PublishError 
 }
 
 describe("Router: the contract's routing table", () => {
+  it("refuses with no_route an event whose topic would be longer than a topic may be (two 128-character ids)", () => {
+    const id = "a".repeat(128);
+    expect(() => new Router().route(parseProducerEvent({ type: "staff.department.a", org_id: id, payload: { uuid: id } }))).toThrow(
+      expect.objectContaining({ code: "no_route", message: expect.stringContaining("longer than 256") }),
+    );
+  });
+
   it("notification.created -> notifications:{user_id}, notification.created, { notification }", () => {
     const payload = { id: 5, title: "You were hired", read: false };
     expect(route({ type: "notification.created", org_id: "42", user_id: "7", payload })).toEqual([

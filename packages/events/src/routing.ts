@@ -2,6 +2,7 @@ import type { Envelope } from "./envelope.js";
 import { PublishError } from "./hub-error.js";
 import { normalizeId } from "./ids.js";
 import type { NormalizedEvent } from "./producer-event.js";
+import { MAX_TOPIC_LENGTH } from "./topic-registry.js";
 
 /** One copy of an event to deliver: which topic, under which client event name, with what data. */
 export interface Delivery {
@@ -140,7 +141,13 @@ export class Router {
     if (!route) throw new PublishError("unknown_type", `no route for event type ${event.type}`);
     const clientEvent = route.clientEvent ?? event.type;
     const data = route.data(event);
-    return route.topics(event).map((topic) => ({ topic, clientEvent, data }));
+    return route.topics(event).map((topic) => {
+      // Two ids of 128 characters can make a topic nobody could subscribe to: refuse it here.
+      if (topic.length > MAX_TOPIC_LENGTH) {
+        throw new PublishError("no_route", `${event.type} routes to a topic longer than ${MAX_TOPIC_LENGTH} characters`);
+      }
+      return { topic, clientEvent, data };
+    });
   }
 }
 

@@ -146,6 +146,8 @@ describe("loadConfig defaults", () => {
   });
 
   it.each([
+    [{ HUB_NODE_ID: "gw-{1}" }, "HUB_NODE_ID", "without braces"],
+    [{ HUB_NODE_ID: "gw 1" }, "HUB_NODE_ID", "without braces, spaces"],
     [{ REDIS_CLUSTER_NODES: "a:1" }, "REDIS_CLUSTER_NODES", "cannot be set together with REDIS_URL"],
     [{ REDIS_URL: undefined, REDIS_CLUSTER_NODES: "a:1", REDIS_SENTINELS: "s:1", REDIS_SENTINEL_NAME: "m" }, "REDIS_SENTINELS", "together"],
     [{ REDIS_URL: undefined, REDIS_CLUSTER_NODES: "a" }, "REDIS_CLUSTER_NODES", "host:port"],

@@ -149,7 +149,7 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
 
   return {
     nodeEnv,
-    nodeId: str(env, "HUB_NODE_ID") ?? `${hostname()}-${process.pid}`,
+    nodeId: nodeId(env),
     port: int(env, "PORT", { default: 4000, min: 0, max: 65535 }),
     host: str(env, "HOST") ?? "0.0.0.0",
     metricsPort: int(env, "METRICS_PORT", { default: 9464, min: 0, max: 65535 }),
@@ -263,6 +263,21 @@ function legacyPattern(env: Env): string {
     );
   }
   return value;
+}
+
+/**
+ * `HUB_NODE_ID`: names Redis keys of this process (presence), so it may not hold `{` or `}` (a hash
+ * tag would split them over Redis Cluster slots), whitespace or control characters.
+ */
+function nodeId(env: Env): string {
+  const id = str(env, "HUB_NODE_ID") ?? `${hostname()}-${process.pid}`;
+  if (id.length > 128 || /[{}\s\p{Cc}]/u.test(id)) {
+    throw new ConfigError(
+      "HUB_NODE_ID",
+      `must be 1 to 128 characters without braces, spaces or control characters, got ${JSON.stringify(id)}`,
+    );
+  }
+  return id;
 }
 
 function healthPort(env: Env): number | undefined {

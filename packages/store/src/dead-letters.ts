@@ -94,6 +94,16 @@ export function deadLetterStreamName(orgId: string | undefined, type: string | u
 export const UNKNOWN_STREAM = "_unknown";
 
 /**
+ * The org part of a stream name, which groups streams: `42` of `42:roster.any`, `_overflow` of
+ * `_overflow:http`, `_unknown` of `_unknown`. On Redis it is the hash tag of the group's keys (one
+ * Redis Cluster slot per org).
+ */
+export function deadLetterOrg(stream: string): string {
+  const colon = stream.indexOf(":");
+  return colon < 0 ? stream : stream.slice(0, colon);
+}
+
+/**
  * Where a source's entries go once it has written `maxStreamsPerSource` streams within the TTL:
  * `_overflow:{source}`. Each entry keeps the `org_id` and `type` it named.
  */
@@ -101,28 +111,48 @@ export function overflowStreamName(source: IngestSource): string {
   return `_overflow:${source}`;
 }
 
-/**
- * The page of `names` (sorted) after `after`, skipping streams without entries: asks `lengths` for
- * as many names at a time as the page still lacks.
- */
-export async function pageOfStreams(
-  names: readonly string[],
-  { after, limit }: { after?: string; limit: number },
-  lengths: (names: string[]) => Promise<number[]>,
-): Promise<DeadLetterStreamPage> {
+/** Stream names in code-unit order, handed out as far as a page asks. */
+export interface StreamNames {
+  /** Up to `count` further names; fewer only when there are no more. */
+  next(count: number): Promise<string[]>;
+}
+
+/** The names of the sorted list `names` after `after`. */
+export function sortedNamesAfter(names: readonly string[], after: string | undefined): StreamNames {
   let next = after === undefined ? 0 : names.findIndex((name) => name > after);
   if (next < 0) next = names.length;
+  return {
+    async next(count) {
+      const batch = names.slice(next, next + count);
+      next += batch.length;
+      return batch;
+    },
+  };
+}
+
+/**
+ * One page of `limit` streams from `names` (the names after the page's `after`), skipping streams
+ * without entries: asks `lengths` for as many names at a time as the page still lacks.
+ */
+export async function pageOfStreams(
+  names: StreamNames,
+  limit: number,
+  lengths: (names: string[]) => Promise<number[]>,
+): Promise<DeadLetterStreamPage> {
   const streams: DeadLetterStreamInfo[] = [];
-  while (streams.length < limit && next < names.length) {
-    const batch = names.slice(next, next + limit - streams.length);
+  let examined: string | undefined;
+  let batch = await names.next(limit);
+  while (streams.length < limit && batch.length > 0) {
     const counts = await lengths(batch);
     batch.forEach((stream, i) => {
       const length = counts[i] ?? 0;
       if (length > 0) streams.push({ stream, length });
     });
-    next += batch.length;
+    examined = batch.at(-1);
+    // A full page still asks for one more name: whether there is a next page.
+    batch = await names.next(Math.max(limit - streams.length, 1));
   }
-  return { streams, next: next < names.length ? names[next - 1] : undefined };
+  return { streams, next: batch.length > 0 ? examined : undefined };
 }
 
 /** Cuts the raw input to `MAX_RAW_BYTES`. */

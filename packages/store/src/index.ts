@@ -16,6 +16,7 @@ export {
   DEAD_LETTER_MAX_STREAMS_PER_SOURCE,
   DEAD_LETTER_STREAM_LENGTH,
   DEAD_LETTER_TTL_MS,
+  deadLetterOrg,
   deadLetterStreamName,
   MAX_RAW_BYTES,
   overflowStreamName,

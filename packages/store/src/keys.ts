@@ -1,4 +1,5 @@
 import { KEY_PREFIX } from "@hub/events";
+import { deadLetterOrg } from "./dead-letters.js";
 
 /** The prefix every Redis key and channel of a hub starts with. */
 export const DEFAULT_KEY_PREFIX = "hub";
@@ -36,14 +37,20 @@ export interface HubKeys {
    * is not an id character), in the topic's slot.
    */
   dedupe(room: string, orgId: string, eventId: string): string;
-  /** Dead-letter stream by name (see `deadLetterStreamName`): `<prefix>:dlq:{org_id}:{event_type}`. */
+  /**
+   * Dead-letter stream by name (see `deadLetterStreamName`): `42:roster.any` is
+   * `<prefix>:dlq:{42}:roster.any`. The stream's org part (`deadLetterOrg`: the org id, `_unknown`,
+   * `_overflow`) is the hash tag of every dead-letter key of that org, so they share one slot.
+   */
   deadLetters(stream: string): string;
-  /** Sorted set of the dead-letter stream names written within their lifetime, scored by last write (epoch ms). */
-  readonly deadLetterIndex: string;
+  /** Sorted set of one org's dead-letter stream names written within their lifetime, scored by last write (epoch ms); the org's slot. */
+  deadLetterIndex(org: string): string;
+  /** Sorted set of the orgs (stream org parts) with dead letters written within their lifetime, scored by last write (epoch ms). */
+  readonly deadLetterOrgs: string;
   /** Sorted set of the dead-letter streams one source (`http`, `webhook`, ...) wrote, scored by its last write (epoch ms). */
   deadLetterSourceIndex(source: string): string;
-  /** Marks a rejected input as dead-lettered, so several nodes seeing it append it once. */
-  deadLetterSeen(fingerprint: string): string;
+  /** Marks a rejected input as dead-lettered, so several nodes seeing it append it once; the slot of the org it is filed under. */
+  deadLetterSeen(org: string, fingerprint: string): string;
   /** Keys of one inhouse queue, by its name `{org_id}/{queue_id}`: all in its bucket's slot (see `queueBucket`). */
   queue(name: string): QueueKeys;
   /** The active set and deadline set of one queue bucket, `0 <= bucket < QUEUE_BUCKETS`. */
@@ -164,10 +171,14 @@ export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
     socketIo: topicChannelPrefix(prefix),
     topicChannel: (room) => topicChannel(prefix, room),
     dedupe: (room, orgId, eventId) => `${prefix}:dedupe:{${topicChannel(prefix, room)}}:${orgId}:${eventId}`,
-    deadLetters: (stream) => `${prefix}:dlq:${stream}`,
-    deadLetterIndex: `${prefix}:dlq-index`,
-    deadLetterSourceIndex: (source) => `${prefix}:dlq-index:${source}`,
-    deadLetterSeen: (fingerprint) => `${prefix}:dlq-seen:${fingerprint}`,
+    deadLetters: (stream) => {
+      const org = deadLetterOrg(stream);
+      return `${prefix}:dlq:{${org}}${stream.slice(org.length)}`;
+    },
+    deadLetterIndex: (org) => `${prefix}:dlq-index:{${org}}`,
+    deadLetterOrgs: `${prefix}:dlq-orgs`,
+    deadLetterSourceIndex: (source) => `${prefix}:dlq-source:${source}`,
+    deadLetterSeen: (org, fingerprint) => `${prefix}:dlq-seen:{${org}}:${fingerprint}`,
     queue: (name) => {
       const bucket = queueBucket(name);
       const tag = queueBucketTag(bucket);

@@ -8,6 +8,7 @@ import {
   type IngestSource,
   overflowStreamName,
   pageOfStreams,
+  sortedNamesAfter,
   UNKNOWN_STREAM,
 } from "./dead-letters.js";
 import { RecentIds } from "./recent-ids.js";
@@ -107,7 +108,9 @@ export function memoryDeadLetters(options: number | MemoryDeadLettersOptions = {
     async streamPage(page) {
       expire(now());
       const names = [...streams.keys()].sort();
-      return pageOfStreams(names, page, async (batch) => batch.map((name) => streams.get(name)?.entries.length ?? 0));
+      return pageOfStreams(sortedNamesAfter(names, page.after), page.limit, async (batch) =>
+        batch.map((name) => streams.get(name)?.entries.length ?? 0),
+      );
     },
     async entries(name, { after, count }) {
       const entries = live(name)?.entries ?? [];

@@ -139,6 +139,30 @@ describe.each(ENGINES)("dead-letter limits ($name)", ({ create }) => {
     expect((await dlq.streamPage({ limit: 2, after: "o1" })).streams.map((s) => s.stream)).toEqual(["o100:match.any", "o101:match.any"]);
   });
 
+  it("pages streams in name order when org ids are prefixes of one another", async () => {
+    const dlq = create();
+    const names: string[] = [];
+    for (const org of ["1", "10", "1-a", "1.b", "_unknownish", "2", "100", "Z"]) {
+      await dlq.append(letter(org, "http"));
+      await dlq.append(letter(org, "http", "roster.any"));
+      names.push(`${org}:match.any`, `${org}:roster.any`);
+    }
+    await dlq.append({ ...letter("9"), stream: "_unknown", type: "ticket.sold" });
+    names.push("_unknown");
+    names.sort();
+    for (const limit of [1, 3, 100]) expect((await allPages(dlq, limit)).map((s) => s.stream)).toEqual(names);
+    expect((await dlq.streams()).map((s) => s.stream)).toEqual(names);
+
+    // `p` sorts before `p0`..`p39` but its stream after theirs (`:` sorts after digits): a page of
+    // 20 needs more orgs than the first 20 to know that `p:match.any` does not come next.
+    const prefixes = create();
+    const orgs = ["p", ...Array.from({ length: 40 }, (_, i) => `p${i}`)];
+    for (const org of orgs) await prefixes.append(letter(org, "http"));
+    const sorted = orgs.map((org) => `${org}:match.any`).sort();
+    expect((await prefixes.streamPage({ limit: 20 })).streams.map((s) => s.stream)).toEqual(sorted.slice(0, 20));
+    expect((await allPages(prefixes, 20)).map((s) => s.stream)).toEqual(sorted);
+  });
+
   it("skips streams whose entries were all removed, still filling the page", async () => {
     const dlq = create();
     for (const org of ["a", "b", "c", "d", "e"]) await dlq.append(letter(org, "http"));

@@ -41,7 +41,13 @@ export interface RedisUserSessionsOptions {
   logger: Logger;
 }
 
-/** Users' connections and revocations in Redis (lua/*.lua), control messages on one pub/sub channel. */
+/**
+ * Users' connections and revocations in Redis (lua/*.lua), control messages on one pub/sub channel.
+ * On Redis Cluster each script touches the keys of one user, which share the `{org/user}` hash tag
+ * (one slot); the control channel is classic pub/sub, which the cluster forwards to every node, so a
+ * `Cluster` subscriber hears it whichever node it is connected to (also a revocation's PUBLISH from
+ * inside its script, on the master of the user's slot).
+ */
 export function redisUserSessions({ redis, subscriber, keys, logger }: RedisUserSessionsOptions): UserSessions {
   const client = withSessionCommands(redis);
   const listeners: Array<(message: ControlMessage) => void> = [];

@@ -3,6 +3,9 @@ import { luaCommands } from "./lua-commands.js";
 /** What publish-3.lua answers. */
 export const PUBLISH_OUTCOME = { duplicate: 0, delivered: 1 } as const;
 
+/** What deadLetterAdmit-1.lua answers. */
+export const DEAD_LETTER_ADMISSION = { full: 0, admitted: 1 } as const;
+
 /** The storage scripts as commands of an ioredis client; each file's suffix is its KEYS count. */
 export interface HubCommands {
   /** One event on one topic: its dedupe key, history stream and meta, then the arguments (publish-3.lua). */
@@ -30,22 +33,28 @@ export interface HubCommands {
     fromCursor: 0 | 1,
   ): Promise<[epoch: Buffer, top: number, matched: 0 | 1, entries: Array<[id: Buffer, fields: Buffer[]]>, nowMs: number]>;
   hubAcknowledge(meta: string, cursor: string, offset: number, epoch: string, ttlMs: number): Promise<number>;
+  /** One letter into one stream of an org: the stream, the org's index, the fingerprint key (deadLetter-3.lua). */
   hubDeadLetter(
     stream: string,
     index: string,
     seenKey: string,
-    sourceIndex: string,
-    overflowStream: string,
     streamName: string,
     maxLen: number,
     seenMs: number,
     ttlMs: number,
     nowMs: number,
-    maxStreamsPerSource: number,
-    overflowStreamName: string,
     ...fieldValuePairs: string[]
-  ): Promise<[id: string, overflowed: 0 | 1] | null>;
-  hubDeadLetterStreams(index: string, nowMs: number, ttlMs: number): Promise<string[]>;
+  ): Promise<string | null>;
+  /** Records a name in a dead-letter index unless it holds `cap` others: a source's streams, the orgs (deadLetterAdmit-1.lua). */
+  hubDeadLetterAdmit(
+    index: string,
+    name: string,
+    nowMs: number,
+    ttlMs: number,
+    cap: number,
+  ): Promise<(typeof DEAD_LETTER_ADMISSION)[keyof typeof DEAD_LETTER_ADMISSION]>;
+  /** The names a dead-letter index holds within their lifetime (deadLetterNames-1.lua). */
+  hubDeadLetterNames(index: string, nowMs: number, ttlMs: number): Promise<string[]>;
   hubEnqueueCommand(
     seenKey: string,
     stream: string,
@@ -64,7 +73,8 @@ export const withHubCommands = luaCommands<HubCommands>(new URL("./", import.met
   hubPublish: "publish-3",
   hubReadHistory: "readHistory-3",
   hubAcknowledge: "acknowledge-2",
-  hubDeadLetter: "deadLetter-5",
-  hubDeadLetterStreams: "deadLetterStreams-1",
+  hubDeadLetter: "deadLetter-3",
+  hubDeadLetterAdmit: "deadLetterAdmit-1",
+  hubDeadLetterNames: "deadLetterNames-1",
   hubEnqueueCommand: "enqueueCommand-4",
 });

@@ -1,8 +1,8 @@
 --[[
-  The names of the dead-letter streams written within their lifetime; forgets the others (their
-  streams have expired).
+  The names in a dead-letter index written within their lifetime (an org's stream names, or the
+  orgs with dead letters); forgets the others (their streams have expired).
 
-  KEYS[1]   the index: sorted set of stream names, scored by their last write (epoch ms)
+  KEYS[1]   the index: sorted set of names, scored by their last write (epoch ms)
   ARGV[1]   now, epoch milliseconds
   ARGV[2]   how long a stream lives after its last write, milliseconds
 
