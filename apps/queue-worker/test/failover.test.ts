@@ -14,6 +14,7 @@ import {
   userToken,
 } from "@hub/devkit";
 import type { Envelope, Queue } from "@hub/events";
+import { hubKeys } from "@hub/store";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
@@ -255,7 +256,7 @@ describe("queue-worker failover (3 workers, real redis)", () => {
     expect(after.msg.data.queue.players.map((p) => p.user_id)).toEqual(["p1", "p2", "p5"]);
     expect(observer.expiredOf(target)).toHaveLength(1);
     expectCleanHistory(observer.of(target), 1, 9);
-    expect(await redis.zscore("hub:iq-deadlines", `${org}/${target}`)).toBeNull();
+    expect(await redis.zscore(hubKeys().queue(`${org}/${target}`).deadlines, `${org}/${target}`)).toBeNull();
 
     // Every queue of the dead worker was taken over by a survivor and applied its command.
     for (const q of victimQueues) {
@@ -293,7 +294,7 @@ describe("queue-worker failover (3 workers, real redis)", () => {
     // "b" checks in too late: the command is accepted after the deadline (its stream id is its acceptance time).
     await until("the deadline to pass", () => Date.now() > deadline + 200);
     await send([{ command: "check_in", org_id: org, queue_id: queue, user_id: "b" }]);
-    const [[streamId]] = (await redis.xrevrange(`hub:iq:${org}/${queue}:commands`, "+", "-", "COUNT", 1)) as [[string, string[]]];
+    const [[streamId]] = (await redis.xrevrange(hubKeys().queue(`${org}/${queue}`).commands, "+", "-", "COUNT", 1)) as [[string, string[]]];
     expect(Number(streamId.split("-")[0])).toBeGreaterThan(deadline);
 
     // Whatever comes next for the queue: an expiry, or the late check-in applied.
@@ -318,7 +319,7 @@ describe("queue-worker failover (3 workers, real redis)", () => {
     const org = "pa";
     const queue = "p";
     const name = `${org}/${queue}`;
-    const leaseKey = `hub:iq:${name}:lease`;
+    const leaseKey = hubKeys().queue(name).lease;
     const all = await startWorkers(3, { CHECK_IN_TIMEOUT_MS: "60000" });
     const observer = await observe(org);
     const join = (user_id: string): Command => ({ command: "join", org_id: org, queue_id: queue, user_id });
@@ -341,7 +342,7 @@ describe("queue-worker failover (3 workers, real redis)", () => {
     process.kill(pid, "SIGSTOP");
     let resumed = false;
     try {
-      const versionAtPause = Number(await redis.hget(`hub:iq:${name}:state`, "version"));
+      const versionAtPause = Number(await redis.hget(hubKeys().queue(name).state, "version"));
       expect(versionAtPause, "stopped in the middle of the batch").toBeLessThan(291);
 
       // The lease expires and another worker takes the queue over and finishes the batch.
@@ -377,7 +378,7 @@ describe("queue-worker failover (3 workers, real redis)", () => {
     expect(last.msg.data.queue.players.map((p) => p.user_id)).toEqual(expected);
     expect(ownerOf([paused], name)).toBeUndefined();
 
-    const [stored, version] = await redis.hmget(`hub:iq:${name}:state`, "queue", "version");
+    const [stored, version] = await redis.hmget(hubKeys().queue(name).state, "queue", "version");
     expect(Number(version)).toBe(296);
     expect(JSON.parse(stored as string)).toEqual(last.msg.data.queue);
     expect(paused.child.exitCode).toBeNull();
@@ -396,11 +397,11 @@ describe("queue-worker failover (3 workers, real redis)", () => {
     const leaving = owners[0] as HubProcess;
     const staying = all.find((w) => w !== leaving) as HubProcess;
     const leavingQueues = queues.filter((_, i) => owners[i] === leaving);
-    for (const q of leavingQueues) expect(await redis.exists(`hub:iq:${org}/${q}:lease`)).toBe(1);
+    for (const q of leavingQueues) expect(await redis.exists(hubKeys().queue(`${org}/${q}`).lease)).toBe(1);
 
     expect(await leaving.stop()).toBe(0);
     // Right after the exit: no lease key of its queues is left (they would otherwise live 10 s).
-    for (const q of leavingQueues) expect(await redis.exists(`hub:iq:${org}/${q}:lease`), `lease of ${q}`).toBe(0);
+    for (const q of leavingQueues) expect(await redis.exists(hubKeys().queue(`${org}/${q}`).lease), `lease of ${q}`).toBe(0);
 
     const sentAt = Date.now();
     await send(leavingQueues.map((queue_id) => ({ command: "join", org_id: org, queue_id, user_id: "u" })));

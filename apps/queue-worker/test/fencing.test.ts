@@ -99,14 +99,14 @@ describe("fenced queue commits (real Redis)", () => {
       "ok",
     );
     expect(await store.retire(lease, pending?.cursor ?? "")).toBe(true);
-    expect(await redis.sismember(keys.activeQueues, name)).toBe(0);
+    expect(await redis.sismember(keys.queue(name).active, name)).toBe(0);
     expect(await redis.exists(keys.queue(name).lease)).toBe(0);
     expect(await redis.ttl(keys.queue(name).state)).toBeGreaterThan(6 * 86_400);
     // A new command brings it back and lifts the expiry.
     await store.commands.enqueue([
       { id: "c2", command: "open", org_id: "o1", queue_id: "retired", user_id: undefined, capacity: undefined },
     ]);
-    expect(await redis.sismember(keys.activeQueues, name)).toBe(1);
+    expect(await redis.sismember(keys.queue(name).active, name)).toBe(1);
     expect(await redis.ttl(keys.queue(name).state)).toBe(-1);
   });
 

@@ -1,9 +1,19 @@
 import { randomInt } from "node:crypto";
-import { closeAllClients, connectClient, type HubClient, request, serviceToken, until, userToken } from "@hub/devkit";
+import {
+  closeAllClients,
+  connectClient,
+  type HubClient,
+  type RedisCluster,
+  request,
+  serviceToken,
+  startRedisCluster,
+  until,
+  userToken,
+} from "@hub/devkit";
 import { createHubEmitter } from "@hub/emitter";
 import { CommandError, type Queue } from "@hub/events";
 import { hubKeys } from "@hub/store";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   atVersion,
@@ -22,10 +32,11 @@ import {
 const NOT_ON_THIS_ENGINE = (..._args: unknown[]): void => {};
 
 /**
- * Inhouse queues end to end (docs/protocol.md "Inhouse queues"), the same suite on both engines:
+ * Inhouse queues end to end (docs/protocol.md "Inhouse queues"), the same suite on every engine:
  * - memory: one gateway running the queues in process;
  * - redis: a redis-server, two gateways and two queue-worker processes, clients spread over both
- *   gateways.
+ *   gateways;
+ * - cluster: the same on a 6-process Redis Cluster (both hubs of the suite share it, by key prefix).
  * Real processes, no mocks. Nothing sleeps: tests await events; "nothing else happened" is proven
  * by a sentinel command sent last (commands of a queue apply in order, its events publish in order).
  * Every test has its own org and queues.
@@ -46,21 +57,31 @@ function defineSuite(engine: EngineName): void {
   describe(`${engine} engine`, () => {
     let hub: QueueHub;
     let fast: QueueHub;
-    /** Inspection and raw writes (redis engine only). */
-    let admin: Redis | undefined;
+    let cluster: RedisCluster | undefined;
+    /** Inspection and raw writes (Redis engines only). */
+    let admin: Redis | Cluster | undefined;
+    /** A new connection to `hub`'s Redis, as a producer makes it. */
+    const connectRedis = () => (cluster ? new Cluster(cluster.startupNodes) : new Redis(hub.redis?.url as string));
+    /** The keys matching `pattern`, on every master of a cluster. */
+    const keysMatching = async (pattern: string): Promise<string[]> => {
+      if (!(admin instanceof Cluster)) return (await admin?.keys(pattern)) ?? [];
+      return (await Promise.all(admin.nodes("master").map((node) => node.keys(pattern)))).flat();
+    };
 
     beforeAll(async () => {
+      if (engine === "cluster") cluster = await startRedisCluster();
       [hub, fast] = await Promise.all([
-        startQueueHub(engine, { checkInTimeoutMs: SLOW_CHECK_IN_MS }),
-        startQueueHub(engine, { checkInTimeoutMs: FAST_CHECK_IN_MS }),
+        startQueueHub(engine, { checkInTimeoutMs: SLOW_CHECK_IN_MS, ...(cluster ? { cluster } : {}) }),
+        startQueueHub(engine, { checkInTimeoutMs: FAST_CHECK_IN_MS, ...(cluster ? { cluster, keyPrefix: "fast" } : {}) }),
       ]);
-      if (hub.redis) admin = new Redis(hub.redis.url);
+      if (engine !== "memory") admin = connectRedis();
     });
 
     afterAll(async () => {
       closeAllClients();
       admin?.disconnect();
       await Promise.all([hub?.close(), fast?.close()]);
+      await cluster?.stop();
     });
 
     /** Gateway urls round robin: clients and producers spread over every gateway. */
@@ -352,14 +373,15 @@ function defineSuite(engine: EngineName): void {
         error: { code: "bad_request" },
       });
       if (admin) {
-        const keys = await admin.keys(`*ghost-${org}-*`);
+        const keys = await keysMatching(`*ghost-${org}-*`);
         expect(keys).toEqual([]);
-        const active = await admin.smembers("hub:iq-active");
-        expect(active.filter((name) => name.includes(`ghost-${org}`) || name.endsWith(`/${closed}`))).toEqual([]);
+        const names = [...ghosts, closed].map((queue_id) => `${org}/${queue_id}`);
+        const active = await Promise.all(names.map((name) => admin?.sismember(hubKeys().queue(name).active, name)));
+        expect(active.every((member) => member === 0)).toBe(true);
       }
     });
 
-    (engine === "redis" ? it : NOT_ON_THIS_ENGINE)(
+    (engine !== "memory" ? it : NOT_ON_THIS_ENGINE)(
       "a service command refused for a queue that was never opened is retired: no active entry, lease or key stays",
       async () => {
         const org = fresh("org");
@@ -369,13 +391,19 @@ function defineSuite(engine: EngineName): void {
         await hub.send({ commands: [{ command: "join", org_id: org, queue_id: q, user_id: "u1" }] });
         await hub.send({ commands: [{ command: "open", org_id: org, queue_id: sentinel }] });
         await w.until(sentinel, atVersion(1));
-        const db = admin as Redis;
+        const k = hubKeys().queue(`${org}/${q}`);
+        // The command's dedupe mark is the queue's too (its slot), and lives out its window.
+        const mark = k.commandSeen("");
         const left = await until(`queue ${q} retired`, async () => {
-          const keys = await db.keys(`*${q}*`);
-          const active = await db.sismember("hub:iq-active", `${org}/${q}`);
+          const keys = (await keysMatching(`*${q}*`)).filter((key) => !key.startsWith(mark));
+          const active = await admin?.sismember(k.active, `${org}/${q}`);
           return keys.length === 0 && active === 0 ? { keys, active } : undefined;
         });
         expect(left).toEqual({ keys: [], active: 0 });
+        const marks = await keysMatching(`${mark}*`);
+        expect(marks).toHaveLength(1);
+        const ttl = (await admin?.pttl(marks[0] as string)) ?? 0;
+        expect(ttl > 0 && ttl <= 5 * 60_000, `dedupe mark TTL ${ttl}`).toBe(true);
         expect(w.versions(q)).toEqual([]);
       },
     );
@@ -544,13 +572,13 @@ function defineSuite(engine: EngineName): void {
       for (const p of hub.runners) expect(p.child.exitCode).toBeNull();
     });
 
-    (engine === "redis" ? it : NOT_ON_THIS_ENGINE)(
+    (engine !== "memory" ? it : NOT_ON_THIS_ENGINE)(
       "SDK: createHubEmitter({ redis }).inhouse.* drives a queue through its whole life, and validates",
       async () => {
         const org = fresh("org");
         const q = fresh("q");
         const w = await watchQueues(url(hub, 1), org);
-        const producer = new Redis(hub.redis?.url as string);
+        const producer = connectRedis();
         try {
           const sdk = createHubEmitter({ redis: producer }).inhouse;
           const target = { org_id: org, queue_id: q };
@@ -601,7 +629,7 @@ function defineSuite(engine: EngineName): void {
       },
     );
 
-    (engine === "redis" ? it : NOT_ON_THIS_ENGINE)(
+    (engine !== "memory" ? it : NOT_ON_THIS_ENGINE)(
       "legacy: PUBLISH inhouse.session_started on prostaff:events:{org} starts a ready queue's session exactly once with 2 gateways",
       async () => {
         const org = fresh("org");
@@ -613,7 +641,7 @@ function defineSuite(engine: EngineName): void {
         });
         await first(watchers).until(q, atVersion(5));
 
-        const rails = new Redis(hub.redis?.url as string);
+        const rails = connectRedis();
         try {
           const message = JSON.stringify({
             type: "inhouse.session_started",
@@ -622,9 +650,12 @@ function defineSuite(engine: EngineName): void {
             payload: { queue_id: q },
             published_at: new Date().toISOString(),
           });
-          // Both gateways receive it; the Rails side retries it once.
-          expect(await rails.publish(`prostaff:events:${org}`, message)).toBe(2);
-          expect(await rails.publish(`prostaff:events:${org}`, message)).toBe(2);
+          // Both gateways receive it (on a cluster PUBLISH counts the receiving node's subscribers
+          // only); the Rails side retries it once.
+          for (const _ of [1, 2]) {
+            const receivers = await rails.publish(`prostaff:events:${org}`, message);
+            if (engine === "redis") expect(receivers).toBe(2);
+          }
         } finally {
           rails.disconnect();
         }
@@ -646,7 +677,7 @@ function defineSuite(engine: EngineName): void {
       },
     );
 
-    (engine === "redis" ? it : NOT_ON_THIS_ENGINE)(
+    (engine !== "memory" ? it : NOT_ON_THIS_ENGINE)(
       "supervision: an unreadable stream entry is refused and skipped; the queue keeps working",
       async () => {
         const org = fresh("org");
@@ -668,7 +699,7 @@ function defineSuite(engine: EngineName): void {
     // cursor in place: the queue retried it every second and never applied a later command. The
     // state machine now refuses it; any other exception there is skipped the same way and counted
     // (hub_queue_failures_total{reason="command_threw"}, packages/inhouse/src/queue-worker.test.ts).
-    (engine === "redis" ? it : NOT_ON_THIS_ENGINE)(
+    (engine !== "memory" ? it : NOT_ON_THIS_ENGINE)(
       "supervision: a sync entry without a snapshot (once a TypeError) is refused; the next command of its queue and other queues apply",
       async () => {
         const org = fresh("org");
@@ -708,7 +739,7 @@ function defineSuite(engine: EngineName): void {
       },
     );
 
-    (engine === "redis" ? it : NOT_ON_THIS_ENGINE)(
+    (engine !== "memory" ? it : NOT_ON_THIS_ENGINE)(
       "supervision: a command the state machine does not know is skipped; its queue keeps applying later commands",
       async () => {
         const org = fresh("org");
@@ -728,3 +759,4 @@ function defineSuite(engine: EngineName): void {
 
 defineSuite("memory");
 defineSuite("redis");
+defineSuite("cluster");

@@ -4,6 +4,7 @@ import {
   type GatewayProcess,
   type HubClient,
   type HubProcess,
+  type RedisCluster,
   type RedisServer,
   request,
   serviceToken,
@@ -17,9 +18,10 @@ import type { Envelope, Queue } from "@hub/events";
 /**
  * A running hub with inhouse queues, whatever its engine:
  * - `memory`: one gateway, which runs the queues in process;
- * - `redis`: a redis-server, two gateways and two queue-worker processes.
+ * - `redis`: a redis-server, two gateways and two queue-worker processes;
+ * - `cluster`: two gateways and two queue-worker processes on a Redis Cluster (`REDIS_CLUSTER_NODES`).
  */
-export type EngineName = "memory" | "redis";
+export type EngineName = "memory" | "redis" | "cluster";
 
 export interface QueueHub {
   engine: EngineName;
@@ -38,6 +40,10 @@ export interface QueueHub {
 
 export interface QueueHubOptions {
   checkInTimeoutMs: number;
+  /** The Redis Cluster of the `cluster` engine; the caller starts and stops it (hubs may share one). */
+  cluster?: RedisCluster;
+  /** `HUB_KEY_PREFIX`: hubs sharing a Redis Cluster need their own. @default "hub" */
+  keyPrefix?: string;
   /** Copies the children's output to this process's (debugging). */
   echo?: boolean;
 }
@@ -48,19 +54,23 @@ const service = () => {
   return serviceJwt;
 };
 
-export async function startQueueHub(engine: EngineName, { checkInTimeoutMs, echo = false }: QueueHubOptions): Promise<QueueHub> {
-  const common = { CHECK_IN_TIMEOUT_MS: String(checkInTimeoutMs), LOG_LEVEL: "info" };
+export async function startQueueHub(
+  engine: EngineName,
+  { checkInTimeoutMs, cluster, keyPrefix = "hub", echo = false }: QueueHubOptions,
+): Promise<QueueHub> {
+  const common = { CHECK_IN_TIMEOUT_MS: String(checkInTimeoutMs), LOG_LEVEL: "info", HUB_KEY_PREFIX: keyPrefix };
   let redis: RedisServer | undefined;
   let gateways: GatewayProcess[];
   let workers: HubProcess[] = [];
   if (engine === "memory") {
     gateways = [await startGateway({ ...common, HUB_NODE_ID: "gw-memory" })];
   } else {
-    redis = await startRedis();
-    const url = redis.url;
+    if (engine === "redis") redis = await startRedis();
+    else if (!cluster) throw new Error("the cluster engine needs a Redis Cluster");
+    const target = redis ? { REDIS_URL: redis.url } : { REDIS_CLUSTER_NODES: cluster?.seeds };
     [gateways, workers] = await Promise.all([
-      Promise.all([1, 2].map((i) => startGateway({ ...common, REDIS_URL: url, HUB_NODE_ID: `gw-${i}` }))),
-      Promise.all([1, 2].map((i) => startWorker({ ...common, REDIS_URL: url, HUB_NODE_ID: `worker-${i}` }))),
+      Promise.all([1, 2].map((i) => startGateway({ ...common, ...target, HUB_NODE_ID: `gw-${i}` }))),
+      Promise.all([1, 2].map((i) => startWorker({ ...common, ...target, HUB_NODE_ID: `worker-${i}` }))),
     ]);
   }
   if (echo) for (const p of [...gateways, ...workers]) p.child.stdout?.on("data", (c: Buffer) => process.stdout.write(c));

@@ -36,8 +36,9 @@ export function memoryQueueStore(now: () => number = Date.now): QueueStore {
 
   const enqueue = async (commands: readonly QueueCommand[]) =>
     commands.map((command) => {
-      if (!seen.claim(`${command.org_id}:${command.id}`)) return false;
       const name = queueName(command);
+      // Per queue and command id, as in Redis (where the key lives in the queue's slot).
+      if (!seen.claim(`${name}\n${command.id}`)) return false;
       const s = slot(name);
       s.commands.push({ seq: s.nextSeq++, command, acceptedAt: now() });
       active.add(name);

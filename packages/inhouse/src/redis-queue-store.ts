@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { Queue, QueueCommand } from "@hub/events";
 import type { RedisClient } from "@hub/store";
-import { type HubKeys, luaCommands, redisCommandQueue } from "@hub/store";
+import { type HubKeys, luaCommands, QUEUE_BUCKETS, redisCommandQueue } from "@hub/store";
+import { perBucket } from "./per-bucket.js";
 import type { QueueStore } from "./queue-store.js";
 import type { Emission } from "./transitions.js";
 
@@ -37,8 +38,8 @@ const withQueueCommands = luaCommands<Commands>(new URL("./lua/", import.meta.ur
   hubPendingWork: "pendingWork-n",
 });
 
-/** Queues per bulk call: big enough to make a pass over 10,000 queues a handful of calls, small enough not to stall Redis. */
-const CHUNK = 500;
+/** Every queue bucket, 0 to QUEUE_BUCKETS - 1. */
+const BUCKETS = Array.from({ length: QUEUE_BUCKETS }, (_, bucket) => bucket);
 
 export interface RedisQueueStoreOptions {
   /** Commands and data; the store does not close it. */
@@ -51,7 +52,9 @@ export interface RedisQueueStoreOptions {
 /**
  * Inhouse queues in Redis: leases as redlock's single-instance lock (a random token set with NX and
  * a TTL; a lost race is a null answer, not an error) renewed in bulk, fenced writes through lua/commitQueue-5.lua,
- * deadlines in one sorted set, wake-ups over pub/sub.
+ * deadlines in a sorted set per queue bucket, wake-ups over pub/sub. A queue's keys and its bucket's
+ * active and deadline sets share one slot (`keys.queue`), so every script touches one slot and runs
+ * on Redis Cluster; bulk calls and the passes over active queues and deadlines go bucket by bucket.
  */
 export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOptions): QueueStore {
   const client = withQueueCommands(redis);
@@ -62,36 +65,57 @@ export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOpti
 
   return {
     commands: redisCommandQueue(redis, keys),
-    activeQueues: () => redis.smembers(keys.activeQueues),
-    dueDeadlines: (now, limit) => redis.zrangebyscore(keys.queueDeadlines, "-inf", now, "LIMIT", 0, limit),
+    async activeQueues() {
+      const buckets = await Promise.all(BUCKETS.map((bucket) => redis.smembers(keys.queueBucket(bucket).active)));
+      return buckets.flat();
+    },
+    async dueDeadlines(now, limit) {
+      // The first `limit` of each bucket, then the earliest `limit` of them all.
+      const buckets = await Promise.all(
+        BUCKETS.map((bucket) => redis.zrangebyscore(keys.queueBucket(bucket).deadlines, "-inf", now, "WITHSCORES", "LIMIT", 0, limit)),
+      );
+      const due: Array<{ name: string; at: number }> = [];
+      for (const flat of buckets) for (let i = 0; i < flat.length; i += 2) due.push({ name: flat[i] as string, at: Number(flat[i + 1]) });
+      return due
+        .sort((a, b) => a.at - b.at)
+        .slice(0, limit)
+        .map(({ name }) => name);
+    },
 
     async unleased(names) {
-      const tokens = await Promise.all(chunks(names).map((part) => redis.mget(part.map((name) => keys.queue(name).lease))));
-      return names.filter((_, i) => tokens[Math.floor(i / CHUNK)]?.[i % CHUNK] === null);
+      const tokens = await perBucket(
+        names,
+        (name) => name,
+        (part) => redis.mget(part.map((name) => keys.queue(name).lease)),
+      );
+      return names.filter((_, i) => tokens[i] === null);
     },
     async acquire(name, ttlMs) {
       const token = randomBytes(16).toString("hex");
       return (await redis.set(keys.queue(name).lease, token, "PX", ttlMs, "NX")) === "OK" ? { name, token } : null;
     },
     async extend(leases, ttlMs) {
-      const parts = await Promise.all(
-        chunks(leases).map((part) =>
+      const held = await perBucket(
+        leases,
+        (lease) => lease.name,
+        (part) =>
           client.hubExtendLeases(
             part.length,
             ...part.map((lease) => keys.queue(lease.name).lease),
             ttlMs,
             ...part.map((lease) => lease.token),
           ),
-        ),
       );
-      return parts.flat().map((held) => held === 1);
+      return held.map((renewed) => renewed === 1);
     },
     async release(lease) {
       await client.hubReleaseLease(keys.queue(lease.name).lease, lease.token).catch(() => undefined);
     },
     async pendingWork(names) {
-      const parts = await Promise.all(
-        chunks(names).map((part) =>
+      const work = await perBucket(
+        names,
+        (name) => name,
+        (part) =>
           client.hubPendingWork(
             part.length * 3,
             ...part.flatMap((name) => {
@@ -99,9 +123,8 @@ export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOpti
               return [k.state, k.commands, k.outbox];
             }),
           ),
-        ),
       );
-      return parts.flat().map((work) => work === 1);
+      return work.map((pending) => pending === 1);
     },
 
     async load(name) {
@@ -121,7 +144,7 @@ export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOpti
       const result = await client.hubCommitQueue(
         k.state,
         k.lease,
-        keys.queueDeadlines,
+        k.deadlines,
         k.outbox,
         k.commands,
         lease.token,
@@ -146,18 +169,7 @@ export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOpti
     },
     async retire(lease, cursor) {
       const k = keys.queue(lease.name);
-      return (
-        (await client.hubRetireQueue(
-          k.lease,
-          keys.activeQueues,
-          k.commands,
-          keys.queueDeadlines,
-          k.state,
-          lease.token,
-          cursor,
-          lease.name,
-        )) === 1
-      );
+      return (await client.hubRetireQueue(k.lease, k.active, k.commands, k.deadlines, k.state, lease.token, cursor, lease.name)) === 1;
     },
 
     onWake(listener) {
@@ -168,12 +180,6 @@ export function redisQueueStore({ redis, subscriber, keys }: RedisQueueStoreOpti
       await subscriber.quit().catch(() => subscriber.disconnect());
     },
   };
-}
-
-function chunks<T>(items: readonly T[]): T[][] {
-  const parts: T[][] = [];
-  for (let i = 0; i < items.length; i += CHUNK) parts.push(items.slice(i, i + CHUNK));
-  return parts;
 }
 
 function readCommand(fields: string[]): QueueCommand | null {

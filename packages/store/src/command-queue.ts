@@ -9,8 +9,8 @@ import type { RedisClient } from "./redis-client.js";
 export interface CommandQueue {
   /**
    * Accepts commands in order (per queue, they are applied in this order). Resolves once they are
-   * durable; a command whose id was accepted within the dedupe window is accepted again without
-   * effect. Resolves with whether each was new.
+   * durable; a command whose id was accepted for its queue within the dedupe window is accepted
+   * again without effect. Resolves with whether each was new.
    */
   enqueue(commands: readonly QueueCommand[]): Promise<boolean[]>;
   /**
@@ -28,16 +28,20 @@ export type UserCommandOutcome = "accepted" | "duplicate" | "no_queue";
 const DUPLICATE = 0;
 const NO_QUEUE = -1;
 
-/** Commands as Redis Streams, one per queue (lua/enqueueCommand-4.lua). */
+/**
+ * Commands as Redis Streams, one per queue (lua/enqueueCommand-4.lua), deduplicated per queue and
+ * command id; every key of a call is in the queue's bucket's slot (see `HubKeys.queue`).
+ */
 export function redisCommandQueue(redis: RedisClient, keys: HubKeys, windowMs: number = DEDUPE_WINDOW_MS): CommandQueue {
   const client = withHubCommands(redis);
   const send = (command: QueueCommand, onlyOpenQueue: "0" | "1") => {
     const name = queueName(command);
+    const k = keys.queue(name);
     return client.hubEnqueueCommand(
-      keys.queueCommandSeen(command.org_id, command.id),
-      keys.queue(name).commands,
-      keys.activeQueues,
-      keys.queue(name).state,
+      k.commandSeen(command.id),
+      k.commands,
+      k.active,
+      k.state,
       windowMs,
       name,
       keys.queueWake,
@@ -47,9 +51,20 @@ export function redisCommandQueue(redis: RedisClient, keys: HubKeys, windowMs: n
   };
   return {
     async enqueue(commands) {
-      // Issued back to back on one connection: Redis applies them in this order.
-      const results = await Promise.all(commands.map((command) => send(command, "0")));
-      return results.map((id) => id !== DUPLICATE);
+      // One queue's commands one after the other (a Cluster client may redirect or retry a call, so
+      // calls in flight together could land out of order); different queues in parallel.
+      const byQueue = new Map<string, number[]>();
+      commands.forEach((command, i) => {
+        const name = queueName(command);
+        byQueue.set(name, [...(byQueue.get(name) ?? []), i]);
+      });
+      const results = new Array<boolean>(commands.length);
+      await Promise.all(
+        [...byQueue.values()].map(async (indices) => {
+          for (const i of indices) results[i] = (await send(commands[i] as QueueCommand, "0")) !== DUPLICATE;
+        }),
+      );
+      return results;
     },
     async enqueueForUser(command) {
       const id = await send(command, "1");

@@ -4,6 +4,23 @@ import { deadLetterOrg } from "./dead-letters.js";
 /** The prefix every Redis key and channel of a hub starts with. */
 export const DEFAULT_KEY_PREFIX = "hub";
 
+/**
+ * Inhouse queues are spread over this many buckets. A bucket is one Redis Cluster slot (hash tag
+ * `{iq-b<k>}`): its queues' keys, its active set and its deadline set, so every queue script touches
+ * one slot. Changing it moves every queue's keys (see docs/operations.md "Redis Cluster: key slots").
+ */
+export const QUEUE_BUCKETS = 16;
+
+/**
+ * The bucket of a queue, by its name `{org_id}/{queue_id}`: FNV-1a (32 bits) of the name's UTF-16
+ * code units, mod `QUEUE_BUCKETS`. Every process must compute the same, so it never changes.
+ */
+export function queueBucket(name: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % QUEUE_BUCKETS;
+}
+
 /** Every Redis key and channel name the hub uses; nothing else builds key strings. */
 export interface HubKeys {
   readonly prefix: string;
@@ -34,14 +51,10 @@ export interface HubKeys {
   deadLetterSourceIndex(source: string): string;
   /** Marks a rejected input as dead-lettered, so several nodes seeing it append it once; the slot of the org it is filed under. */
   deadLetterSeen(org: string, fingerprint: string): string;
-  /** Keys of one inhouse queue, by its name `{org_id}/{queue_id}`. */
+  /** Keys of one inhouse queue, by its name `{org_id}/{queue_id}`: all in its bucket's slot (see `queueBucket`). */
   queue(name: string): QueueKeys;
-  /** Marks a queue command id as accepted for the dedupe window, scoped by org. */
-  queueCommandSeen(orgId: string, commandId: string): string;
-  /** Set of the names of queues that are not retired. */
-  readonly activeQueues: string;
-  /** Sorted set of queue names scored by check-in deadline (epoch ms). */
-  readonly queueDeadlines: string;
+  /** The active set and deadline set of one queue bucket, `0 <= bucket < QUEUE_BUCKETS`. */
+  queueBucket(bucket: number): QueueBucketKeys;
   /** Channel announcing a queue has new commands (message: its name). */
   readonly queueWake: string;
   /** Keys of one topic's history (by its room, see `roomOf`), in the topic's slot. */
@@ -101,7 +114,18 @@ export interface PresenceNodeKeys {
   topics(incarnation: number): string;
 }
 
-export interface QueueKeys {
+/** The index keys of one queue bucket; they share the slot of the bucket's queues. */
+export interface QueueBucketKeys {
+  /** Set of the names of the bucket's queues that are not retired. */
+  readonly active: string;
+  /** Sorted set of the bucket's queue names scored by check-in deadline (epoch ms). */
+  readonly deadlines: string;
+}
+
+/** Keys of one inhouse queue, with its bucket's index keys: one Redis Cluster slot. */
+export interface QueueKeys extends QueueBucketKeys {
+  /** The queue's bucket (see `queueBucket`). */
+  readonly bucket: number;
   /** Hash: `queue` (JSON), `version`, `cursor` (last applied command's stream id). */
   readonly state: string;
   /** Stream of accepted commands, applied in order by the owner. */
@@ -110,6 +134,19 @@ export interface QueueKeys {
   readonly lease: string;
   /** List of events committed with a change and not yet published. */
   readonly outbox: string;
+  /** Marks a command id as accepted for this queue for the dedupe window. */
+  commandSeen(commandId: string): string;
+}
+
+/** The hash tag of a queue bucket: the bucket's queues and indexes share its slot. */
+function queueBucketTag(bucket: number): string {
+  if (!Number.isInteger(bucket) || bucket < 0 || bucket >= QUEUE_BUCKETS) throw new RangeError(`no queue bucket ${bucket}`);
+  return `{iq-b${bucket}}`;
+}
+
+function queueBucketKeys(prefix: string, bucket: number): QueueBucketKeys {
+  const tag = queueBucketTag(bucket);
+  return { active: `${prefix}:iq-active:${tag}`, deadlines: `${prefix}:iq-deadlines:${tag}` };
 }
 
 /** The adapter's channel for one room (room names hold no `{` or `}`: see `roomOf`). */
@@ -142,15 +179,20 @@ export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
     deadLetterOrgs: `${prefix}:dlq-orgs`,
     deadLetterSourceIndex: (source) => `${prefix}:dlq-source:${source}`,
     deadLetterSeen: (org, fingerprint) => `${prefix}:dlq-seen:{${org}}:${fingerprint}`,
-    queue: (name) => ({
-      state: `${prefix}:iq:${name}:state`,
-      commands: `${prefix}:iq:${name}:commands`,
-      lease: `${prefix}:iq:${name}:lease`,
-      outbox: `${prefix}:iq:${name}:outbox`,
-    }),
-    queueCommandSeen: (orgId, commandId) => `${prefix}:iq-seen:${orgId}:${commandId}`,
-    activeQueues: `${prefix}:iq-active`,
-    queueDeadlines: `${prefix}:iq-deadlines`,
+    queue: (name) => {
+      const bucket = queueBucket(name);
+      const tag = queueBucketTag(bucket);
+      return {
+        ...queueBucketKeys(prefix, bucket),
+        bucket,
+        state: `${prefix}:iq:${tag}:${name}:state`,
+        commands: `${prefix}:iq:${tag}:${name}:commands`,
+        lease: `${prefix}:iq:${tag}:${name}:lease`,
+        outbox: `${prefix}:iq:${tag}:${name}:outbox`,
+        commandSeen: (commandId) => `${prefix}:iq-seen:${tag}:${name}:${commandId}`,
+      };
+    },
+    queueBucket: (bucket) => queueBucketKeys(prefix, bucket),
     queueWake: `${prefix}:iq-wake`,
     history: (room) => {
       const tag = `{${topicChannel(prefix, room)}}`;

@@ -4,7 +4,7 @@
 
   KEYS[1]  the queue's state hash (queue, version, cursor)
   KEYS[2]  the queue's lease key
-  KEYS[3]  the sorted set of check-in deadlines
+  KEYS[3]  the sorted set of check-in deadlines of the queue's bucket
   KEYS[4]  the queue's outbox list
   KEYS[5]  the queue's command stream (applied commands before the cursor are trimmed)
   ARGV[1]  the caller's lease token
@@ -15,6 +15,9 @@
   ARGV[6]  the check-in deadline, epoch ms; "" for none
   ARGV[7]  the queue's name, as member of the deadline set
   ARGV[8..] events to publish after the commit, JSON, appended to the outbox
+
+  Every key is in the queue's bucket's slot (one Redis Cluster slot): the deadline changes in the
+  same step as the queue, so it can neither fire twice nor get lost.
 
   Returns 1 when applied, -1 when the caller does not hold the lease, -2 when the version moved on.
 ]]

@@ -2,7 +2,7 @@
   Renews many leases of one worker in one step: each lease whose key still holds the caller's token
   gets a new TTL; the others (lapsed, taken over, retired) are left alone and reported lost.
 
-  KEYS[i]    a queue's lease key
+  KEYS[i]    a queue's lease key; every queue of one call is in the same bucket (one Redis Cluster slot)
   ARGV[1]    the new TTL, ms
   ARGV[i+1]  the caller's token for KEYS[i]
 

@@ -6,6 +6,8 @@
   KEYS[3i-1]  the queue's command stream
   KEYS[3i]    the queue's outbox list
 
+  Every queue of one call is in the same bucket (one Redis Cluster slot).
+
   Returns one number per queue, in order: 1 when it has work, 0 otherwise.
 ]]
 local work = {}

@@ -6,9 +6,9 @@
   nothing: its state and stream are deleted.
 
   KEYS[1]  the queue's lease key
-  KEYS[2]  the set of active queue names
+  KEYS[2]  the set of active queue names of the queue's bucket
   KEYS[3]  the queue's command stream
-  KEYS[4]  the sorted set of check-in deadlines
+  KEYS[4]  the sorted set of check-in deadlines of the queue's bucket
   KEYS[5]  the queue's state hash
   ARGV[1]  the caller's lease token
   ARGV[2]  the cursor: stream id of the last command applied

@@ -4,15 +4,18 @@
   closed: for any other queue it is refused here and writes nothing (no stream, no active entry, no
   dedupe key), so made-up queue ids leave nothing behind.
 
-  KEYS[1]  dedupe key of the command id
+  KEYS[1]  the queue's dedupe key of the command id
   KEYS[2]  the queue's command stream
-  KEYS[3]  the set of active queue names
+  KEYS[3]  the set of active queue names of the queue's bucket
   KEYS[4]  the queue's state hash (a retired queue's expiry is lifted)
   ARGV[1]  dedupe window, milliseconds
   ARGV[2]  the queue's name ({org_id}/{queue_id})
   ARGV[3]  the wake-up channel
   ARGV[4]  the command, JSON
   ARGV[5]  "1": accept only for an existing queue that is not closed
+
+  Every key is in the queue's bucket's slot (one Redis Cluster slot); the wake-up is a classic
+  PUBLISH, which Redis Cluster delivers to subscribers on every node.
 
   Returns the command's stream id; DUPLICATE (0) when the id was accepted before; NO_QUEUE (-1)
   when ARGV[5] is "1" and the queue does not exist or is closed.
