@@ -20,7 +20,10 @@ export interface RedisCluster {
   startupNodes: Array<{ host: string; port: number }>;
   /** The node that serves `key`'s slot now (as the live nodes see it). */
   masterOf(key: string): Promise<RedisClusterNode>;
-  /** Waits until every live node reports `cluster_state:ok` and every slot is served. */
+  /**
+   * Waits until every live node reports `cluster_state:ok` and sees every slot served by a live
+   * master (after a `kill()`: the failover is done).
+   */
   healthy(timeoutMs?: number): Promise<void>;
   /** Removes every key on every master (between tests sharing the cluster). */
   flush(): Promise<void>;
@@ -108,9 +111,13 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       await until(
         "every slot of the Redis Cluster to be served",
         async () => {
+          const livePorts = new Set([...live].map((n) => n.port));
           for (const node of live) {
             const info = await ask(node, (c) => c.cluster("INFO")).catch(() => "");
             if (!String(info).includes("cluster_state:ok") || !String(info).includes("cluster_slots_ok:16384")) return false;
+            // Right after a kill the survivors may not have noticed yet: every slot's master must be alive.
+            const shards = await ask(node, (c) => c.cluster("SLOTS")).catch(() => undefined);
+            if (!shards || shards.some((shard) => !livePorts.has(Number(shard[2]?.[1])))) return false;
           }
           return true;
         },
