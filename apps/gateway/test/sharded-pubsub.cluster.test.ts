@@ -123,6 +123,18 @@ describe("sharded pub/sub on Redis Cluster", () => {
     for (const org of orgs) if ((await cluster.masterOf(keys.topicChannel(`org:${org}`))).port === victim.port) onVictim.add(`org:${org}`);
     const audiences = [await Audience.connect(gatewayAt(0).url, orgs, 12), await Audience.connect(gatewayAt(1).url, orgs, 12)];
     const stream = new EventStream({ emitter, orgs, perTopicPerSecond: 10 });
+    // Readiness through the failover: one master's loss cuts its topics, not the gateways.
+    const notReady: string[] = [];
+    let watching = true;
+    const readiness = (async () => {
+      while (watching) {
+        for (const g of gateways) {
+          const res = await fetch(`${g.url}/health/ready`).catch(() => undefined);
+          if (res?.status !== 200) notReady.push(`${g.url}: ${res?.status} ${await res?.text()}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
     try {
       stream.start();
       await stream.advance(60);
@@ -132,6 +144,9 @@ describe("sharded pub/sub on Redis Cluster", () => {
       await stream.stop();
       for (const audience of audiences) await audience.caughtUp(stream, 40_000);
 
+      watching = false;
+      await readiness;
+      expect(notReady).toEqual([]);
       // The lost master's rooms were cut off and their sockets closed (they recovered from history).
       expect(audiences.flatMap((a) => a.disconnected()).length).toBeGreaterThan(0);
       for (const audience of audiences) {
@@ -158,6 +173,7 @@ describe("sharded pub/sub on Redis Cluster", () => {
         }
       }
     } finally {
+      watching = false;
       await stream.abort();
       for (const audience of audiences) audience.close();
     }

@@ -113,10 +113,19 @@ export class ShardSubscriber extends EventEmitter {
     this.#gapListeners.push(listener);
   }
 
-  /** Whether every connection that carries a subscription is up. */
+  /**
+   * Whether the subscriptions are served: false only when every connection that carries one is down.
+   * One master failing over cuts only its topics (told through the gap listeners): the node stays
+   * ready for the others, so a load balancer does not take every gateway out at once.
+   */
   connected(): boolean {
-    for (const shard of this.#shards.values()) if (shard.channels.size > 0 && shard.client.status !== "ready") return false;
-    return true;
+    let carrying = 0;
+    for (const shard of this.#shards.values()) {
+      if (shard.channels.size === 0) continue;
+      if (shard.client.status === "ready") return true;
+      carrying++;
+    }
+    return carrying === 0;
   }
 
   /** Resolves once every subscription made so far is in effect. */
