@@ -3,6 +3,16 @@ import calculateSlot from "cluster-key-slot";
 import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "pino";
 
+/** Where one channel is subscribed. */
+interface Home {
+  /** Its connection; undefined until the cluster's slot map is known. */
+  shard: Shard | undefined;
+  /** The SSUBSCRIBE in place: resolves once it is in effect, rejects when it failed or was superseded. */
+  subscribed: Promise<void>;
+  /** Rejects `subscribed` (a newer subscription took over, or the channel was let go). */
+  supersede: ((error: Error) => void) | undefined;
+}
+
 /** One subscriber connection: the only one on a single Redis, one per master on a Redis Cluster. */
 interface Shard {
   /** The master's `host:port`, or `""` on a single Redis. */
@@ -47,8 +57,8 @@ export class ShardSubscriber extends EventEmitter {
   readonly #options: ShardSubscriberOptions;
   readonly #shards = new Map<string, Shard>();
   readonly #refs = new Map<string, number>();
-  /** The shard each subscribed channel is on (undefined until the cluster's slot map is known), and its SSUBSCRIBE. */
-  readonly #home = new Map<string, { shard: Shard | undefined; subscribed: Promise<void> }>();
+  /** Where each subscribed channel is. */
+  readonly #home = new Map<string, Home>();
   readonly #gapListeners: GapListener[] = [];
   /** Generations come from one clock, so a channel that moved to another shard never sees an old value. */
   #clock = 0;
@@ -64,9 +74,9 @@ export class ShardSubscriber extends EventEmitter {
     cluster?.on("refresh", () => this.#rehome());
   }
 
-  /** The adapter's SSUBSCRIBE. */
+  /** The adapter's SSUBSCRIBE (it does not wait for it: a failure is told as a gap). */
   ssubscribe(channel: string): Promise<void> {
-    return this.#ref(channel);
+    return this.#ref(channel).catch(() => undefined);
   }
 
   /** The adapter's SUNSUBSCRIBE. */
@@ -80,7 +90,12 @@ export class ShardSubscriber extends EventEmitter {
    * Rejects while the connection that carries the channel is down.
    */
   async follow(channel: string): Promise<() => void> {
-    await this.#ref(channel);
+    try {
+      await this.#ref(channel);
+    } catch (error) {
+      this.#unref(channel);
+      throw error;
+    }
     const shard = this.#home.get(channel)?.shard;
     if (!shard || shard.interrupted || shard.client.status !== "ready") {
       // A subscription on a connection that is down (its master failed, the slot map not yet
@@ -139,14 +154,53 @@ export class ShardSubscriber extends EventEmitter {
     this.#shards.clear();
   }
 
-  #ref(channel: string): Promise<void> {
-    const count = this.#refs.get(channel) ?? 0;
-    this.#refs.set(channel, count + 1);
-    const home = this.#home.get(channel);
-    if (home) return home.subscribed;
-    const subscribed = this.#slotsKnown.then(() => this.#subscribeOn(this.#shardFor(channel), channel));
-    this.#home.set(channel, { shard: undefined, subscribed });
-    return subscribed;
+  /** Counts a reference and resolves once the channel's current subscription is in effect. */
+  async #ref(channel: string): Promise<void> {
+    this.#refs.set(channel, (this.#refs.get(channel) ?? 0) + 1);
+    let home = this.#home.get(channel);
+    if (!home) {
+      const created: Home = { shard: undefined, subscribed: Promise.resolve(), supersede: undefined };
+      home = created;
+      this.#home.set(channel, created);
+      this.#track(
+        channel,
+        created,
+        this.#slotsKnown.then(() => this.#subscribeOn(created, this.#shardFor(channel), channel)),
+      );
+    }
+    // A failover or a MOVED may replace the subscription meanwhile: wait for the one in place.
+    for (;;) {
+      const awaited = home.subscribed;
+      try {
+        await awaited;
+      } catch (error) {
+        if (this.#home.get(channel) === home && home.subscribed !== awaited) continue;
+        throw error;
+      }
+      if (home.subscribed === awaited) return;
+    }
+  }
+
+  /**
+   * Makes `subscribing` the home's subscription. A newer one supersedes it (its waiters move on to
+   * the newer); one that fails is a gap: the channel's listeners lost it, and the next reference
+   * subscribes again.
+   */
+  #track(channel: string, home: Home, subscribing: Promise<void>): void {
+    home.supersede?.(new Error(`the subscription to ${channel} moved`));
+    let supersede: ((error: Error) => void) | undefined;
+    const superseded = new Promise<never>((_, reject) => {
+      supersede = reject;
+    });
+    home.supersede = supersede;
+    const subscribed = Promise.race([subscribing, superseded]);
+    home.subscribed = subscribed;
+    subscribed.catch(() => {
+      if (this.#closed || this.#home.get(channel) !== home || home.subscribed !== subscribed) return;
+      this.#home.delete(channel);
+      home.shard?.channels.delete(channel);
+      this.#tellGap([channel]);
+    });
   }
 
   #unref(channel: string): void {
@@ -159,20 +213,22 @@ export class ShardSubscriber extends EventEmitter {
     const home = this.#home.get(channel);
     this.#home.delete(channel);
     if (!home) return;
-    void home.subscribed.then(
-      () => {
-        // Subscribed again meanwhile: the new subscription shares the connection's SSUBSCRIBE.
-        if (this.#home.has(channel) || !home.shard) return;
-        home.shard.channels.delete(channel);
-        home.shard.client.sunsubscribe(channel).catch(() => undefined);
-      },
-      () => undefined,
-    );
+    home.supersede?.(new Error(`unsubscribed from ${channel}`));
+    const end = () => {
+      // Subscribed again on the same connection meanwhile: the new subscription shares its SSUBSCRIBE.
+      const shard = home.shard;
+      if (!shard || this.#home.get(channel)?.shard === shard) return;
+      shard.channels.delete(channel);
+      shard.client.sunsubscribe(channel).catch(() => undefined);
+    };
+    // After the SSUBSCRIBE in flight, so the SUNSUBSCRIBE comes after it on the connection.
+    void home.subscribed.then(end, end);
   }
 
-  async #subscribeOn(shard: Shard, channel: string): Promise<void> {
-    const home = this.#home.get(channel);
-    if (home) home.shard = shard;
+  async #subscribeOn(home: Home, shard: Shard, channel: string): Promise<void> {
+    // Let go of (or replaced) while the slot map was loading: nobody wants this subscription.
+    if (this.#home.get(channel) !== home) return;
+    home.shard = shard;
     shard.channels.add(channel);
     await shard.client.ssubscribe(channel);
   }
@@ -192,6 +248,9 @@ export class ShardSubscriber extends EventEmitter {
     const client = this.#options.connect(node);
     const shard: Shard = { node, client, channels: new Set(), generation: ++this.#clock, served: false, interrupted: false };
     client.on("smessageBuffer", (channel: Buffer, message: Buffer) => this.emit("smessageBuffer", channel, message));
+    // A MOVED reply (a stale slot map) leaves ioredis's command unanswered: refresh the map, which
+    // moves the channel to its master and supersedes the subscription that waits.
+    client.on("moved", () => this.#options.cluster?.refreshSlotsCache());
     client.on("close", () => {
       if (!shard.served || shard.interrupted || this.#closed) return;
       shard.interrupted = true;
@@ -241,7 +300,7 @@ export class ShardSubscriber extends EventEmitter {
       home.shard.client.sunsubscribe(channel).catch(() => undefined);
       const to = this.#shardFor(channel);
       to.generation = ++this.#clock;
-      home.subscribed = this.#subscribeOn(to, channel);
+      this.#track(channel, home, this.#subscribeOn(home, to, channel));
     }
     for (const [node, shard] of this.#shards) {
       if (shard.channels.size > 0 || shard.client.status === "ready") continue;

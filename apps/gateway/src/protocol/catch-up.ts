@@ -83,6 +83,8 @@ export async function catchUp(
     const emit = socket.emit.bind(socket) as unknown as Emit;
     // Live events keep being held meanwhile: they come after the read position.
     await replay(socket, read.entries, emit, context.replayBudgetBytes, () => joining.cancelled || !socket.connected);
+    // A gap during a long replay closed the room's sockets, not this one (not in the room yet).
+    if (context.liveGeneration(room) !== generation) throw unavailable();
     if (!joining.cancelled && socket.connected) {
       void socket.join(room);
       for (const held of hold.events) {
@@ -123,6 +125,28 @@ async function replay(socket: HubSocket, entries: readonly HistoryEntry[], emit:
       if (Date.now() > deadline) throw unavailable();
       await new Promise((resolve) => setTimeout(resolve, REPLAY_POLL_MS));
     }
+  }
+}
+
+/**
+ * Joins a room whose topic keeps no history once this node receives its broadcasts (on sharded
+ * pub/sub a join alone does not wait for the SSUBSCRIBE): a publish after the answer is delivered.
+ */
+export async function joinLive(socket: HubSocket, room: string, context: Pick<CatchUpContext, "follow">): Promise<void> {
+  const following = context.follow(room);
+  try {
+    try {
+      await withTimeout(following);
+    } catch {
+      throw unavailable();
+    }
+    await socket.join(room);
+  } finally {
+    // After the join, whose room subscription takes over; a follow that outlived the timeout ends when it settles.
+    following.then(
+      (release) => release(),
+      () => undefined,
+    );
   }
 }
 

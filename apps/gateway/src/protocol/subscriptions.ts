@@ -1,6 +1,6 @@
 import { type ParsedTopic, ProtocolError, type RequestOf, type SubscribeOk, type TopicRegistry, type UnsubscribeOk } from "@hub/events";
 import type { HistoryQuery } from "@hub/store";
-import { type CatchUpContext, catchUp, currentPosition } from "./catch-up.js";
+import { type CatchUpContext, catchUp, currentPosition, joinLive } from "./catch-up.js";
 import type { HubSocket, Joining } from "./hub-socket.js";
 import { roomFor } from "./topic-room.js";
 
@@ -43,7 +43,7 @@ export async function subscribe(socket: HubSocket, request: RequestOf<"subscribe
     throw new ProtocolError("too_many_subscriptions", `at most ${context.limits.maxSubscriptionsPerSocket} subscriptions per connection`);
   }
   if (!policy) {
-    await socket.join(room);
+    await joinLive(socket, room, context);
     context.onJoined(socket, parsed, room);
     return noHistory(parsed.topic, since !== undefined);
   }
