@@ -58,6 +58,9 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
           join(dir, `nodes-${i}.conf`),
           "--cluster-node-timeout",
           String(options.nodeTimeoutMs ?? 1_000),
+          // A replica may take over however long ago it last heard from its master.
+          "--cluster-replica-validity-factor",
+          "0",
           "--dir",
           dir,
         ],
@@ -137,6 +140,14 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     },
   };
   await cluster.healthy();
+  // A replica that has not synced once cannot take over: a failover test right after the start would hang.
+  await until("every replica to be in sync with its master", async () => {
+    for (const node of live) {
+      const info = String(await ask(node, (c) => c.info("replication")).catch(() => ""));
+      if (info.includes("role:slave") && !info.includes("master_link_status:up")) return false;
+    }
+    return true;
+  });
   return cluster;
 }
 

@@ -20,12 +20,19 @@ const retryStrategy = (attempt: number) => Math.min(attempt * REDIS_RETRY_STEP_M
  * On Redis Cluster it is an ioredis `Cluster` (commands follow MOVED / ASK and wait through a
  * failover); with Sentinels, a `Redis` that asks them for the master and follows a failover.
  */
-export function connectRedis(settings: RedisSettings, role: ProcessRole, name: string, logger: Logger): Redis | Cluster {
+export function connectRedis(
+  settings: RedisSettings,
+  role: ProcessRole,
+  name: string,
+  logger: Logger,
+  { giveUpAfter }: { giveUpAfter?: number } = {},
+): Redis | Cluster {
   const options: RedisOptions = {
     ...(settings.password === undefined ? {} : { password: settings.password }),
     connectionName: `hub-${role}-${name}`,
     maxRetriesPerRequest: null,
-    retryStrategy,
+    // `giveUpAfter` attempts, then the client ends (a caller that connects elsewhere then).
+    retryStrategy: giveUpAfter === undefined ? retryStrategy : (attempt) => (attempt > giveUpAfter ? null : retryStrategy(attempt)),
   };
   const { target } = settings;
   const client =

@@ -17,6 +17,7 @@ import { redisPresence } from "../presence/redis-presence.js";
 import { redisUserSessions } from "../protection/redis-user-sessions.js";
 import type { LiveTap } from "../recovery/live-holds.js";
 import { type BroadcastObserver, type Engine, engineHealth } from "./engine.js";
+import { NodeSubscriber } from "./node-subscriber.js";
 import { PublishBarrier } from "./publish-barrier.js";
 import { watchResponsiveness } from "./responsiveness.js";
 import { ShardSubscriber } from "./shard-subscriber.js";
@@ -137,18 +138,24 @@ interface LiveStream {
  * node of a Redis Cluster, where classic pub/sub reaches every node).
  */
 function classicLive(options: RedisEngineOptions, pub: RedisClient): LiveStream {
-  const sub = connectRedis(options.redis, "gateway", "sub", options.logger);
+  // On a cluster: one connection to one node, which says when its stream broke (ioredis's own
+  // cluster subscriber moves to another node without a word), and a barrier that follows the bus.
+  const sub = isCluster(pub)
+    ? new NodeSubscriber({
+        // The cluster's nodes once it has loaded them, else the configured seeds.
+        nodes: () => {
+          const known = pub.nodes("all").map(({ options: node }) => `${node.host}:${node.port}`);
+          const { target } = options.redis;
+          return known.length > 0 || target.kind !== "cluster" ? known : target.nodes.map(({ host, port }) => `${host}:${port}`);
+        },
+        connect: (node) =>
+          connectRedis({ ...options.redis, target: { kind: "single", url: `redis://${node}` } }, "gateway", "sub", options.logger, {
+            giveUpAfter: 3,
+          }) as Redis,
+      })
+    : (connectRedis(options.redis, "gateway", "sub", options.logger) as Redis);
   const watched = watchLiveStream(sub);
-  // On a cluster the subscriber's node is ioredis's choice, and broadcasts cross the cluster bus.
   const markers = isCluster(pub) ? new PublishBarrier(pub) : undefined;
-  if (isCluster(sub)) {
-    // A node that left may have been the subscriber's: ioredis subscribes again elsewhere, and what
-    // was published meanwhile is lost.
-    sub.on("-node", () => {
-      watched.generation++;
-      for (const listener of watched.listeners) listener();
-    });
-  }
   const mainChannel = `${options.keys.socketIo}#/#`;
   return {
     adapter: (pub) => createAdapter(pub, sub, { key: options.keys.socketIo }),
@@ -173,7 +180,7 @@ function classicLive(options: RedisEngineOptions, pub: RedisClient): LiveStream 
         }
       }
     },
-    close: () => void closeClient(sub),
+    close: () => (sub instanceof NodeSubscriber ? sub.close() : void closeClient(sub)),
   };
 }
 
@@ -214,7 +221,10 @@ function shardedLive(options: RedisEngineOptions, pub: RedisClient): LiveStream 
  * this node, so the generation moves when it drops and again when it is back (a catch-up that
  * spans either may have a gap), and the listeners hear when it is back.
  */
-function watchLiveStream(sub: RedisClient): { generation: number; listeners: Array<() => void> } {
+function watchLiveStream(sub: { on(event: "close" | "ready", listener: () => void): unknown }): {
+  generation: number;
+  listeners: Array<() => void>;
+} {
   const live = { generation: 0, listeners: [] as Array<() => void> };
   let served = false;
   let interrupted = false;
