@@ -38,6 +38,7 @@ it("hears every master through one node, and moves to another node when its node
     const channels = ["ns:a", "ns:b", "ns:c", "ns:d", "ns:e", "ns:f"];
     for (const channel of channels) await producer.publish(channel, "1");
     await until("every channel's message", () => seen.length === channels.length);
+    expect(seen.sort()).toEqual(channels.map((c) => `${c}=1`));
 
     // The node the subscriber is connected to.
     const owner = await until("the subscriber's node", async () => {
