@@ -1,5 +1,6 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { clusterScaling } from "./cluster-scaling-report.js";
 import { connections } from "./connections-report.js";
 import { fanout } from "./fanout-report.js";
 import { ingest } from "./ingest-report.js";
@@ -26,9 +27,9 @@ export interface RunReport {
 type AnyScenario = Scenario<unknown, ScenarioReport<unknown>>;
 
 /** Every scenario, in the order of their sections in README.md. */
-const SCENARIOS: AnyScenario[] = [fanout, saturation, ingest, connections, manyTopics, worker, slowConsumers];
+const SCENARIOS: AnyScenario[] = [fanout, saturation, ingest, connections, manyTopics, clusterScaling, worker, slowConsumers];
 /** The glance table's order: the worker's rows, the hub's alone, come last. */
-const GLANCE: AnyScenario[] = [fanout, saturation, ingest, connections, manyTopics, slowConsumers, worker];
+const GLANCE: AnyScenario[] = [fanout, saturation, ingest, connections, manyTopics, clusterScaling, slowConsumers, worker];
 
 /** Writes `results/<scenario>.json`. */
 export async function writeScenario(dir: string, report: ScenarioReport<unknown>): Promise<void> {
