@@ -32,9 +32,9 @@ export interface ClusterScalingParams {
 
 export const CLUSTER_SCALING_QUICK: ClusterScalingParams = {
   gateways: [2, 3, 4],
-  users: 1_200,
+  users: 600,
   rate: 400,
-  seconds: 3,
+  seconds: 2,
   warmupSeconds: 1,
   payloadBytes: 200,
   drainMs: 10_000,
@@ -67,7 +67,7 @@ export interface ScalingPhase {
   netCpuMicros: number[];
   /** Room broadcasts each gateway received from Redis pub/sub over the window. */
   pubsubMessages: number[];
-  /** Every node of the Redis Cluster (masters and replicas), summed (µs). */
+  /** Every node of the Redis Cluster (masters and replicas), summed, less their idle rate (µs). */
   redisCpuMicros: number;
 }
 
@@ -81,6 +81,8 @@ export interface ScalingRun {
   connectError?: string;
   /** Each gateway's CPU per second with the users connected and nothing published (µs/s). */
   idleCpuMicrosPerSecond: number[];
+  /** All Redis Cluster nodes' CPU per second meanwhile (µs/s). */
+  redisIdleCpuMicrosPerSecond: number;
   /** Events to users picked at random over every gateway. */
   spread: ScalingPhase;
   /** Events only to users on the last gateway: the others' CPU is what events that do not concern them cost. */
@@ -95,7 +97,7 @@ export interface ScalingRun {
   messagesPerEvent: number;
   /** targeted: broadcasts received by the other gateways per event (0 where they are not subscribed). */
   otherMessagesPerEvent: number;
-  /** spread: all Redis Cluster nodes' CPU per event. */
+  /** spread: all Redis Cluster nodes' CPU per event, net of their idle rate. */
   redisCpuMicrosPerEvent: number;
 }
 
@@ -121,18 +123,19 @@ export async function withRedisCluster<T>(body: (cluster: RedisCluster, pids: nu
   }
 }
 
-/** Every system at every gateway count, one after another on `cluster` (flushed between runs). */
+/** Each system at every gateway count, one after another on `cluster` (flushed between runs). */
 export async function runClusterScaling(
   cluster: RedisCluster,
   redisPids: number[],
   params: ClusterScalingParams,
   log: (line: string) => void,
+  systems: readonly ClusterSystemName[] = CLUSTER_SYSTEMS,
 ): Promise<ScalingRun[]> {
   const { emitter: _, ...own } = params;
   const runs: ScalingRun[] = [];
   for (const gateways of params.gateways) {
     if (params.users % gateways !== 0) throw new Error(`cluster-scaling: ${params.users} users do not divide over ${gateways} gateways`);
-    for (const name of CLUSTER_SYSTEMS) {
+    for (const name of systems) {
       await cluster.flush();
       const system = await startClusterSystem(name, cluster, gateways);
       try {
@@ -174,16 +177,18 @@ async function runOne(
     await waitForFleet(fleet, (p) => p.warmup >= warmup * (started.connected / params.users), params.drainMs);
     await sleep(500);
 
-    const idleBefore = system.serverPids.map(processCpuMicros);
+    // Gateways and redis-servers (the cluster bus pings every node) with nothing published.
+    const pids = [...system.serverPids, ...redisPids];
+    const idleBefore = pids.map(processCpuMicros);
     await sleep(params.idleSeconds * 1000);
-    const idle = system.serverPids.map((pid, i) => (processCpuMicros(pid) - (idleBefore[i] ?? 0)) / params.idleSeconds);
+    const idle = pids.map((pid, i) => (processCpuMicros(pid) - (idleBefore[i] ?? 0)) / params.idleSeconds);
+    const net = (cpu: number[], seconds: number) => cpu.map((c, i) => c - (idle[i] ?? 0) * seconds);
 
     const events = Math.round(params.rate * params.seconds);
     const phase = async (firstSeq: number, pick: () => number): Promise<ScalingPhase> => {
       await fleet.reset(firstSeq);
       const concerning = Array.from({ length: gateways }, () => 0);
       const messagesBefore = await system.pubsubMessages();
-      const pids = [...system.serverPids, ...redisPids];
       const cpuBefore = pids.map(processCpuMicros);
       const windowStart = now();
       await produceAtRate(events, params.rate, firstSeq, (seq, sent) => {
@@ -194,7 +199,10 @@ async function runOne(
       const publishFailures = await system.settle();
       await waitForFleet(fleet, (p) => p.received >= events, params.drainMs);
       const windowSeconds = (now() - windowStart) / 1000;
-      const cpu = pids.map(processCpuMicros).map((after, i) => after - (cpuBefore[i] ?? 0));
+      const cpu = net(
+        pids.map(processCpuMicros).map((after, i) => after - (cpuBefore[i] ?? 0)),
+        windowSeconds,
+      );
       const messagesAfter = await system.pubsubMessages();
       const totals = await fleet.totals(windowStart);
       return {
@@ -205,7 +213,7 @@ async function runOne(
         windowSeconds,
         latencyMs: totals.latencyMs,
         concerning,
-        netCpuMicros: cpu.slice(0, gateways).map((c, g) => c - (idle[g] ?? 0) * windowSeconds),
+        netCpuMicros: cpu.slice(0, gateways),
         pubsubMessages: messagesAfter.map((m, g) => m - (messagesBefore[g] ?? 0)),
         redisCpuMicros: cpu.slice(gateways).reduce((n, c) => n + c, 0),
       };
@@ -222,7 +230,8 @@ async function runOne(
       connected: started.connected,
       connectFailures: started.failed,
       ...(started.firstError ? { connectError: started.firstError } : {}),
-      idleCpuMicrosPerSecond: idle,
+      idleCpuMicrosPerSecond: idle.slice(0, gateways),
+      redisIdleCpuMicrosPerSecond: idle.slice(gateways).reduce((n, c) => n + c, 0),
       spread,
       targeted,
       cpuMicrosPerConcerningEvent: spread.netCpuMicros.map((c, g) => c / (spread.concerning[g] || Number.NaN)),

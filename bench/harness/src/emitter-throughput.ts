@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { type RedisCluster, startRedis } from "@hub/devkit";
 import { Redis } from "ioredis";
@@ -7,6 +8,7 @@ import { redisPid } from "./machine.js";
 import { processCpuMicros } from "./process-cpu.js";
 import { BENCH_ORG } from "./systems.js";
 
+const IDLE_MS = 1_000;
 const PRODUCER = fileURLToPath(new URL("./load/emitter-producer.ts", import.meta.url));
 
 export interface EmitterThroughputParams {
@@ -50,6 +52,13 @@ export interface EmitterThroughputRun {
   redisCpuMicrosPerEvent: number;
   producerCoresBusy: number;
   redisCoresBusy: number;
+  /** The busiest redis-server's share of a core: one process runs on one core at most. */
+  busiestRedisCoresBusy: number;
+  /**
+   * Derived, not measured: events/s at which the busiest redis-server would fill its core, if
+   * producers had cores enough (eventsPerSecond / busiestRedisCoresBusy). Redis's own ceiling.
+   */
+  redisBoundEventsPerSecond: number;
 }
 
 export interface EmitterThroughputResult {
@@ -58,6 +67,8 @@ export interface EmitterThroughputResult {
   cluster: EmitterThroughputRun;
   /** cluster events/s over single events/s. */
   ratio: number;
+  /** cluster over single of `redisBoundEventsPerSecond`: what the cluster's masters allow on a machine with cores to spare. */
+  redisBoundRatio: number;
 }
 
 /** `producers` processes publishing through the emitter SDK as fast as they go: one Redis, then the cluster. */
@@ -78,7 +89,13 @@ export async function runEmitterThroughput(
   await cluster.flush();
   const masters = cluster.nodes.length / 2;
   const onCluster = await measure(params, { kind: "cluster", nodes: cluster.startupNodes }, clusterPids, masters);
-  return { params, single, cluster: onCluster, ratio: onCluster.eventsPerSecond / single.eventsPerSecond };
+  return {
+    params,
+    single,
+    cluster: onCluster,
+    ratio: onCluster.eventsPerSecond / single.eventsPerSecond,
+    redisBoundRatio: onCluster.redisBoundEventsPerSecond / single.redisBoundEventsPerSecond,
+  };
 }
 
 async function measure(
@@ -99,6 +116,10 @@ async function measure(
       payloadBytes: params.payloadBytes,
     };
     await Promise.all(children.map((child) => askChild<FromProducer>(child, { type: "start", assignment }, (r) => r.type === "ready")));
+    // The cluster bus keeps the nodes busy with nothing published: measured, and subtracted below.
+    const idleBefore = redisPids.map(processCpuMicros);
+    await sleep(IDLE_MS);
+    const idle = redisPids.map((pid, i) => ((processCpuMicros(pid) - (idleBefore[i] ?? 0)) * 1000) / IDLE_MS);
     const redisBefore = redisPids.map(processCpuMicros);
     const done = await Promise.all(
       children.map((child) =>
@@ -108,8 +129,10 @@ async function measure(
         }),
       ),
     );
-    const redisMicros = redisPids.map(processCpuMicros).reduce((n, after, i) => n + after - (redisBefore[i] ?? 0), 0);
     const windowSeconds = (Math.max(...done.map((d) => d.endedAt)) - Math.min(...done.map((d) => d.startedAt))) / 1000;
+    const perNode = redisPids.map(processCpuMicros).map((after, i) => after - (redisBefore[i] ?? 0) - (idle[i] ?? 0) * windowSeconds);
+    const redisMicros = perNode.reduce((n, c) => n + c, 0);
+    const busiest = Math.max(...perNode) / 1e6 / windowSeconds;
     const events = done.reduce((n, d) => n + d.published, 0);
     const producerMicros = done.reduce((n, d) => n + d.cpuMicros, 0);
     return {
@@ -123,6 +146,8 @@ async function measure(
       redisCpuMicrosPerEvent: redisMicros / events,
       producerCoresBusy: producerMicros / 1e6 / windowSeconds,
       redisCoresBusy: redisMicros / 1e6 / windowSeconds,
+      busiestRedisCoresBusy: busiest,
+      redisBoundEventsPerSecond: events / windowSeconds / busiest,
     };
   } finally {
     await Promise.all(children.map((child) => closeChild(child)));

@@ -78,7 +78,7 @@ const hardLimit = setTimeout(
     console.error(`bench: still running after the ${mode} limit, giving up`);
     process.exit(2);
   },
-  (values.full ? 25 : 5) * 60_000,
+  (values.full ? 30 : 8) * 60_000,
 );
 hardLimit.unref();
 
