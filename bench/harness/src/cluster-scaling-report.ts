@@ -32,10 +32,12 @@ function render(report: ClusterScalingReport, { params }: ScalingRun): string[] 
       "per topic with members on the gateway), producer `createHubEmitter` on an ioredis `Cluster` (PUBLISH or SPUBLISH from the " +
       "publish script); plain Socket.IO with `@socket.io/redis-adapter`'s `createShardedAdapter` (subscription mode dynamic) on ioredis " +
       "`Cluster` clients, producer SPUBLISH of the adapter's own broadcast message on the room's channel. " +
-      `After ${params.warmupSeconds} s of warm-up and ${params.idleSeconds} s idle (each gateway's idle CPU rate, subtracted below), two ` +
+      `After ${params.warmupSeconds} s of warm-up, two ` +
       `phases of ${params.rate} events/s for ${params.seconds} s each: **spread**, each event to a user picked at random (the same ` +
       "total rate for every G, so each gateway is concerned by 1/G of it), and **targeted**, every event to a user on the last " +
-      "gateway, so the other gateways' CPU is what events that do not concern them cost. Messages are the room broadcasts each " +
+      "gateway, so the other gateways' CPU is what events that do not concern them cost. CPU is net of each process's idle rate " +
+      `(users connected, nothing published; ${params.idleSeconds} s before the phases and ${params.idleSeconds} s after them, the mean ` +
+      "subtracted), so a figure near 0 can come out slightly negative. Messages are the room broadcasts each " +
       "gateway received from Redis (the hub's `hub_pubsub_messages_total`, plain's count of `smessage`s), i.e. what Redis sent to " +
       "the gateways; redis CPU is all 6 nodes', net of their idle rate (the cluster bus keeps them busy too).",
     "",
@@ -49,8 +51,8 @@ function render(report: ClusterScalingReport, { params }: ScalingRun): string[] 
           `${fixed(r.redisCpuMicrosPerEvent, 1)} | ${fixed(r.spread.latencyMs.p99, 1)} | ${int(r.spread.losses + r.targeted.losses)} |`,
       ),
     ),
-    "Per-gateway CPU per event that concerns it (spread phase, mean over the gateways) as gateways are added; flat is the target, " +
-      "a classic adapter grows with G because every gateway also decodes every other gateway's events:",
+    "Per-gateway CPU per event that concerns it (spread phase, mean over the gateways) as gateways are added (the target: flat; " +
+      `with the total rate fixed, each gateway's own rate falls as 1/G, which moves this figure too: ${FINDINGS}):`,
     "",
     ...table(
       `| system | ${params.gateways.map((g) => `G=${g}`).join(" | ")} | G=${params.gateways.at(-1)} / G=${params.gateways[0]} |`,

@@ -25,7 +25,7 @@ export interface ClusterScalingParams {
   warmupSeconds: number;
   payloadBytes: number;
   drainMs: number;
-  /** Each gateway's CPU with the users connected and nothing published, subtracted from the phases. */
+  /** Each gateway's CPU with the users connected and nothing published, before and after the phases; their mean is subtracted. */
   idleSeconds: number;
   emitter: EmitterThroughputParams;
 }
@@ -79,8 +79,10 @@ export interface ScalingRun {
   connected: number;
   connectFailures: number;
   connectError?: string;
-  /** Each gateway's CPU per second with the users connected and nothing published (µs/s). */
+  /** Each gateway's CPU per second with the users connected and nothing published (µs/s): the mean of before and after the phases. */
   idleCpuMicrosPerSecond: number[];
+  /** The two idle measurements, before the phases and after them (µs/s, each gateway). */
+  idleBeforeAfterCpuMicrosPerSecond: [number[], number[]];
   /** All Redis Cluster nodes' CPU per second meanwhile (µs/s). */
   redisIdleCpuMicrosPerSecond: number;
   /** Events to users picked at random over every gateway. */
@@ -177,15 +179,18 @@ async function runOne(
     await waitForFleet(fleet, (p) => p.warmup >= warmup * (started.connected / params.users), params.drainMs);
     await sleep(500);
 
-    // Gateways and redis-servers (the cluster bus pings every node) with nothing published.
+    // Gateways' and redis-servers' CPU rate with nothing published (pings, timers, the cluster bus),
+    // before and after the phases: the phases are charged the mean of the two.
     const pids = [...system.serverPids, ...redisPids];
-    const idleBefore = pids.map(processCpuMicros);
-    await sleep(params.idleSeconds * 1000);
-    const idle = pids.map((pid, i) => (processCpuMicros(pid) - (idleBefore[i] ?? 0)) / params.idleSeconds);
-    const net = (cpu: number[], seconds: number) => cpu.map((c, i) => c - (idle[i] ?? 0) * seconds);
+    const idleRate = async () => {
+      const before = pids.map(processCpuMicros);
+      await sleep(params.idleSeconds * 1000);
+      return pids.map((pid, i) => (processCpuMicros(pid) - (before[i] ?? 0)) / params.idleSeconds);
+    };
+    const idleBefore = await idleRate();
 
     const events = Math.round(params.rate * params.seconds);
-    const phase = async (firstSeq: number, pick: () => number): Promise<ScalingPhase> => {
+    const phase = async (firstSeq: number, pick: () => number) => {
       await fleet.reset(firstSeq);
       const concerning = Array.from({ length: gateways }, () => 0);
       const messagesBefore = await system.pubsubMessages();
@@ -199,13 +204,10 @@ async function runOne(
       const publishFailures = await system.settle();
       await waitForFleet(fleet, (p) => p.received >= events, params.drainMs);
       const windowSeconds = (now() - windowStart) / 1000;
-      const cpu = net(
-        pids.map(processCpuMicros).map((after, i) => after - (cpuBefore[i] ?? 0)),
-        windowSeconds,
-      );
+      const cpu = pids.map(processCpuMicros).map((after, i) => after - (cpuBefore[i] ?? 0));
       const messagesAfter = await system.pubsubMessages();
       const totals = await fleet.totals(windowStart);
-      return {
+      const measured = {
         events,
         publishFailures,
         received: totals.received,
@@ -213,14 +215,21 @@ async function runOne(
         windowSeconds,
         latencyMs: totals.latencyMs,
         concerning,
-        netCpuMicros: cpu.slice(0, gateways),
         pubsubMessages: messagesAfter.map((m, g) => m - (messagesBefore[g] ?? 0)),
-        redisCpuMicros: cpu.slice(gateways).reduce((n, c) => n + c, 0),
       };
+      return { measured, cpu };
     };
-    const spread = await phase(0, anyUser);
+    const spreadRaw = await phase(0, anyUser);
     const target = gateways - 1;
-    const targeted = await phase(events, () => userOn(target));
+    const targetedRaw = await phase(events, () => userOn(target));
+    const idleAfter = await idleRate();
+    const idle = idleBefore.map((rate, i) => (rate + (idleAfter[i] ?? rate)) / 2);
+    const net = ({ measured, cpu }: Awaited<ReturnType<typeof phase>>): ScalingPhase => {
+      const netCpu = cpu.map((c, i) => c - (idle[i] ?? 0) * measured.windowSeconds);
+      return { ...measured, netCpuMicros: netCpu.slice(0, gateways), redisCpuMicros: netCpu.slice(gateways).reduce((n, c) => n + c, 0) };
+    };
+    const spread = net(spreadRaw);
+    const targeted = net(targetedRaw);
     const others = targeted.netCpuMicros.slice(0, target);
     const sum = (xs: number[]) => xs.reduce((n, x) => n + x, 0);
     return {
@@ -231,6 +240,7 @@ async function runOne(
       connectFailures: started.failed,
       ...(started.firstError ? { connectError: started.firstError } : {}),
       idleCpuMicrosPerSecond: idle.slice(0, gateways),
+      idleBeforeAfterCpuMicrosPerSecond: [idleBefore.slice(0, gateways), idleAfter.slice(0, gateways)],
       redisIdleCpuMicrosPerSecond: idle.slice(gateways).reduce((n, c) => n + c, 0),
       spread,
       targeted,

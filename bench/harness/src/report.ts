@@ -97,7 +97,7 @@ function renderMarkdown(run: RunReport, reports: Map<string, ScenarioReport<unkn
     ...SCENARIOS.flatMap((s) => renderSection(s, reports.get(s.name))),
     "## How to reproduce",
     "",
-    "`pnpm install && pnpm bench` (quick, under 4 minutes) or `pnpm bench --full` (under 20 minutes); needs `redis-server` on the PATH. " +
+    "`pnpm install && pnpm bench` (quick, about 6 minutes) or `pnpm bench --full` (about 25 minutes); needs `redis-server` on the PATH. " +
       `The raw numbers are in ${[files.slice(0, -1).join(", "), files.at(-1)].filter(Boolean).join(" and ")}; the run's machine and timings in ` +
       "[run.json](run.json). `pnpm bench --render` writes this file again from them.",
     "",
