@@ -4,6 +4,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startRedis } from "@hub/devkit";
 import { Redis } from "ioredis";
+import { CLUSTER_SCALING_FULL, CLUSTER_SCALING_QUICK, runClusterScaling, type ScalingRun, withRedisCluster } from "./cluster-scaling.js";
+import type { ClusterScalingReport } from "./cluster-scaling-report.js";
 import {
   CONNECTIONS_FULL,
   CONNECTIONS_QUICK,
@@ -13,6 +15,7 @@ import {
   runConnections,
 } from "./connections.js";
 import { type ConnectionsProfile, profileConnections } from "./connections-profile.js";
+import { type EmitterThroughputResult, runEmitterThroughput } from "./emitter-throughput.js";
 import { FANOUT_FULL, FANOUT_QUICK, type FanoutResult, runFanout } from "./fanout.js";
 import { INGEST_FULL, INGEST_QUICK, type IngestResult, runIngest } from "./ingest.js";
 import { describeMachine, NoiseMeter, redisPid } from "./machine.js";
@@ -58,6 +61,7 @@ const saturationParams = values.full ? SATURATION_FULL : SATURATION_QUICK;
 const ingestParams = values.full ? INGEST_FULL : INGEST_QUICK;
 const connectionsParams = values.full ? CONNECTIONS_FULL : CONNECTIONS_QUICK;
 const manyTopicsParams = values.full ? MANY_TOPICS_FULL : MANY_TOPICS_QUICK;
+const clusterScalingParams = values.full ? CLUSTER_SCALING_FULL : CLUSTER_SCALING_QUICK;
 const workerParams = values.full ? WORKER_FULL : WORKER_QUICK;
 const slowConsumersParams = values.full ? SLOW_CONSUMERS_FULL : SLOW_CONSUMERS_QUICK;
 
@@ -74,7 +78,7 @@ const hardLimit = setTimeout(
     console.error(`bench: still running after the ${mode} limit, giving up`);
     process.exit(2);
   },
-  (values.full ? 25 : 5) * 60_000,
+  (values.full ? 30 : 8) * 60_000,
 );
 hardLimit.unref();
 
@@ -227,6 +231,35 @@ try {
     );
   }
 
+  const clusterScaling: ScalingRun[] = [];
+  let emitterThroughput: EmitterThroughputResult | undefined;
+  if (runs("cluster-scaling")) {
+    const p = clusterScalingParams;
+    console.log(
+      `cluster-scaling: a 6-process Redis Cluster; ${p.users} users on their own topics over ${p.gateways.join(", ")} gateways, ` +
+        `${p.rate} events/s for ${p.seconds} s spread and ${p.seconds} s targeted, for each system ...`,
+    );
+    await timed("cluster-scaling", () =>
+      withRedisCluster(async (cluster, pids) => {
+        clusterScaling.push(...(await runClusterScaling(cluster, pids, p, (line) => console.log(line))));
+        const e = p.emitter;
+        console.log(`cluster-scaling: emitter: ${e.producers} producers x ${e.eventsPerProducer} events, one Redis then the cluster ...`);
+        const t = await runEmitterThroughput(e, cluster, pids);
+        emitterThroughput = t;
+        console.log(
+          `cluster-scaling: emitter: one Redis ${Math.round(t.single.eventsPerSecond)} events/s, cluster ${Math.round(t.cluster.eventsPerSecond)} ` +
+            `events/s (${t.ratio.toFixed(2)}x); redis ${t.single.redisCoresBusy.toFixed(2)} / ${t.cluster.redisCoresBusy.toFixed(2)} cores, ` +
+            `producers ${t.single.producerCoresBusy.toFixed(2)} / ${t.cluster.producerCoresBusy.toFixed(2)} cores`,
+        );
+      }),
+    );
+  }
+  const clusterScalingReport = (): ClusterScalingReport => ({
+    ...report("cluster-scaling", clusterScaling),
+    ...(emitterThroughput ? { emitter: emitterThroughput } : {}),
+    ...(timings["cluster-scaling"] ? { otherCores: (foreignCoreSeconds["cluster-scaling"] ?? 0) / timings["cluster-scaling"] } : {}),
+  });
+
   const workers: WorkerResult[] = [];
   if (runs("worker")) {
     const p = workerParams;
@@ -273,11 +306,17 @@ try {
   const took = `${mode}, ${Math.round(wallSeconds)} s: ${Object.entries(timings)
     .map(([k, v]) => `${k} ${Math.round(v)} s (other work ${((foreignCoreSeconds[k] ?? 0) / v).toFixed(2)} cores)`)
     .join(", ")}`;
-  if (only && values.save && only.size === 1 && only.has("slow-consumers")) {
-    // --only slow-consumers --save: this scenario's results replace its own file only; the others' stay as the last full run wrote them.
-    await writeScenario(RESULTS_DIR, report("slow-consumers", slowConsumers));
+  // --only <scenario> --save: that scenario's results replace its own file only; the others' stay as the last full run wrote them.
+  const saveOne: Record<string, () => ScenarioReport<unknown>> = {
+    "slow-consumers": () => report("slow-consumers", slowConsumers),
+    "cluster-scaling": clusterScalingReport,
+  };
+  const [alone] = only?.size === 1 ? [...only] : [];
+  const saved = values.save && alone !== undefined ? saveOne[alone] : undefined;
+  if (saved) {
+    await writeScenario(RESULTS_DIR, saved());
     await renderFromResults(RESULTS_DIR);
-    console.log(`bench: wrote ${RESULTS_DIR}/slow-consumers.json and README.md (${took})`);
+    console.log(`bench: wrote ${RESULTS_DIR}/${alone}.json and README.md (${took})`);
   } else if (only) {
     console.log(`bench: --only ${values.only}: no results written (${took})`);
   } else {
@@ -292,11 +331,12 @@ try {
         ...(profiles.length ? { profiles } : {}),
       },
       report("many-topics", manyTopics),
+      clusterScalingReport(),
       report("worker", workers),
       report("slow-consumers", slowConsumers),
     ]);
     console.log(
-      `bench: wrote ${RESULTS_DIR}/{fanout,saturation,ingest,connections,many-topics,worker,slow-consumers}.json and README.md (${took})`,
+      `bench: wrote ${RESULTS_DIR}/{fanout,saturation,ingest,connections,many-topics,cluster-scaling,worker,slow-consumers}.json and README.md (${took})`,
     );
   }
   const unclean =
@@ -305,6 +345,7 @@ try {
     ingest.some((r) => r.losses !== 0 || r.publishFailures !== 0) ||
     connections.some((r) => r.connectFailures !== 0) ||
     manyTopics.some((r) => r.losses !== 0) ||
+    clusterScaling.some((r) => r.spread.losses + r.targeted.losses !== 0 || r.connectFailures !== 0) ||
     slowConsumers.some((r) => r.healthy.losses + r.control.losses !== 0 || r.connectFailures !== 0);
   if (unclean) process.exitCode = 1;
 } finally {

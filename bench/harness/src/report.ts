@@ -1,5 +1,6 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { clusterScaling } from "./cluster-scaling-report.js";
 import { connections } from "./connections-report.js";
 import { fanout } from "./fanout-report.js";
 import { ingest } from "./ingest-report.js";
@@ -26,9 +27,9 @@ export interface RunReport {
 type AnyScenario = Scenario<unknown, ScenarioReport<unknown>>;
 
 /** Every scenario, in the order of their sections in README.md. */
-const SCENARIOS: AnyScenario[] = [fanout, saturation, ingest, connections, manyTopics, worker, slowConsumers];
+const SCENARIOS: AnyScenario[] = [fanout, saturation, ingest, connections, manyTopics, clusterScaling, worker, slowConsumers];
 /** The glance table's order: the worker's rows, the hub's alone, come last. */
-const GLANCE: AnyScenario[] = [fanout, saturation, ingest, connections, manyTopics, slowConsumers, worker];
+const GLANCE: AnyScenario[] = [fanout, saturation, ingest, connections, manyTopics, clusterScaling, slowConsumers, worker];
 
 /** Writes `results/<scenario>.json`. */
 export async function writeScenario(dir: string, report: ScenarioReport<unknown>): Promise<void> {
@@ -96,7 +97,7 @@ function renderMarkdown(run: RunReport, reports: Map<string, ScenarioReport<unkn
     ...SCENARIOS.flatMap((s) => renderSection(s, reports.get(s.name))),
     "## How to reproduce",
     "",
-    "`pnpm install && pnpm bench` (quick, under 4 minutes) or `pnpm bench --full` (under 20 minutes); needs `redis-server` on the PATH. " +
+    "`pnpm install && pnpm bench` (quick, about 6 minutes) or `pnpm bench --full` (about 25 minutes); needs `redis-server` on the PATH. " +
       `The raw numbers are in ${[files.slice(0, -1).join(", "), files.at(-1)].filter(Boolean).join(" and ")}; the run's machine and timings in ` +
       "[run.json](run.json). `pnpm bench --render` writes this file again from them.",
     "",

@@ -61,31 +61,12 @@ export function startSystem(name: SystemName, options: StartOptions): Promise<Sy
 }
 
 async function startHub(options: StartOptions): Promise<SystemUnderTest> {
-  // startGateway waits for info-level log lines, which LOG_LEVEL=warn silences; poll readiness instead.
-  const servers: HubProcess[] = [];
   const redis = new Redis(options.redisUrl);
+  let servers: HubProcess[] = [];
   try {
-    const ports: number[] = [];
-    for (let i = 0; i < (options.nodes ?? 2); i++) {
-      const port = await freePort();
-      servers.push(
-        spawnHubProcess(
-          "apps/gateway/src/main.ts",
-          gatewayEnv({
-            REDIS_URL: options.redisUrl,
-            PORT: String(port),
-            LOG_LEVEL: "warn",
-            NODE_ENV: "production",
-            CORS_ORIGINS: "http://127.0.0.1",
-            // BENCH_SERVER_NODE_OPTIONS="--require .../profiling/cpu-profile.cjs" profiles the gateways (bench/README.md).
-            ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
-            ...options.env,
-          }),
-        ),
-      );
-      ports.push(port);
-    }
-    await Promise.all(ports.map((port, i) => waitReady(`http://127.0.0.1:${port}/health/ready`, servers[i] as HubProcess)));
+    const gateways = await spawnGateways(options.nodes ?? 2, { REDIS_URL: options.redisUrl, ...options.env });
+    servers = gateways.map((g) => g.process);
+    const ports = gateways.map((g) => g.port);
     const token = await userToken({ sub: "bench-user", org_id: BENCH_ORG }, { expiresIn: 24 * 3600 });
     const emitter = createHubEmitter({ redis });
     const inFlight = new InFlight();
@@ -112,7 +93,10 @@ async function startHub(options: StartOptions): Promise<SystemUnderTest> {
 }
 
 async function startPlain(options: StartOptions): Promise<SystemUnderTest> {
-  const servers = await spawnBaselines("bench/harness/src/servers/plain-server.ts", options);
+  const servers = await spawnBaselines("bench/harness/src/servers/plain-server.ts", options.nodes ?? 2, {
+    REDIS_URL: options.redisUrl,
+    ...options.env,
+  });
   const redis = new Redis(options.redisUrl);
   const emitter = new Emitter(redis);
   let failed = 0;
@@ -149,7 +133,11 @@ async function startPlain(options: StartOptions): Promise<SystemUnderTest> {
 }
 
 async function startRaw(options: StartOptions): Promise<SystemUnderTest> {
-  const servers = await spawnBaselines("bench/harness/src/servers/raw-server.ts", options);
+  const servers = await spawnBaselines("bench/harness/src/servers/raw-server.ts", options.nodes ?? 2, {
+    REDIS_URL: options.redisUrl,
+    BENCH_CHANNEL: RAW_CHANNEL,
+    ...options.env,
+  });
   const redis = new Redis(options.redisUrl);
   const inFlight = new InFlight();
   return {
@@ -170,18 +158,53 @@ async function startRaw(options: StartOptions): Promise<SystemUnderTest> {
   };
 }
 
-async function spawnBaselines(script: string, options: StartOptions): Promise<Array<{ process: HubProcess; port: number }>> {
+/**
+ * Starts `nodes` gateways (`LOG_LEVEL=warn`, `NODE_ENV=production`) with `env` (the Redis to use)
+ * and resolves once each answers /health/ready.
+ */
+export async function spawnGateways(nodes: number, env: Record<string, string>): Promise<Array<{ process: HubProcess; port: number }>> {
+  // startGateway waits for info-level log lines, which LOG_LEVEL=warn silences; poll readiness instead.
+  const gateways: Array<{ process: HubProcess; port: number }> = [];
+  try {
+    for (let i = 0; i < nodes; i++) {
+      const port = await freePort();
+      const gateway = spawnHubProcess(
+        "apps/gateway/src/main.ts",
+        gatewayEnv({
+          PORT: String(port),
+          LOG_LEVEL: "warn",
+          NODE_ENV: "production",
+          CORS_ORIGINS: "http://127.0.0.1",
+          // BENCH_SERVER_NODE_OPTIONS="--require .../profiling/cpu-profile.cjs" profiles the gateways (bench/README.md).
+          ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
+          ...env,
+        }),
+      );
+      gateways.push({ process: gateway, port });
+    }
+    await Promise.all(gateways.map((g) => waitReady(`http://127.0.0.1:${g.port}/health/ready`, g.process)));
+    return gateways;
+  } catch (error) {
+    await Promise.all(gateways.map((g) => g.process.kill()));
+    throw error;
+  }
+}
+
+/** Starts `nodes` baseline servers running `script` with `env` and resolves with the port each listens on. */
+export async function spawnBaselines(
+  script: string,
+  nodes: number,
+  env: Record<string, string>,
+): Promise<Array<{ process: HubProcess; port: number }>> {
   const processes: HubProcess[] = [];
   try {
-    for (let i = 0; i < (options.nodes ?? 2); i++) {
+    for (let i = 0; i < nodes; i++) {
       processes.push(
         spawnHubProcess(script, {
           PATH: process.env.PATH,
           NODE_ENV: "production",
-          REDIS_URL: options.redisUrl,
-          BENCH_CHANNEL: RAW_CHANNEL,
           ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
-          ...options.env,
+          ...env,
         }),
       );
     }
@@ -216,7 +239,8 @@ async function waitReady(url: string, server: HubProcess): Promise<void> {
   throw new Error(`gateway not ready at ${url} after 30 s: ${server.stderr().slice(-2000)}`);
 }
 
-async function closeAll(servers: readonly HubProcess[], redis: Redis): Promise<void> {
+/** Disconnects the producer's Redis client and stops the servers (killed after 10 s). */
+export async function closeAll(servers: readonly HubProcess[], redis: { disconnect(): void }): Promise<void> {
   redis.disconnect();
   await Promise.all(
     servers.map(async (s) => {
@@ -237,7 +261,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 /** Publishes that have not settled yet, and how many failed. */
-class InFlight {
+export class InFlight {
   private readonly pending = new Set<Promise<unknown>>();
   private failed = 0;
 

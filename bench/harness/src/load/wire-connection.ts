@@ -149,6 +149,8 @@ export function openConnection(url: string, protocol: WireProtocol, stats: Deliv
         fail(new Error(`${url}: CONNECT refused: ${text}`));
       } else if (type === CHAR_4 && data[1] === CHAR_3 && text.startsWith("431")) {
         if (text.includes('"ok":true')) becomeReady();
+        // The hub's client SDK retries a subscribe refused as `unavailable` (a catch-up that timed out): so do we, within the timeout.
+        else if (text.includes('"code":"unavailable"')) ws.send(`421${JSON.stringify(["subscribe", { topic: protocol.topic }])}`);
         else fail(new Error(`${url}: subscribe refused: ${text}`));
       }
     });

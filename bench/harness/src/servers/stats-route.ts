@@ -6,11 +6,13 @@ export interface ServerFigures {
   connections: number;
   /** Connections closed since start, by the server library's reason ("ping timeout", "transport close"...). */
   disconnects?: Record<string, number>;
+  /** Room broadcasts received from Redis pub/sub since start (cluster-scaling scenario). */
+  pubsubMessages?: number;
 }
 
 /**
  * `GET /stats`: the baseline's own figures, process.memoryUsage() (connections scenario) and
- * `figures()` (slow-consumers scenario).
+ * `figures()` (slow-consumers and cluster-scaling scenarios).
  */
 export function statsRoute(figures: () => ServerFigures): RequestListener {
   return (req: IncomingMessage, res: ServerResponse) => {
