@@ -54,26 +54,13 @@ export async function memoryHub(env: Record<string, string> = {}): Promise<HubFi
 /** `nodes` gateways on a fresh redis-server; producers use the emitter SDK. */
 export async function redisHub(nodes: number, env: Record<string, string> = {}): Promise<HubFixture & { redis: RedisServer }> {
   const redis = await startRedis();
-  const gateways = await Promise.all(
-    Array.from({ length: nodes }, (_, i) => startGateway({ REDIS_URL: redis.url, HUB_NODE_ID: `gw-${i + 1}`, ...env })),
-  );
-  const producer = new Redis(redis.url);
-  const hub = createHubEmitter({ redis: producer, pubsub: env.HUB_PUBSUB === "sharded" ? "sharded" : "classic" });
-  return {
-    engine: "redis",
-    redis,
-    gateways,
-    redisEnv: { REDIS_URL: redis.url, ...(env.HUB_PUBSUB ? { HUB_PUBSUB: env.HUB_PUBSUB } : {}) },
+  const hub = await sharedRedisHub("redis", nodes, env, {
+    redisEnv: { REDIS_URL: redis.url },
     connectProducer: () => new Redis(redis.url),
-    async publish(event) {
-      await hub.publish(event);
-    },
-    async close() {
-      producer.disconnect();
-      await Promise.all(gateways.map((g) => g.stop()));
-      await redis.stop();
-    },
-  };
+    pubsub: env.HUB_PUBSUB === "sharded" ? "sharded" : "classic",
+    stop: () => redis.stop(),
+  });
+  return { ...hub, redis };
 }
 
 /**
@@ -82,24 +69,40 @@ export async function redisHub(nodes: number, env: Record<string, string> = {}):
  */
 export async function clusterHub(nodes: number, env: Record<string, string> = {}): Promise<HubFixture & { cluster: RedisCluster }> {
   const cluster = await startRedisCluster();
-  const gateways = await Promise.all(
-    Array.from({ length: nodes }, (_, i) => startGateway({ REDIS_CLUSTER_NODES: cluster.seeds, HUB_NODE_ID: `gw-${i + 1}`, ...env })),
-  );
-  const producer = new Cluster(cluster.startupNodes);
-  const hub = createHubEmitter({ redis: producer, pubsub: env.HUB_PUBSUB === "classic" ? "classic" : "sharded" });
-  return {
-    engine: "cluster",
-    cluster,
-    gateways,
-    redisEnv: { REDIS_CLUSTER_NODES: cluster.seeds, ...(env.HUB_PUBSUB ? { HUB_PUBSUB: env.HUB_PUBSUB } : {}) },
+  const hub = await sharedRedisHub("cluster", nodes, env, {
+    redisEnv: { REDIS_CLUSTER_NODES: cluster.seeds },
     connectProducer: () => new Cluster(cluster.startupNodes),
+    pubsub: env.HUB_PUBSUB === "classic" ? "classic" : "sharded",
+    stop: () => cluster.stop(),
+  });
+  return { ...hub, cluster };
+}
+
+/** `nodes` gateways on a Redis the caller started, and an emitter SDK producer on it. */
+async function sharedRedisHub(
+  engine: "redis" | "cluster",
+  nodes: number,
+  env: Record<string, string>,
+  redis: { redisEnv: Record<string, string>; connectProducer(): RedisClient; pubsub: "classic" | "sharded"; stop(): Promise<void> },
+): Promise<HubFixture> {
+  const redisEnv = { ...redis.redisEnv, ...(env.HUB_PUBSUB ? { HUB_PUBSUB: env.HUB_PUBSUB } : {}) };
+  const gateways = await Promise.all(
+    Array.from({ length: nodes }, (_, i) => startGateway({ ...redisEnv, HUB_NODE_ID: `gw-${i + 1}`, ...env })),
+  );
+  const producer = redis.connectProducer();
+  const hub = createHubEmitter({ redis: producer, pubsub: redis.pubsub });
+  return {
+    engine,
+    gateways,
+    redisEnv,
+    connectProducer: redis.connectProducer,
     async publish(event) {
       await hub.publish(event);
     },
     async close() {
       producer.disconnect();
       await Promise.all(gateways.map((g) => g.stop()));
-      await cluster.stop();
+      await redis.stop();
     },
   };
 }

@@ -215,7 +215,13 @@ describe("inhouse queues across a Redis Cluster master failover (2 worker proces
           { user_id: "p5", checked_in: false },
         ],
       });
-      const seen = await events();
+      // The commit comes first, its queue_updated right after (the outbox): wait for that one too.
+      const seen = await until("the join's queue_updated", async () => {
+        const all = await events();
+        return all.some((e) => e.clientEvent === "queue_updated" && (e.envelope.data as { queue: Queue }).queue.version === 9)
+          ? all
+          : undefined;
+      });
       expect(seen.filter((e) => e.clientEvent === "check_in_expired")).toHaveLength(1);
       const versions = seen
         .filter((e) => e.clientEvent === "queue_updated")
