@@ -18,6 +18,7 @@ import { redisUserSessions } from "../protection/redis-user-sessions.js";
 import type { LiveTap } from "../recovery/live-holds.js";
 import { type BroadcastObserver, type Engine, engineHealth } from "./engine.js";
 import { NodeSubscriber } from "./node-subscriber.js";
+import { nodeUrl } from "./node-url.js";
 import { PublishBarrier } from "./publish-barrier.js";
 import { watchResponsiveness } from "./responsiveness.js";
 import { ShardSubscriber } from "./shard-subscriber.js";
@@ -149,7 +150,7 @@ function classicLive(options: RedisEngineOptions, pub: RedisClient): LiveStream 
           return known.length > 0 || target.kind !== "cluster" ? known : target.nodes.map(({ host, port }) => `${host}:${port}`);
         },
         connect: (node) =>
-          connectRedis({ ...options.redis, target: { kind: "single", url: `redis://${node}` } }, "gateway", "sub", options.logger, {
+          connectRedis({ ...options.redis, target: { kind: "single", url: nodeUrl(node) } }, "gateway", "sub", options.logger, {
             giveUpAfter: 3,
           }) as Redis,
       })
@@ -196,7 +197,7 @@ function shardedLive(options: RedisEngineOptions, pub: RedisClient): LiveStream 
       (node === ""
         ? connectRedis(options.redis, "gateway", "sub", options.logger)
         : connectRedis(
-            { ...options.redis, target: { kind: "single", url: `redis://${node}` } },
+            { ...options.redis, target: { kind: "single", url: nodeUrl(node) } },
             "gateway",
             `sub-${node}`,
             options.logger,

@@ -5,6 +5,8 @@ import type { Logger } from "pino";
 
 /** Where one channel is subscribed. */
 interface Home {
+  /** The channel's Redis Cluster slot, computed once (the slot map is checked on every refresh). */
+  readonly slot: number;
   /** Its connection; undefined until the cluster's slot map is known. */
   shard: Shard | undefined;
   /** The SSUBSCRIBE in place: resolves once it is in effect, rejects when it failed or was superseded. */
@@ -159,13 +161,13 @@ export class ShardSubscriber extends EventEmitter {
     this.#refs.set(channel, (this.#refs.get(channel) ?? 0) + 1);
     let home = this.#home.get(channel);
     if (!home) {
-      const created: Home = { shard: undefined, subscribed: Promise.resolve(), supersede: undefined };
+      const created: Home = { slot: calculateSlot(channel), shard: undefined, subscribed: Promise.resolve(), supersede: undefined };
       home = created;
       this.#home.set(channel, created);
       this.#track(
         channel,
         created,
-        this.#slotsKnown.then(() => this.#subscribeOn(created, this.#shardFor(channel), channel)),
+        this.#slotsKnown.then(() => this.#subscribeOn(created, this.#shardFor(created.slot), channel)),
       );
     }
     // A failover or a MOVED may replace the subscription meanwhile: wait for the one in place.
@@ -233,9 +235,9 @@ export class ShardSubscriber extends EventEmitter {
     await shard.client.ssubscribe(channel);
   }
 
-  #shardFor(channel: string): Shard {
+  #shardFor(slot: number): Shard {
     const { cluster } = this.#options;
-    const node = cluster ? (cluster.slots[calculateSlot(channel)]?.[0] ?? "") : "";
+    const node = cluster ? (cluster.slots[slot]?.[0] ?? "") : "";
     let shard = this.#shards.get(node);
     if (!shard) {
       shard = this.#open(node);
@@ -284,7 +286,7 @@ export class ShardSubscriber extends EventEmitter {
     if (!cluster || this.#closed) return;
     const moved: string[] = [];
     for (const [channel, home] of this.#home) {
-      const node = cluster.slots[calculateSlot(channel)]?.[0];
+      const node = cluster.slots[home.slot]?.[0];
       if (node === undefined || !home.shard || node === home.shard.node) continue;
       moved.push(channel);
     }
@@ -298,7 +300,7 @@ export class ShardSubscriber extends EventEmitter {
       if (!home?.shard) continue;
       home.shard.channels.delete(channel);
       home.shard.client.sunsubscribe(channel).catch(() => undefined);
-      const to = this.#shardFor(channel);
+      const to = this.#shardFor(home.slot);
       to.generation = ++this.#clock;
       this.#track(channel, home, this.#subscribeOn(home, to, channel));
     }
