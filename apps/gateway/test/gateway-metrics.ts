@@ -16,3 +16,13 @@ async function readMetric(gateway: GatewayProcess, series: string): Promise<numb
   const line = text.split("\n").find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
+
+/** Sum of a gateway's /metrics series of one family whose labels contain `labels` (all of them by default). */
+export async function metricSum(gateway: GatewayProcess, family: string, labels = ""): Promise<number> {
+  const text = await (await fetch(`${gateway.url}/metrics`)).text();
+  let total = 0;
+  for (const [, name, labelText, value] of text.matchAll(/^(\w+)(?:\{([^}]*)\})? (\S+)$/gm)) {
+    if (name === family && (labelText ?? "").includes(labels)) total += Number(value);
+  }
+  return total;
+}

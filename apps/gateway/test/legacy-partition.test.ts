@@ -20,6 +20,7 @@ import { hubKeys } from "@hub/store";
 import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rendezvousOwners } from "../src/ingest/rendezvous.js";
+import { metricSum } from "./gateway-metrics.js";
 
 /**
  * The legacy channel partitioned over the gateways (docs/operations.md "Legacy Redis channel"):
@@ -77,17 +78,8 @@ describe("legacy channel partitioned over the gateways", () => {
     return { gateway, id: nodeId(n) };
   }
 
-  /** Sum of a /metrics family's series whose labels contain `labels`. */
-  async function metric(gateway: GatewayProcess, family: string, labels = ""): Promise<number> {
-    const text = await (await fetch(`${gateway.url}/metrics`)).text();
-    let total = 0;
-    for (const [, name, labelText, value] of text.matchAll(/^(\w+)(?:\{([^}]*)\})? (\S+)$/gm)) {
-      if (name === family && (labelText ?? "").includes(labels)) total += Number(value);
-    }
-    return total;
-  }
-  const parsed = (gateway: GatewayProcess) => metric(gateway, "hub_events_ingested_total", 'source="legacy"');
-  const skipped = (gateway: GatewayProcess) => metric(gateway, "hub_legacy_skipped_total");
+  const parsed = (gateway: GatewayProcess) => metricSum(gateway, "hub_events_ingested_total", 'source="legacy"');
+  const skipped = (gateway: GatewayProcess) => metricSum(gateway, "hub_legacy_skipped_total");
   const finished = async (gateway: GatewayProcess) => (await parsed(gateway)) + (await skipped(gateway));
 
   async function untilFinished(gateway: GatewayProcess, count: number): Promise<void> {
@@ -336,16 +328,8 @@ describe("legacy channel partitioned over gateways on Redis Cluster", () => {
   let service: string;
   let gateways: Array<{ gateway: GatewayProcess; id: string }> = [];
 
-  async function metric(gateway: GatewayProcess, family: string, labels = ""): Promise<number> {
-    const text = await (await fetch(`${gateway.url}/metrics`)).text();
-    let total = 0;
-    for (const [, name, labelText, value] of text.matchAll(/^(\w+)(?:\{([^}]*)\})? (\S+)$/gm)) {
-      if (name === family && (labelText ?? "").includes(labels)) total += Number(value);
-    }
-    return total;
-  }
-  const parsed = (gateway: GatewayProcess) => metric(gateway, "hub_events_ingested_total", 'source="legacy"');
-  const skipped = (gateway: GatewayProcess) => metric(gateway, "hub_legacy_skipped_total");
+  const parsed = (gateway: GatewayProcess) => metricSum(gateway, "hub_events_ingested_total", 'source="legacy"');
+  const skipped = (gateway: GatewayProcess) => metricSum(gateway, "hub_legacy_skipped_total");
 
   beforeAll(async () => {
     cluster = await startRedisCluster();
