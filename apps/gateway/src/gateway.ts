@@ -1,6 +1,6 @@
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { TopicRegistry } from "@hub/events";
+import { DEFAULT_PRESENCE_EVENTS, type ParsedTopic, TopicRegistry, topicOfRoom } from "@hub/events";
 import { startQueueWorker, startReconciler } from "@hub/inhouse";
 import type { HubConfig } from "@hub/runtime";
 import { createPublisher, type DeadLetterEntry, type PublishContext, type Publisher } from "@hub/store";
@@ -11,6 +11,7 @@ import { refreshAuth } from "./auth/auth-refresh.js";
 import { authenticateHandshake } from "./auth/handshake.js";
 import { armTokenExpiry, clearTokenExpiry } from "./auth/token-expiry.js";
 import { createTokenVerifier } from "./auth/token-verifier.js";
+import { createTopicGrants } from "./auth/topic-grants.js";
 import { clientWaitMs, drainClients } from "./drain.js";
 import type { Engine } from "./engine/engine.js";
 import { consoleRoutes } from "./http/console-routes.js";
@@ -33,6 +34,7 @@ import { guardOutbound } from "./protection/outbound-guard.js";
 import { sendResync } from "./protection/resync.js";
 import { issuedBefore } from "./protection/user-sessions.js";
 import { acknowledge } from "./protocol/acknowledge.js";
+import { type ClientPublishContext, publish, userRoom } from "./protocol/client-publish.js";
 import type { HubServer, HubSocket } from "./protocol/hub-socket.js";
 import { inhouseRequest } from "./protocol/inhouse-requests.js";
 import { trackPresence } from "./protocol/presence-requests.js";
@@ -102,8 +104,9 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   const topicMetrics = trackTopicMetrics(io, registry, metrics);
   broker.observeBroadcasts(topicMetrics.observer);
   const stats = new IngestStats(logger, metrics);
+  const publisherSink = broker.eventSink(io);
   const publisher = createPublisher({
-    sink: broker.eventSink(io),
+    sink: publisherSink,
     deadLetters: stores.deadLetters,
     topics: registry,
     onDeadLetterError: (error, { source, code, orgId, type }) => {
@@ -185,8 +188,16 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       ...adminUi({ io, settings: config.adminUi, nodeId: config.nodeId, logger }),
     ],
   });
-  const presence = stores.presence(io, config.nodeId);
+  const presence = stores.presence(io, config.nodeId, (room) => {
+    return registry.namespaceOf(topicOfRoom(room))?.presenceEvents ?? DEFAULT_PRESENCE_EVENTS;
+  });
   const presenceTracking = trackPresence({ presence, registry, logger });
+  const grants = createTopicGrants({
+    verifier,
+    authz: config.authz,
+    internalSecret: config.auth.internalSecret,
+    onCheck: (outcome) => metrics.authzChecks.inc({ outcome }),
+  });
   const holds = new LiveHolds();
   broker.tapLive(holds);
   // Broadcasts published while this node's Redis subscription was down never reached its sockets:
@@ -202,6 +213,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   });
   const subscriptions: SubscriptionContext = {
     registry,
+    grants,
     limits: config.limits,
     history: stores.history,
     holds,
@@ -210,7 +222,12 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     liveGeneration: (room) => broker.liveGeneration(room),
     available: health.available,
     replayBudgetBytes: config.limits.clientBufferBytes / 2,
-    onJoined: presenceTracking.joined,
+    onJoined: (socket: HubSocket, topic: ParsedTopic, room: string) => {
+      presenceTracking.joined(socket, topic, room);
+      // The sender's sockets are left out of its ephemeral publications by this room.
+      const principal = socket.data.principal;
+      if (principal.kind === "user" && hasEphemeralEvents(topic)) void socket.join(userRoom(principal));
+    },
     onLeft: presenceTracking.left,
     onReplayed: topicMetrics.replayed,
   };
@@ -247,6 +264,15 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       socket.disconnect(true);
     }
   });
+  const publications: ClientPublishContext = {
+    io,
+    registry,
+    grants,
+    rate: stores.publishRate,
+    sink: publisherSink,
+    available: health.available,
+    onPublication: (namespace, kind, outcome) => metrics.clientPublications.inc({ namespace, kind, outcome }),
+  };
   // One table for every socket's requests (closures per socket and event cost memory per connection).
   // Checked against ClientToServerEvents: each client event has its handler, typed by its schema and reply.
   const requests = {
@@ -258,13 +284,15 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     "inhouse.join": (socket, req) => inhouseRequest(socket, "inhouse.join", req, stores.commands, health.available),
     "inhouse.leave": (socket, req) => inhouseRequest(socket, "inhouse.leave", req, stores.commands, health.available),
     "inhouse.check_in": (socket, req) => inhouseRequest(socket, "inhouse.check_in", req, stores.commands, health.available),
+    publish: (socket, req) => publish(socket, req, publications),
   } satisfies RequestHandlers;
   const table: RequestTable = {
     handlers: requests,
     logger,
     untimed: new Set(["subscribe"]),
-    onRefused: (code, budget) => {
-      if (code === "rate_limited") metrics.limitRefusals.inc({ limit: budget ? "request_rate" : "subscribe_rate" });
+    onRefused: (code, budget, event) => {
+      if (code !== "rate_limited") return;
+      metrics.limitRefusals.inc({ limit: budget ? "request_rate" : event === "publish" ? "client_publish_rate" : "subscribe_rate" });
     },
   };
   io.on("connection", (socket: HubSocket) => {
@@ -325,6 +353,12 @@ function listenOn(server: HttpServer, port: number, host: string): Promise<Addre
       resolve(server.address() as AddressInfo);
     });
   });
+}
+
+/** Whether a topic's namespace takes ephemeral client events (whose senders' sockets are left out). */
+function hasEphemeralEvents(topic: ParsedTopic): boolean {
+  for (const event of topic.namespace.clientEvents.values()) if (event.kind === "ephemeral") return true;
+  return false;
 }
 
 /** This node's sockets in any of the rooms, each once. */

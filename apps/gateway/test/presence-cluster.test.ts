@@ -1,5 +1,5 @@
 import { type RedisCluster, startRedisCluster, until } from "@hub/devkit";
-import type { PresenceChange } from "@hub/events";
+import { DEFAULT_PRESENCE_EVENTS, type PresenceChange } from "@hub/events";
 import { type DecodedBroadcast, decodeBroadcast, type HubKeys, hubKeys, type PubSubWire } from "@hub/store";
 import { Cluster, Redis } from "ioredis";
 import { pino } from "pino";
@@ -48,7 +48,7 @@ interface Node {
 function node(keys: HubKeys, nodeId: string, pubsub: PubSubWire = "sharded", redis = client()): Node {
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino({ level: "info" }, { write: (line: string) => void logs.push(JSON.parse(line)) });
-  const presence = redisPresence({ redis, keys, nodeId, ttlMs: TTL_MS, pubsub, logger });
+  const presence = redisPresence({ redis, keys, nodeId, ttlMs: TTL_MS, pubsub, names: () => DEFAULT_PRESENCE_EVENTS, logger });
   owned.push(() => presence.close());
   return { presence, redis, logs };
 }

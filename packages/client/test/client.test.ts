@@ -199,7 +199,11 @@ describe("@hub/client against a real gateway", () => {
     const epoch = topic.events.items[4]?.envelope.epoch;
     await until(
       "the cursor at 5",
-      async () => (await producer.get(keys.history(roomOf(`notifications:${user}`, "user", "o1")).cursor)) === `${epoch}:5`,
+      async () =>
+        (await producer.get(
+          keys.history(roomOf(`notifications:${user}`, { name: "notifications", scope: "user", authorize: "scope", streamed: false }, "o1"))
+            .cursor,
+        )) === `${epoch}:5`,
     );
 
     const other = await member(user, "o1");

@@ -14,6 +14,6 @@ export type { ConnectOptions, HubClient } from "./socket-client.js";
 export { closeAllClients, collect, connectClient, nextEvent, refusal, request } from "./socket-client.js";
 export type { TcpProxy, TcpProxyMode, TcpProxyOptions } from "./tcp-proxy.js";
 export { startTcpProxy } from "./tcp-proxy.js";
-export type { SignOptions, UserClaims } from "./tokens.js";
-export { serviceToken, TEST_INTERNAL_SECRET, TEST_JWT_SECRET, userToken } from "./tokens.js";
+export type { GrantClaims, SignOptions, UserClaims } from "./tokens.js";
+export { serviceToken, subscriptionToken, TEST_INTERNAL_SECRET, TEST_JWT_SECRET, userToken } from "./tokens.js";
 export { until } from "./until.js";

@@ -23,6 +23,20 @@ export function userToken(claims: UserClaims, options: SignOptions = {}): Promis
   return sign({ ...claims, ...options.extra }, options.secret ?? TEST_JWT_SECRET, options.expiresIn);
 }
 
+/** What a subscription token grants (docs/protocol.md "Topic grants"). */
+export interface GrantClaims {
+  sub: string;
+  topic: string;
+  org_id?: string;
+  /** May publish too. */
+  pub?: boolean;
+}
+
+/** An HS256 subscription token, as a backend hands one to a member of a conversation. */
+export function subscriptionToken(claims: GrantClaims, options: SignOptions = {}): Promise<string> {
+  return sign({ ...claims, ...options.extra }, options.secret ?? TEST_JWT_SECRET, options.expiresIn);
+}
+
 /** An HS256 service token. */
 export function serviceToken(service = "test-backend", options: SignOptions = {}): Promise<string> {
   return sign({ sub: service, ...options.extra }, options.secret ?? TEST_INTERNAL_SECRET, options.expiresIn);

@@ -15,4 +15,8 @@ export interface Envelope<D = unknown> {
   ts: number;
   offset?: number;
   epoch?: string;
+  /** On a client publication: the publishing user (their token's `sub`), set by the hub. */
+  sender_id?: string;
+  /** On a client publication: the publishing user's org (their token's `org_id`), set by the hub. */
+  sender_org_id?: string;
 }

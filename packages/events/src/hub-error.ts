@@ -10,6 +10,8 @@ export type PublishErrorCode = ErrorCodeOn<"publish">;
 export interface ErrorBody<C extends string = ProtocolErrorCode> {
   code: C;
   message: string;
+  /** On `rate_limited`: how long to wait before the same request can succeed, ms. */
+  retry_after_ms?: number;
 }
 
 /** A socket-protocol or handshake failure with a stable code from the contract. */
@@ -18,12 +20,16 @@ export class ProtocolError extends Error {
   constructor(
     readonly code: ProtocolErrorCode,
     message: string,
+    /** On `rate_limited`: when the request may succeed again, ms from now. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
 
   toJSON(): ErrorBody {
-    return { code: this.code, message: this.message };
+    return this.retryAfterMs === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, retry_after_ms: this.retryAfterMs };
   }
 }
 

@@ -1,3 +1,5 @@
+export type { ClientEventKind, ClientEventSpec, ResolvedClientEvent } from "./client-events.js";
+export { CHAT_CLIENT_EVENTS, CHAT_SCHEMAS, CLIENT_EVENT_NAME, DEFAULT_CLIENT_EVENT_BYTES } from "./client-events.js";
 export type { Envelope } from "./envelope.js";
 export type { ErrorCode, ErrorCodeOn, ErrorCodeSpec, ErrorSurface } from "./error-codes.js";
 export { ERROR_CODES, errorCodesOn, isErrorCode } from "./error-codes.js";
@@ -21,17 +23,21 @@ export type {
   AckRequest,
   AuthRefreshOk,
   AuthRefreshRequest,
+  ChatEvents,
   ClientToServerEvents,
   Failure,
   InhouseOk,
   InhouseRequest,
   MatchData,
+  MessageRef,
   NotificationCreatedData,
   PayloadOf,
   PresenceChange,
   PresenceMember,
   PresenceOk,
   PresenceRequest,
+  PublishOk,
+  PublishRequest,
   ReplyOf,
   RequestName,
   ResyncInfo,
@@ -51,7 +57,16 @@ export type { EventSchemaSpec } from "./schemas/catalog.js";
 export { EVENT_SCHEMAS } from "./schemas/catalog.js";
 export { IdLike, Payload, QueueSchema, Sensitive } from "./schemas/common.js";
 export { SchemaRegistry, typeVersion } from "./schemas/schema-registry.js";
-export type { HistoryPolicy, NamespaceScope, NamespaceSpec, ParsedTopic, ResolvedNamespace } from "./topic-registry.js";
-export { BUILTIN_NAMESPACES, MAX_TOPIC_LENGTH, TopicRegistry } from "./topic-registry.js";
-export { roomOf, topicOfRoom } from "./topic-room.js";
+export type {
+  HistoryPolicy,
+  NamespaceAuthorize,
+  NamespaceScope,
+  NamespaceSpec,
+  ParsedTopic,
+  PresenceEventNames,
+  ResolvedNamespace,
+} from "./topic-registry.js";
+export { BUILTIN_NAMESPACES, DEFAULT_PRESENCE_EVENTS, MAX_TOPIC_LENGTH, TopicRegistry } from "./topic-registry.js";
+export type { RoomScope } from "./topic-room.js";
+export { CLIENT_EVENT_BUCKETS, roomOf, roomTag, streamTag, topicOfRoom } from "./topic-room.js";
 export { uuidv7, uuidv7From } from "./uuidv7.js";

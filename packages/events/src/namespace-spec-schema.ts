@@ -1,6 +1,9 @@
 import { Type } from "@sinclair/typebox";
+import { CLIENT_EVENT_NAME, MAX_CLIENT_EVENT_BYTES } from "./client-events.js";
 import { compile } from "./schemas/compile.js";
 import type { NamespaceSpec } from "./topic-registry.js";
+
+const ClientEventName = Type.String({ pattern: CLIENT_EVENT_NAME.source });
 
 /** Namespace declarations as configuration gives them (`HUB_NAMESPACES`), as JSON Schema. */
 export const NamespaceSpecSchema = Type.Object(
@@ -19,6 +22,24 @@ export const NamespaceSpecSchema = Type.Object(
       ]),
     ),
     presence: Type.Optional(Type.Boolean()),
+    presenceEvents: Type.Optional(Type.Object({ join: ClientEventName, leave: ClientEventName }, { additionalProperties: false })),
+    authorize: Type.Optional(Type.Union([Type.Literal("scope"), Type.Literal("grant")])),
+    clientEvents: Type.Optional(
+      Type.Record(
+        Type.String({ pattern: CLIENT_EVENT_NAME.source }),
+        Type.Object(
+          {
+            kind: Type.Union([Type.Literal("durable"), Type.Literal("ephemeral")]),
+            deliverAs: Type.Optional(ClientEventName),
+            maxBytes: Type.Optional(Type.Integer({ minimum: 2, maximum: MAX_CLIENT_EVENT_BYTES })),
+            /** A JSON Schema for `data`. */
+            schema: Type.Optional(Type.Object({}, { additionalProperties: true })),
+          },
+          { additionalProperties: false },
+        ),
+        { maxProperties: 64 },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

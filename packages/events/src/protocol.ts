@@ -22,6 +22,11 @@ export interface SubscribeRequest {
    * A user id is only unique within its org; users subscribe to their own org's topic.
    */
   org_id?: string;
+  /**
+   * On a namespace with `authorize: "grant"`: a subscription token, a JWT with claims `sub` (the
+   * connection's), `topic` (this one), `exp`, optional `org_id` (the connection's) and `pub`.
+   */
+  token?: string;
 }
 
 export interface SubscribeOk {
@@ -119,6 +124,8 @@ export interface ClientToServerEvents {
   "inhouse.join": (req: InhouseRequest, ack?: Ack<InhouseOk>) => void;
   "inhouse.leave": (req: InhouseRequest, ack?: Ack<InhouseOk>) => void;
   "inhouse.check_in": (req: InhouseRequest, ack?: Ack<InhouseOk>) => void;
+  /** A client publication on a topic whose namespace declares the event. */
+  publish: (req: PublishRequest, ack?: Ack<PublishOk>) => void;
 }
 
 /** The name of a request a client may send. */
@@ -129,6 +136,33 @@ export type PayloadOf<E extends RequestName> = Parameters<ClientToServerEvents[E
 
 /** The success shape of a request's acknowledgement: what its server handler answers, what the client SDK resolves with. */
 export type ReplyOf<E extends RequestName> = Exclude<Parameters<NonNullable<Parameters<ClientToServerEvents[E]>[1]>>[0], Failure>;
+
+/** `publish { topic, event, data, id?, token? }`: a client publication (docs/protocol.md "Client publications"). */
+export interface PublishRequest {
+  topic: string;
+  /** One of the client events the topic's namespace declares (`message:send`). */
+  event: string;
+  /** A JSON object, checked against the event's schema. */
+  data: Record<string, unknown>;
+  /** For idempotent retries: a publication with an id seen on the topic within 5 minutes is not delivered again. @default a fresh UUIDv7 */
+  id?: string;
+  /** A subscription token with `pub: true`, on a namespace with `authorize: "grant"`. */
+  token?: string;
+  /** For a service: the org of a per-org topic. */
+  org_id?: string;
+}
+
+export interface PublishOk {
+  ok: true;
+  /** The publication's id: the client's, or the one the hub gave it. */
+  id: string;
+  /** A durable publication's offset in the topic's history. */
+  offset?: number;
+  /** The epoch of `offset`. */
+  epoch?: string;
+  /** True when the id was already published on the topic within 5 minutes: accepted, not delivered again. */
+  duplicate?: boolean;
+}
 
 export interface InhouseRequest {
   queue_id: string;
@@ -154,8 +188,29 @@ type FamilyEvents = {
   ) => void;
 };
 
+/** `data` of `message:edited`, `message:deleted`, reactions and read marks: the message it is about. */
+export interface MessageRef {
+  message_id: string;
+}
+
+/** Seed 003's chat events as `chat:{conversation_id}` delivers them (the sender is the envelope's `sender_id`). */
+export interface ChatEvents {
+  "message:new": (msg: Envelope<{ text?: string; type?: string; attachments?: unknown[]; reply_to?: string }>) => void;
+  "message:edited": (msg: Envelope<MessageRef & { text: string }>) => void;
+  "message:deleted": (msg: Envelope<MessageRef>) => void;
+  "message:reaction:added": (msg: Envelope<MessageRef & { emoji: string }>) => void;
+  "message:reaction:removed": (msg: Envelope<MessageRef & { emoji: string }>) => void;
+  "message:read": (msg: Envelope<MessageRef>) => void;
+  "typing:start": (msg: Envelope<Record<string, never>>) => void;
+  "typing:stop": (msg: Envelope<Record<string, never>>) => void;
+  /** A user's first connection subscribed to the conversation (presence, seed 003's name). */
+  "user:online": (msg: Envelope<PresenceChange>) => void;
+  /** A user's last connection left the conversation. */
+  "user:offline": (msg: Envelope<PresenceChange>) => void;
+}
+
 /** Events the hub sends to clients. */
-export interface ServerToClientEvents extends FamilyEvents {
+export interface ServerToClientEvents extends FamilyEvents, ChatEvents {
   "notification.created": (msg: Envelope<NotificationCreatedData>) => void;
   match_confirmed: (msg: Envelope<MatchData>) => void;
   match_walkover: (msg: Envelope<MatchData>) => void;

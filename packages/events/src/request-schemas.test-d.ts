@@ -18,7 +18,12 @@ describe("request schemas", () => {
 
   it("take what the wire takes beyond the client types: integer ids, a service's org_id", () => {
     expectTypeOf<RequestOf<"inhouse.join">>().toEqualTypeOf<{ queue_id: string | number; org_id?: string | number }>();
-    expectTypeOf<RequestOf<"subscribe">>().toEqualTypeOf<{ topic: string; since?: { offset: number; epoch: string }; org_id?: unknown }>();
+    expectTypeOf<RequestOf<"subscribe">>().toEqualTypeOf<{
+      topic: string;
+      since?: { offset: number; epoch: string };
+      org_id?: unknown;
+      token?: string;
+    }>();
     expectTypeOf<RequestOf<"presence">>().toEqualTypeOf<{ topic: string; org_id?: unknown }>();
   });
 });

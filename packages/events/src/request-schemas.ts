@@ -30,6 +30,21 @@ const SubscribeRequestSchema = Payload({
   topic: Topic,
   since: Type.Optional(Payload({ offset: Offset, epoch: Type.String({ maxLength: 64 }) })),
   org_id: TopicOrg,
+  token: Type.Optional(Type.String({ maxLength: 8192 })),
+});
+
+/**
+ * `publish { topic, event, data, id?, token?, org_id? }`. `data` is any value here: that it is an
+ * object of the event's schema and size is the event's declaration's to say (`invalid_event`,
+ * `payload_too_large`), after the event is known (`unknown_event`).
+ */
+const PublishRequestSchema = Payload({
+  topic: Topic,
+  event: Type.String({ maxLength: 64 }),
+  data: Type.Unknown(),
+  id: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_.:-]{1,128}$" })),
+  token: Type.Optional(Type.String({ maxLength: 8192 })),
+  org_id: TopicOrg,
 });
 
 /** `unsubscribe { topic, org_id? }`: the topic is not otherwise checked, leaving one never joined succeeds. */
@@ -65,6 +80,7 @@ export const REQUEST_SCHEMAS = {
   "inhouse.join": InhouseRequestSchema,
   "inhouse.leave": InhouseRequestSchema,
   "inhouse.check_in": InhouseRequestSchema,
+  publish: PublishRequestSchema,
 } satisfies { [E in RequestName]: TSchema };
 
 /**

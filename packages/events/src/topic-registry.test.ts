@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { ProtocolError, type ProtocolErrorCode } from "./hub-error.js";
 import type { Principal, ServicePrincipal, UserPrincipal } from "./principal.js";
-import { BUILTIN_NAMESPACES, MAX_TOPIC_LENGTH, type NamespaceSpec, type ParsedTopic, TopicRegistry } from "./topic-registry.js";
+import {
+  BUILTIN_NAMESPACES,
+  DEFAULT_PRESENCE_EVENTS,
+  MAX_TOPIC_LENGTH,
+  type NamespaceSpec,
+  type ParsedTopic,
+  TopicRegistry,
+} from "./topic-registry.js";
 
 const MINUTE = 60_000;
 
@@ -49,7 +56,7 @@ describe("TopicRegistry built-in namespaces", () => {
         .namespaces()
         .map((n) => n.name)
         .sort(),
-    ).toEqual(["inhouse", "notifications", "org", "staff", "tournament"]);
+    ).toEqual(["chat", "inhouse", "notifications", "org", "staff", "tournament"]);
     expect(registry.namespace("notifications")).toEqual({
       name: "notifications",
       scope: "user",
@@ -57,12 +64,25 @@ describe("TopicRegistry built-in namespaces", () => {
       pattern: null,
       history: { ttlMs: 7 * 24 * 60 * MINUTE, size: 1000 },
       presence: false,
+      presenceEvents: DEFAULT_PRESENCE_EVENTS,
+      authorize: "scope",
+      clientEvents: new Map(),
+      streamed: false,
     });
     expect(registry.namespace("inhouse")).toMatchObject({ scope: "org", history: { ttlMs: 5 * MINUTE, size: 200 } });
     expect(registry.namespace("org")).toMatchObject({ scope: "org", history: { ttlMs: 5 * MINUTE, size: 200 } });
     expect(registry.namespace("tournament")).toMatchObject({ scope: "authenticated", history: { ttlMs: 10 * MINUTE, size: 200 } });
     expect(registry.namespace("staff")).toMatchObject({ scope: "org", maxSegments: 3, history: { ttlMs: 5 * MINUTE, size: 200 } });
-    expect(BUILTIN_NAMESPACES).toHaveLength(5);
+    expect(registry.namespace("chat")).toMatchObject({
+      scope: "authenticated",
+      authorize: "grant",
+      history: { ttlMs: 7 * 24 * 60 * MINUTE, size: 1000 },
+      presence: true,
+      presenceEvents: { join: "user:online", leave: "user:offline" },
+      streamed: true,
+    });
+    expect([...(registry.namespace("chat")?.clientEvents.keys() ?? [])]).toHaveLength(8);
+    expect(BUILTIN_NAMESPACES).toHaveLength(6);
   });
 });
 
@@ -131,7 +151,7 @@ describe("TopicRegistry.parse", () => {
     },
   );
 
-  it.each([["payments:42"], ["chat:room-1"], ["notification:1"], ["orgs:1"]])("refuses %s with unknown_namespace", (topic) => {
+  it.each([["payments:42"], ["notification:1"], ["orgs:1"]])("refuses %s with unknown_namespace", (topic) => {
     const error = expectParseError(registry, topic, "unknown_namespace");
     expect(error.message).toContain(topic.split(":")[0]);
   });
@@ -280,7 +300,7 @@ describe("TopicRegistry extra namespaces", () => {
         .namespaces()
         .map((n) => n.name)
         .sort(),
-    ).toEqual(["dm", "inhouse", "lobby", "notifications", "org", "staff", "tournament"]);
+    ).toEqual(["chat", "dm", "inhouse", "lobby", "notifications", "org", "staff", "tournament"]);
     expect(registry.namespace("lobby")).toEqual({
       name: "lobby",
       scope: "authenticated",
@@ -288,6 +308,10 @@ describe("TopicRegistry extra namespaces", () => {
       pattern: null,
       history: null,
       presence: false,
+      presenceEvents: DEFAULT_PRESENCE_EVENTS,
+      authorize: "scope",
+      clientEvents: new Map(),
+      streamed: false,
     });
     // Declared again by name, it replaces the built-in staff family entirely.
     expect(registry.namespace("staff")).toEqual({
@@ -297,6 +321,10 @@ describe("TopicRegistry extra namespaces", () => {
       pattern: null,
       history: null,
       presence: true,
+      presenceEvents: DEFAULT_PRESENCE_EVENTS,
+      authorize: "scope",
+      clientEvents: new Map(),
+      streamed: false,
     });
     expect(registry.namespace("dm")?.history).toEqual({ ttlMs: MINUTE, size: 10 });
   });
@@ -331,6 +359,10 @@ describe("TopicRegistry extra namespaces", () => {
       pattern: null,
       history: null,
       presence: false,
+      presenceEvents: DEFAULT_PRESENCE_EVENTS,
+      authorize: "scope",
+      clientEvents: new Map(),
+      streamed: false,
     });
     // Now scoped to the org and nested ids allowed.
     expect(mayAccess(overridden, user("7", "42"), "tournament:42:finals")).toBe(true);
@@ -375,5 +407,54 @@ describe("TopicRegistry.namespaceOf", () => {
     expect(registry.namespaceOf("org:42")?.history).toEqual({ ttlMs: 5 * 60_000, size: 200 });
     expect(registry.namespaceOf("staff:42:team:x")?.name).toBe("staff");
     for (const topic of ["match:1", ":42", "org", ""]) expect(registry.namespaceOf(topic)).toBeUndefined();
+  });
+});
+
+describe("TopicRegistry grants and client events", () => {
+  const registry = new TopicRegistry([
+    {
+      name: "room",
+      scope: "authenticated",
+      authorize: "grant",
+      history: { ttlMs: 60_000, size: 10 },
+      clientEvents: {
+        "note:add": {
+          kind: "durable",
+          maxBytes: 64,
+          schema: { type: "object", required: ["text"], properties: { text: { type: "string" } } },
+        },
+        poke: { kind: "ephemeral", deliverAs: "poked" },
+      },
+    },
+  ]);
+  const room = registry.namespace("room");
+
+  it("compiles declared client events with their defaults and JSON Schemas", () => {
+    expect(room?.streamed).toBe(true);
+    expect(room?.clientEvents.get("poke")).toMatchObject({ kind: "ephemeral", deliverAs: "poked", maxBytes: 16 * 1024 });
+    const note = room?.clientEvents.get("note:add");
+    expect(note?.issues({ text: "x" })).toEqual([]);
+    expect(note?.issues({ text: 1 })).toEqual(["data.text: must be string"]);
+    expect(note?.issues({})[0]).toContain("text");
+  });
+
+  it("asks a user, not a service, for a grant on a grant namespace", () => {
+    const topic = registry.parse("room:r1");
+    expect(registry.needsGrant({ kind: "user", userId: "1", orgId: "o", roles: [], exp: 0 }, topic)).toBe(true);
+    expect(registry.needsGrant({ kind: "service", service: "backend", exp: 0 }, topic)).toBe(false);
+    expect(registry.needsGrant({ kind: "user", userId: "1", orgId: "o", roles: [], exp: 0 }, registry.parse("tournament:1"))).toBe(false);
+  });
+
+  it("refuses declarations it cannot honour, naming them", () => {
+    expect(() => new TopicRegistry([{ name: "x", scope: "authenticated", clientEvents: { a: { kind: "durable" } } }])).toThrow(
+      /durable client events need a history/,
+    );
+    expect(() => new TopicRegistry([{ name: "x", scope: "authenticated", clientEvents: { "A b": { kind: "ephemeral" } } }])).toThrow(
+      /name must match/,
+    );
+    expect(
+      () =>
+        new TopicRegistry([{ name: "x", scope: "authenticated", clientEvents: { a: { kind: "ephemeral", schema: { type: "nope" } } } }]),
+    ).toThrow(/not a valid JSON Schema/);
   });
 });

@@ -1,3 +1,4 @@
+import { CHAT_CLIENT_EVENTS, type ClientEventSpec, type ResolvedClientEvent, resolveClientEvent } from "./client-events.js";
 import { ProtocolError } from "./hub-error.js";
 import { ID_SEGMENT } from "./ids.js";
 import type { Principal } from "./principal.js";
@@ -11,6 +12,21 @@ import type { Principal } from "./principal.js";
  * Service principals may subscribe to every topic.
  */
 export type NamespaceScope = "user" | "org" | "authenticated";
+
+/**
+ * How a user gets access to a namespace's topics beyond its scope:
+ * - `scope`: the scope decides alone;
+ * - `grant`: the scope must allow it and the user must also hold a grant for the topic, from a
+ *   subscription token or the backend check (`AUTHZ_URL`). Membership of a conversation is not in
+ *   a user's JWT. The topic's room, history and presence are per org, like a per-user topic's.
+ */
+export type NamespaceAuthorize = "scope" | "grant";
+
+/** The client events presence announces on a namespace's topics. */
+export interface PresenceEventNames {
+  join: string;
+  leave: string;
+}
 
 /** How much of a topic's past the hub keeps for recovery. */
 export interface HistoryPolicy {
@@ -38,6 +54,12 @@ export interface NamespaceSpec {
   history?: HistoryPolicy | null;
   /** Whether presence is tracked on the namespace's topics. @default false */
   presence?: boolean;
+  /** What presence is announced as. @default `presence.join` / `presence.leave` */
+  presenceEvents?: PresenceEventNames;
+  /** @default "scope" */
+  authorize?: NamespaceAuthorize;
+  /** The client events users may publish on the namespace's topics, by name. @default none */
+  clientEvents?: Readonly<Record<string, ClientEventSpec>>;
 }
 
 /** A topic that passed syntax checks and belongs to a declared namespace. */
@@ -50,7 +72,26 @@ export interface ParsedTopic {
   owner: string;
 }
 
-export type ResolvedNamespace = Required<NamespaceSpec>;
+/** A namespace declaration with its defaults applied and its client events compiled. */
+export interface ResolvedNamespace {
+  readonly name: string;
+  readonly scope: NamespaceScope;
+  readonly maxSegments: number;
+  readonly pattern: RegExp | null;
+  readonly history: HistoryPolicy | null;
+  readonly presence: boolean;
+  readonly presenceEvents: PresenceEventNames;
+  readonly authorize: NamespaceAuthorize;
+  readonly clientEvents: ReadonlyMap<string, ResolvedClientEvent>;
+  /**
+   * Whether the namespace has durable client events: its topics' rooms carry a stream bucket
+   * (`roomOf`), so a publication's history, broadcast and client-event stream share one slot.
+   */
+  readonly streamed: boolean;
+}
+
+/** What presence is announced as unless a namespace says otherwise. */
+export const DEFAULT_PRESENCE_EVENTS: PresenceEventNames = { join: "presence.join", leave: "presence.leave" };
 
 /** Longest topic string accepted, in characters. */
 export const MAX_TOPIC_LENGTH = 256;
@@ -71,6 +112,16 @@ export const BUILTIN_NAMESPACES: readonly NamespaceSpec[] = [
     maxSegments: 3,
     pattern: /^[^:]+:(teams|departments|people|(team|department|person):[^:]+)$/,
     history: { ttlMs: 5 * MINUTE, size: 200 },
+  },
+  {
+    // Seed 003's chat channel: membership comes from the backend, users publish.
+    name: "chat",
+    scope: "authenticated",
+    authorize: "grant",
+    history: { ttlMs: 7 * 24 * 60 * MINUTE, size: 1000 },
+    presence: true,
+    presenceEvents: { join: "user:online", leave: "user:offline" },
+    clientEvents: CHAT_CLIENT_EVENTS,
   },
 ];
 
@@ -137,11 +188,19 @@ export class TopicRegistry {
     return { topic, namespace, id, owner: segments[0] as string };
   }
 
-  /** Throws `forbidden` unless the principal may subscribe to the topic. */
-  authorize(principal: Principal, topic: ParsedTopic): void {
+  /**
+   * Throws `forbidden` unless the principal's identity allows it on the topic (the namespace's
+   * scope). On a namespace with `authorize: "grant"` a user needs a grant as well (`needsGrant`).
+   */
+  authorize(principal: Principal, topic: ParsedTopic, action: "subscribe" | "publish" = "subscribe"): void {
     if (!mayAccess(principal, topic)) {
-      throw new ProtocolError("forbidden", `not allowed to subscribe to ${topic.topic}`);
+      throw new ProtocolError("forbidden", `not allowed to ${action} on ${topic.topic}`);
     }
+  }
+
+  /** Whether the principal needs a grant for the topic beyond its scope (users on `authorize: "grant"` namespaces). */
+  needsGrant(principal: Principal, topic: ParsedTopic): boolean {
+    return principal.kind === "user" && topic.namespace.authorize === "grant";
   }
 }
 
@@ -163,6 +222,12 @@ function resolve(spec: NamespaceSpec): ResolvedNamespace {
   if (!Number.isInteger(maxSegments) || maxSegments < 1 || maxSegments > 8) {
     throw new TypeError(`namespace "${spec.name}": maxSegments must be an integer from 1 to 8`);
   }
+  const clientEvents = new Map<string, ResolvedClientEvent>();
+  for (const [name, event] of Object.entries(spec.clientEvents ?? {})) clientEvents.set(name, resolveClientEvent(spec.name, name, event));
+  const streamed = [...clientEvents.values()].some((event) => event.kind === "durable");
+  if (streamed && !spec.history) {
+    throw new TypeError(`namespace "${spec.name}": durable client events need a history (their offsets live there)`);
+  }
   return {
     name: spec.name,
     scope: spec.scope,
@@ -170,5 +235,9 @@ function resolve(spec: NamespaceSpec): ResolvedNamespace {
     pattern: spec.pattern ?? null,
     history: spec.history ?? null,
     presence: spec.presence ?? false,
+    presenceEvents: spec.presenceEvents ?? DEFAULT_PRESENCE_EVENTS,
+    authorize: spec.authorize ?? "scope",
+    clientEvents,
+    streamed,
   };
 }

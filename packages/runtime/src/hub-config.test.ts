@@ -73,6 +73,8 @@ describe("loadConfig defaults", () => {
       dlqMaxStreamsPerSource: 1_000,
       corsOrigins: "*",
       namespaces: [],
+      authz: undefined,
+      clientPublish: { ratePerSecond: 20, burst: 40, streamLength: 100_000 },
       limits: {
         maxSubscriptionsPerSocket: 200,
         subscribeRatePerSecond: 50,

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { KEY_PREFIX, type NamespaceSpec, parseNamespaceSpecs } from "@hub/events";
+import { KEY_PREFIX, type NamespaceSpec, parseNamespaceSpecs, TopicRegistry } from "@hub/events";
 import { ConfigError } from "./config-error.js";
 import { type Env, int, oneOf, str, url } from "./env-readers.js";
 import { type RedisSettings, readRedisSettings } from "./redis-settings.js";
@@ -61,6 +61,25 @@ export interface LimitSettings {
   trustProxy: boolean;
 }
 
+/** `AUTHZ_URL` and its settings: where a gateway asks whether a user may use a granted topic. */
+export interface AuthzSettings {
+  /** `AUTHZ_URL`: POSTed `{ action, user_id, org_id, topic }` with a service token. */
+  url: string;
+  /** `AUTHZ_TIMEOUT_MS`, default 2000: slower answers refuse with `unavailable` (fail closed). */
+  timeoutMs: number;
+  /** `AUTHZ_CACHE_MS`, default 30000: how long a grant is kept per (user, topic, action); 0 keeps none. Refusals are never kept. */
+  cacheMs: number;
+}
+
+export interface ClientPublishSettings {
+  /** `CLIENT_PUBLISH_RATE`, default 20: a user's durable publications per second across every gateway (an ephemeral one costs a tenth). */
+  ratePerSecond: number;
+  /** `CLIENT_PUBLISH_BURST`, default 40: how many a user may publish at once before the rate applies. */
+  burst: number;
+  /** `CLIENT_EVENT_STREAM_LENGTH`, default 100000: entries each client-event stream bucket keeps at most (approximate trim). */
+  streamLength: number;
+}
+
 /** Every setting of a hub process, validated. */
 export interface HubConfig {
   nodeEnv: NodeEnv;
@@ -112,6 +131,10 @@ export interface HubConfig {
   corsOrigins: "*" | string[];
   /** `HUB_NAMESPACES`: namespaces added to the built-in ones. */
   namespaces: NamespaceSpec[];
+  /** The backend check for topics of `authorize: "grant"` namespaces; undefined without `AUTHZ_URL`. */
+  authz: AuthzSettings | undefined;
+  /** Client publications (`publish`): rates and the client-event streams. */
+  clientPublish: ClientPublishSettings;
   limits: LimitSettings;
   /** `SHUTDOWN_TIMEOUT_MS`, default 10000: how long a drain may take before the process exits anyway. */
   shutdownTimeoutMs: number;
@@ -171,6 +194,12 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
     // Only the gateway serves browsers.
     corsOrigins: corsOrigins(env, production && role === "gateway"),
     namespaces: namespaces(env),
+    authz: authz(env),
+    clientPublish: {
+      ratePerSecond: int(env, "CLIENT_PUBLISH_RATE", { default: 20, min: 1, max: 100_000 }),
+      burst: int(env, "CLIENT_PUBLISH_BURST", { default: 40, min: 1, max: 1_000_000 }),
+      streamLength: int(env, "CLIENT_EVENT_STREAM_LENGTH", { default: 100_000, min: 100, max: 100_000_000 }),
+    },
     limits: {
       maxSubscriptionsPerSocket: int(env, "MAX_SUBSCRIPTIONS_PER_SOCKET", { default: 200, min: 1, max: 100_000 }),
       subscribeRatePerSecond: int(env, "SUBSCRIBE_RATE_PER_SECOND", { default: 50, min: 1, max: 100_000 }),
@@ -321,11 +350,22 @@ function corsOrigins(env: Env, required: boolean): "*" | string[] {
   return origins;
 }
 
+function authz(env: Env): AuthzSettings | undefined {
+  const target = url(env, "AUTHZ_URL", ["http:", "https:"]);
+  const timeoutMs = int(env, "AUTHZ_TIMEOUT_MS", { default: 2_000, min: 10, max: 60_000 });
+  const cacheMs = int(env, "AUTHZ_CACHE_MS", { default: 30_000, min: 0, max: 86_400_000 });
+  return target === undefined ? undefined : { url: target, timeoutMs, cacheMs };
+}
+
 function namespaces(env: Env): NamespaceSpec[] {
   const raw = str(env, "HUB_NAMESPACES");
   if (raw === undefined) return [];
   try {
-    return parseNamespaceSpecs(raw);
+    const specs = parseNamespaceSpecs(raw);
+    // Resolving them checks what the schema cannot: durable client events need a history, a
+    // client event's JSON Schema must compile.
+    new TopicRegistry(specs);
+    return specs;
   } catch (error) {
     throw new ConfigError("HUB_NAMESPACES", (error as Error).message);
   }

@@ -5,6 +5,8 @@ export { redactUrl } from "./env-readers.js";
 export type {
   AdminUiSettings,
   AuthSettings,
+  AuthzSettings,
+  ClientPublishSettings,
   EngineKind,
   HubConfig,
   LimitSettings,

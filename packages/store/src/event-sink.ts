@@ -19,6 +19,25 @@ export interface EventKey {
   id: string;
 }
 
+/** A durable client publication on its way to its topic (docs/protocol.md "Client publications"). */
+export interface ClientPublication {
+  /** The topic's room (`roomOf`): a namespace with durable client events gives it a stream bucket. */
+  room: string;
+  clientEvent: string;
+  /** With `sender_id` and `sender_org_id` set; the sink adds `offset` and `epoch`. */
+  envelope: Envelope;
+  history: HistoryPolicy;
+}
+
+/** Where a durable client publication ended up. */
+export interface ClientDelivery {
+  /** False for an id already published on the topic within the dedupe window: nothing was delivered again. */
+  delivered: boolean;
+  /** Its offset in the topic's history (the first publication's, for a duplicate; unknown for a duplicate on the memory engine). */
+  offset?: number;
+  epoch?: string;
+}
+
 /** Where accepted events go: Redis pub/sub for a cluster, the local Socket.IO server for one node. */
 export interface EventSink {
   /**
@@ -28,6 +47,12 @@ export interface EventSink {
    * Deliveries handed in by one caller reach clients in the order of the calls.
    */
   deliver(event: EventKey, outgoing: readonly Outgoing[]): Promise<boolean>;
+  /**
+   * Delivers a durable client publication unless its id was published on the topic within the
+   * dedupe window: claims the id, appends to the topic's history, broadcasts, and (on Redis)
+   * appends it to its bucket's client-event stream for backends, as one atomic step.
+   */
+  deliverClient(event: EventKey, publication: ClientPublication): Promise<ClientDelivery>;
 }
 
 /** How long an event id is remembered for deduplication (docs/protocol.md "Idempotency": 5 minutes). */

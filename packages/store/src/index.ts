@@ -28,7 +28,7 @@ export {
   overflowStreamName,
   UNKNOWN_STREAM,
 } from "./dead-letters.js";
-export type { EventKey, EventSink, Outgoing } from "./event-sink.js";
+export type { ClientDelivery, ClientPublication, EventKey, EventSink, Outgoing } from "./event-sink.js";
 export { DEDUPE_WINDOW_MS } from "./event-sink.js";
 export type { History, HistoryEntry, HistoryQuery, HistoryRead } from "./history.js";
 export type { HistoryKeys, HubKeys, PresenceKeys, PresenceNodeKeys, QueueBucketKeys, QueueKeys } from "./keys.js";
@@ -46,7 +46,7 @@ export { RecentIds } from "./recent-ids.js";
 export type { RedisClient } from "./redis-client.js";
 export type { RedisDeadLettersOptions } from "./redis-dead-letters.js";
 export { redisDeadLetters } from "./redis-dead-letters.js";
-export { type RedisEventSinkOptions, redisEventSink } from "./redis-event-sink.js";
+export { CLIENT_EVENT_STREAM_LENGTH, type RedisEventSinkOptions, redisEventSink } from "./redis-event-sink.js";
 export { redisHistory } from "./redis-history.js";
 export type { ReplayResult } from "./replay.js";
 export { replayDeadLetters } from "./replay.js";

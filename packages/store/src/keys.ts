@@ -1,4 +1,4 @@
-import { KEY_PREFIX } from "@hub/events";
+import { KEY_PREFIX, roomTag, streamTag } from "@hub/events";
 import { deadLetterOrg } from "./dead-letters.js";
 
 /** The prefix every Redis key and channel of a hub starts with. */
@@ -59,6 +59,15 @@ export interface HubKeys {
   readonly queueWake: string;
   /** Keys of one topic's history (by its room, see `roomOf`), in the topic's slot. */
   history(room: string): HistoryKeys;
+  /**
+   * The client-event stream of a room's bucket (a room of a namespace with durable client events,
+   * see `roomOf`): `<prefix>:ce:{chat-b7}`, in the slot of every topic of the bucket.
+   */
+  clientEventStream(room: string): string;
+  /** The client-event stream of one bucket of a namespace, `0 <= bucket < CLIENT_EVENT_BUCKETS`: what backends consume. */
+  clientEvents(namespace: string, bucket: number): string;
+  /** A user's client-publication rate state (GCRA), in the user's slot. */
+  publishRate(orgId: string, userId: string): string;
   /** Keys of who is present on one topic (by its room), in the topic's slot. */
   presence(room: string): PresenceKeys;
   /** Keys of one gateway node's presence registration, in the node's slot (the node id is the hash tag). */
@@ -149,7 +158,16 @@ function queueBucketKeys(prefix: string, bucket: number): QueueBucketKeys {
   return { active: `${prefix}:iq-active:${tag}`, deadlines: `${prefix}:iq-deadlines:${tag}` };
 }
 
-/** The adapter's channel for one room (room names hold no `{` or `}`: see `roomOf`). */
+/**
+ * The hash tag of a topic's keys: its room's own tag when it has one (a bucket's, `{chat-b7}`: the
+ * adapter's channel for the room hashes to it too), else the room's channel, braced.
+ */
+function topicTag(prefix: string, room: string): string {
+  const tag = roomTag(room);
+  return tag === undefined ? `{${topicChannel(prefix, room)}}` : room;
+}
+
+/** The adapter's channel for one room (a room's braces are its bucket's hash tag: see `roomOf`). */
 function topicChannel(prefix: string, room: string): string {
   return `${topicChannelPrefix(prefix)}#/#${room}#`;
 }
@@ -170,7 +188,7 @@ export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
     prefix,
     socketIo: topicChannelPrefix(prefix),
     topicChannel: (room) => topicChannel(prefix, room),
-    dedupe: (room, orgId, eventId) => `${prefix}:dedupe:{${topicChannel(prefix, room)}}:${orgId}:${eventId}`,
+    dedupe: (room, orgId, eventId) => `${prefix}:dedupe:${topicTag(prefix, room)}:${orgId}:${eventId}`,
     deadLetters: (stream) => {
       const org = deadLetterOrg(stream);
       return `${prefix}:dlq:{${org}}${stream.slice(org.length)}`;
@@ -195,11 +213,18 @@ export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
     queueBucket: (bucket) => queueBucketKeys(prefix, bucket),
     queueWake: `${prefix}:iq-wake`,
     history: (room) => {
-      const tag = `{${topicChannel(prefix, room)}}`;
+      const tag = topicTag(prefix, room);
       return { stream: `${prefix}:h:${tag}:s`, meta: `${prefix}:h:${tag}:m`, cursor: `${prefix}:h:${tag}:ack` };
     },
+    clientEventStream: (room) => {
+      const tag = roomTag(room);
+      if (tag === undefined) throw new TypeError(`room ${room} has no client-event stream bucket`);
+      return `${prefix}:ce:{${tag}}`;
+    },
+    clientEvents: (namespace, bucket) => `${prefix}:ce:{${streamTag(namespace, bucket)}}`,
+    publishRate: (orgId, userId) => `${prefix}:user:{${orgId}/${userId}}:rate`,
     presence: (room) => {
-      const tag = `{${topicChannel(prefix, room)}}`;
+      const tag = topicTag(prefix, room);
       return {
         counts: `${prefix}:pr:${tag}:n`,
         since: `${prefix}:pr:${tag}:t`,

@@ -42,5 +42,21 @@ export function memoryEventSink(
       }
       return true;
     },
+    // One node keeps no client-event streams (backends consume them from Redis).
+    async deliverClient(event, { room, clientEvent, envelope, history: policy }) {
+      // Per topic, as on Redis: the same id on two topics is two publications.
+      const key = `${room}\n${event.orgId}\n${event.id}`;
+      if (!recent.claim(key)) return { delivered: false };
+      let stamped: Envelope;
+      try {
+        stamped = history.append(room, policy, { clientEvent, envelope });
+        broadcast(room, clientEvent, stamped);
+      } catch (error) {
+        recent.release(key);
+        throw error;
+      }
+      broadcasted?.(room, clientEvent, stamped);
+      return { delivered: true, offset: stamped.offset as number, epoch: stamped.epoch as string };
+    },
   };
 }

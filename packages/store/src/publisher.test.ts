@@ -16,6 +16,9 @@ function recordingSink(): EventSink & { delivered: Outgoing[][] } {
       delivered.push([...outgoing]);
       return true;
     },
+    async deliverClient() {
+      throw new Error("the producer pipeline delivers no client publications");
+    },
   };
 }
 

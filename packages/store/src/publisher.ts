@@ -141,7 +141,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
       const history = namespace?.history;
       const envelope = toEnvelope(scrubbed, d, ts);
       // The envelope names the topic; the room (and history) of a per-user topic is the user's in their org.
-      const room = namespace ? roomOf(d.topic, namespace.scope, scrubbed.org_id) : d.topic;
+      const room = namespace ? roomOf(d.topic, namespace, scrubbed.org_id) : d.topic;
       return history
         ? { topic: room, clientEvent: d.clientEvent, envelope, history }
         : { topic: room, clientEvent: d.clientEvent, envelope };

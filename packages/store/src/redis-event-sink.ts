@@ -10,7 +10,12 @@ export interface RedisEventSinkOptions {
   pubsub?: PubSubWire;
   /** @default DEDUPE_WINDOW_MS */
   windowMs?: number;
+  /** Entries each client-event stream bucket keeps at most (approximate trim). @default CLIENT_EVENT_STREAM_LENGTH */
+  clientEventStreamLength?: number;
 }
+
+/** How many entries a client-event stream bucket keeps unless configured (CLIENT_EVENT_STREAM_LENGTH). */
+export const CLIENT_EVENT_STREAM_LENGTH = 100_000;
 
 /**
  * Delivers through Redis: per topic, one script call claims the event id on the topic, appends the
@@ -26,6 +31,7 @@ export function redisEventSink(redis: RedisClient, keys: HubKeys, options: Redis
   const sharded = pubsub === "sharded" ? "1" : "0";
   const windowMs = options.windowMs ?? DEDUPE_WINDOW_MS;
   const salt = epochSalt();
+  const streamLength = options.clientEventStreamLength ?? CLIENT_EVENT_STREAM_LENGTH;
   return {
     async deliver(event, outgoing) {
       const outcomes = await Promise.all(
@@ -49,6 +55,28 @@ export function redisEventSink(redis: RedisClient, keys: HubKeys, options: Redis
         }),
       );
       return outcomes.some((outcome) => outcome === PUBLISH_OUTCOME.delivered);
+    },
+    async deliverClient(event, { room, clientEvent, envelope, history }) {
+      const [encoded] = encode([{ topic: room, clientEvent, envelope, history }]);
+      if (encoded?.offsetAt === undefined) throw new Error("a client publication is encoded with its offset placeholder");
+      const { stream, meta } = keys.history(room);
+      const [delivered, offset, epoch] = await client.hubPublishClient(
+        keys.dedupe(room, event.orgId, event.id),
+        stream,
+        meta,
+        keys.clientEventStream(room),
+        windowMs,
+        salt,
+        sharded,
+        encoded.channel,
+        encoded.message,
+        encoded.offsetAt + 1,
+        history.size,
+        history.ttlMs,
+        JSON.stringify(envelope),
+        streamLength,
+      );
+      return { delivered: delivered === 1, offset, epoch };
     },
   };
 }

@@ -6,6 +6,25 @@ import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, typ
 export interface TokenVerifier {
   /** Resolves the principal; throws `ProtocolError` with `token_missing | token_invalid | token_expired`. */
   verify(token: unknown): Promise<Principal>;
+  /**
+   * Verifies a subscription token (`subscribe { topic, token }`, `publish { ..., token }`), signed as
+   * user tokens are (JWT_SECRET or JWT_JWKS_URL, same issuer and audience rules), and returns its
+   * claims; throws `ProtocolError("forbidden")` naming why it is refused.
+   */
+  verifyGrant(token: string): Promise<GrantClaims>;
+}
+
+/** A subscription token's claims (docs/protocol.md "Topic grants"). */
+export interface GrantClaims {
+  /** The user it was issued to. */
+  sub: string;
+  /** The one topic it grants. */
+  topic: string;
+  /** The user's org, when the token names it (multi-tenant backends should). */
+  org_id?: string;
+  /** Whether it grants publishing too. */
+  pub: boolean;
+  exp: number;
 }
 
 const MAX_TOKEN_LENGTH = 8192;
@@ -46,6 +65,8 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
       ({ payload } = await jwtVerify(token, jwks, { ...userClaims, algorithms: ASYMMETRIC_ALGS }));
     }
     checkLifetime(payload);
+    // A subscription token grants one topic; it must not open a connection for its holder's whole identity.
+    if (payload.topic !== undefined) throw invalid("a subscription token (claim topic) is not a connection token");
     const userId = readIdentity(payload.sub);
     const orgId = readIdentity(payload.org_id);
     if (userId === undefined) throw invalid(`claim sub must be a non-empty string of at most ${MAX_IDENTITY_LENGTH} characters`);
@@ -87,7 +108,33 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
     if (exp - iat > settings.maxTtlS) throw invalid(`claim exp is more than JWT_MAX_TTL_S (${settings.maxTtlS} s) after iat`);
   }
 
+  async function verifyGrant(token: string): Promise<GrantClaims> {
+    if (token.length > MAX_TOKEN_LENGTH) throw forbidden("subscription token is too long");
+    let payload: JWTPayload;
+    try {
+      const { alg } = decodeProtectedHeader(token);
+      if (alg === "HS256") {
+        if (!userKey) throw forbidden("HS256 subscription tokens are not accepted (no JWT_SECRET)");
+        ({ payload } = await jwtVerify(token, userKey, { ...userClaims, algorithms: ["HS256"] }));
+      } else {
+        if (!jwks) throw forbidden(`algorithm ${String(alg)} is not accepted`);
+        ({ payload } = await jwtVerify(token, jwks, { ...userClaims, algorithms: ASYMMETRIC_ALGS }));
+      }
+      checkLifetime(payload);
+    } catch (error) {
+      const refused = error instanceof ProtocolError ? error : toProtocolError(error);
+      throw refused.code === "forbidden" ? refused : forbidden(`subscription token refused: ${refused.message}`);
+    }
+    const { sub, topic, org_id: org, pub } = payload;
+    if (typeof sub !== "string" || typeof topic !== "string") throw forbidden("subscription token has no sub or topic claim");
+    const orgId = org === undefined ? undefined : readIdentity(org);
+    if (org !== undefined && orgId === undefined) throw forbidden("subscription token's org_id claim is malformed");
+    if (pub !== undefined && typeof pub !== "boolean") throw forbidden("subscription token's pub claim must be a boolean");
+    return { sub, topic, ...(orgId === undefined ? {} : { org_id: orgId }), pub: pub === true, exp: payload.exp as number };
+  }
+
   return {
+    verifyGrant,
     async verify(token) {
       if (token === undefined || token === null || token === "") {
         throw new ProtocolError("token_missing", "no token: connect with io(url, { auth: { token } })");
@@ -128,6 +175,10 @@ function readIdentity(value: unknown): string | undefined {
   if (typeof value !== "string" || value.length === 0 || value.length > MAX_IDENTITY_LENGTH) return undefined;
   if (UNSAFE_CHARACTERS.test(value) || value.trim() === "") return undefined;
   return value;
+}
+
+function forbidden(message: string): ProtocolError {
+  return new ProtocolError("forbidden", message);
 }
 
 function invalid(message: string): ProtocolError {

@@ -12,7 +12,7 @@ export function createEngine(config: HubConfig, logger: Logger): Engine {
       { engine: "memory" },
       "EMBEDDED MEMORY ENGINE: this is a single-node hub; nothing is shared with other processes. Set REDIS_URL to run a cluster.",
     );
-    return createMemoryEngine({ dlqMaxStreamsPerSource: config.dlqMaxStreamsPerSource });
+    return createMemoryEngine({ dlqMaxStreamsPerSource: config.dlqMaxStreamsPerSource, publishRate: config.clientPublish });
   }
   return createRedisEngine({
     redis: config.redis,
@@ -20,5 +20,6 @@ export function createEngine(config: HubConfig, logger: Logger): Engine {
     logger,
     presenceTtlMs: config.presenceTtlMs,
     dlqMaxStreamsPerSource: config.dlqMaxStreamsPerSource,
+    clientPublish: config.clientPublish,
   });
 }

@@ -3,6 +3,8 @@ import type { EngineKind } from "@hub/runtime";
 import type { CommandQueue, DeadLetters, EventSink, History } from "@hub/store";
 import type { IngestNodes } from "../ingest/ingest-nodes.js";
 import type { Presence } from "../presence/presence.js";
+import type { PresenceNaming } from "../presence/presence-event.js";
+import type { PublishRate } from "../protection/publish-rate.js";
 import type { UserSessions } from "../protection/user-sessions.js";
 import type { HubServer } from "../protocol/hub-socket.js";
 import type { LiveTap } from "../recovery/live-holds.js";
@@ -71,6 +73,8 @@ export interface Stores {
   readonly history: History;
   /** Where inhouse queue commands are durably accepted. */
   readonly commands: CommandQueue;
+  /** Users' client publications per second (CLIENT_PUBLISH_RATE), cluster-wide. */
+  readonly publishRate: PublishRate;
   /** Users' connections (MAX_CONNECTIONS_PER_USER) and revocations, cluster-wide. */
   readonly userSessions: UserSessions;
   /**
@@ -78,8 +82,8 @@ export interface Stores {
    * the memory engine, which ingests no legacy channel.
    */
   readonly ingestNodes: IngestNodes | undefined;
-  /** Cluster-wide presence for this node's sockets; `nodeId` names this node's entries. */
-  presence(io: HubServer, nodeId: string): Presence;
+  /** Cluster-wide presence for this node's sockets; `nodeId` names this node's entries, `names` what each topic's presence is announced as. */
+  presence(io: HubServer, nodeId: string, names: PresenceNaming): Presence;
   /**
    * The queues' state, when this process can run them: the memory engine keeps it in process (so
    * the gateway runs the queue-worker's loop too); on Redis the queue-worker app opens its own.

@@ -3,12 +3,15 @@ import { DEDUPE_WINDOW_MS, MemoryHistory, memoryDeadLetters, memoryEventSink, Re
 import type { Server } from "socket.io";
 import { memoryPresence } from "../presence/memory-presence.js";
 import { memoryUserSessions } from "../protection/memory-user-sessions.js";
+import { DEFAULT_PUBLISH_RATE, memoryPublishRate, type PublishRateSettings } from "../protection/publish-rate.js";
 import type { LiveTap } from "../recovery/live-holds.js";
 import { type BroadcastObserver, type Engine, engineHealth } from "./engine.js";
 
 export interface MemoryEngineOptions {
   /** `DLQ_MAX_STREAMS_PER_SOURCE`. @default DEAD_LETTER_MAX_STREAMS_PER_SOURCE (1,000) */
   dlqMaxStreamsPerSource?: number;
+  /** `CLIENT_PUBLISH_RATE` and `CLIENT_PUBLISH_BURST`. @default 20/s, burst 40 */
+  publishRate?: PublishRateSettings;
 }
 
 /** Single node: Socket.IO's in-memory adapter; dedupe, history, dead letters and inhouse queues kept in process. */
@@ -56,8 +59,9 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       history,
       commands: queues.commands,
       userSessions: memoryUserSessions(),
+      publishRate: memoryPublishRate(options.publishRate ?? DEFAULT_PUBLISH_RATE),
       ingestNodes: undefined,
-      presence: (io) => memoryPresence(io),
+      presence: (io, _nodeId, names) => memoryPresence(io, names),
       localQueues: queues,
     },
     health: engineHealth(

@@ -1,4 +1,4 @@
-import { connectRedis, isCluster, type RedisSettings } from "@hub/runtime";
+import { type ClientPublishSettings, connectRedis, isCluster, type RedisSettings } from "@hub/runtime";
 import {
   broadcastPublishedAt,
   decodeBroadcast,
@@ -14,6 +14,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { redisIngestNodes } from "../ingest/redis-ingest-nodes.js";
 import { redisPresence } from "../presence/redis-presence.js";
+import { redisPublishRate } from "../protection/redis-publish-rate.js";
 import { redisUserSessions } from "../protection/redis-user-sessions.js";
 import type { LiveTap } from "../recovery/live-holds.js";
 import { type BroadcastObserver, type Engine, engineHealth } from "./engine.js";
@@ -31,6 +32,8 @@ export interface RedisEngineOptions {
   presenceTtlMs: number;
   /** `DLQ_MAX_STREAMS_PER_SOURCE`: dead-letter streams one producer path may write. */
   dlqMaxStreamsPerSource: number;
+  /** `CLIENT_PUBLISH_RATE`, `CLIENT_PUBLISH_BURST`, `CLIENT_EVENT_STREAM_LENGTH`. */
+  clientPublish: ClientPublishSettings;
 }
 
 /**
@@ -60,7 +63,8 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       attach(io) {
         io.adapter(live.adapter(pub));
       },
-      eventSink: () => redisEventSink(pub, keys, { pubsub: options.redis.pubsub }),
+      eventSink: () =>
+        redisEventSink(pub, keys, { pubsub: options.redis.pubsub, clientEventStreamLength: options.clientPublish.streamLength }),
       tapLive(tap) {
         listeners.tap = tap;
       },
@@ -82,9 +86,10 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       history: redisHistory(pub, keys),
       commands: redisCommandQueue(pub, keys),
       userSessions,
+      publishRate: redisPublishRate(pub, keys, options.clientPublish),
       ingestNodes: redisIngestNodes(pub, keys),
-      presence: (_io, nodeId) =>
-        redisPresence({ redis: pub, keys, nodeId, ttlMs: options.presenceTtlMs, pubsub: options.redis.pubsub, logger }),
+      presence: (_io, nodeId, names) =>
+        redisPresence({ redis: pub, keys, nodeId, ttlMs: options.presenceTtlMs, pubsub: options.redis.pubsub, names, logger }),
       localQueues: undefined,
     },
     health: engineHealth(
@@ -190,6 +195,8 @@ const BARRIER_TIMEOUT_MS = 5_000;
 
 /** SSUBSCRIBE to the rooms' channels: one connection per master of a Redis Cluster, or to the one Redis. */
 function shardedLive(options: RedisEngineOptions, pub: RedisClient): LiveStream {
+  // Node-local rooms (`~user...`, see client-publish.ts `userRoom`) only ever serve as `except`.
+  const localRooms = options.keys.topicChannel("~").slice(0, -1);
   const shards = new ShardSubscriber({
     cluster: isCluster(pub) ? pub : undefined,
     // "" is the one Redis (a single server or a Sentinel-managed master), else a master of the cluster.
@@ -202,6 +209,7 @@ function shardedLive(options: RedisEngineOptions, pub: RedisClient): LiveStream 
             `sub-${node}`,
             options.logger,
           )) as Redis,
+    localOnly: (channel) => channel.startsWith(localRooms),
     logger: options.logger,
   });
   return {

@@ -33,6 +33,8 @@ export interface ShardSubscriberOptions {
   cluster: Cluster | undefined;
   /** Opens a subscriber connection: to one master (`host:port`), or to the single Redis (`""`). */
   connect(node: string): Redis;
+  /** Channels of node-local rooms (a user's own room): the adapter asks for them, nothing is ever published there. @default none */
+  localOnly?(channel: string): boolean;
   logger: Logger;
 }
 
@@ -78,12 +80,15 @@ export class ShardSubscriber extends EventEmitter {
 
   /** The adapter's SSUBSCRIBE (it does not wait for it: a failure is told as a gap). */
   ssubscribe(channel: string): Promise<void> {
+    if (this.#options.localOnly?.(channel)) return Promise.resolve();
     return this.#ref(channel).catch(() => undefined);
   }
 
   /** The adapter's SUNSUBSCRIBE. */
   async sunsubscribe(channels: string | string[]): Promise<void> {
-    for (const channel of Array.isArray(channels) ? channels : [channels]) this.#unref(channel);
+    for (const channel of Array.isArray(channels) ? channels : [channels]) {
+      if (!this.#options.localOnly?.(channel)) this.#unref(channel);
+    }
   }
 
   /**

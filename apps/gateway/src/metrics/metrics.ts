@@ -58,6 +58,10 @@ export interface GatewayMetrics {
   readonly slowConsumerResyncs: Counter;
   /** Connections the hub closed on a service's request, by reason (`revoked`, `disconnect`). */
   readonly forcedDisconnects: Counter<"reason">;
+  /** Client publications of declared events, by namespace, kind and outcome (`delivered`, `duplicate`, or the refusal's code). */
+  readonly clientPublications: Counter<"namespace" | "kind" | "outcome">;
+  /** Grant checks against AUTHZ_URL, by outcome (`allow`, `deny`, `unavailable`, `cached`). */
+  readonly authzChecks: Counter<"outcome">;
 }
 
 /** The limits a refusal is counted under (`hub_limit_refusals_total{limit}`). */
@@ -69,6 +73,7 @@ export const LIMITS = [
   "handshake_rate",
   "pending_sessions",
   "http_publish_rate",
+  "client_publish_rate",
 ] as const;
 export type LimitName = (typeof LIMITS)[number];
 
@@ -240,5 +245,17 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
       registers,
     }),
     forcedDisconnects,
+    clientPublications: new Counter({
+      name: "hub_client_publications_total",
+      help: "Client publications (publish) of declared events, by namespace, kind (durable, ephemeral) and outcome (delivered, duplicate, or the error code).",
+      labelNames: ["namespace", "kind", "outcome"],
+      registers,
+    }),
+    authzChecks: new Counter({
+      name: "hub_authz_checks_total",
+      help: "Grant checks for topics of grant namespaces against AUTHZ_URL, by outcome (allow, deny, unavailable, cached).",
+      labelNames: ["outcome"],
+      registers,
+    }),
   };
 }

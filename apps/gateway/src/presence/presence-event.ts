@@ -1,11 +1,16 @@
-import { type Envelope, type PresenceChange, topicOfRoom, uuidv7 } from "@hub/events";
+import { type Envelope, type PresenceChange, type PresenceEventNames, topicOfRoom, uuidv7 } from "@hub/events";
 import type { Outgoing } from "@hub/store";
 
-/** The client events presence announces; they are also the envelopes' `type`. */
-type PresenceEventName = "presence.join" | "presence.leave";
+/**
+ * What a topic's presence is announced as, by room: its namespace's `presenceEvents`
+ * (`presence.join` / `presence.leave` unless it says otherwise; `user:online` / `user:offline` on chat).
+ */
+export type PresenceNaming = (room: string) => PresenceEventNames;
 
 export interface PresenceEventInput {
-  type: PresenceEventName;
+  type: keyof PresenceEventNames;
+  /** The names of the topic's namespace. */
+  names: PresenceEventNames;
   /** The topic's room; the envelope names the topic. */
   topic: string;
   userId: string;
@@ -15,17 +20,20 @@ export interface PresenceEventInput {
 }
 
 /**
- * The broadcast of a `presence.join` or `presence.leave` to the topic's room. Presence is not part
- * of a topic's history: the envelope has no `offset` or `epoch`.
+ * The broadcast of a join (`presence.join`) or a leave (`presence.leave`) to the topic's room,
+ * under its namespace's names, which are also the envelope's `type`. Presence is not part of a
+ * topic's history: the envelope has no `offset` or `epoch`.
  */
 export function presenceEvent({
   type,
+  names,
   topic,
   userId,
   orgId,
   joinedAt,
-}: PresenceEventInput): Outgoing & { clientEvent: PresenceEventName; envelope: Envelope<PresenceChange> } {
+}: PresenceEventInput): Outgoing & { envelope: Envelope<PresenceChange> } {
   const data: PresenceChange = joinedAt === undefined ? { user_id: userId } : { user_id: userId, joined_at: joinedAt };
-  const envelope: Envelope<PresenceChange> = { id: uuidv7(), type, topic: topicOfRoom(topic), org_id: orgId, data, ts: Date.now() };
-  return { topic, clientEvent: type, envelope };
+  const name = names[type];
+  const envelope: Envelope<PresenceChange> = { id: uuidv7(), type: name, topic: topicOfRoom(topic), org_id: orgId, data, ts: Date.now() };
+  return { topic, clientEvent: name, envelope };
 }

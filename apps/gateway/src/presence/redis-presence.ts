@@ -11,7 +11,7 @@ import {
   registrationOf,
   withPresenceCommands,
 } from "./presence-commands.js";
-import { presenceEvent } from "./presence-event.js";
+import { type PresenceNaming, presenceEvent } from "./presence-event.js";
 import { type RemovalContext, removeRegistration } from "./remove-registration.js";
 
 /**
@@ -40,6 +40,8 @@ export interface RedisPresenceOptions {
    * @default "classic"
    */
   pubsub?: PubSubWire;
+  /** What each topic's presence is announced as. */
+  names: PresenceNaming;
   logger: Logger;
 }
 
@@ -53,7 +55,7 @@ export interface RedisPresenceOptions {
  * a new incarnation and records its entries again; fences keep late writes of the old one out.
  * Joins and leaves announce in the script that applies them.
  */
-export function redisPresence({ redis, keys, nodeId, ttlMs, pubsub = "classic", logger }: RedisPresenceOptions): Presence {
+export function redisPresence({ redis, keys, nodeId, ttlMs, pubsub = "classic", names, logger }: RedisPresenceOptions): Presence {
   const client = withPresenceCommands(redis);
   const encode = createBroadcastEncoder(keys, pubsub);
   const sharded = pubsub === "sharded" ? "1" : "0";
@@ -62,7 +64,7 @@ export function redisPresence({ redis, keys, nodeId, ttlMs, pubsub = "classic", 
     if (!encoded) throw new Error("the broadcast encoder returned nothing");
     return [sharded, encoded.channel, encoded.message];
   };
-  const removal: RemovalContext = { client, keys, announcement };
+  const removal: RemovalContext = { client, keys, announcement, names };
   const node = keys.presenceNode(nodeId);
 
   /** This node's connections: `{topic}\n{connection id}` -> entry. The source Redis is rebuilt from after a sweep took the node for dead. */
@@ -165,7 +167,7 @@ export function redisPresence({ redis, keys, nodeId, ttlMs, pubsub = "classic", 
     if (entries.get(field) !== entry) return JOIN_OUTCOME.alreadyRecorded;
     const { entries: entriesOf, fence, counts, since } = keys.presence(topic);
     const now = Date.now();
-    const event = presenceEvent({ type: "presence.join", topic, userId, orgId, joinedAt: now });
+    const event = presenceEvent({ type: "join", names: names(topic), topic, userId, orgId, joinedAt: now });
     return client.hubPresenceJoin(
       entriesOf(nodeId),
       fence(nodeId),
@@ -258,7 +260,7 @@ export function redisPresence({ redis, keys, nodeId, ttlMs, pubsub = "classic", 
       if (state !== "running") return;
       const { topic, userId, orgId, connectionId } = known;
       const { entries: entriesOf, counts, since } = keys.presence(topic);
-      const event = presenceEvent({ type: "presence.leave", topic, userId, orgId });
+      const event = presenceEvent({ type: "leave", names: names(topic), topic, userId, orgId });
       await client.hubPresenceLeave(entriesOf(nodeId), counts, since, connectionId, userId, ...announcement(event));
       await unlistIfIdle(topic);
     },

@@ -1,6 +1,6 @@
 import type { HubKeys, Outgoing, RedisClient } from "@hub/store";
 import { type Announcement, type PresenceCommands, parseRegistration } from "./presence-commands.js";
-import { presenceEvent } from "./presence-event.js";
+import { type PresenceNaming, presenceEvent } from "./presence-event.js";
 
 /**
  * How long a removed incarnation's fences (and its node's registration hash, once no incarnation of
@@ -15,6 +15,7 @@ const ATTEMPTS_PER_TOPIC = 3;
 export interface RemovalContext {
   client: RedisClient & PresenceCommands;
   keys: HubKeys;
+  names: PresenceNaming;
   /** Encodes an announcement for the gateways' pub/sub mode. */
   announcement(outgoing: Outgoing): Announcement;
 }
@@ -50,7 +51,7 @@ export async function removeRegistration(context: RemovalContext, member: string
 
 /** Removes the entries an incarnation holds on one topic; resolves with how many users left it. */
 async function removeFromTopic(
-  { client, keys, announcement }: RemovalContext,
+  { client, keys, announcement, names }: RemovalContext,
   topic: string,
   nodeId: string,
   incarnation: number,
@@ -64,7 +65,7 @@ async function removeFromTopic(
       orgOf.set(userId, orgId);
     }
     const leaves = [...orgOf].map(
-      ([userId, orgId]) => [userId, announcement(presenceEvent({ type: "presence.leave", topic, userId, orgId }))] as const,
+      ([userId, orgId]) => [userId, announcement(presenceEvent({ type: "leave", names: names(topic), topic, userId, orgId }))] as const,
     );
     // Every announcement of a topic goes out the same way on the same channel (none: nothing is published).
     const [sharded, channel] = leaves[0]?.[1] ?? ["0", keys.topicChannel(topic)];

@@ -56,7 +56,8 @@ export function guardOutbound(options: OutboundGuardOptions): { stop(): void } {
       const bytes = buffered + queuedBytes(conn.writeBuffer);
       if (bytes <= maxBytes) continue;
       if (socket.data.resync) {
-        const rooms = [...socket.rooms].filter((room) => room !== socket.id);
+        // Topics only: the socket keeps its own room and its user's node-local one (`~user...`).
+        const rooms = [...socket.rooms].filter((room) => room !== socket.id && !room.startsWith("~"));
         socket.data.lagging = rooms;
         // Live events only: acks, pings and the like stay queued.
         conn.writeBuffer = conn.writeBuffer.filter((packet) => !isEvent(packet));

@@ -29,7 +29,7 @@ export interface PresenceTracking {
  * Connects sockets to presence.
  *
  * @example
- * const tracking = trackPresence({ presence: engine.stores.presence(io, nodeId), registry, logger });
+ * const tracking = trackPresence({ presence: engine.stores.presence(io, nodeId, names), registry, logger });
  * io.on("connection", (socket) => tracking.watch(socket));
  */
 export function trackPresence({ presence, registry, logger }: PresenceTrackingOptions): PresenceTracking {

@@ -20,6 +20,7 @@ const table = {
   "inhouse.join": stub<"inhouse.join">(),
   "inhouse.leave": stub<"inhouse.leave">(),
   "inhouse.check_in": stub<"inhouse.check_in">(),
+  publish: stub<"publish">(),
 } satisfies RequestHandlers;
 
 describe("request handler table", () => {

@@ -17,8 +17,8 @@ export interface RequestTable {
   logger: Logger;
   /** Requests that bound their own time (a subscribe's replay goes at its client's pace): no REQUEST_TIMEOUT_MS. */
   untimed: ReadonlySet<RequestName>;
-  /** Told about each refused request: its code, and whether the connection's request budget refused it. */
-  onRefused(code: string, budget: boolean): void;
+  /** Told about each refused request: its code, whether the connection's request budget refused it, and the request. */
+  onRefused(code: string, budget: boolean, event: string): void;
 }
 
 const RATE_LIMITED: ErrorBody = { code: "rate_limited", message: "too many requests on this connection; slow down" };
@@ -45,7 +45,7 @@ export function serveRequests(socket: HubSocket, table: RequestTable): void {
   socket.onAny((event: string, ...args: unknown[]) => {
     const ack = typeof args.at(-1) === "function" ? (args.pop() as (reply: unknown) => void) : undefined;
     if (!socket.data.requestBucket.take()) {
-      table.onRefused("rate_limited", true);
+      table.onRefused("rate_limited", true, event);
       if (ack) ack({ ok: false, error: RATE_LIMITED });
       else socket.emit("error", RATE_LIMITED);
       return;
@@ -112,7 +112,7 @@ function fail(
   let body: ErrorBody;
   if (error instanceof ProtocolError) {
     body = error.toJSON();
-    onRefused(body.code, false);
+    onRefused(body.code, false, event);
     if (logger.isLevelEnabled("debug")) logger.debug({ ...logFields(socket, event, request), code: body.code }, "request refused");
   } else {
     logger.error({ err: error, ...logFields(socket, event, request) }, "request handler failed");

@@ -1,5 +1,14 @@
-import { type ParsedTopic, ProtocolError, type RequestOf, type SubscribeOk, type TopicRegistry, type UnsubscribeOk } from "@hub/events";
+import {
+  type ParsedTopic,
+  ProtocolError,
+  type RequestOf,
+  type SubscribeOk,
+  type TopicRegistry,
+  type UnsubscribeOk,
+  type UserPrincipal,
+} from "@hub/events";
 import type { HistoryQuery } from "@hub/store";
+import type { TopicGrants } from "../auth/topic-grants.js";
 import { type CatchUpContext, catchUp, currentPosition, joinLive } from "./catch-up.js";
 import type { HubSocket, Joining } from "./hub-socket.js";
 import { roomFor } from "./topic-room.js";
@@ -10,6 +19,8 @@ export interface SubscriptionLimits {
 
 export interface SubscriptionContext extends CatchUpContext {
   registry: TopicRegistry;
+  /** Grants on topics of `authorize: "grant"` namespaces. */
+  grants: TopicGrants;
   limits: SubscriptionLimits;
   /** Called once the socket is in the topic's room (not again for a repeated subscribe). */
   onJoined(socket: HubSocket, topic: ParsedTopic, room: string): void;
@@ -18,17 +29,21 @@ export interface SubscriptionContext extends CatchUpContext {
 }
 
 /**
- * Handles `subscribe`: parses the topic, authorizes against the registry and joins the topic's room.
+ * Handles `subscribe`: parses the topic, authorizes against the registry (and, on a namespace with
+ * `authorize: "grant"`, checks the user's grant) and joins the topic's room.
  * On a topic with history it first replays what the client missed (`since`), or, on the user's own
  * topic, what the user has not acknowledged; the ack carries the position reached.
  */
 export async function subscribe(socket: HubSocket, request: RequestOf<"subscribe">, context: SubscriptionContext): Promise<SubscribeOk> {
-  const { topic, since, org_id } = request;
+  const { topic, since, org_id, token } = request;
   if (!socket.data.subscribeBucket.take()) {
     throw new ProtocolError("rate_limited", "too many subscribe requests; slow down");
   }
   const parsed = context.registry.parse(topic);
-  context.registry.authorize(socket.data.principal, parsed);
+  const principal = socket.data.principal;
+  context.registry.authorize(principal, parsed);
+  if (context.registry.needsGrant(principal, parsed))
+    await context.grants.check(principal as UserPrincipal, parsed.topic, "subscribe", token);
   const room = roomFor(socket.data.principal, parsed, org_id);
   const pending = socket.data.joining?.get(room);
   if (pending && !pending.cancelled) return pending.result;

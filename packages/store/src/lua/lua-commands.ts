@@ -39,12 +39,14 @@ export function luaCommands<C>(dir: URL, files: ScriptFiles<C>): (redis: RedisCl
   };
 }
 
-/** A script's text with its includes pulled in (each at most once). */
+/** A script's text with its includes pulled in (each at most once; an include may include others). */
 export function loadLua(file: URL): string {
   const included = new Set<string>();
-  return readFileSync(file, "utf8").replace(INCLUDE_LINE, (_line, name: string) => {
-    if (included.has(name)) return "";
-    included.add(name);
-    return readFileSync(new URL(`${name}.lua`, INCLUDES), "utf8").trimEnd();
-  });
+  const expand = (text: string): string =>
+    text.replace(INCLUDE_LINE, (_line, name: string) => {
+      if (included.has(name)) return "";
+      included.add(name);
+      return expand(readFileSync(new URL(`${name}.lua`, INCLUDES), "utf8").trimEnd());
+    });
+  return expand(readFileSync(file, "utf8"));
 }

@@ -21,9 +21,8 @@
   ARGV[6]  the 1-based position of the offset placeholder in the message (0: no history)
   ARGV[7]  history size
   ARGV[8]  history TTL, ms
-  The message holds the envelope's `offset` as a float64 placeholder and right after it `epoch` as
-  a 16-byte placeholder string; both are written here. Each history entry keeps Redis's time (`t`,
-  ms), so the TTL window has one clock. The topic's epoch and counter outlive its entries by 24 hours.
+  The message holds the envelope's `offset` and `epoch` as placeholders, written here (see
+  includes/appendHistory.lua).
 
   Returns 1 when delivered, 0 when the id was seen on the topic within the window (nothing published).
 ]]
@@ -31,30 +30,11 @@ if not redis.call("SET", KEYS[1], "1", "NX", "PX", ARGV[1]) then
   return 0
 end
 
---@include "redisTime"
+--@include "appendHistory"
+--@include "publishTo"
 local message, at = ARGV[5], tonumber(ARGV[6])
 if at > 0 then
-  local GRACE_MS = 86400000
-  local seconds, micros, nowMs = redisTime()
-  local stream, meta, ttl = KEYS[2], KEYS[3], tonumber(ARGV[8])
-  local epoch = redis.call("HGET", meta, "epoch")
-  if not epoch then
-    -- No epoch: the history is new or was lost. Whatever the stream holds belongs to no epoch.
-    epoch = string.format("%08x%05x", seconds, micros) .. ARGV[2]
-    redis.call("DEL", stream)
-    redis.call("HSET", meta, "epoch", epoch, "top", 0)
-  end
-  local offset = redis.call("HINCRBY", meta, "top", 1)
-  -- float64 offset (8 bytes), then the key "epoch" and a str16 header (7 bytes), then the epoch.
-  message = string.sub(message, 1, at - 1) .. struct.pack(">d", offset) .. string.sub(message, at + 8, at + 14) .. epoch ..
-    string.sub(message, at + 31)
-  redis.call("XADD", stream, "MAXLEN", ARGV[7], offset .. "-0", "m", message, "t", nowMs)
-  redis.call("PEXPIRE", stream, ttl)
-  redis.call("PEXPIRE", meta, ttl + GRACE_MS)
+  message = appendHistory(KEYS[2], KEYS[3], message, at, ARGV[2], ARGV[7], tonumber(ARGV[8]))
 end
-if ARGV[3] == "1" then
-  redis.call("SPUBLISH", ARGV[4], message)
-else
-  redis.call("PUBLISH", ARGV[4], message)
-end
+publishTo(ARGV[3], ARGV[4], message)
 return 1

@@ -22,6 +22,23 @@ export interface HubCommands {
     historySize: number,
     historyTtlMs: number,
   ): Promise<(typeof PUBLISH_OUTCOME)[keyof typeof PUBLISH_OUTCOME]>;
+  /** A durable client publication on one topic: dedupe key, history stream and meta, the bucket's client-event stream (publishClient-4.lua). */
+  hubPublishClient(
+    dedupe: string,
+    stream: string,
+    meta: string,
+    clientEvents: string,
+    windowMs: number,
+    salt: string,
+    sharded: "0" | "1",
+    channel: string,
+    message: Buffer,
+    offsetAt: number,
+    historySize: number,
+    historyTtlMs: number,
+    envelope: string,
+    streamLength: number,
+  ): Promise<[delivered: 0 | 1, offset: number, epoch: string]>;
   /** The Buffer variant ioredis defines for every script: broadcasts are binary. */
   hubReadHistoryBuffer(
     stream: string,
@@ -71,6 +88,7 @@ export interface HubCommands {
 /** Registers the scripts on a client (once per client) and returns it typed with them. */
 export const withHubCommands = luaCommands<HubCommands>(new URL("./", import.meta.url), {
   hubPublish: "publish-3",
+  hubPublishClient: "publishClient-4",
   hubReadHistory: "readHistory-3",
   hubAcknowledge: "acknowledge-2",
   hubDeadLetter: "deadLetter-3",

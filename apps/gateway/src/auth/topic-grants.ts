@@ -1,0 +1,146 @@
+import { ProtocolError, type UserPrincipal } from "@hub/events";
+import type { AuthzSettings } from "@hub/runtime";
+import { SignJWT } from "jose";
+import type { TokenVerifier } from "./token-verifier.js";
+
+/** What a grant is for. */
+export type GrantAction = "subscribe" | "publish";
+
+/** How one backend check ended, for metrics. */
+export type AuthzOutcome = "allow" | "deny" | "unavailable" | "cached";
+
+/**
+ * Grants on topics of `authorize: "grant"` namespaces (docs/protocol.md "Topic grants"): a
+ * subscription token decides when the request carries one, the backend check (`AUTHZ_URL`)
+ * otherwise.
+ */
+export interface TopicGrants {
+  /** Resolves when the user holds a grant for the action on the topic; throws `forbidden` or `unavailable`. */
+  check(user: UserPrincipal, topic: string, action: GrantAction, token: string | undefined): Promise<void>;
+}
+
+export interface TopicGrantsOptions {
+  verifier: TokenVerifier;
+  /** Undefined without `AUTHZ_URL`: only subscription tokens grant. */
+  authz: AuthzSettings | undefined;
+  /** Signs the backend check's bearer token (`sub: "hub"`). */
+  internalSecret: string;
+  onCheck?(outcome: AuthzOutcome): void;
+  /** @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+/** Grants kept at most; past it, expired ones go, then the oldest. */
+const MAX_CACHED_GRANTS = 100_000;
+/** Backend checks in flight at most per gateway; past it a check is refused `unavailable` at once. */
+const MAX_CHECKS_IN_FLIGHT = 512;
+/** How long the backend check's bearer token lives (one is reused until half of it is gone). */
+const SERVICE_TOKEN_TTL_S = 300;
+
+export function createTopicGrants(options: TopicGrantsOptions): TopicGrants {
+  const { verifier, authz } = options;
+  const now = options.now ?? Date.now;
+  const doFetch = options.fetch ?? fetch;
+  const cache = new Map<string, number>();
+  const inFlight = new Map<string, Promise<boolean>>();
+  const secret = new TextEncoder().encode(options.internalSecret);
+  let bearer: { token: string; renewAt: number } | undefined;
+
+  async function serviceToken(): Promise<string> {
+    if (bearer && bearer.renewAt > now()) return bearer.token;
+    const issuedAt = Math.floor(now() / 1000);
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("hub")
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(issuedAt + SERVICE_TOKEN_TTL_S)
+      .sign(secret);
+    bearer = { token, renewAt: now() + (SERVICE_TOKEN_TTL_S * 1000) / 2 };
+    return token;
+  }
+
+  /** Asks the backend; true only on `200 { allow: true }`. Throws `unavailable` when it does not answer in time. */
+  async function ask(settings: AuthzSettings, user: UserPrincipal, topic: string, action: GrantAction): Promise<boolean> {
+    let response: Response;
+    try {
+      response = await doFetch(settings.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${await serviceToken()}` },
+        body: JSON.stringify({ action, user_id: user.userId, org_id: user.orgId, topic }),
+        signal: AbortSignal.timeout(settings.timeoutMs),
+      });
+    } catch {
+      options.onCheck?.("unavailable");
+      throw new ProtocolError("unavailable", "the authorization backend did not answer in time; try again");
+    }
+    let allow = false;
+    if (response.status === 200) {
+      try {
+        allow = ((await response.json()) as { allow?: unknown } | null)?.allow === true;
+      } catch {
+        allow = false;
+      }
+    } else {
+      await response.body?.cancel();
+    }
+    options.onCheck?.(allow ? "allow" : "deny");
+    return allow;
+  }
+
+  function remember(key: string, until: number): void {
+    if (cache.size >= MAX_CACHED_GRANTS) {
+      const at = now();
+      for (const [k, expiry] of cache) if (expiry <= at) cache.delete(k);
+      // Still full: the oldest insertions go (a Map iterates in insertion order).
+      for (const k of cache.keys()) {
+        if (cache.size < MAX_CACHED_GRANTS) break;
+        cache.delete(k);
+      }
+    }
+    cache.set(key, until);
+  }
+
+  async function backendCheck(settings: AuthzSettings, user: UserPrincipal, topic: string, action: GrantAction): Promise<void> {
+    const key = `${action}\n${user.orgId}\n${user.userId}\n${topic}`;
+    const cached = cache.get(key);
+    if (cached !== undefined) {
+      if (cached > now()) {
+        options.onCheck?.("cached");
+        return;
+      }
+      cache.delete(key);
+    }
+    // Concurrent checks of the same grant share one request.
+    let pending = inFlight.get(key);
+    if (!pending) {
+      if (inFlight.size >= MAX_CHECKS_IN_FLIGHT) {
+        options.onCheck?.("unavailable");
+        throw new ProtocolError("unavailable", "too many authorization checks in flight; try again");
+      }
+      pending = ask(settings, user, topic, action).finally(() => inFlight.delete(key));
+      inFlight.set(key, pending);
+    }
+    if (!(await pending)) throw new ProtocolError("forbidden", `not allowed to ${action} on ${topic}`);
+    if (settings.cacheMs > 0) remember(key, now() + settings.cacheMs);
+  }
+
+  return {
+    async check(user, topic, action, token) {
+      if (token !== undefined) {
+        const claims = await verifier.verifyGrant(token);
+        if (claims.sub !== user.userId) throw new ProtocolError("forbidden", "the subscription token was issued to another user");
+        if (claims.org_id !== undefined && claims.org_id !== user.orgId) {
+          throw new ProtocolError("forbidden", "the subscription token was issued in another org");
+        }
+        if (claims.topic !== topic) throw new ProtocolError("forbidden", `the subscription token grants ${claims.topic}, not ${topic}`);
+        if (action === "publish" && !claims.pub)
+          throw new ProtocolError("forbidden", "the subscription token does not grant publishing (claim pub)");
+        return;
+      }
+      if (!authz) throw new ProtocolError("forbidden", `${topic} needs a grant: send a subscription token ({ topic, token })`);
+      await backendCheck(authz, user, topic, action);
+    },
+  };
+}
