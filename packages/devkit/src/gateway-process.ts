@@ -48,6 +48,8 @@ export function gatewayEnv(overrides: Record<string, string | undefined> = {}): 
     MAX_PENDING_SESSIONS: "1000000",
     REQUEST_RATE_PER_SECOND: "100000",
     HTTP_PUBLISH_RATE_PER_SECOND: "100000",
+    CLIENT_PUBLISH_RATE: "100000",
+    CLIENT_PUBLISH_BURST: "100000",
     ...overrides,
   };
 }
