@@ -58,7 +58,7 @@ export interface GatewayMetrics {
   readonly slowConsumerResyncs: Counter;
   /** Connections the hub closed on a service's request, by reason (`revoked`, `disconnect`). */
   readonly forcedDisconnects: Counter<"reason">;
-  /** Client publications of declared events, by namespace, kind and outcome (`delivered`, `duplicate`, or the refusal's code). */
+  /** Client publications on declared namespaces, by namespace, kind (`unknown` for an undeclared event) and outcome (`delivered`, `duplicate`, or the refusal's code). */
   readonly clientPublications: Counter<"namespace" | "kind" | "outcome">;
   /** Grant checks against AUTHZ_URL, by outcome (`allow`, `deny`, `unavailable`, `cached`). */
   readonly authzChecks: Counter<"outcome">;
@@ -247,7 +247,7 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
     forcedDisconnects,
     clientPublications: new Counter({
       name: "hub_client_publications_total",
-      help: "Client publications (publish) of declared events, by namespace, kind (durable, ephemeral) and outcome (delivered, duplicate, or the error code).",
+      help: "Client publications (publish) on declared namespaces, by namespace, kind (durable, ephemeral, unknown) and outcome (delivered, duplicate, or the error code).",
       labelNames: ["namespace", "kind", "outcome"],
       registers,
     }),

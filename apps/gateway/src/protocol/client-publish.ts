@@ -30,8 +30,8 @@ export interface ClientPublishContext {
   sink: EventSink;
   /** Whether Redis answers (durable publications need it). */
   available(): boolean;
-  /** Told about each publication of a declared event (never per socket). */
-  onPublication(namespace: string, kind: ResolvedClientEvent["kind"], outcome: PublicationOutcome): void;
+  /** Told about each publication on a declared namespace (`unknown`: of an event it does not declare). */
+  onPublication(namespace: string, kind: ResolvedClientEvent["kind"] | "unknown", outcome: PublicationOutcome): void;
 }
 
 /**
@@ -62,7 +62,10 @@ export async function publish(socket: HubSocket, request: RequestOf<"publish">, 
   const parsed = context.registry.parse(request.topic);
   const namespace = parsed.namespace;
   const spec = namespace.clientEvents.get(request.event);
-  if (!spec) throw new ProtocolError("unknown_event", `${namespace.name} topics take no client event "${request.event.slice(0, 64)}"`);
+  if (!spec) {
+    context.onPublication(namespace.name, "unknown", "unknown_event");
+    throw new ProtocolError("unknown_event", `${namespace.name} topics take no client event "${request.event.slice(0, 64)}"`);
+  }
   try {
     if (principal.kind !== "user") {
       throw new ProtocolError("forbidden", "client publications are made by users; services publish with the emitter or the HTTP API");
