@@ -34,7 +34,7 @@ import { guardOutbound } from "./protection/outbound-guard.js";
 import { sendResync } from "./protection/resync.js";
 import { issuedBefore } from "./protection/user-sessions.js";
 import { acknowledge } from "./protocol/acknowledge.js";
-import { type ClientPublishContext, publish, userRoom } from "./protocol/client-publish.js";
+import { type ClientPublishContext, joinUserRoom, publish } from "./protocol/client-publish.js";
 import type { HubServer, HubSocket } from "./protocol/hub-socket.js";
 import { inhouseRequest } from "./protocol/inhouse-requests.js";
 import { trackPresence } from "./protocol/presence-requests.js";
@@ -226,7 +226,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       presenceTracking.joined(socket, topic, room);
       // The sender's sockets are left out of its ephemeral publications by this room.
       const principal = socket.data.principal;
-      if (principal.kind === "user" && hasEphemeralEvents(topic)) void socket.join(userRoom(principal));
+      if (principal.kind === "user" && hasEphemeralEvents(topic)) joinUserRoom(socket, principal);
     },
     onLeft: presenceTracking.left,
     onReplayed: topicMetrics.replayed,

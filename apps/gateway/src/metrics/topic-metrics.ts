@@ -1,5 +1,6 @@
 import type { TopicRegistry } from "@hub/events";
 import type { BroadcastObserver } from "../engine/engine.js";
+import { isLocalRoom } from "../protocol/client-publish.js";
 import type { HubServer } from "../protocol/hub-socket.js";
 import type { GatewayMetrics } from "./metrics.js";
 
@@ -38,13 +39,14 @@ export function trackTopicMetrics(io: HubServer, topics: TopicRegistry, metrics:
   };
   for (const { name } of topics.namespaces()) metrics.subscriptions.set({ namespace: name }, 0);
 
-  // Each socket is also in a room named after its id: that one is not a subscription.
+  // Each socket is also in a room named after its id, and maybe its user's node-local one
+  // (`~user...`): those are no subscriptions.
   const adapter = io.of("/").adapter;
   adapter.on("join-room", (room: string, id: string) => {
-    if (room !== id) of(room).subscriptions.inc();
+    if (room !== id && !isLocalRoom(room)) of(room).subscriptions.inc();
   });
   adapter.on("leave-room", (room: string, id: string) => {
-    if (room !== id) of(room).subscriptions.dec();
+    if (room !== id && !isLocalRoom(room)) of(room).subscriptions.dec();
   });
 
   return {

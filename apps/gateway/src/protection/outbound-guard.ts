@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { isLocalRoom } from "../protocol/client-publish.js";
 import type { HubServer, HubSocket } from "../protocol/hub-socket.js";
 
 /** How often every connection's outbound buffer is measured. */
@@ -57,7 +58,7 @@ export function guardOutbound(options: OutboundGuardOptions): { stop(): void } {
       if (bytes <= maxBytes) continue;
       if (socket.data.resync) {
         // Topics only: the socket keeps its own room and its user's node-local one (`~user...`).
-        const rooms = [...socket.rooms].filter((room) => room !== socket.id && !room.startsWith("~"));
+        const rooms = [...socket.rooms].filter((room) => room !== socket.id && !isLocalRoom(room));
         socket.data.lagging = rooms;
         // Live events only: acks, pings and the like stay queued.
         conn.writeBuffer = conn.writeBuffer.filter((packet) => !isEvent(packet));

@@ -88,6 +88,8 @@ export async function catchUp(
     if (!joining.cancelled && socket.connected) {
       void socket.join(room);
       for (const held of hold.events) {
+        // An ephemeral client publication (a sender, no offset) is never queued for anybody.
+        if (held.envelope.sender_id !== undefined && held.envelope.offset === undefined) continue;
         const current = held.envelope.epoch === epoch && held.envelope.offset !== undefined;
         if (current && (held.envelope.offset as number) <= offset) continue;
         emit(held.clientEvent, held.envelope);

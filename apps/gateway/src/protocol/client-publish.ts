@@ -44,6 +44,13 @@ export function userRoom(user: UserPrincipal): string {
   return `~user\n${user.orgId}\n${user.userId}`;
 }
 
+/** Puts a user's socket in its user's room (once): its ephemeral publications skip it. */
+export function joinUserRoom(socket: HubSocket, user: UserPrincipal): void {
+  if (socket.data.inUserRoom) return;
+  socket.data.inUserRoom = true;
+  void socket.join(userRoom(user));
+}
+
 /** Whether a room is node-local (a user's room), not a topic's. */
 export function isLocalRoom(room: string): boolean {
   return room.startsWith("~");

@@ -25,6 +25,8 @@ export interface SocketData {
   lagging?: string[] | undefined;
   /** The client's address (TRUST_PROXY: from X-Forwarded-For), set at handshake. */
   address?: string;
+  /** Whether the socket joined its user's node-local room (`userRoom`), left out of its ephemeral publications. */
+  inUserRoom?: boolean;
   /** Why the hub closed this connection (`slow_consumer`, `revoked`, `disconnect`), for the disconnect log. */
   closeReason?: string;
 }

@@ -53,8 +53,9 @@ export async function subscribe(socket: HubSocket, request: RequestOf<"subscribe
     if (!policy) return noHistory(parsed.topic, since !== undefined);
     return { ok: true, topic: parsed.topic, ...(await currentPosition(room, policy, context)) };
   }
-  // socket.rooms also holds the socket's own id room.
-  if (socket.rooms.size - 1 + (socket.data.joining?.size ?? 0) >= context.limits.maxSubscriptionsPerSocket) {
+  // socket.rooms also holds the socket's own id room, and maybe its user's node-local one.
+  const own = socket.data.inUserRoom ? 2 : 1;
+  if (socket.rooms.size - own + (socket.data.joining?.size ?? 0) >= context.limits.maxSubscriptionsPerSocket) {
     throw new ProtocolError("too_many_subscriptions", `at most ${context.limits.maxSubscriptionsPerSocket} subscriptions per connection`);
   }
   if (!policy) {
