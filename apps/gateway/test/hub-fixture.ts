@@ -1,11 +1,13 @@
 import {
   type GatewayProcess,
   type RedisCluster,
+  type RedisSentinelSet,
   type RedisServer,
   serviceToken,
   startGateway,
   startRedis,
   startRedisCluster,
+  startRedisSentinel,
 } from "@hub/devkit";
 import { createHubEmitter } from "@hub/emitter";
 import type { ProducerEvent } from "@hub/events";
@@ -14,7 +16,7 @@ import { Cluster, Redis } from "ioredis";
 
 /** A running hub as the contract tests see it, whatever its engine. */
 export interface HubFixture {
-  engine: "memory" | "redis" | "cluster";
+  engine: "memory" | "redis" | "cluster" | "sentinel";
   gateways: GatewayProcess[];
   /** Publishes one event the way a backend would on this engine. */
   publish(event: ProducerEvent): Promise<void>;
@@ -78,9 +80,21 @@ export async function clusterHub(nodes: number, env: Record<string, string> = {}
   return { ...hub, cluster };
 }
 
+/** `nodes` gateways on a Sentinel-managed Redis (a master, a replica, three Sentinels); producers use the emitter SDK through the Sentinels. */
+export async function sentinelHub(nodes: number, env: Record<string, string> = {}): Promise<HubFixture & { sentinel: RedisSentinelSet }> {
+  const sentinel = await startRedisSentinel();
+  const hub = await sharedRedisHub("sentinel", nodes, env, {
+    redisEnv: { REDIS_SENTINELS: sentinel.sentinels, REDIS_SENTINEL_NAME: sentinel.name },
+    connectProducer: () => new Redis({ sentinels: sentinel.sentinelNodes, name: sentinel.name }),
+    pubsub: env.HUB_PUBSUB === "sharded" ? "sharded" : "classic",
+    stop: () => sentinel.stop(),
+  });
+  return { ...hub, sentinel };
+}
+
 /** `nodes` gateways on a Redis the caller started, and an emitter SDK producer on it. */
 async function sharedRedisHub(
-  engine: "redis" | "cluster",
+  engine: "redis" | "cluster" | "sentinel",
   nodes: number,
   env: Record<string, string>,
   redis: { redisEnv: Record<string, string>; connectProducer(): RedisClient; pubsub: "classic" | "sharded"; stop(): Promise<void> },
