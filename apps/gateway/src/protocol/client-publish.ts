@@ -79,6 +79,8 @@ export async function publish(socket: HubSocket, request: RequestOf<"publish">, 
     }
     checkData(request.data, spec);
     context.registry.authorize(principal, parsed, "publish");
+    // The rate and a durable publication's step are in Redis: refuse at once rather than wait for it.
+    if (!context.available()) throw new ProtocolError("unavailable", "Redis is unreachable; publish again with the same id");
     const decision = await context.rate.take(principal.orgId, principal.userId, PUBLICATION_COST[spec.kind]);
     if (!decision.allowed) {
       throw new ProtocolError("rate_limited", `too many publications; retry in ${decision.retryAfterMs} ms`, decision.retryAfterMs);
@@ -103,7 +105,6 @@ export async function publish(socket: HubSocket, request: RequestOf<"publish">, 
       context.onPublication(namespace.name, spec.kind, "delivered");
       return { ok: true, id };
     }
-    if (!context.available()) throw new ProtocolError("unavailable", "Redis is unreachable; publish again with the same id");
     const history = namespace.history;
     if (!history) throw new Error(`namespace ${namespace.name} has durable client events and no history`);
     const result = await context.sink.deliverClient(
