@@ -137,6 +137,8 @@ export function consumeClientEvents(
   // A single Redis serves one blocking read of every stream on its own connection; a Cluster has
   // the streams on different slots, so they are polled.
   const blocking = redis.isCluster ? undefined : (redis as Redis).duplicate();
+  // Its failures surface as rejected reads (reported and retried); ioredis would print each event too.
+  blocking?.on("error", () => {});
   stop.signal.addEventListener("abort", () => blocking?.disconnect(), { once: true });
 
   const report = (error: ClientEventConsumerError, event?: ClientEvent) => {
