@@ -261,6 +261,45 @@ describe("consumeClientEvents on one Redis", () => {
     );
   });
 
+  it("keeps consuming through lost connections and a deleted stream (its group made again)", async () => {
+    const topic = freshTopic();
+    const stream = streamOf(topic);
+    const chat = await joinChat(gateways, topic);
+    const backend = new Redis(server.url, { connectionName: "backend" });
+    const seen = recorder([topic]);
+    const errors: ClientEventConsumerError[] = [];
+    const consumer = createHubEmitter({ redis: backend }).consumeClientEvents({
+      group: "resilient",
+      handler: seen.handler,
+      onError: (error) => errors.push(error),
+    });
+    const first = await chat.send(0, "one");
+    await seen.received(1);
+
+    // Every connection of the backend (its own and the consumer's blocking one) drops.
+    const backendIds = async () =>
+      ((await redis.client("LIST")) as string)
+        .split("\n")
+        .filter((line) => line.includes(" name=backend "))
+        .map((line) => /^id=(\d+)/.exec(line)?.[1] as string);
+    const dropped = await backendIds();
+    expect(dropped).toHaveLength(2);
+    for (const id of dropped) await redis.client("KILL", "ID", id);
+    const second = await chat.send(1, "two");
+    await seen.received(2);
+
+    // The stream goes away with its groups: reading fails (NOGROUP) until the group is made again.
+    await redis.del(stream);
+    await until("the consumer reports NOGROUP", () => errors.some((e) => e.code === "redis_error" && /NOGROUP/.test(e.message)));
+    const third = await chat.send(0, "three");
+    await seen.received(3);
+    await consumer.close();
+    await backend.quit();
+
+    expect(seen.events.map((e) => e.id)).toEqual([first, second, third].map((p) => p.ack.id));
+    expect(errors.every((e) => e.code === "redis_error")).toBe(true);
+  });
+
   // Last in this Redis: the groups made after it would read its malformed entries too.
   it("acknowledges and reports a malformed entry, never handing it to the handler, and handles the entries around it", async () => {
     const topic = freshTopic();
