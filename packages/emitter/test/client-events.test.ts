@@ -266,6 +266,7 @@ describe("consumeClientEvents on one Redis", () => {
     const stream = streamOf(topic);
     const chat = await joinChat(gateways, topic);
     const backend = new Redis(server.url, { connectionName: "backend" });
+    backend.on("error", () => {}); // its connection is killed on purpose below
     const seen = recorder([topic]);
     const errors: ClientEventConsumerError[] = [];
     const consumer = createHubEmitter({ redis: backend }).consumeClientEvents({
