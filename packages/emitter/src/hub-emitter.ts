@@ -9,6 +9,7 @@ import {
 } from "@hub/events";
 import type { PubSubWire, RedisClient } from "@hub/store";
 import { createPublisher, hubKeys, type PublishResult, redisCommandQueue, redisDeadLetters, redisEventSink } from "@hub/store";
+import { type ClientEventConsumer, type ConsumeClientEventsOptions, consumeClientEvents } from "./client-event-consumer.js";
 
 export interface HubEmitterOptions {
   /** The Redis the gateways use: an ioredis `Redis`, or a `Cluster` for Redis Cluster; the caller owns and closes it. */
@@ -26,7 +27,8 @@ export interface HubEmitterOptions {
   prefix?: string;
   /**
    * Namespaces declared beyond the built-in ones, exactly as the gateways' `HUB_NAMESPACES`: they
-   * decide which topics keep history, and so which events get offsets.
+   * decide which topics keep history, and so which events get offsets, and which namespaces have
+   * client-event streams (`consumeClientEvents`).
    * @default none
    */
   namespaces?: readonly NamespaceSpec[];
@@ -46,6 +48,26 @@ export interface HubEmitter {
   publishMany(events: readonly ProducerEvent[]): Promise<PublishResult[]>;
   /** Commands for inhouse queues, applied by the queue-worker in order per queue. */
   readonly inhouse: InhouseCommands;
+  /**
+   * Consumes the durable client publications (`message:send`, ...) of the client-event streams,
+   * at least once per consumer group: each of the namespace's 16 bucket streams is read through a
+   * Redis Stream consumer group; an event is acknowledged once `handler` resolved, and one left
+   * pending (a crashed consumer, a handler that threw) is claimed by a consumer of the group after
+   * `claimAfterMs`. Runs until `close()` or `signal`. Throws `TypeError` on bad options (a namespace
+   * without durable client events).
+   *
+   * @example
+   * const consumer = hub.consumeClientEvents({
+   *   group: "chat-store",
+   *   handler: async (event) => {
+   *     if (event.event === "message:new") await saveMessage(event.topic, event.id, event.sender_id, event.data);
+   *   },
+   *   onError: (error) => console.error(error.code, error.message),
+   * });
+   * // on shutdown
+   * await consumer.close();
+   */
+  consumeClientEvents(options: ConsumeClientEventsOptions): ClientEventConsumer;
 }
 
 type QueueTarget = Pick<QueueCommandInput, "org_id" | "queue_id" | "id">;
@@ -79,10 +101,11 @@ export interface InhouseCommands {
  */
 export function createHubEmitter(options: HubEmitterOptions): HubEmitter {
   const keys = hubKeys(options.prefix);
+  const topics = new TopicRegistry(options.namespaces);
   const publisher = createPublisher({
     sink: redisEventSink(options.redis, keys, { pubsub: options.pubsub ?? (options.redis.isCluster ? "sharded" : "classic") }),
     deadLetters: redisDeadLetters(options.redis, keys),
-    topics: new TopicRegistry(options.namespaces),
+    topics,
   });
   const context = { source: "emitter" } as const;
   const queue = redisCommandQueue(options.redis, keys);
@@ -105,5 +128,6 @@ export function createHubEmitter(options: HubEmitterOptions): HubEmitter {
       startSession: one("start_session"),
       close: one("close"),
     },
+    consumeClientEvents: (consumerOptions) => consumeClientEvents(options.redis, keys, topics, consumerOptions),
   };
 }

@@ -2,7 +2,14 @@
 // this file).
 import type { ProducerEvent } from "@hub/events";
 import { describe, expectTypeOf, it } from "vitest";
-import { createHubEmitter, type HubEmitter, type PublishResult } from "./index.js";
+import {
+  type ClientEvent,
+  type ClientEventConsumer,
+  type ClientEventConsumerError,
+  createHubEmitter,
+  type HubEmitter,
+  type PublishResult,
+} from "./index.js";
 
 describe("@hub/emitter types", () => {
   it("publish takes a producer event and resolves with its result", () => {
@@ -17,5 +24,29 @@ describe("@hub/emitter types", () => {
     // @ts-expect-error: payload is an object
     void hub.publish({ type: "roster.player_hired", org_id: 42, payload: "x" });
     expectTypeOf(createHubEmitter).returns.toEqualTypeOf<HubEmitter>();
+  });
+
+  it("consumeClientEvents takes a group and a handler of typed client events, and returns the running consumer", () => {
+    const hub = {} as HubEmitter;
+    const consumer = hub.consumeClientEvents({
+      group: "g",
+      handler: async (event) => {
+        expectTypeOf(event).toEqualTypeOf<ClientEvent>();
+        expectTypeOf(event.offset).toEqualTypeOf<number>();
+        expectTypeOf(event.sender_id).toEqualTypeOf<string>();
+      },
+      onError: (error, event) => {
+        expectTypeOf(error).toEqualTypeOf<ClientEventConsumerError>();
+        expectTypeOf(error.code).toEqualTypeOf<"handler_failed" | "malformed_entry" | "redis_error">();
+        expectTypeOf(event).toEqualTypeOf<ClientEvent | undefined>();
+      },
+    });
+    expectTypeOf(consumer).toEqualTypeOf<ClientEventConsumer>();
+    expectTypeOf(consumer.closed).toEqualTypeOf<Promise<void>>();
+    expectTypeOf(consumer.close()).toEqualTypeOf<Promise<void>>();
+    // @ts-expect-error: group is required
+    hub.consumeClientEvents({ handler: () => {} });
+    // @ts-expect-error: the handler takes one event
+    hub.consumeClientEvents({ group: "g", handler: (a: ClientEvent, b: string) => void [a, b] });
   });
 });
