@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { startRedis } from "@hub/devkit";
 import { Redis } from "ioredis";
 import { CHAT_FULL, CHAT_QUICK, CHAT_SYSTEMS, type ChatResult, runChat } from "./chat.js";
+import type { ChatReport } from "./chat-report.js";
 import { CLUSTER_SCALING_FULL, CLUSTER_SCALING_QUICK, runClusterScaling, type ScalingRun, withRedisCluster } from "./cluster-scaling.js";
 import type { ClusterScalingReport } from "./cluster-scaling-report.js";
 import {
@@ -326,6 +327,11 @@ try {
     );
   }
 
+  const chatReport = (): ChatReport => ({
+    ...report("chat", chat),
+    ...(timings.chat ? { otherCores: (foreignCoreSeconds.chat ?? 0) / timings.chat } : {}),
+  });
+
   const wallSeconds = (Date.now() - began) / 1000;
   const took = `${mode}, ${Math.round(wallSeconds)} s: ${Object.entries(timings)
     .map(([k, v]) => `${k} ${Math.round(v)} s (other work ${((foreignCoreSeconds[k] ?? 0) / v).toFixed(2)} cores)`)
@@ -334,7 +340,7 @@ try {
   const saveOne: Record<string, () => ScenarioReport<unknown>> = {
     "slow-consumers": () => report("slow-consumers", slowConsumers),
     "cluster-scaling": clusterScalingReport,
-    chat: () => report("chat", chat),
+    chat: chatReport,
   };
   const [alone] = only?.size === 1 ? [...only] : [];
   const saved = values.save && alone !== undefined ? saveOne[alone] : undefined;
@@ -359,7 +365,7 @@ try {
       clusterScalingReport(),
       report("worker", workers),
       report("slow-consumers", slowConsumers),
-      report("chat", chat),
+      chatReport(),
     ]);
     console.log(
       `bench: wrote ${RESULTS_DIR}/{fanout,saturation,ingest,connections,many-topics,cluster-scaling,worker,slow-consumers,chat}.json and README.md (${took})`,
