@@ -4,6 +4,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startRedis } from "@hub/devkit";
 import { Redis } from "ioredis";
+import { CHAT_FULL, CHAT_QUICK, CHAT_SYSTEMS, type ChatResult, runChat } from "./chat.js";
+import type { ChatReport } from "./chat-report.js";
 import { CLUSTER_SCALING_FULL, CLUSTER_SCALING_QUICK, runClusterScaling, type ScalingRun, withRedisCluster } from "./cluster-scaling.js";
 import type { ClusterScalingReport } from "./cluster-scaling-report.js";
 import {
@@ -64,6 +66,7 @@ const manyTopicsParams = values.full ? MANY_TOPICS_FULL : MANY_TOPICS_QUICK;
 const clusterScalingParams = values.full ? CLUSTER_SCALING_FULL : CLUSTER_SCALING_QUICK;
 const workerParams = values.full ? WORKER_FULL : WORKER_QUICK;
 const slowConsumersParams = values.full ? SLOW_CONSUMERS_FULL : SLOW_CONSUMERS_QUICK;
+const chatParams = values.full ? CHAT_FULL : CHAT_QUICK;
 
 // Full mode's 100,000 connections need more open files than the usual limit: when this process may
 // raise it, it runs itself again under `ulimit -n` (children inherit the limit) and exits with its code.
@@ -302,6 +305,33 @@ try {
     );
   }
 
+  const chat: ChatResult[] = [];
+  for (const name of runs("chat") ? CHAT_SYSTEMS : []) {
+    const p = chatParams;
+    console.log(
+      `chat: ${name}: ${p.conversations} conversations of ${p.usersPerConversation} users over ${p.nodes} nodes, ` +
+        `1 message/s and 1 typing:start/s per user for ${p.seconds} s ...`,
+    );
+    await redis.flushall();
+    const r = await timed("chat", () => runChat(name, p, { url: redisServer.url, pid }));
+    chat.push(r);
+    const l = r.latencyMs;
+    const lag = r.streamLag;
+    console.log(
+      `chat: ${name}: ${r.connected} users connected (${r.connectFailures} failed), ${r.messagesSent} messages, ` +
+        `${Math.round(r.deliveriesPerSecond)} deliveries/s to other members, p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)} ` +
+        `max ${l.max.toFixed(2)} ms, losses ${r.losses}, own copies ${r.ownCopies}, typing ${r.typingReceived}/${r.typingSent * (p.usersPerConversation - 1)}, ` +
+        `publish failures ${r.publishFailures}${r.publishError ? ` (${r.publishError})` : ""}, server ${r.serverCpuMicrosPerDelivery.toFixed(2)} µs/delivery ` +
+        `(net of idle ${r.netServerCpuMicrosPerDelivery.toFixed(2)}), servers ${r.serverCoresBusy.toFixed(2)} cores, clients ${r.clientCoresBusy.toFixed(2)} cores` +
+        (lag ? `; stream lag p50 ${lag.lagMs.p50.toFixed(2)} p99 ${lag.lagMs.p99.toFixed(2)} ms over ${lag.entries} entries` : ""),
+    );
+  }
+
+  const chatReport = (): ChatReport => ({
+    ...report("chat", chat),
+    ...(timings.chat ? { otherCores: (foreignCoreSeconds.chat ?? 0) / timings.chat } : {}),
+  });
+
   const wallSeconds = (Date.now() - began) / 1000;
   const took = `${mode}, ${Math.round(wallSeconds)} s: ${Object.entries(timings)
     .map(([k, v]) => `${k} ${Math.round(v)} s (other work ${((foreignCoreSeconds[k] ?? 0) / v).toFixed(2)} cores)`)
@@ -310,6 +340,7 @@ try {
   const saveOne: Record<string, () => ScenarioReport<unknown>> = {
     "slow-consumers": () => report("slow-consumers", slowConsumers),
     "cluster-scaling": clusterScalingReport,
+    chat: chatReport,
   };
   const [alone] = only?.size === 1 ? [...only] : [];
   const saved = values.save && alone !== undefined ? saveOne[alone] : undefined;
@@ -334,9 +365,10 @@ try {
       clusterScalingReport(),
       report("worker", workers),
       report("slow-consumers", slowConsumers),
+      chatReport(),
     ]);
     console.log(
-      `bench: wrote ${RESULTS_DIR}/{fanout,saturation,ingest,connections,many-topics,cluster-scaling,worker,slow-consumers}.json and README.md (${took})`,
+      `bench: wrote ${RESULTS_DIR}/{fanout,saturation,ingest,connections,many-topics,cluster-scaling,worker,slow-consumers,chat}.json and README.md (${took})`,
     );
   }
   const unclean =
@@ -346,7 +378,8 @@ try {
     connections.some((r) => r.connectFailures !== 0) ||
     manyTopics.some((r) => r.losses !== 0) ||
     clusterScaling.some((r) => r.spread.losses + r.targeted.losses !== 0 || r.connectFailures !== 0) ||
-    slowConsumers.some((r) => r.healthy.losses + r.control.losses !== 0 || r.connectFailures !== 0);
+    slowConsumers.some((r) => r.healthy.losses + r.control.losses !== 0 || r.connectFailures !== 0) ||
+    chat.some((r) => r.losses !== 0 || r.connectFailures !== 0 || r.publishFailures !== 0);
   if (unclean) process.exitCode = 1;
 } finally {
   redis.disconnect();
