@@ -1,7 +1,7 @@
 import { ProtocolError, type UserPrincipal } from "@hub/events";
 import type { AuthzSettings } from "@hub/runtime";
 import { SignJWT } from "jose";
-import type { TokenVerifier } from "./token-verifier.js";
+import type { GrantClaims, TokenVerifier } from "./token-verifier.js";
 
 /** What a grant is for. */
 export type GrantAction = "subscribe" | "publish";
@@ -34,6 +34,8 @@ export interface TopicGrantsOptions {
 
 /** Grants kept at most; past it, expired ones go, then the oldest. */
 const MAX_CACHED_GRANTS = 100_000;
+/** Verified subscription tokens kept at most (a client sends its token with every publication). */
+const MAX_CACHED_TOKENS = 10_000;
 /** Backend checks in flight at most per gateway; past it a check is refused `unavailable` at once. */
 const MAX_CHECKS_IN_FLIGHT = 512;
 /** How long the backend check's bearer token lives (one is reused until half of it is gone). */
@@ -44,6 +46,8 @@ export function createTopicGrants(options: TopicGrantsOptions): TopicGrants {
   const now = options.now ?? Date.now;
   const doFetch = options.fetch ?? fetch;
   const cache = new Map<string, number>();
+  // Verifying a JWT is most of a publication's CPU: a token's claims are kept until it expires.
+  const tokens = new Map<string, GrantClaims>();
   const inFlight = new Map<string, Promise<boolean>>();
   const secret = new TextEncoder().encode(options.internalSecret);
   let bearer: { token: string; renewAt: number } | undefined;
@@ -93,13 +97,23 @@ export function createTopicGrants(options: TopicGrantsOptions): TopicGrants {
     if (cache.size >= MAX_CACHED_GRANTS) {
       const at = now();
       for (const [k, expiry] of cache) if (expiry <= at) cache.delete(k);
-      // Still full: the oldest insertions go (a Map iterates in insertion order).
-      for (const k of cache.keys()) {
-        if (cache.size < MAX_CACHED_GRANTS) break;
-        cache.delete(k);
-      }
+      evictOldest(cache, MAX_CACHED_GRANTS);
     }
     cache.set(key, until);
+  }
+
+  /** A subscription token's claims: verified once, then kept until `exp` (refusals are not kept). */
+  async function claimsOf(token: string): Promise<GrantClaims> {
+    const known = tokens.get(token);
+    if (known && known.exp * 1000 > now()) return known;
+    const claims = await verifier.verifyGrant(token);
+    if (tokens.size >= MAX_CACHED_TOKENS) {
+      const at = now();
+      for (const [k, c] of tokens) if (c.exp * 1000 <= at) tokens.delete(k);
+      evictOldest(tokens, MAX_CACHED_TOKENS);
+    }
+    tokens.set(token, claims);
+    return claims;
   }
 
   async function backendCheck(settings: AuthzSettings, user: UserPrincipal, topic: string, action: GrantAction): Promise<void> {
@@ -129,7 +143,7 @@ export function createTopicGrants(options: TopicGrantsOptions): TopicGrants {
   return {
     async check(user, topic, action, token) {
       if (token !== undefined) {
-        const claims = await verifier.verifyGrant(token);
+        const claims = await claimsOf(token);
         if (claims.sub !== user.userId) throw new ProtocolError("forbidden", "the subscription token was issued to another user");
         if (claims.org_id !== undefined && claims.org_id !== user.orgId) {
           throw new ProtocolError("forbidden", "the subscription token was issued in another org");
@@ -143,4 +157,12 @@ export function createTopicGrants(options: TopicGrantsOptions): TopicGrants {
       await backendCheck(authz, user, topic, action);
     },
   };
+}
+
+/** Deletes a map's oldest insertions (a Map iterates in insertion order) until it holds fewer than `max`. */
+function evictOldest(map: Map<string, unknown>, max: number): void {
+  for (const key of map.keys()) {
+    if (map.size < max) return;
+    map.delete(key);
+  }
 }
