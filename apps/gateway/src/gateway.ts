@@ -196,6 +196,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     verifier,
     authz: config.authz,
     internalSecret: config.auth.internalSecret,
+    requireOrg: config.grantTokenOrg === "required",
     onCheck: (outcome) => metrics.authzChecks.inc({ outcome }),
   });
   const holds = new LiveHolds();

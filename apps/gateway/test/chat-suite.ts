@@ -100,6 +100,26 @@ export function chatSuite(name: string, start: () => Promise<HubFixture>): void 
       for (const list of seen) expect(list.map((m) => m.offset)).toEqual(Array.from({ length: 31 }, (_, i) => i + 1));
     });
 
+    it("refuses another sender's id (id_conflict) instead of dropping the message", async () => {
+      const topic = conversation();
+      const alice = await member("alice", topic, first);
+      const bob = await member("bob", topic, last);
+      const seen = collect(alice.socket, "message:new");
+      const id = `tmp-${Math.random().toString(36).slice(2)}`;
+      expect(await send(alice.socket, topic, alice.token, { text: "alice's" }, { id })).toMatchObject({ ok: true, id, offset: 1 });
+      expect(await send(bob.socket, topic, bob.token, { text: "bob's" }, { id })).toMatchObject({
+        ok: false,
+        error: { code: "id_conflict" },
+      });
+      const fresh = (await send(bob.socket, topic, bob.token, { text: "bob's" })) as PublishOk;
+      expect(fresh).toMatchObject({ ok: true, offset: 2 });
+      await until("bob's message arrived", () => seen.length >= 2);
+      expect(seen.map((m) => [m.id, m.sender_id])).toEqual([
+        [id, "alice"],
+        [fresh.id, "bob"],
+      ]);
+    });
+
     it("answers a repeated id as a duplicate with the first position, and delivers it once", async () => {
       const topic = conversation();
       const alice = await member("alice", topic, first);
@@ -220,6 +240,13 @@ export function chatSuite(name: string, start: () => Promise<HubFixture>): void 
         message: expect.stringContaining("expired"),
       });
       expect(await refused({ topic, token: "not.a.jwt" })).toMatchObject({ code: "forbidden" });
+      // A token that names no org would open this conversation id in every org with a user "alice".
+      expect(await refused({ topic, token: await subscriptionToken({ sub: "alice", topic, pub: true }) })).toMatchObject({
+        code: "forbidden",
+        message: expect.stringContaining("org_id"),
+      });
+      // Who is in a conversation is the conversation's: not without being subscribed.
+      expect(await refused({ topic }, "presence")).toMatchObject({ code: "forbidden" });
       expect(await refused({ topic })).toMatchObject({ code: "forbidden", message: expect.stringContaining("needs a grant") });
       const readOnly = await subscriptionToken({ sub: "alice", topic, org_id: "o1" });
       expect(await request(socket, "subscribe", { topic, token: readOnly })).toMatchObject({ ok: true });

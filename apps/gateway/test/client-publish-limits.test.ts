@@ -79,6 +79,26 @@ describe("client publication limits, three gateways on one Redis", () => {
     expect(counted.reduce((a, b) => a + b, 0)).toBe(refused.length);
   });
 
+  it("charges nothing for refused publications", async () => {
+    const topic = "chat:rate-refused";
+    const dave = await member("dave", topic, gateways[2] as GatewayProcess);
+    for (let i = 0; i < 15; i++) {
+      // No grant, then a bad schema: refused before the rate is taken.
+      expect(await publish(dave.socket, topic, "", "message:send", { text: "x" })).toMatchObject({
+        ok: false,
+        error: { code: "forbidden" },
+      });
+      expect(await publish(dave.socket, topic, dave.token, "message:send", { text: 1 })).toMatchObject({
+        ok: false,
+        error: { code: "invalid_event" },
+      });
+    }
+    const replies = await Promise.all(
+      Array.from({ length: 10 }, () => publish(dave.socket, topic, dave.token, "message:send", { text: "ok" })),
+    );
+    expect(replies.every((r) => r.ok)).toBe(true);
+  });
+
   it("charges an ephemeral publication a tenth of a durable one", async () => {
     const topic = "chat:rate-typing";
     const carol = await member("carol", topic, gateways[1] as GatewayProcess);
@@ -104,6 +124,14 @@ describe("client publication limits, three gateways on one Redis", () => {
       ["invalid_topic", { topic: "chat:a b", event: "message:send", data: { text: "x" } }],
       ["bad_request", { event: ["message:send"], data: {} }],
     ];
+    // Counted per namespace and code (the topic that does not parse is no publication of a namespace).
+    const counted = async (code: string) =>
+      (await Promise.all(gateways.map((g) => metricSum(g, "hub_client_publications_total", `outcome="${code}"`)))).reduce(
+        (a, b) => a + b,
+        0,
+      );
+    const codes = ["unknown_event", "invalid_event", "payload_too_large"];
+    const before = new Map(await Promise.all(codes.map(async (code) => [code, await counted(code)] as const)));
     const expected = new Map<string, number>();
     const answers = new Map<string, number>();
     const sent: Array<Promise<void>> = [];
@@ -132,13 +160,7 @@ describe("client publication limits, three gateways on one Redis", () => {
     const ids = await chat;
     await until("bob has alice's 10 messages", () => seen.length >= 10);
     expect(seen.map((m) => m.id)).toEqual(ids);
-    // Counted per namespace and code (the topic that does not parse is no publication of a namespace).
-    const counted = async (code: string) =>
-      (await Promise.all(gateways.map((g) => metricSum(g, "hub_client_publications_total", `outcome="${code}"`)))).reduce(
-        (a, b) => a + b,
-        0,
-      );
-    for (const code of ["unknown_event", "invalid_event", "payload_too_large"]) expect(await counted(code)).toBe(expected.get(code));
+    for (const code of codes) expect((await counted(code)) - (before.get(code) ?? 0)).toBe(expected.get(code));
     // The gateway that took the garbage still serves.
     expect((await fetch(`${gateways[0]?.url}/health/ready`)).status).toBe(200);
   });

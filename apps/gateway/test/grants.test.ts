@@ -25,6 +25,9 @@ interface Asked {
   authorized: boolean;
 }
 
+/** The bearer tokens the backend received (the last one). */
+let lastBearer = "";
+
 /**
  * A stand-in for the backend behind AUTHZ_URL: allows the topics in `allow` for the users named,
  * refuses others, or answers nothing for a while (`stall`) or 500 (`broken`).
@@ -38,6 +41,7 @@ async function startAuthzBackend() {
     for await (const chunk of req) body += chunk;
     const question = JSON.parse(body) as Omit<Asked, "authorized">;
     const bearer = req.headers.authorization?.replace(/^Bearer /, "") ?? "";
+    lastBearer = bearer;
     const authorized = await jwtVerify(bearer, new TextEncoder().encode(TEST_INTERNAL_SECRET)).then(
       ({ payload }) => payload.sub === "hub",
       () => false,
@@ -147,6 +151,35 @@ describe("grants from the backend (AUTHZ_URL)", () => {
     expect(await publish()).toMatchObject({ ok: false, error: { code: "forbidden", message: expect.stringContaining("expired") } });
     // Nobody asked the backend: the token decided.
     expect(backend.asked).toEqual([]);
+  });
+
+  it("sends a bearer token that is no service token anywhere in the hub", async () => {
+    backend.state.allow.add(`o1/alice/${topic}/subscribe`);
+    expect(await request(alice, "subscribe", { topic })).toMatchObject({ ok: true });
+    expect(lastBearer).not.toBe("");
+    // Replayed by whoever saw it: not a socket principal, not an HTTP service.
+    await expect(connectClient(gateway.url, lastBearer)).rejects.toMatchObject({ data: { code: "token_invalid" } });
+    const res = await fetch(`${gateway.url}/api/v1/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${lastBearer}` },
+      body: JSON.stringify({ type: "roster.player_hired", org_id: "o1", payload: {} }),
+    });
+    expect(res.status).toBe(401);
+  });
+
+  it("holds one user to 16 backend checks in flight, so others are still asked", async () => {
+    backend.state.stall = true;
+    const replies = Promise.all(Array.from({ length: 20 }, (_, i) => request<Failure>(alice, "subscribe", { topic: `${topic}-${i}` })));
+    const codes = (await replies).map((r) => r.error.code);
+    expect(codes.filter((c) => c === "rate_limited")).toHaveLength(4);
+    expect(codes.filter((c) => c === "unavailable")).toHaveLength(16);
+    expect(backend.asked.filter((a) => a.user_id === "alice")).toHaveLength(16);
+  });
+
+  it("takes integer ids in subscription tokens, as in user tokens", async () => {
+    const numeric = await connectClient(gateway.url, await userToken({ sub: 7, org_id: 42 }));
+    const token = await subscriptionToken({ sub: 7 as unknown as string, topic, org_id: "42" });
+    expect(await request(numeric, "subscribe", { topic, token })).toMatchObject({ ok: true });
   });
 
   it("shares one backend request among concurrent checks of the same grant", async () => {

@@ -45,6 +45,20 @@ export const CLIENT_EVENT_NAME = /^[a-z][a-z0-9_.:-]{0,63}$/;
 
 const ajv = new Ajv({ allErrors: false, strict: false });
 
+/** JSON Schema keywords that run a regular expression over client input. */
+const REGEX_KEYWORDS = new Set(["pattern", "patternProperties"]);
+
+/** The first of `keywords` used anywhere in a schema (a configured one: JSON, so no cycles). */
+function findKeyword(schema: unknown, keywords: ReadonlySet<string>): string | undefined {
+  if (typeof schema !== "object" || schema === null) return undefined;
+  for (const [key, value] of Object.entries(schema)) {
+    if (keywords.has(key)) return key;
+    const found = findKeyword(value, keywords);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** Compiles one declaration; throws `TypeError` naming what is wrong with it. */
 export function resolveClientEvent(namespace: string, name: string, spec: ClientEventSpec): ResolvedClientEvent {
   const where = `namespace "${namespace}", client event "${name}"`;
@@ -64,6 +78,13 @@ function payloadCheck(where: string, schema: ClientEventSpec["schema"]): (data: 
   if (Kind in schema) {
     const check = compile(schema as TSchema);
     return (data) => (check.check(data) ? [] : check.issues(data, "data.", 3));
+  }
+  const regex = findKeyword(schema, REGEX_KEYWORDS);
+  if (regex !== undefined) {
+    // Ajv runs patterns on V8's backtracking engine: one crafted message could hold the event loop for seconds.
+    throw new TypeError(
+      `${where}: schema may not use "${regex}" (regular expressions run on every client message); use enum, maxLength or format-free types`,
+    );
   }
   let validate: ReturnType<typeof ajv.compile>;
   try {

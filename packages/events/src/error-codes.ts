@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   invalid_json: { status: 400, transient: false, surfaces: ["publish", "http"] },
   invalid_event: { status: 400, transient: false, surfaces: ["socket", "publish", "http"] },
   unknown_event: { status: 400, transient: false, surfaces: ["socket"] },
+  id_conflict: { status: 409, transient: false, surfaces: ["socket"] },
   unknown_type: { status: 400, transient: false, surfaces: ["publish", "http"] },
   no_route: { status: 400, transient: false, surfaces: ["publish", "http"] },
   org_mismatch: { status: 400, transient: false, surfaces: ["publish", "http"] },

@@ -456,5 +456,10 @@ describe("TopicRegistry grants and client events", () => {
       () =>
         new TopicRegistry([{ name: "x", scope: "authenticated", clientEvents: { a: { kind: "ephemeral", schema: { type: "nope" } } } }]),
     ).toThrow(/not a valid JSON Schema/);
+    // No regular expressions over client input (ReDoS): refused, wherever they are nested.
+    const redos = { type: "object", properties: { text: { type: "string", pattern: "^(a+)+$" } } };
+    expect(
+      () => new TopicRegistry([{ name: "x", scope: "authenticated", clientEvents: { a: { kind: "ephemeral", schema: redos } } }]),
+    ).toThrow(/may not use "pattern"/);
   });
 });

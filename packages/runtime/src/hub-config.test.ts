@@ -74,6 +74,7 @@ describe("loadConfig defaults", () => {
       corsOrigins: "*",
       namespaces: [],
       authz: undefined,
+      grantTokenOrg: "required",
       clientPublish: { ratePerSecond: 20, burst: 40, streamLength: 100_000 },
       limits: {
         maxSubscriptionsPerSocket: 200,

@@ -65,7 +65,7 @@ export interface LimitSettings {
 export interface AuthzSettings {
   /** `AUTHZ_URL`: POSTed `{ action, user_id, org_id, topic }` with a service token. */
   url: string;
-  /** `AUTHZ_TIMEOUT_MS`, default 2000: slower answers refuse with `unavailable` (fail closed). */
+  /** `AUTHZ_TIMEOUT_MS`, default 2000, at most 3500 (below a request's own 4 s): slower answers refuse with `unavailable` (fail closed). */
   timeoutMs: number;
   /** `AUTHZ_CACHE_MS`, default 30000: how long a grant is kept per (user, topic, action); 0 keeps none. Refusals are never kept. */
   cacheMs: number;
@@ -133,6 +133,12 @@ export interface HubConfig {
   namespaces: NamespaceSpec[];
   /** The backend check for topics of `authorize: "grant"` namespaces; undefined without `AUTHZ_URL`. */
   authz: AuthzSettings | undefined;
+  /**
+   * `GRANT_TOKEN_ORG` (`required` | `optional`, default `required`): whether a subscription token
+   * must name the user's org (`org_id`). `optional` accepts tokens without it: only safe when user
+   * ids are unique across orgs.
+   */
+  grantTokenOrg: "required" | "optional";
   /** Client publications (`publish`): rates and the client-event streams. */
   clientPublish: ClientPublishSettings;
   limits: LimitSettings;
@@ -195,6 +201,7 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
     corsOrigins: corsOrigins(env, production && role === "gateway"),
     namespaces: namespaces(env),
     authz: authz(env),
+    grantTokenOrg: oneOf(env, "GRANT_TOKEN_ORG", ["required", "optional"] as const) ?? "required",
     clientPublish: {
       ratePerSecond: int(env, "CLIENT_PUBLISH_RATE", { default: 20, min: 1, max: 100_000 }),
       burst: int(env, "CLIENT_PUBLISH_BURST", { default: 40, min: 1, max: 1_000_000 }),
@@ -352,7 +359,8 @@ function corsOrigins(env: Env, required: boolean): "*" | string[] {
 
 function authz(env: Env): AuthzSettings | undefined {
   const target = url(env, "AUTHZ_URL", ["http:", "https:"]);
-  const timeoutMs = int(env, "AUTHZ_TIMEOUT_MS", { default: 2_000, min: 10, max: 60_000 });
+  // Below REQUEST_TIMEOUT_MS (4 s): a request answered `unavailable` must not go on to succeed.
+  const timeoutMs = int(env, "AUTHZ_TIMEOUT_MS", { default: 2_000, min: 10, max: 3_500 });
   const cacheMs = int(env, "AUTHZ_CACHE_MS", { default: 30_000, min: 0, max: 86_400_000 });
   return target === undefined ? undefined : { url: target, timeoutMs, cacheMs };
 }

@@ -31,8 +31,11 @@ export interface ClientPublication {
 
 /** Where a durable client publication ended up. */
 export interface ClientDelivery {
-  /** False for an id already published on the topic within the dedupe window: nothing was delivered again. */
-  delivered: boolean;
+  /**
+   * `delivered`; `duplicate`: the sender published the id on the topic within the dedupe window
+   * (nothing delivered again); `conflict`: somebody else did, the id is not the sender's to use.
+   */
+  outcome: "delivered" | "duplicate" | "conflict";
   /** Its offset in the topic's history (the first publication's, for a duplicate; unknown for a duplicate on the memory engine). */
   offset?: number;
   epoch?: string;
@@ -53,6 +56,11 @@ export interface EventSink {
    * appends it to its bucket's client-event stream for backends, as one atomic step.
    */
   deliverClient(event: EventKey, publication: ClientPublication): Promise<ClientDelivery>;
+}
+
+/** The sender of a client publication as its dedupe claim keeps it: ids are not unique across orgs. */
+export function senderOf(envelope: Envelope): string {
+  return `${envelope.sender_org_id ?? envelope.org_id}\n${envelope.sender_id ?? ""}`;
 }
 
 /** How long an event id is remembered for deduplication (docs/protocol.md "Idempotency": 5 minutes). */

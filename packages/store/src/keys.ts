@@ -159,6 +159,20 @@ function queueBucketKeys(prefix: string, bucket: number): QueueBucketKeys {
 }
 
 /**
+ * The hash tag of a user's keys, `{<org>/<user>}`: one slot per (org, user). Identities may hold
+ * any printable character, so `/`, `%` and braces are percent-encoded: org `a/b` with user `c` and
+ * org `a` with user `b/c` are two users, and an identity cannot end the tag early. Ids without
+ * those characters (all of the usual ones) keep the key they always had.
+ */
+function userTag(orgId: string, userId: string): string {
+  return `{${escapeUserPart(orgId)}/${escapeUserPart(userId)}}`;
+}
+
+function escapeUserPart(id: string): string {
+  return /[/%{}]/.test(id) ? id.replace(/[/%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : id;
+}
+
+/**
  * The hash tag of a topic's keys: its room's own tag when it has one (a bucket's, `{chat-b7}`: the
  * adapter's channel for the room hashes to it too), else the room's channel, braced.
  */
@@ -222,7 +236,7 @@ export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
       return `${prefix}:ce:{${tag}}`;
     },
     clientEvents: (namespace, bucket) => `${prefix}:ce:{${streamTag(namespace, bucket)}}`,
-    publishRate: (orgId, userId) => `${prefix}:user:{${orgId}/${userId}}:rate`,
+    publishRate: (orgId, userId) => `${prefix}:user:${userTag(orgId, userId)}:rate`,
     presence: (room) => {
       const tag = topicTag(prefix, room);
       return {
@@ -240,8 +254,8 @@ export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
     presenceNodes: `${prefix}:pr-nodes`,
     ingestNodes: `${prefix}:ingest-nodes`,
     // The user's two keys share a hash tag: one slot, so one script can read both on Redis Cluster.
-    userConnections: (orgId, userId) => `${prefix}:user:{${orgId}/${userId}}:conn`,
-    revocation: (orgId, userId) => `${prefix}:user:{${orgId}/${userId}}:revoked`,
+    userConnections: (orgId, userId) => `${prefix}:user:${userTag(orgId, userId)}:conn`,
+    revocation: (orgId, userId) => `${prefix}:user:${userTag(orgId, userId)}:revoked`,
     control: `${prefix}:control`,
   };
 }

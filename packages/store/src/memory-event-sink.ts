@@ -1,7 +1,10 @@
 import type { Envelope } from "@hub/events";
-import type { EventSink } from "./event-sink.js";
+import { type EventSink, senderOf } from "./event-sink.js";
 import type { MemoryHistory } from "./memory-history.js";
 import type { RecentIds } from "./recent-ids.js";
+
+/** Client publication positions the memory sink remembers at most (as many as its dedupe ids). */
+const MAX_POSITIONS = 100_000;
 
 /**
  * Hands one topic's envelope to the local sockets (and whatever watches broadcasts). Throws when
@@ -21,6 +24,9 @@ export function memoryEventSink(
   history: MemoryHistory,
   broadcasted?: LocalBroadcast,
 ): EventSink {
+  // Who published each recent client publication id, and where it went: a duplicate is answered
+  // with its first position, an id somebody else used is a conflict.
+  const positions = new Map<string, { sender: string; offset: number; epoch: string }>();
   return {
     async deliver(event, outgoing) {
       const key = `${event.orgId}:${event.id}`;
@@ -46,7 +52,12 @@ export function memoryEventSink(
     async deliverClient(event, { room, clientEvent, envelope, history: policy }) {
       // Per topic, as on Redis: the same id on two topics is two publications.
       const key = `${room}\n${event.orgId}\n${event.id}`;
-      if (!recent.claim(key)) return { delivered: false };
+      const sender = senderOf(envelope);
+      if (!recent.claim(key)) {
+        const first = positions.get(key);
+        if (first?.sender !== sender) return { outcome: "conflict" };
+        return { outcome: "duplicate", offset: first.offset, epoch: first.epoch };
+      }
       let stamped: Envelope;
       try {
         stamped = history.append(room, policy, { clientEvent, envelope });
@@ -55,8 +66,16 @@ export function memoryEventSink(
         recent.release(key);
         throw error;
       }
+      const position = { sender, offset: stamped.offset as number, epoch: stamped.epoch as string };
+      positions.delete(key);
+      positions.set(key, position);
+      // Oldest first (insertion order); an entry outliving its claim in `recent` is never read.
+      for (const oldest of positions.keys()) {
+        if (positions.size <= MAX_POSITIONS) break;
+        positions.delete(oldest);
+      }
       broadcasted?.(room, clientEvent, stamped);
-      return { delivered: true, offset: stamped.offset as number, epoch: stamped.epoch as string };
+      return { outcome: "delivered", offset: position.offset, epoch: position.epoch };
     },
   };
 }

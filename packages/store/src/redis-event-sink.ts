@@ -1,5 +1,5 @@
 import { createBroadcastEncoder, type PubSubWire } from "./broadcast-encoder.js";
-import { DEDUPE_WINDOW_MS, type EventSink } from "./event-sink.js";
+import { DEDUPE_WINDOW_MS, type EventSink, senderOf } from "./event-sink.js";
 import { epochSalt } from "./history.js";
 import type { HubKeys } from "./keys.js";
 import { PUBLISH_OUTCOME, withHubCommands } from "./lua/scripts.js";
@@ -60,7 +60,7 @@ export function redisEventSink(redis: RedisClient, keys: HubKeys, options: Redis
       const [encoded] = encode([{ topic: room, clientEvent, envelope, history }]);
       if (encoded?.offsetAt === undefined) throw new Error("a client publication is encoded with its offset placeholder");
       const { stream, meta } = keys.history(room);
-      const [delivered, offset, epoch] = await client.hubPublishClient(
+      const answer = await client.hubPublishClient(
         keys.dedupe(room, event.orgId, event.id),
         stream,
         meta,
@@ -75,8 +75,11 @@ export function redisEventSink(redis: RedisClient, keys: HubKeys, options: Redis
         history.ttlMs,
         JSON.stringify(envelope),
         streamLength,
+        senderOf(envelope),
       );
-      return { delivered: delivered === 1, offset, epoch };
+      if (answer[0] === 2) return { outcome: "conflict" };
+      const [outcome, offset, epoch] = answer;
+      return { outcome: outcome === 1 ? "delivered" : "duplicate", offset, epoch };
     },
   };
 }

@@ -28,6 +28,12 @@ export interface GrantClaims {
 }
 
 const MAX_TOKEN_LENGTH = 8192;
+
+/**
+ * The audience of the bearer token the hub sends to AUTHZ_URL: refused as a service token, so
+ * whoever sees the request (the backend, its logs) cannot act as a service with it.
+ */
+export const AUTHZ_AUDIENCE = "hub-authz";
 const ASYMMETRIC_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
 
 /**
@@ -81,6 +87,11 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
     try {
       const { payload } = await jwtVerify(token, internalKey, { ...tolerance, algorithms: ["HS256"], requiredClaims: ["exp", "sub"] });
       checkLifetime(payload);
+      // The bearer token the hub sends to AUTHZ_URL is for that backend only: it never acts as a service here.
+      const audience = payload.aud;
+      if (audience === AUTHZ_AUDIENCE || (Array.isArray(audience) && audience.includes(AUTHZ_AUDIENCE))) {
+        throw invalid("a token for the authorization backend is not a service token");
+      }
       if (typeof payload.sub !== "string" || payload.sub === "") throw invalid("claim sub must name the service");
       return { kind: "service", service: payload.sub, exp: payload.exp as number };
     } catch (error) {
@@ -125,8 +136,10 @@ export function createTokenVerifier(settings: AuthSettings): TokenVerifier {
       const refused = error instanceof ProtocolError ? error : toProtocolError(error);
       throw refused.code === "forbidden" ? refused : forbidden(`subscription token refused: ${refused.message}`);
     }
-    const { sub, topic, org_id: org, pub } = payload;
-    if (typeof sub !== "string" || typeof topic !== "string") throw forbidden("subscription token has no sub or topic claim");
+    const { topic, org_id: org, pub } = payload;
+    // As in user tokens, an integer id (Rails) is its decimal string.
+    const sub = readIdentity(payload.sub);
+    if (sub === undefined || typeof topic !== "string") throw forbidden("subscription token has no sub or topic claim");
     const orgId = org === undefined ? undefined : readIdentity(org);
     if (org !== undefined && orgId === undefined) throw forbidden("subscription token's org_id claim is malformed");
     if (pub !== undefined && typeof pub !== "boolean") throw forbidden("subscription token's pub claim must be a boolean");

@@ -1,7 +1,8 @@
+import { createHash } from "node:crypto";
 import { ProtocolError, type UserPrincipal } from "@hub/events";
 import type { AuthzSettings } from "@hub/runtime";
 import { SignJWT } from "jose";
-import type { GrantClaims, TokenVerifier } from "./token-verifier.js";
+import { AUTHZ_AUDIENCE, type GrantClaims, type TokenVerifier } from "./token-verifier.js";
 
 /** What a grant is for. */
 export type GrantAction = "subscribe" | "publish";
@@ -15,7 +16,7 @@ export type AuthzOutcome = "allow" | "deny" | "unavailable" | "cached";
  * otherwise.
  */
 export interface TopicGrants {
-  /** Resolves when the user holds a grant for the action on the topic; throws `forbidden` or `unavailable`. */
+  /** Resolves when the user holds a grant for the action on the topic; throws `forbidden`, `unavailable` or `rate_limited`. */
   check(user: UserPrincipal, topic: string, action: GrantAction, token: string | undefined): Promise<void>;
 }
 
@@ -23,8 +24,14 @@ export interface TopicGrantsOptions {
   verifier: TokenVerifier;
   /** Undefined without `AUTHZ_URL`: only subscription tokens grant. */
   authz: AuthzSettings | undefined;
-  /** Signs the backend check's bearer token (`sub: "hub"`). */
+  /** Signs the backend check's bearer token (`sub: "hub"`, `aud: AUTHZ_AUDIENCE`). */
   internalSecret: string;
+  /**
+   * Whether a subscription token must name the user's org (`org_id`). User ids are only unique
+   * within an org: without it, a token for user `7` of one org would open the same conversation
+   * id in every org where a user `7` exists. @default true (`GRANT_TOKEN_ORG=required`)
+   */
+  requireOrg?: boolean;
   onCheck?(outcome: AuthzOutcome): void;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
@@ -32,23 +39,30 @@ export interface TopicGrantsOptions {
   now?: () => number;
 }
 
-/** Grants kept at most; past it, expired ones go, then the oldest. */
+/** Grants kept at most; past it, the oldest go. */
 const MAX_CACHED_GRANTS = 100_000;
 /** Verified subscription tokens kept at most (a client sends its token with every publication). */
-const MAX_CACHED_TOKENS = 10_000;
+const MAX_CACHED_TOKENS = 20_000;
 /** Backend checks in flight at most per gateway; past it a check is refused `unavailable` at once. */
 const MAX_CHECKS_IN_FLIGHT = 512;
+/** Backend checks in flight at most per user: one user cannot take the gateway's share. */
+const MAX_CHECKS_IN_FLIGHT_PER_USER = 16;
 /** How long the backend check's bearer token lives (one is reused until half of it is gone). */
 const SERVICE_TOKEN_TTL_S = 300;
 
 export function createTopicGrants(options: TopicGrantsOptions): TopicGrants {
   const { verifier, authz } = options;
+  const requireOrg = options.requireOrg ?? true;
   const now = options.now ?? Date.now;
   const doFetch = options.fetch ?? fetch;
-  const cache = new Map<string, number>();
-  // Verifying a JWT is most of a publication's CPU: a token's claims are kept until it expires.
+  // Both caches evict their oldest entry when full (a Map iterates in insertion order) and drop
+  // expired ones when read: no insertion ever scans them.
+  const grants = new Map<string, number>();
+  // Verifying a JWT is most of a publication's CPU: a token's claims are kept until it expires,
+  // under the token's digest (a token may be 8 KiB).
   const tokens = new Map<string, GrantClaims>();
   const inFlight = new Map<string, Promise<boolean>>();
+  const inFlightByUser = new Map<string, number>();
   const secret = new TextEncoder().encode(options.internalSecret);
   let bearer: { token: string; renewAt: number } | undefined;
 
@@ -58,6 +72,7 @@ export function createTopicGrants(options: TopicGrantsOptions): TopicGrants {
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: "HS256" })
       .setSubject("hub")
+      .setAudience(AUTHZ_AUDIENCE)
       .setIssuedAt(issuedAt)
       .setExpirationTime(issuedAt + SERVICE_TOKEN_TTL_S)
       .sign(secret);
@@ -93,51 +108,50 @@ export function createTopicGrants(options: TopicGrantsOptions): TopicGrants {
     return allow;
   }
 
-  function remember(key: string, until: number): void {
-    if (cache.size >= MAX_CACHED_GRANTS) {
-      const at = now();
-      for (const [k, expiry] of cache) if (expiry <= at) cache.delete(k);
-      evictOldest(cache, MAX_CACHED_GRANTS);
-    }
-    cache.set(key, until);
-  }
-
-  /** A subscription token's claims: verified once, then kept until `exp` (refusals are not kept). */
-  async function claimsOf(token: string): Promise<GrantClaims> {
-    const known = tokens.get(token);
-    if (known && known.exp * 1000 > now()) return known;
-    const claims = await verifier.verifyGrant(token);
-    if (tokens.size >= MAX_CACHED_TOKENS) {
-      const at = now();
-      for (const [k, c] of tokens) if (c.exp * 1000 <= at) tokens.delete(k);
-      evictOldest(tokens, MAX_CACHED_TOKENS);
-    }
-    tokens.set(token, claims);
-    return claims;
-  }
-
   async function backendCheck(settings: AuthzSettings, user: UserPrincipal, topic: string, action: GrantAction): Promise<void> {
-    const key = `${action}\n${user.orgId}\n${user.userId}\n${topic}`;
-    const cached = cache.get(key);
+    const userKey = `${user.orgId}\n${user.userId}`;
+    const key = `${action}\n${userKey}\n${topic}`;
+    const cached = grants.get(key);
     if (cached !== undefined) {
       if (cached > now()) {
         options.onCheck?.("cached");
         return;
       }
-      cache.delete(key);
+      grants.delete(key);
     }
     // Concurrent checks of the same grant share one request.
     let pending = inFlight.get(key);
     if (!pending) {
+      const mine = inFlightByUser.get(userKey) ?? 0;
+      if (mine >= MAX_CHECKS_IN_FLIGHT_PER_USER) {
+        throw new ProtocolError("rate_limited", "too many authorization checks of yours in flight; slow down", 100);
+      }
       if (inFlight.size >= MAX_CHECKS_IN_FLIGHT) {
         options.onCheck?.("unavailable");
         throw new ProtocolError("unavailable", "too many authorization checks in flight; try again");
       }
-      pending = ask(settings, user, topic, action).finally(() => inFlight.delete(key));
+      inFlightByUser.set(userKey, mine + 1);
+      pending = ask(settings, user, topic, action).finally(() => {
+        inFlight.delete(key);
+        const left = (inFlightByUser.get(userKey) ?? 1) - 1;
+        if (left > 0) inFlightByUser.set(userKey, left);
+        else inFlightByUser.delete(userKey);
+      });
       inFlight.set(key, pending);
     }
     if (!(await pending)) throw new ProtocolError("forbidden", `not allowed to ${action} on ${topic}`);
-    if (settings.cacheMs > 0) remember(key, now() + settings.cacheMs);
+    if (settings.cacheMs > 0) remember(grants, key, now() + settings.cacheMs, MAX_CACHED_GRANTS);
+  }
+
+  /** A subscription token's claims: verified once, then kept until `exp` (refusals are not kept). */
+  async function claimsOf(token: string): Promise<GrantClaims> {
+    const digest = createHash("sha256").update(token).digest("base64");
+    const known = tokens.get(digest);
+    if (known && known.exp * 1000 > now()) return known;
+    if (known) tokens.delete(digest);
+    const claims = await verifier.verifyGrant(token);
+    remember(tokens, digest, claims, MAX_CACHED_TOKENS);
+    return claims;
   }
 
   return {
@@ -145,6 +159,9 @@ export function createTopicGrants(options: TopicGrantsOptions): TopicGrants {
       if (token !== undefined) {
         const claims = await claimsOf(token);
         if (claims.sub !== user.userId) throw new ProtocolError("forbidden", "the subscription token was issued to another user");
+        if (claims.org_id === undefined && requireOrg) {
+          throw new ProtocolError("forbidden", "the subscription token must name the user's org (claim org_id)");
+        }
         if (claims.org_id !== undefined && claims.org_id !== user.orgId) {
           throw new ProtocolError("forbidden", "the subscription token was issued in another org");
         }
@@ -159,10 +176,12 @@ export function createTopicGrants(options: TopicGrantsOptions): TopicGrants {
   };
 }
 
-/** Deletes a map's oldest insertions (a Map iterates in insertion order) until it holds fewer than `max`. */
-function evictOldest(map: Map<string, unknown>, max: number): void {
-  for (const key of map.keys()) {
-    if (map.size < max) return;
-    map.delete(key);
+/** Sets an entry, first evicting the oldest insertions while the map is full. */
+function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.delete(key);
+  for (const oldest of map.keys()) {
+    if (map.size < max) break;
+    map.delete(oldest);
   }
+  map.set(key, value);
 }

@@ -34,16 +34,22 @@ export function gcra(tat: number | undefined, now: number, cost: number, { rateP
   return next <= limit ? { allowed: true as const, tat: next } : { allowed: false as const, retryAfterMs: Math.ceil(next - limit) };
 }
 
-/** Users whose allowance is full again are forgotten when the map grows past this. */
+/** Users whose allowance is full again are forgotten when the map grows past this, at most once a second. */
 const SWEEP_AT = 10_000;
+const SWEEP_EVERY_MS = 1_000;
 
 /** In process, for a hub of one node. */
 export function memoryPublishRate(settings: PublishRateSettings, now: () => number = Date.now): PublishRate {
   const tats = new Map<string, number>();
+  let sweptAt = Number.NEGATIVE_INFINITY;
   return {
     async take(orgId, userId, cost) {
       const at = now();
-      if (tats.size >= SWEEP_AT) for (const [user, tat] of tats) if (tat <= at) tats.delete(user);
+      // A sweep is one pass over the map: never more often than once a second, however many users are active.
+      if (tats.size >= SWEEP_AT && at - sweptAt >= SWEEP_EVERY_MS) {
+        sweptAt = at;
+        for (const [user, tat] of tats) if (tat <= at) tats.delete(user);
+      }
       const key = `${orgId}\n${userId}`;
       const step = gcra(tats.get(key), at, cost, settings);
       if (!step.allowed) return step;

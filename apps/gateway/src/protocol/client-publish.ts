@@ -77,15 +77,19 @@ export async function publish(socket: HubSocket, request: RequestOf<"publish">, 
     if (principal.kind !== "user") {
       throw new ProtocolError("forbidden", "client publications are made by users; services publish with the emitter or the HTTP API");
     }
-    checkData(request.data, spec);
+    // Cheap checks first; the schema runs once the user is known to be allowed there. Nothing
+    // refused is charged to the user's rate.
+    checkShape(request.data, spec);
     context.registry.authorize(principal, parsed, "publish");
     // The rate and a durable publication's step are in Redis: refuse at once rather than wait for it.
     if (!context.available()) throw new ProtocolError("unavailable", "Redis is unreachable; publish again with the same id");
+    if (context.registry.needsGrant(principal, parsed)) await context.grants.check(principal, parsed.topic, "publish", request.token);
+    const issues = spec.issues(request.data);
+    if (issues.length > 0) throw new ProtocolError("invalid_event", `${spec.name}: ${issues.join("; ")}`);
     const decision = await context.rate.take(principal.orgId, principal.userId, PUBLICATION_COST[spec.kind]);
     if (!decision.allowed) {
       throw new ProtocolError("rate_limited", `too many publications; retry in ${decision.retryAfterMs} ms`, decision.retryAfterMs);
     }
-    if (context.registry.needsGrant(principal, parsed)) await context.grants.check(principal, parsed.topic, "publish", request.token);
 
     const id = request.id ?? uuidv7();
     const room = roomFor(principal, parsed, undefined);
@@ -111,12 +115,15 @@ export async function publish(socket: HubSocket, request: RequestOf<"publish">, 
       { orgId: principal.orgId, id },
       { room, clientEvent: spec.deliverAs, envelope, history },
     );
-    context.onPublication(namespace.name, spec.kind, result.delivered ? "delivered" : "duplicate");
+    if (result.outcome === "conflict") {
+      throw new ProtocolError("id_conflict", `id ${id} was used on ${parsed.topic} by another sender within 5 minutes; use a fresh one`);
+    }
+    context.onPublication(namespace.name, spec.kind, result.outcome);
     return {
       ok: true,
       id,
       ...(result.offset === undefined ? {} : { offset: result.offset, epoch: result.epoch as string }),
-      ...(result.delivered ? {} : { duplicate: true }),
+      ...(result.outcome === "duplicate" ? { duplicate: true } : {}),
     };
   } catch (error) {
     if (error instanceof ProtocolError) context.onPublication(namespace.name, spec.kind, error.code);
@@ -124,14 +131,12 @@ export async function publish(socket: HubSocket, request: RequestOf<"publish">, 
   }
 }
 
-/** `data` is a JSON object within the event's size and nesting, fitting its schema. */
-function checkData(data: unknown, spec: ResolvedClientEvent): void {
+/** `data` is a JSON object within the event's size and nesting (its schema is checked later). */
+function checkShape(data: unknown, spec: ResolvedClientEvent): void {
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
     throw new ProtocolError("invalid_event", `${spec.name}: data must be an object`);
   }
   const breach = checkJsonLimits(data, { maxBytes: spec.maxBytes, maxDepth: MAX_DATA_DEPTH });
   if (breach === "size") throw new ProtocolError("payload_too_large", `${spec.name}: data is larger than ${spec.maxBytes} bytes of JSON`);
   if (breach === "depth") throw new ProtocolError("invalid_event", `${spec.name}: data is nested deeper than ${MAX_DATA_DEPTH} levels`);
-  const issues = spec.issues(data);
-  if (issues.length > 0) throw new ProtocolError("invalid_event", `${spec.name}: ${issues.join("; ")}`);
 }

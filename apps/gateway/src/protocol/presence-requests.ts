@@ -64,7 +64,12 @@ export function trackPresence({ presence, registry, logger }: PresenceTrackingOp
       if (!parsed.namespace.presence) {
         throw new ProtocolError("bad_request", `namespace "${parsed.namespace.name}" does not track presence`);
       }
-      return { ok: true, topic: parsed.topic, users: await presence.list(roomFor(socket.data.principal, parsed, org_id)) };
+      const room = roomFor(socket.data.principal, parsed, org_id);
+      // Who is in a conversation is the conversation's: a user asks only about one they are subscribed to (with its grant).
+      if (registry.needsGrant(socket.data.principal, parsed) && !socket.rooms.has(room)) {
+        throw new ProtocolError("forbidden", `subscribe to ${parsed.topic} (with its grant) to see who is there`);
+      }
+      return { ok: true, topic: parsed.topic, users: await presence.list(room) };
     },
     watch(socket) {
       present.set(socket, new Map());

@@ -19,20 +19,27 @@
   ARGV[8]  history TTL, ms
   ARGV[9]  the envelope as JSON, without offset and epoch (the stream entry's `e`)
   ARGV[10] the client-event stream's length at most (approximate trim)
+  ARGV[11] the sender, `{org}\n{user}`
 
-  Returns {1, offset, epoch} when delivered; {0, offset, epoch} when the id was published on the
-  topic within the window (the first publication's position; nothing is published again).
+  The dedupe key keeps `{offset}:{epoch}:{sender}`. Returns {1, offset, epoch} when delivered;
+  {0, offset, epoch} when the sender published the id on the topic within the window (the first
+  publication's position; nothing is published again); {2} when somebody else did (or a producer:
+  its value is "1"), so the id is not this sender's to use.
 ]]
 local seen = redis.call("GET", KEYS[1])
 if seen then
-  local colon = string.find(seen, ":", 1, true)
-  return {0, tonumber(string.sub(seen, 1, colon - 1)), string.sub(seen, colon + 1)}
+  local first = string.find(seen, ":", 1, true)
+  local second = first and string.find(seen, ":", first + 1, true)
+  if not second or string.sub(seen, second + 1) ~= ARGV[11] then
+    return {2}
+  end
+  return {0, tonumber(string.sub(seen, 1, first - 1)), string.sub(seen, first + 1, second - 1)}
 end
 
 --@include "appendHistory"
 --@include "publishTo"
 local message, offset, epoch = appendHistory(KEYS[2], KEYS[3], ARGV[5], tonumber(ARGV[6]), ARGV[2], ARGV[7], tonumber(ARGV[8]))
-redis.call("SET", KEYS[1], offset .. ":" .. epoch, "PX", ARGV[1])
+redis.call("SET", KEYS[1], offset .. ":" .. epoch .. ":" .. ARGV[11], "PX", ARGV[1])
 publishTo(ARGV[3], ARGV[4], message)
 redis.call("XADD", KEYS[4], "MAXLEN", "~", ARGV[10], "*", "e", ARGV[9], "o", offset, "p", epoch)
 return {1, offset, epoch}

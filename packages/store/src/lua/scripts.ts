@@ -38,7 +38,8 @@ export interface HubCommands {
     historyTtlMs: number,
     envelope: string,
     streamLength: number,
-  ): Promise<[delivered: 0 | 1, offset: number, epoch: string]>;
+    sender: string,
+  ): Promise<[outcome: 0 | 1, offset: number, epoch: string] | [outcome: 2]>;
   /** The Buffer variant ioredis defines for every script: broadcasts are binary. */
   hubReadHistoryBuffer(
     stream: string,
