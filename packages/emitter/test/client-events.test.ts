@@ -45,7 +45,7 @@ async function joinChat(gateways: readonly GatewayProcess[], topic: string) {
     ["u1", "u2"].map(async (sub, i) => {
       const gateway = gateways[i % gateways.length] as GatewayProcess;
       const socket = await connectClient(gateway.url, await userToken({ sub, org_id: ORG }));
-      const token = await subscriptionToken({ sub, topic, pub: true });
+      const token = await subscriptionToken({ sub, topic, org_id: ORG, pub: true });
       expect(await request(socket, "subscribe", { topic, token })).toMatchObject({ ok: true });
       return { sub, socket, token };
     }),

@@ -88,7 +88,7 @@ async function openUser(a: ChatAssignment, index: number): Promise<User> {
   const sub = `u${index}`;
   const hub = a.dialect === "hub";
   const token = hub ? await userToken({ sub, org_id: a.org }, { expiresIn: TOKEN_LIFETIME_S }) : undefined;
-  const grant = hub ? await subscriptionToken({ sub, topic, pub: true }, { expiresIn: TOKEN_LIFETIME_S }) : undefined;
+  const grant = hub ? await subscriptionToken({ sub, topic, org_id: a.org, pub: true }, { expiresIn: TOKEN_LIFETIME_S }) : undefined;
   const subscribe = `42${SUBSCRIBE_ACK}${JSON.stringify(["subscribe", grant ? { topic, token: grant } : { topic }])}`;
   const ws = new WebSocket(url, { perMessageDeflate: false });
   const user: User = { index, ws, topic, grant };
