@@ -4,10 +4,7 @@ import {
   connectClient,
   type GatewayProcess,
   type HubClient,
-  type RedisServer,
   request,
-  startGateway,
-  startRedis,
   subscriptionToken,
   until,
   userToken,
@@ -15,37 +12,39 @@ import {
 import type { PublishOk } from "@hub/events";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { metricSum } from "./gateway-metrics.js";
+import { clusterHub, type HubFixture, redisHub } from "./hub-fixture.js";
 
 type Reply = PublishOk | { ok: false; error: { code: string; message: string; retry_after_ms?: number } };
 
-describe("client publication limits, three gateways on one Redis", () => {
-  let redis: RedisServer;
+/** A user's socket on one gateway, subscribed to the conversation, with its publishing grant. */
+async function member(sub: string, topic: string, gateway: GatewayProcess) {
+  const socket = await connectClient(gateway.url, await userToken({ sub, org_id: "o1" }));
+  const token = await subscriptionToken({ sub, topic, org_id: "o1", pub: true });
+  expect(await request(socket, "subscribe", { topic, token })).toMatchObject({ ok: true });
+  return { socket, token };
+}
+
+const publish = (socket: HubClient, topic: string, token: string, event: string, data: unknown) =>
+  request<Reply>(socket, "publish", { topic, event, data, token });
+
+const LIMITS = { CLIENT_PUBLISH_RATE: "2", CLIENT_PUBLISH_BURST: "10" };
+
+// The rate is one script on the user's slot: the same on a Redis Cluster as on one Redis.
+describe.each([
+  ["one Redis", () => redisHub(3, LIMITS)],
+  ["a Redis Cluster", () => clusterHub(3, LIMITS)],
+])("client publication limits, three gateways on %s", (where, start) => {
+  let hub: HubFixture;
   let gateways: GatewayProcess[];
 
   beforeAll(async () => {
-    redis = await startRedis();
-    gateways = await Promise.all(
-      [1, 2, 3].map((i) =>
-        startGateway({ REDIS_URL: redis.url, HUB_NODE_ID: `gw-${i}`, CLIENT_PUBLISH_RATE: "2", CLIENT_PUBLISH_BURST: "10" }),
-      ),
-    );
+    hub = await start();
+    gateways = hub.gateways;
   });
   afterAll(async () => {
-    await Promise.all((gateways ?? []).map((g) => g.stop()));
-    await redis?.stop();
+    await hub?.close();
   });
   afterEach(() => closeAllClients());
-
-  /** A user's socket on one gateway, subscribed to the conversation, with its publishing grant. */
-  async function member(sub: string, topic: string, gateway: GatewayProcess) {
-    const socket = await connectClient(gateway.url, await userToken({ sub, org_id: "o1" }));
-    const token = await subscriptionToken({ sub, topic, org_id: "o1", pub: true });
-    expect(await request(socket, "subscribe", { topic, token })).toMatchObject({ ok: true });
-    return { socket, token };
-  }
-
-  const publish = (socket: HubClient, topic: string, token: string, event: string, data: unknown) =>
-    request<Reply>(socket, "publish", { topic, event, data, token });
 
   it("holds one user to CLIENT_PUBLISH_RATE and its burst across every gateway, with a retry hint, and nobody else", async () => {
     const topic = "chat:rate";
@@ -109,6 +108,20 @@ describe("client publication limits, three gateways on one Redis", () => {
     expect(accepted).toBeGreaterThanOrEqual(100);
     expect(accepted).toBeLessThanOrEqual(100 + Math.ceil(20 * elapsedS) + 1);
   });
+});
+
+describe("garbage publications, three gateways on one Redis", () => {
+  let hub: HubFixture;
+  let gateways: GatewayProcess[];
+
+  beforeAll(async () => {
+    hub = await redisHub(3, LIMITS);
+    gateways = hub.gateways;
+  });
+  afterAll(async () => {
+    await hub?.close();
+  });
+  afterEach(() => closeAllClients());
 
   it("answers 10,000 garbage publications from one socket each with its code, counts them, and delivers everybody else's messages", async () => {
     const topic = "chat:garbage";
