@@ -33,7 +33,7 @@ const LIMITS = { CLIENT_PUBLISH_RATE: "2", CLIENT_PUBLISH_BURST: "10" };
 describe.each([
   ["one Redis", () => redisHub(3, LIMITS)],
   ["a Redis Cluster", () => clusterHub(3, LIMITS)],
-])("client publication limits, three gateways on %s", (where, start) => {
+])("client publication limits, three gateways on %s", (_where, start) => {
   let hub: HubFixture;
   let gateways: GatewayProcess[];
 
