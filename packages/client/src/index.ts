@@ -1,7 +1,16 @@
-export type { Envelope, PresenceMember, ProtocolErrorCode, ServerToClientEvents, StreamPosition } from "@hub/events";
+export type {
+  ChatEvents,
+  Envelope,
+  PresenceMember,
+  ProtocolErrorCode,
+  PublishOk,
+  ServerToClientEvents,
+  StreamPosition,
+} from "@hub/events";
 export { connectHub } from "./connect-hub.js";
 export type { HubErrorCode } from "./hub-error.js";
 export { HubError } from "./hub-error.js";
+export type { TypingIndicator, TypingOptions } from "./typing-indicator.js";
 export type {
   ClientEventName,
   ConnectHubOptions,
@@ -12,6 +21,8 @@ export type {
   HubCredentials,
   HubEventArgs,
   HubOptions,
+  PublishOptions,
   SubscribedInfo,
   SubscribeHandlers,
+  SubscriptionToken,
 } from "./types.js";
