@@ -1,12 +1,12 @@
 import type { AckRequest, PresenceMember, PublishOk } from "@hub/events";
 import { io } from "socket.io-client";
 import { HubError, isTransient } from "./hub-error.js";
-import { type HubSocket, type PayloadOf, type ReplyOf, type RequestName, request } from "./request.js";
 import { Publications } from "./publications.js";
+import { type HubSocket, type PayloadOf, type ReplyOf, type RequestName, request } from "./request.js";
 import { refreshDelay, tokenExpiry } from "./token-expiry.js";
 import { TopicSubscriptions } from "./topic-subscriptions.js";
-import { ThrottledTyping, type TypingIndicator, type TypingOptions } from "./typing-indicator.js";
 import type { ConnectHubOptions, GetToken, Hub, HubConnectionEvents, PublishOptions, SubscribeHandlers } from "./types.js";
+import { ThrottledTyping, type TypingIndicator, type TypingOptions } from "./typing-indicator.js";
 
 type Listener = (...args: never[]) => void;
 type Timer = ReturnType<typeof setTimeout>;

@@ -43,7 +43,8 @@ export class HubError extends Error {
     >;
     const text = typeof message === "string" ? message : "request failed";
     if (typeof code !== "string" || !PROTOCOL_CODES.has(code)) return new HubError("internal", text);
-    const retryAfterMs = typeof retry_after_ms === "number" && Number.isFinite(retry_after_ms) && retry_after_ms >= 0 ? retry_after_ms : undefined;
+    const retryAfterMs =
+      typeof retry_after_ms === "number" && Number.isFinite(retry_after_ms) && retry_after_ms >= 0 ? retry_after_ms : undefined;
     return new HubError(code as ProtocolErrorCode, text, retryAfterMs === undefined ? undefined : { retryAfterMs });
   }
 

@@ -10,7 +10,6 @@ export type {
 export { connectHub } from "./connect-hub.js";
 export type { HubErrorCode } from "./hub-error.js";
 export { HubError } from "./hub-error.js";
-export type { TypingIndicator, TypingOptions } from "./typing-indicator.js";
 export type {
   ClientEventName,
   ConnectHubOptions,
@@ -26,3 +25,4 @@ export type {
   SubscribeHandlers,
   SubscriptionToken,
 } from "./types.js";
+export type { TypingIndicator, TypingOptions } from "./typing-indicator.js";

@@ -111,7 +111,10 @@ describe("Publications", () => {
 
   it("gives up with timeout at the deadline: offline all along, or failing all along", async () => {
     transport.up = false;
-    const offline = expect(publications.publish(message)).rejects.toMatchObject({ code: "timeout", message: expect.stringContaining("not connected") });
+    const offline = expect(publications.publish(message)).rejects.toMatchObject({
+      code: "timeout",
+      message: expect.stringContaining("not connected"),
+    });
     await vi.advanceTimersByTimeAsync(30_000);
     await offline;
 
@@ -146,7 +149,9 @@ describe("Publications", () => {
     await vi.advanceTimersByTimeAsync(10_000);
     expect(transport.sent).toHaveLength(1);
     transport.up = false;
-    await expect(publications.sendOnce({ topic: "chat:c1", event: "typing:start", data: {} })).rejects.toMatchObject({ code: "unavailable" });
+    await expect(publications.sendOnce({ topic: "chat:c1", event: "typing:start", data: {} })).rejects.toMatchObject({
+      code: "unavailable",
+    });
     expect(transport.sent).toHaveLength(1);
   });
 });

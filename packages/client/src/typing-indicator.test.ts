@@ -10,7 +10,12 @@ describe("ThrottledTyping", () => {
     vi.useFakeTimers();
     sent = [];
     closed = 0;
-    typing = new ThrottledTyping({ throttleMs: 3_000, idleMs: 5_000, send: (event) => void sent.push(event), onClose: () => void closed++ });
+    typing = new ThrottledTyping({
+      throttleMs: 3_000,
+      idleMs: 5_000,
+      send: (event) => void sent.push(event),
+      onClose: () => void closed++,
+    });
   });
 
   afterEach(() => {
