@@ -140,7 +140,7 @@ class HubConnection implements Hub {
 
   async publish(topic: string, event: string, data: Record<string, unknown>, options: PublishOptions = {}): Promise<PublishOk> {
     if (this.#closed) throw new HubError("closed", "the hub is closed");
-    const token = options.token ?? (await this.#subscriptions.token(topic));
+    const token = options.token ?? (await this.#topicToken(topic));
     return this.#publications.publish({
       topic,
       event,
@@ -157,7 +157,7 @@ class HubConnection implements Hub {
       throttleMs: options.throttleMs ?? 3_000,
       idleMs: options.idleMs ?? 5_000,
       send: (event) => {
-        Promise.resolve(options.token ?? this.#subscriptions.token(topic))
+        Promise.resolve(options.token ?? this.#topicToken(topic))
           .then((token) => this.#publications.sendOnce({ topic, event, data: {}, ...(token === undefined ? {} : { token }) }))
           .catch(onError);
       },
@@ -199,6 +199,16 @@ class HubConnection implements Hub {
     this.#socket.io.off("reconnect_failed", this.#onReconnectFailed);
     this.#settleWaiters(new HubError("closed", "the hub was closed"));
     this.#listeners.clear();
+  }
+
+  /** The token a topic was subscribed with, for its publications (a token source is asked each time). */
+  async #topicToken(topic: string): Promise<string | undefined> {
+    try {
+      return await this.#subscriptions.token(topic);
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new HubError("unavailable", `the subscription token source of ${topic} failed: ${why}`, { cause: error });
+    }
   }
 
   #request<E extends RequestName>(event: E, payload: PayloadOf<E>): Promise<ReplyOf<E>> {

@@ -140,6 +140,15 @@ describe("Publications", () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it("close() during an attempt rejects with closed, not with the attempt's failure", async () => {
+    const done = expect(publications.publish(message)).rejects.toMatchObject({ code: "closed" });
+    await vi.advanceTimersByTimeAsync(0);
+    publications.close();
+    await transport.answer(new HubError("timeout", "the connection was lost before the answer"));
+    await done;
+    expect(transport.sent).toHaveLength(1);
+  });
+
   it("sendOnce: one attempt, nothing while disconnected", async () => {
     const sent = expect(publications.sendOnce({ topic: "chat:c1", event: "typing:start", data: {} })).rejects.toMatchObject({
       code: "unavailable",

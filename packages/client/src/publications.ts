@@ -64,7 +64,8 @@ export class Publications {
         return await this.#transport.send(request, Math.max(1, Math.min(this.#attemptTimeoutMs, deadline - Date.now())));
       } catch (error) {
         last = error instanceof HubError ? error : new HubError("internal", String(error), { cause: error });
-        if (this.#closed || !isTransient(last.code)) throw last;
+        if (this.#closed) throw new HubError("closed", "the hub was closed before the publication was acknowledged", { cause: last });
+        if (!isTransient(last.code)) throw last;
       }
       const delay = last.code === "rate_limited" && last.retryAfterMs !== undefined ? last.retryAfterMs : this.#retryDelay(attempt);
       if (Date.now() + delay >= deadline) throw this.#expired(last);

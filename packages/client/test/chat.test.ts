@@ -203,6 +203,18 @@ describe("chat through @hub/client", () => {
     indicator.close();
   });
 
+  it("closing the hub rejects a publication still waiting for the connection with closed", async () => {
+    const conversation = nextConversation();
+    const alice = await join("lee", url1(), conversation);
+    const down = nextHubEvent(alice.hub, "disconnect");
+    await gateway1.stop();
+    await down;
+    const waiting = alice.hub.publish(conversation, "message:send", { text: "never sent" });
+    alice.hub.close();
+    await expect(waiting).rejects.toMatchObject({ name: "HubError", code: "closed" });
+    gateway1 = await startNode1();
+  });
+
   it("refusals reject at once with the contract's code: unknown_event, invalid_event, forbidden", async () => {
     const conversation = nextConversation();
     const alice = await join("kim", url1(), conversation);
