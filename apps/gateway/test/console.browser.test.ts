@@ -243,6 +243,8 @@ describe("web console in a browser", () => {
       await page.locator('#queue-topic[data-state="live"]').waitFor();
       await emitter.inhouse.open({ org_id: org, queue_id: "evening", capacity: 2 });
       await page.locator("#queue-id").fill("evening");
+      // The worker applies the open asynchronously; a join before that is refused with not_found.
+      await page.locator('#queue-view[data-status="open"]').waitFor();
       await page.getByRole("button", { name: "Join" }).click();
       const me = page.locator('#queue-players li[data-user="ada"]');
       await me.waitFor();
