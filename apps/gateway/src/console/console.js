@@ -1,6 +1,7 @@
 // The hub's web console: sign in with a token, follow topics live, watch presence, chat in a
-// conversation, drive an inhouse queue. It runs on the @hub/client browser bundle (global HubClient), which resubscribes every topic
-// from its last offset after a reconnect, so the lists below neither miss nor repeat events.
+// conversation, drive an inhouse queue. It runs on the @hub/client browser bundle (global
+// HubClient), which resubscribes every topic from its last offset after a reconnect, so the lists
+// below neither miss nor repeat events, and retries a chat message with the same id until acknowledged.
 // Everything that comes from the hub or the token is rendered as text (textContent, attributes):
 // nothing is ever parsed as markup.
 
