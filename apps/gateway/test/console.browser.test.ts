@@ -12,6 +12,7 @@ import {
   startGateway,
   startRedis,
   startWorker,
+  subscriptionToken,
   userToken,
 } from "@hub/devkit";
 import { createHubEmitter, type HubEmitter } from "@hub/emitter";
@@ -183,6 +184,57 @@ describe("web console in a browser", () => {
     }
   });
 
+  it("chat between two tabs as two users: each sees the other's message, and one sees the other typing", { timeout: 60_000 }, async () => {
+    const org = `console-chat-${Date.now().toString(36)}`;
+    const topic = `chat:${org}`;
+    const tabs = await Promise.all(
+      ["ada", "bob"].map(async (user) => {
+        const opened = await openConsole(await userToken({ sub: user, org_id: org }));
+        await opened.page.locator("#chat-topic").fill(topic);
+        await opened.page.locator("#chat-token").fill(await subscriptionToken({ sub: user, topic, pub: true }));
+        await opened.page.getByRole("button", { name: "Open conversation" }).click();
+        await opened.page.locator('#chat-status[data-state="live"]').waitFor();
+        return opened;
+      }),
+    );
+    const [ada, bob] = tabs as [ConsolePage, ConsolePage];
+    const shown = (page: Page) =>
+      page
+        .locator("#chat-messages li.message")
+        .evaluateAll((items) =>
+          items.map((item) => `${item.querySelector(".sender")?.textContent}: ${item.querySelector(".text")?.textContent}`),
+        );
+    try {
+      // Ada types: Bob's page says so (typing:start), Ada's own does not.
+      await ada.page.locator("#chat-text").pressSequentially("hello bob");
+      await bob.page.locator('#chat-typing[data-users="ada"]').waitFor();
+      expect(await bob.page.locator("#chat-typing").textContent()).toBe("ada is typing…");
+      expect(await ada.page.locator("#chat-typing").textContent()).toBe("");
+
+      await ada.page.getByRole("button", { name: "Send" }).click();
+      await bob.page.locator('#chat-messages li.message[data-sender="ada"]').waitFor();
+      // Sending stops the indicator (typing:stop, and the message itself).
+      await bob.page.locator('#chat-typing[data-users=""]').waitFor();
+
+      await bob.page.locator("#chat-text").fill("hi ada");
+      await bob.page.locator("#chat-text").press("Enter");
+      for (const { page } of tabs) {
+        await page.locator('#chat-messages li.message[data-sender="bob"]').waitFor();
+        expect(await shown(page)).toEqual(["ada: hello bob", "bob: hi ada"]);
+      }
+      // Both pages show the hub's ids and offsets: one message each, the same ones.
+      const ids = (page: Page) =>
+        page.locator("#chat-messages li.message").evaluateAll((items) => items.map((i) => i.getAttribute("data-offset")));
+      expect(await ids(ada.page)).toEqual(["1", "2"]);
+      expect(await ids(bob.page)).toEqual(["1", "2"]);
+      await mkdir(join(REPO_ROOT, "test-results"), { recursive: true });
+      await bob.page.screenshot({ path: join(REPO_ROOT, "test-results", "console.chat.browser.png"), fullPage: true });
+      expect([...ada.problems, ...bob.problems]).toEqual([]);
+    } finally {
+      await Promise.all(tabs.map((tab) => tab.context.close()));
+    }
+  });
+
   it("drives an inhouse queue: join, the check-in countdown from the queue's deadline, check in", { timeout: 60_000 }, async () => {
     const org = `console-q-${Date.now().toString(36)}`;
     const worker: HubProcess = await startWorker({ REDIS_URL: redis.url, HUB_NODE_ID: "console-browser-worker" });
@@ -191,6 +243,8 @@ describe("web console in a browser", () => {
       await page.locator('#queue-topic[data-state="live"]').waitFor();
       await emitter.inhouse.open({ org_id: org, queue_id: "evening", capacity: 2 });
       await page.locator("#queue-id").fill("evening");
+      // The worker applies the open asynchronously; a join before that is refused with not_found.
+      await page.locator('#queue-view[data-status="open"]').waitFor();
       await page.getByRole("button", { name: "Join" }).click();
       const me = page.locator('#queue-players li[data-user="ada"]');
       await me.waitFor();

@@ -10,7 +10,16 @@ const entry = `${root}src/index.ts`;
 const common = { entryPoints: [entry], bundle: true, sourcemap: true, target: "es2022", logLevel: "warning" };
 
 await Promise.all([
-  build({ ...common, format: "esm", platform: "neutral", external: ["socket.io-client"], outfile: `${root}dist/esm/index.js` }),
+  // "neutral" reads no package's main field: @hub/events' dependencies (ajv) must still resolve, though
+  // nothing of them is bundled (@hub/events is side-effect free, and the SDK uses none of its schema code).
+  build({
+    ...common,
+    format: "esm",
+    platform: "neutral",
+    mainFields: ["module", "main"],
+    external: ["socket.io-client"],
+    outfile: `${root}dist/esm/index.js`,
+  }),
   build({ ...common, format: "cjs", platform: "node", external: ["socket.io-client"], outfile: `${root}dist/cjs/index.js` }),
   build({
     ...common,

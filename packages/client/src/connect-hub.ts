@@ -1,10 +1,12 @@
-import type { AckRequest, PresenceMember } from "@hub/events";
+import type { AckRequest, PresenceMember, PublishOk } from "@hub/events";
 import { io } from "socket.io-client";
 import { HubError, isTransient } from "./hub-error.js";
+import { Publications } from "./publications.js";
 import { type HubSocket, type PayloadOf, type ReplyOf, type RequestName, request } from "./request.js";
 import { refreshDelay, tokenExpiry } from "./token-expiry.js";
 import { TopicSubscriptions } from "./topic-subscriptions.js";
-import type { ConnectHubOptions, GetToken, Hub, HubConnectionEvents, SubscribeHandlers } from "./types.js";
+import type { ConnectHubOptions, GetToken, Hub, HubConnectionEvents, PublishOptions, SubscribeHandlers } from "./types.js";
+import { ThrottledTyping, type TypingIndicator, type TypingOptions } from "./typing-indicator.js";
 
 type Listener = (...args: never[]) => void;
 type Timer = ReturnType<typeof setTimeout>;
@@ -22,6 +24,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  *   onEvent: (event, envelope) => console.log(event, envelope.data),
  *   onRecoveryFailed: () => reloadFromBackend(),
  * });
+ * // A conversation: subscribe with the grant your backend gave, then publish and show who types.
+ * hub.subscribe("chat:c1", { token: chatToken, onEvent: (event, e) => event === "message:new" && show(e.sender_id, e.data.text) });
+ * const typing = hub.typing("chat:c1");
+ * input.oninput = () => typing.start();
+ * await hub.publish("chat:c1", "message:send", { text: "hi" });
  */
 export function connectHub(options: ConnectHubOptions): Hub {
   return new HubConnection(options);
@@ -36,6 +43,8 @@ class HubConnection implements Hub {
   readonly #refreshLeadMs: number;
   readonly #reconnectDelay: { base: number; max: number };
   readonly #subscriptions: TopicSubscriptions;
+  readonly #publications: Publications;
+  readonly #typing = new Set<ThrottledTyping>();
   readonly #listeners = new Map<keyof HubConnectionEvents, Set<Listener>>();
   #waiters: Array<{ resolve(): void; reject(error: HubError): void }> = [];
   #closed = false;
@@ -83,6 +92,16 @@ class HubConnection implements Hub {
       },
     });
 
+    this.#publications = new Publications({
+      timeoutMs: options.publishTimeoutMs ?? 30_000,
+      attemptTimeoutMs: this.#timeoutMs,
+      transport: {
+        connected: () => this.#socket.connected,
+        send: (req, timeoutMs) =>
+          this.#closed ? Promise.reject(new HubError("closed", "the hub is closed")) : request(this.#socket, "publish", req, timeoutMs),
+      },
+    });
+
     // The callback form runs on every handshake, so each reconnect presents a fresh token.
     this.#socket = io(url, { forceNew: true, ...socketOptions, auth: (cb) => this.#authenticate(cb) });
     this.#socket.on("connect", () => this.#onConnect());
@@ -119,6 +138,35 @@ class HubConnection implements Hub {
     return this.#sendAck(topic, offset, epoch ?? this.#subscriptions.position(topic)?.epoch);
   }
 
+  async publish(topic: string, event: string, data: Record<string, unknown>, options: PublishOptions = {}): Promise<PublishOk> {
+    if (this.#closed) throw new HubError("closed", "the hub is closed");
+    const token = options.token ?? (await this.#topicToken(topic));
+    return this.#publications.publish({
+      topic,
+      event,
+      data,
+      ...(options.id === undefined ? {} : { id: options.id }),
+      ...(token === undefined ? {} : { token }),
+    });
+  }
+
+  typing(topic: string, options: TypingOptions = {}): TypingIndicator {
+    if (this.#closed) throw new HubError("closed", "the hub is closed");
+    const onError = options.onError ?? (() => {});
+    const indicator = new ThrottledTyping({
+      throttleMs: options.throttleMs ?? 3_000,
+      idleMs: options.idleMs ?? 5_000,
+      send: (event) => {
+        Promise.resolve(options.token ?? this.#topicToken(topic))
+          .then((token) => this.#publications.sendOnce({ topic, event, data: {}, ...(token === undefined ? {} : { token }) }))
+          .catch(onError);
+      },
+      onClose: () => this.#typing.delete(indicator),
+    });
+    this.#typing.add(indicator);
+    return indicator;
+  }
+
   async presence(topic: string): Promise<PresenceMember[]> {
     return (await this.#request("presence", { topic })).users;
   }
@@ -138,6 +186,9 @@ class HubConnection implements Hub {
     // Pending automatic acks go out before the socket closes.
     this.#subscriptions.close();
     this.#closed = true;
+    for (const indicator of this.#typing) indicator.abandon();
+    this.#typing.clear();
+    this.#publications.close();
     clearTimeout(this.#refreshTimer);
     clearTimeout(this.#reconnectTimer);
     this.#refreshTimer = undefined;
@@ -148,6 +199,16 @@ class HubConnection implements Hub {
     this.#socket.io.off("reconnect_failed", this.#onReconnectFailed);
     this.#settleWaiters(new HubError("closed", "the hub was closed"));
     this.#listeners.clear();
+  }
+
+  /** The token a topic was subscribed with, for its publications (a token source is asked each time). */
+  async #topicToken(topic: string): Promise<string | undefined> {
+    try {
+      return await this.#subscriptions.token(topic);
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new HubError("unavailable", `the subscription token source of ${topic} failed: ${why}`, { cause: error });
+    }
   }
 
   #request<E extends RequestName>(event: E, payload: PayloadOf<E>): Promise<ReplyOf<E>> {
@@ -191,6 +252,7 @@ class HubConnection implements Hub {
     clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
     this.#subscriptions.online();
+    this.#publications.online();
     this.#scheduleRefresh(this.#token === undefined ? undefined : tokenExpiry(this.#token));
     const again = this.#everConnected;
     this.#everConnected = true;

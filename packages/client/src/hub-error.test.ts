@@ -28,6 +28,13 @@ describe("HubError", () => {
     expect(HubError.fromBody({ code: "toString", message: "m" }).code).toBe("internal");
     expect(HubError.fromBody(null).code).toBe("internal");
   });
+
+  it("keeps a rate_limited error's retry_after_ms, and only a sane one", () => {
+    expect(HubError.fromBody({ code: "rate_limited", message: "m", retry_after_ms: 250 }).retryAfterMs).toBe(250);
+    expect(HubError.fromBody({ code: "rate_limited", message: "m", retry_after_ms: -1 }).retryAfterMs).toBeUndefined();
+    expect(HubError.fromBody({ code: "rate_limited", message: "m", retry_after_ms: "soon" }).retryAfterMs).toBeUndefined();
+    expect(HubError.fromBody({ code: "forbidden", message: "m" }).retryAfterMs).toBeUndefined();
+  });
 });
 
 describe("isTransient", () => {

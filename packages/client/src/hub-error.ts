@@ -24,21 +24,28 @@ const PROTOCOL_CODES: ReadonlySet<string> = new Set([...errorCodesOn("socket"), 
 export class HubError extends Error {
   override readonly name = "HubError";
 
+  /** On `rate_limited`: how long to wait before the same request can succeed, ms (the server's `retry_after_ms`). */
+  readonly retryAfterMs: number | undefined;
+
   constructor(
     readonly code: HubErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.retryAfterMs = options?.retryAfterMs;
   }
 
   /** From an error body as acks and `error` events carry it; an unknown code becomes `internal`. */
   static fromBody(body: unknown): HubError {
-    const { code, message } = (typeof body === "object" && body !== null ? body : {}) as Partial<Record<keyof ErrorBody, unknown>>;
+    const { code, message, retry_after_ms } = (typeof body === "object" && body !== null ? body : {}) as Partial<
+      Record<keyof ErrorBody, unknown>
+    >;
     const text = typeof message === "string" ? message : "request failed";
-    return typeof code === "string" && PROTOCOL_CODES.has(code)
-      ? new HubError(code as ProtocolErrorCode, text)
-      : new HubError("internal", text);
+    if (typeof code !== "string" || !PROTOCOL_CODES.has(code)) return new HubError("internal", text);
+    const retryAfterMs =
+      typeof retry_after_ms === "number" && Number.isFinite(retry_after_ms) && retry_after_ms >= 0 ? retry_after_ms : undefined;
+    return new HubError(code as ProtocolErrorCode, text, retryAfterMs === undefined ? undefined : { retryAfterMs });
   }
 
   /**

@@ -1,4 +1,12 @@
-export type { Envelope, PresenceMember, ProtocolErrorCode, ServerToClientEvents, StreamPosition } from "@hub/events";
+export type {
+  ChatEvents,
+  Envelope,
+  PresenceMember,
+  ProtocolErrorCode,
+  PublishOk,
+  ServerToClientEvents,
+  StreamPosition,
+} from "@hub/events";
 export { connectHub } from "./connect-hub.js";
 export type { HubErrorCode } from "./hub-error.js";
 export { HubError } from "./hub-error.js";
@@ -12,6 +20,9 @@ export type {
   HubCredentials,
   HubEventArgs,
   HubOptions,
+  PublishOptions,
   SubscribedInfo,
   SubscribeHandlers,
+  SubscriptionToken,
 } from "./types.js";
+export type { TypingIndicator, TypingOptions } from "./typing-indicator.js";

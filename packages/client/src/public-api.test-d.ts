@@ -1,8 +1,17 @@
 // Type tests of @hub/client's public API: checked by `tsc` in `pnpm test` (vitest runs no code of
 // this file). A change that loosens or breaks a type a user writes against fails the typecheck.
-import type { Envelope, MatchData, PresenceMember, SubscribeOk } from "@hub/events";
+import type { Envelope, MatchData, MessageRef, PresenceChange, PresenceMember, SubscribeOk } from "@hub/events";
 import { describe, expectTypeOf, it } from "vitest";
-import { connectHub, type Hub, type HubError, type HubErrorCode, type SubscribeHandlers } from "./index.js";
+import {
+  connectHub,
+  type Hub,
+  type HubError,
+  type HubErrorCode,
+  type PublishOk,
+  type PublishOptions,
+  type SubscribeHandlers,
+  type TypingIndicator,
+} from "./index.js";
 import type { PayloadOf, ReplyOf } from "./request.js";
 
 describe("@hub/client types", () => {
@@ -26,6 +35,39 @@ describe("@hub/client types", () => {
     expectTypeOf(handlers.onError).toEqualTypeOf<((error: HubError) => void) | undefined>();
   });
 
+  it("chat events are client events: message:new narrows to its data, with sender_id; a subscription token is a string or a source", () => {
+    const handlers: SubscribeHandlers = {
+      token: () => Promise.resolve("grant"),
+      onEvent: (event, envelope) => {
+        if (event === "message:new") {
+          expectTypeOf(envelope.data.text).toEqualTypeOf<string | undefined>();
+          expectTypeOf(envelope.sender_id).toEqualTypeOf<string | undefined>();
+        }
+        if (event === "message:edited") expectTypeOf(envelope.data).toEqualTypeOf<MessageRef & { text: string }>();
+        if (event === "user:online") expectTypeOf(envelope).toEqualTypeOf<Envelope<PresenceChange>>();
+        if (event === "typing:start") expectTypeOf(envelope.data).toEqualTypeOf<Record<string, never>>();
+      },
+    };
+    expectTypeOf(handlers.token).toEqualTypeOf<string | (() => string | Promise<string>) | undefined>();
+    // @ts-expect-error: a token is a string, not a claims object
+    const bad: SubscribeHandlers = { token: { topic: "chat:c1" }, onEvent: () => {} };
+    void bad;
+  });
+
+  it("publish resolves with the ack; typing returns its indicator", () => {
+    const hub = {} as Hub;
+    expectTypeOf(hub.publish("chat:c1", "message:send", { text: "hi" })).toEqualTypeOf<Promise<PublishOk>>();
+    expectTypeOf(hub.publish("chat:c1", "message:send", { text: "hi" }, { id: "m1", token: "grant" })).toEqualTypeOf<Promise<PublishOk>>();
+    expectTypeOf<PublishOk["duplicate"]>().toEqualTypeOf<boolean | undefined>();
+    expectTypeOf<PublishOptions>().toEqualTypeOf<{ id?: string; token?: string }>();
+    // @ts-expect-error: data is a JSON object
+    void hub.publish("chat:c1", "message:send", "hi");
+    const indicator = hub.typing("chat:c1", { throttleMs: 3000, idleMs: 5000 });
+    expectTypeOf(indicator).toEqualTypeOf<TypingIndicator>();
+    expectTypeOf(indicator.start).toEqualTypeOf<() => void>();
+    expectTypeOf(connectHub({ url: "http://hub", token: "t", publishTimeoutMs: 30_000 })).toEqualTypeOf<Hub>();
+  });
+
   it("requests resolve with their reply type", () => {
     const hub = {} as Hub;
     expectTypeOf(hub.presence("org:1")).toEqualTypeOf<Promise<PresenceMember[]>>();
@@ -38,6 +80,8 @@ describe("@hub/client types", () => {
   it("error codes are the table's protocol codes plus the SDK's own", () => {
     expectTypeOf<"rate_limited">().toExtend<HubErrorCode>();
     expectTypeOf<"timeout">().toExtend<HubErrorCode>();
+    expectTypeOf<"unknown_event">().toExtend<HubErrorCode>();
+    expectTypeOf<HubError["retryAfterMs"]>().toEqualTypeOf<number | undefined>();
     expectTypeOf<"invalid_json">().not.toExtend<HubErrorCode>();
   });
 });

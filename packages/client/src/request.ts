@@ -25,7 +25,9 @@ export async function request<E extends RequestName>(
   try {
     reply = await (socket as unknown as Untyped).timeout(timeoutMs).emitWithAck(event, payload);
   } catch {
-    throw new HubError("timeout", `${event}: no answer within ${timeoutMs} ms`);
+    // socket.io-client fails a pending request at once when the connection drops: a lost answer, like a late one.
+    const why = socket.connected ? `no answer within ${timeoutMs} ms` : "the connection was lost before the answer";
+    throw new HubError("timeout", `${event}: ${why}`);
   }
   if (typeof reply !== "object" || reply === null) throw new HubError("internal", `${event}: unexpected answer`);
   if ((reply as { ok?: unknown }).ok !== true) throw HubError.fromBody((reply as Partial<Failure>).error);

@@ -88,6 +88,26 @@ describe("TopicSubscriptions", () => {
     expect(r.failedRecoveries).toEqual([]);
   });
 
+  it("sends the subscription token with the subscribe and every resubscribe; a token source is asked each time", async () => {
+    subs.add("chat:c1", { ...recorder().handlers, token: "grant-1" });
+    let issued = 0;
+    subs.add("chat:c2", { ...recorder().handlers, token: async () => `fresh-${++issued}` });
+    subs.online();
+    expect(transport.subscribes[0]).toEqual({ topic: "chat:c1", token: "grant-1" });
+    await transport.answer({ epoch: "e1", offset: 2 });
+    await vi.waitFor(() => expect(transport.subscribes).toHaveLength(2));
+    expect(transport.subscribes[1]).toEqual({ topic: "chat:c2", token: "fresh-1" });
+    await transport.answer({ epoch: "e2", offset: 0 });
+    expect(await subs.token("chat:c1")).toBe("grant-1");
+
+    subs.deliver("message:new", envelope("m3", 3, "e1", "chat:c1"));
+    subs.offline();
+    subs.online();
+    expect(transport.subscribes[2]).toEqual({ topic: "chat:c1", since: { offset: 3, epoch: "e1" }, token: "grant-1" });
+    await vi.waitFor(() => expect(transport.subscribes).toHaveLength(4));
+    expect(transport.subscribes[3]).toEqual({ topic: "chat:c2", since: { offset: 0, epoch: "e2" }, token: "fresh-2" });
+  });
+
   it("an ack that lags behind live events does not move the position back", async () => {
     subs.add("org:1", recorder().handlers);
     subs.online();

@@ -3,7 +3,7 @@ import { AckBatcher } from "./ack-batcher.js";
 import { HubError, isTransient } from "./hub-error.js";
 import { Positions, positionOf } from "./positions.js";
 import { RecentIds } from "./recent-ids.js";
-import type { HubEventArgs, SubscribeHandlers } from "./types.js";
+import type { HubEventArgs, SubscribeHandlers, SubscriptionToken } from "./types.js";
 
 /** What the subscriptions need from the connection. */
 export interface SubscriptionTransport {
@@ -28,6 +28,8 @@ export interface TopicSubscriptionsOptions {
 interface TopicEntry {
   readonly topic: string;
   readonly subscribers: Set<SubscribeHandlers>;
+  /** Sent with every (re)subscribe: the latest subscriber's that gave one. */
+  token: SubscriptionToken | undefined;
   /** The server confirmed the subscription on the current connection. */
   confirmed: boolean;
   retries: number;
@@ -75,6 +77,7 @@ export class TopicSubscriptions {
     const subscriber = { ...handlers };
     if (entry) {
       entry.subscribers.add(subscriber);
+      if (handlers.token !== undefined) entry.token = handlers.token;
       // Already confirmed on this connection: tell the newcomer as the others were told.
       if (entry.confirmed && subscriber.onSubscribed) {
         const position = this.#positions.get(topic);
@@ -85,6 +88,7 @@ export class TopicSubscriptions {
       entry = {
         topic,
         subscribers: new Set([subscriber]),
+        token: handlers.token,
         confirmed: false,
         retries: 0,
         retryTimer: undefined,
@@ -101,6 +105,12 @@ export class TopicSubscriptions {
   /** The last position seen on a topic. */
   position(topic: string): StreamPosition | undefined {
     return this.#positions.get(topic);
+  }
+
+  /** The subscription token a topic is subscribed with (for publications on it). */
+  async token(topic: string): Promise<string | undefined> {
+    const token = this.#entries.get(topic)?.token;
+    return typeof token === "function" ? token() : token;
   }
 
   /** Every subscribed topic. */
@@ -194,7 +204,26 @@ export class TopicSubscriptions {
     const since = this.#positions.get(entry.topic);
     const generation = this.#generation;
     const current = () => this.#entries.get(entry.topic) === entry && this.#generation === generation;
-    this.#transport.subscribe(since ? { topic: entry.topic, since } : { topic: entry.topic }).then(
+    const token = entry.token;
+    const request = (granted: string | undefined): SubscribeRequest => ({
+      topic: entry.topic,
+      ...(since ? { since } : {}),
+      ...(granted === undefined ? {} : { token: granted }),
+    });
+    // A token source is asked on every (re)subscribe, so a reconnect hours later presents a fresh grant.
+    const sent =
+      typeof token === "function"
+        ? Promise.resolve()
+            .then(token)
+            .then(
+              (granted) => this.#transport.subscribe(request(granted)),
+              (error: unknown) => {
+                const why = error instanceof Error ? error.message : String(error);
+                throw new HubError("unavailable", `the subscription token source failed: ${why}`, { cause: error });
+              },
+            )
+        : this.#transport.subscribe(request(token));
+    sent.then(
       (ok) => {
         if (!current()) return;
         entry.confirmed = true;

@@ -1,6 +1,7 @@
-import type { PresenceMember, ServerToClientEvents, StreamPosition } from "@hub/events";
+import type { PresenceMember, PublishOk, ServerToClientEvents, StreamPosition } from "@hub/events";
 import type { ManagerOptions, SocketOptions } from "socket.io-client";
 import type { HubError } from "./hub-error.js";
+import type { TypingIndicator, TypingOptions } from "./typing-indicator.js";
 
 /** A token source: called for every handshake and before each expiry. */
 export type GetToken = () => string | Promise<string>;
@@ -39,6 +40,12 @@ export interface HubOptions {
    * @default 200
    */
   autoAckDelayMs?: number;
+  /**
+   * How long `hub.publish` keeps trying, from the call: through disconnects, timeouts and transient
+   * errors, always with the same id. Past it the promise rejects with `timeout`.
+   * @default 30000
+   */
+  publishTimeoutMs?: number;
 }
 
 /** Options of {@link connectHub}. */
@@ -69,7 +76,19 @@ export interface SubscribedInfo {
   position?: StreamPosition;
 }
 
+/**
+ * A subscription token (a JWT your backend grants for one topic, `authorize: "grant"` namespaces
+ * such as `chat:`), or a source of fresh ones, asked on every (re)subscribe.
+ */
+export type SubscriptionToken = string | (() => string | Promise<string>);
+
 export interface SubscribeHandlers {
+  /**
+   * On a namespace with `authorize: "grant"` (`chat:{conversation_id}`): the subscription token,
+   * sent with the subscribe and with every resubscribe after a reconnect; also the default token of
+   * `publish` and `typing` on the topic.
+   */
+  token?: SubscriptionToken;
   /** Every client event delivered on the topic, once (repeats are dropped by envelope `id`). */
   onEvent: (...args: HubEventArgs) => unknown;
   /**
@@ -94,6 +113,18 @@ export interface SubscribeHandlers {
    * @default false
    */
   autoAck?: boolean;
+}
+
+/** Options of {@link Hub.publish}. */
+export interface PublishOptions {
+  /**
+   * The publication's id (your message id): a publication with an id the topic saw within 5
+   * minutes is acknowledged (`duplicate: true`) and not delivered again.
+   * @default a fresh UUIDv7, picked once and kept by every retry
+   */
+  id?: string;
+  /** A subscription token with `pub: true`. @default the token the topic was subscribed with */
+  token?: string;
 }
 
 /** Events of the hub connection itself. */
@@ -129,6 +160,22 @@ export interface Hub {
    * Resolves with the cursor the hub now keeps.
    */
   ack(topic: string, offset: number, epoch?: string): Promise<number>;
+  /**
+   * Publishes a client event on a topic whose namespace declares it (`message:send` on `chat:`).
+   * Resolves with the ack once the hub took it (a durable event: in the topic's history, with
+   * `offset` and `epoch`). Transient failures (`timeout`, a disconnect before the ack,
+   * `unavailable`, `internal`, `rate_limited` after its `retry_after_ms`) are retried with the same
+   * id until `publishTimeoutMs`, so the hub delivers it once; other codes (`forbidden`,
+   * `unknown_event`, `invalid_event`, ...) reject at once with a `HubError`.
+   */
+  publish(topic: string, event: string, data: Record<string, unknown>, options?: PublishOptions): Promise<PublishOk>;
+  /**
+   * A typing indicator for one composer on a chat topic: `start()` on every keystroke sends
+   * `typing:start` at most once per `throttleMs`, and `typing:stop` follows after `idleMs` without
+   * a keystroke or on `stop()`. Ephemeral: one attempt, never retried, not sent while disconnected;
+   * the other users see it, the sender's other tabs do not.
+   */
+  typing(topic: string, options?: TypingOptions): TypingIndicator;
   /** Who is on a topic of a namespace with presence (`org:`, `inhouse:`), cluster-wide. */
   presence(topic: string): Promise<PresenceMember[]>;
   /** Inhouse queue commands for yourself, on your org's queues; each resolves with the command id. */

@@ -339,5 +339,7 @@ describe("@hub/client against a real gateway", () => {
     await expect(hub.presence("org:o1")).rejects.toMatchObject({ code: "closed" });
     await expect(hub.ready()).rejects.toMatchObject({ code: "closed" });
     expect(() => hub.subscribe("org:o1", { onEvent: () => {} })).toThrow(HubError);
+    await expect(hub.publish("chat:c1", "message:send", { text: "late" })).rejects.toMatchObject({ code: "closed" });
+    expect(() => hub.typing("chat:c1")).toThrow(HubError);
   });
 });

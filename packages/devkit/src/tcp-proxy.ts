@@ -8,6 +8,8 @@ export interface TcpProxyOptions {
   target: { host?: string; port: number };
   /** Mode to start in. @default { kind: "pass" } */
   mode?: TcpProxyMode;
+  /** Port to listen on, e.g. a closed proxy's, so clients that reconnect to it find a new one. @default an ephemeral port */
+  port?: number;
 }
 
 export interface TcpProxy {
@@ -183,7 +185,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
+    server.listen(options.port ?? 0, "127.0.0.1", () => {
       server.off("error", reject);
       resolve();
     });

@@ -1,6 +1,7 @@
-// The hub's web console: sign in with a token, follow topics live, watch presence, drive an inhouse
-// queue. It runs on the @hub/client browser bundle (global HubClient), which resubscribes every topic
-// from its last offset after a reconnect, so the lists below neither miss nor repeat events.
+// The hub's web console: sign in with a token, follow topics live, watch presence, chat in a
+// conversation, drive an inhouse queue. It runs on the @hub/client browser bundle (global
+// HubClient), which resubscribes every topic from its last offset after a reconnect, so the lists
+// below neither miss nor repeat events, and retries a chat message with the same id until acknowledged.
 // Everything that comes from the hub or the token is rendered as text (textContent, attributes):
 // nothing is ever parsed as markup.
 
@@ -12,6 +13,10 @@
   const TRANSIENT = new Set(["timeout", "unavailable", "rate_limited", "internal"]);
   const TOKEN_KEY = "hub-console-token";
   const QUEUE_EVENTS = new Set(["queue_updated", "check_in_expired", "session_started"]);
+  /** Messages kept in the chat panel, oldest first. */
+  const CHAT_MESSAGES = 200;
+  /** A typing:start with no typing:stop (the sender's tab closed) is forgotten after this long. */
+  const TYPING_FORGET_MS = 8000;
 
   const $ = (id) => document.getElementById(id);
 
@@ -80,7 +85,17 @@
       // A console should come back quickly after a gateway restart.
       socketOptions: { reconnectionDelay: 500, reconnectionDelayMax: 3000 },
     });
-    const current = { hub, claims, user, cards: new Map(), queues: new Map(), offs: [], countdown: undefined, stopQueue: undefined };
+    const current = {
+      hub,
+      claims,
+      user,
+      cards: new Map(),
+      queues: new Map(),
+      offs: [],
+      countdown: undefined,
+      stopQueue: undefined,
+      chat: undefined,
+    };
     session = current;
     sessionStorage.setItem(TOKEN_KEY, token);
     hideNotice();
@@ -110,6 +125,7 @@
     $("sign-out").hidden = false;
     renderSuggestions(claims, user);
     startQueuePanel(current);
+    startChatPanel(current);
   }
 
   function signOut() {
@@ -119,12 +135,15 @@
     if (current) {
       for (const card of current.cards.values()) card.stop();
       current.stopQueue?.();
+      leaveChat(current);
       clearInterval(current.countdown);
       for (const off of current.offs) off();
       current.hub.close();
     }
     $("topics").replaceChildren();
     $("queue-log").replaceChildren();
+    $("chat-messages").replaceChildren();
+    $("chat-typing").textContent = "";
     $("identity").textContent = "";
     $("sign-in").hidden = false;
     $("workspace").hidden = true;
@@ -389,6 +408,122 @@
     }
   }
 
+  // ---- chat -----------------------------------------------------------------------------------
+
+  function startChatPanel(current) {
+    $("chat-unavailable").hidden = current.user;
+    for (const control of $("chat-join-form").elements) control.disabled = !current.user;
+    setChatEnabled(false);
+    setStatus({ status: $("chat-status") }, "idle");
+    $("chat-error").textContent = "";
+  }
+
+  function setChatEnabled(enabled) {
+    $("chat-text").disabled = !enabled;
+    $("chat-send").disabled = !enabled;
+  }
+
+  /** Joins a conversation with its subscription token: the SDK sends the token again on every resubscribe. */
+  function joinChat(current, topic, token) {
+    leaveChat(current);
+    $("chat-messages").replaceChildren();
+    $("chat-error").textContent = "";
+    const card = { status: $("chat-status") };
+    const chat = { topic, card, typers: new Map(), stop: undefined, typing: undefined, offDisconnect: undefined };
+    current.chat = chat;
+    setStatus(card, "subscribing", topic);
+    chat.stop = current.hub.subscribe(topic, {
+      token,
+      onSubscribed: (info) => {
+        setStatus(card, "live", info.recovered === false ? "some messages were missed" : topic);
+        setChatEnabled(true);
+      },
+      onRecoveryFailed: () => setStatus(card, "gap", "messages were missed (outside the recovery window)"),
+      onEvent: (event, envelope) => onChatEvent(chat, event, envelope),
+      onError: (error) => {
+        setStatus(card, TRANSIENT.has(error.code) ? "retrying" : "refused", `${error.code}: ${error.message}`);
+        $("chat-error").textContent = `${topic}: ${error.code}: ${error.message}`;
+        if (!TRANSIENT.has(error.code)) setChatEnabled(false);
+      },
+    });
+    chat.typing = current.hub.typing(topic, { onError: () => {} });
+    chat.offDisconnect = current.hub.on("disconnect", () => setStatus(card, "offline", "waiting for the connection"));
+  }
+
+  function leaveChat(current) {
+    const chat = current.chat;
+    if (!chat) return;
+    current.chat = undefined;
+    chat.offDisconnect();
+    chat.typing.close();
+    chat.stop();
+    for (const timer of chat.typers.values()) clearTimeout(timer);
+    chat.typers.clear();
+    setChatEnabled(false);
+    renderTyping(chat);
+  }
+
+  function onChatEvent(chat, event, envelope) {
+    const sender = String(envelope.sender_id ?? "?");
+    if (event === "message:new") {
+      forgetTyper(chat, sender);
+      const text = typeof envelope.data?.text === "string" ? envelope.data.text : pretty(envelope.data);
+      const list = $("chat-messages");
+      list.append(
+        el(
+          "li",
+          { class: "message", "data-id": envelope.id, "data-sender": sender, "data-offset": envelope.offset },
+          el("span", { class: "sender" }, sender),
+          el("time", {}, clock(envelope.ts)),
+          el("span", { class: "text" }, text),
+        ),
+      );
+      while (list.childElementCount > CHAT_MESSAGES) list.firstElementChild.remove();
+      list.lastElementChild.scrollIntoView({ block: "nearest" });
+    } else if (event === "typing:start") {
+      clearTimeout(chat.typers.get(sender));
+      chat.typers.set(
+        sender,
+        setTimeout(() => forgetTyper(chat, sender), TYPING_FORGET_MS),
+      );
+      renderTyping(chat);
+    } else if (event === "typing:stop") {
+      forgetTyper(chat, sender);
+    }
+  }
+
+  function forgetTyper(chat, sender) {
+    if (!chat.typers.has(sender)) return;
+    clearTimeout(chat.typers.get(sender));
+    chat.typers.delete(sender);
+    renderTyping(chat);
+  }
+
+  function renderTyping(chat) {
+    const typers = [...chat.typers.keys()].sort();
+    const line = $("chat-typing");
+    line.dataset.users = typers.join(",");
+    line.textContent = typers.length === 0 ? "" : `${typers.join(", ")} ${typers.length === 1 ? "is" : "are"} typing…`;
+  }
+
+  async function sendChatMessage(current) {
+    const chat = current.chat;
+    const input = $("chat-text");
+    const text = input.value.trim();
+    if (!chat || !text) return;
+    chat.typing.stop();
+    input.value = "";
+    try {
+      // Retried with the same id through disconnects until the hub acknowledges it: shown once.
+      await current.hub.publish(chat.topic, "message:send", { text });
+      if (current.chat === chat) $("chat-error").textContent = "";
+    } catch (error) {
+      if (current.chat !== chat) return;
+      $("chat-error").textContent = `not sent (${error.code}: ${error.message})`;
+      if (!input.value) input.value = text;
+    }
+  }
+
   // ---- wiring ---------------------------------------------------------------------------------
 
   $("sign-in-form").addEventListener("submit", (event) => {
@@ -409,6 +544,20 @@
     if (command) void sendQueueCommand(command);
   });
   $("queue-id").addEventListener("input", renderQueue);
+  $("chat-join-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const topic = $("chat-topic").value.trim();
+    const token = $("chat-token").value.trim();
+    if (session?.user && topic && token) joinChat(session, topic, token);
+  });
+  $("chat-send-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (session) void sendChatMessage(session);
+  });
+  $("chat-text").addEventListener("input", () => {
+    if ($("chat-text").value) session?.chat?.typing.start();
+    else session?.chat?.typing.stop();
+  });
 
   if (typeof HubClient === "undefined") {
     showNotice("The client bundle did not load: run `pnpm --filter @hub/client build` where the hub runs, then reload.");
