@@ -191,7 +191,7 @@ describe("web console in a browser", () => {
       ["ada", "bob"].map(async (user) => {
         const opened = await openConsole(await userToken({ sub: user, org_id: org }));
         await opened.page.locator("#chat-topic").fill(topic);
-        await opened.page.locator("#chat-token").fill(await subscriptionToken({ sub: user, topic, pub: true }));
+        await opened.page.locator("#chat-token").fill(await subscriptionToken({ sub: user, topic, org_id: org, pub: true }));
         await opened.page.getByRole("button", { name: "Open conversation" }).click();
         await opened.page.locator('#chat-status[data-state="live"]').waitFor();
         return opened;

@@ -4,7 +4,7 @@ import { SignJWT } from "jose";
 export interface MemberTokens {
   /** For the handshake: `sub`, `org_id`. */
   user: string;
-  /** For `subscribe` and `publish` on the conversation: `sub`, `topic`, `pub: true`. */
+  /** For `subscribe` and `publish` on the conversation: `sub`, `org_id`, `topic`, `pub: true`. */
   subscription: string;
 }
 

@@ -46,7 +46,7 @@ async function join(user: string, url: string, conversation: string): Promise<Ch
     socketOptions: { transports: ["websocket"], reconnectionDelay: 100, reconnectionDelayMax: 500 },
   });
   hubs.push(hub);
-  const topic = record(hub, conversation, { token: await subscriptionToken({ sub: user, topic: conversation, pub: true }) });
+  const topic = record(hub, conversation, { token: await subscriptionToken({ sub: user, topic: conversation, org_id: "o1", pub: true }) });
   await topic.subscribed.until(`${user} subscribed`, (s) => s.length === 1);
   return { hub, topic };
 }
