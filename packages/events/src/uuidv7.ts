@@ -61,10 +61,25 @@ const givenCounter = new Counter();
  * encodes that time, and ids given the same `now` are increasing.
  */
 export function uuidv7(now?: number): string {
-  const bytes = new Uint8Array(16);
-  globalThis.crypto.getRandomValues(bytes);
+  const bytes = randomBytes16();
   const ms = now === undefined ? clockCounter.next(bytes, Date.now(), true) : givenCounter.next(bytes, now, false);
   return format(bytes, ms);
+}
+
+// Random bytes are drawn 4 KiB at a time (one call into the CSPRNG per 256 ids, not one per id) and
+// an id is built in one scratch buffer: ids are made on every client publication and event without one.
+const POOL = new Uint8Array(4096);
+let poolAt = POOL.length;
+const scratch = new Uint8Array(16);
+
+function randomBytes16(): Uint8Array {
+  if (poolAt + 16 > POOL.length) {
+    globalThis.crypto.getRandomValues(POOL);
+    poolAt = 0;
+  }
+  scratch.set(POOL.subarray(poolAt, poolAt + 16));
+  poolAt += 16;
+  return scratch;
 }
 
 /**
