@@ -93,12 +93,17 @@ class HubConnection implements Hub {
     });
 
     this.#publications = new Publications({
-      timeoutMs: options.publishTimeoutMs ?? 30_000,
+      timeoutMs: publishTimeout(options.publishTimeoutMs),
       attemptTimeoutMs: this.#timeoutMs,
       transport: {
         connected: () => this.#socket.connected,
-        send: (req, timeoutMs) =>
-          this.#closed ? Promise.reject(new HubError("closed", "the hub is closed")) : request(this.#socket, "publish", req, timeoutMs),
+        // The topic's token is asked for on each attempt: a token source that failed once (its
+        // backend answered 503) is `unavailable`, retried like the publication itself.
+        send: async (req, timeoutMs) => {
+          if (this.#closed) throw new HubError("closed", "the hub is closed");
+          const token = req.token ?? (await this.#topicToken(req.topic));
+          return request(this.#socket, "publish", token === undefined ? req : { ...req, token }, timeoutMs);
+        },
       },
     });
 
@@ -140,13 +145,12 @@ class HubConnection implements Hub {
 
   async publish(topic: string, event: string, data: Record<string, unknown>, options: PublishOptions = {}): Promise<PublishOk> {
     if (this.#closed) throw new HubError("closed", "the hub is closed");
-    const token = options.token ?? (await this.#topicToken(topic));
     return this.#publications.publish({
       topic,
       event,
       data,
       ...(options.id === undefined ? {} : { id: options.id }),
-      ...(token === undefined ? {} : { token }),
+      ...(options.token === undefined ? {} : { token: options.token }),
     });
   }
 
@@ -352,4 +356,15 @@ class HubConnection implements Hub {
   #emit<E extends keyof HubConnectionEvents>(event: E, ...args: Parameters<HubConnectionEvents[E]>): void {
     for (const listener of [...(this.#listeners.get(event) ?? [])]) (listener as (...a: typeof args) => void)(...args);
   }
+}
+
+/** Retries stop well within the hub's 5-minute dedupe window, or a late retry could be delivered twice. */
+const MAX_PUBLISH_TIMEOUT_MS = 240_000;
+
+function publishTimeout(value: number | undefined): number {
+  if (value === undefined) return 30_000;
+  if (!Number.isFinite(value) || value <= 0 || value > MAX_PUBLISH_TIMEOUT_MS) {
+    throw new TypeError(`publishTimeoutMs must be a number of milliseconds from 1 to ${MAX_PUBLISH_TIMEOUT_MS}`);
+  }
+  return value;
 }

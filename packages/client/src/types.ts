@@ -42,7 +42,8 @@ export interface HubOptions {
   autoAckDelayMs?: number;
   /**
    * How long `hub.publish` keeps trying, from the call: through disconnects, timeouts and transient
-   * errors, always with the same id. Past it the promise rejects with `timeout`.
+   * errors, always with the same id. Past it the promise rejects with `timeout`. At most 240000:
+   * the hub remembers ids for 5 minutes, and a retry after that could be delivered twice.
    * @default 30000
    */
   publishTimeoutMs?: number;

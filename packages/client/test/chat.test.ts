@@ -203,6 +203,26 @@ describe("chat through @hub/client", () => {
     indicator.close();
   });
 
+  it("retries a publication whose subscription-token source failed once, as unavailable", async () => {
+    const conversation = nextConversation();
+    const bob = await join("bob", url2(), conversation);
+    const hub = connectHub({
+      url: url1(),
+      token: await userToken({ sub: "alice", org_id: "o1" }),
+      socketOptions: { transports: ["websocket"] },
+    });
+    hubs.push(hub);
+    const grant = await subscriptionToken({ sub: "alice", topic: conversation, org_id: "o1", pub: true });
+    let asked = 0;
+    // The first subscribe gets the token; the first publication's ask fails (the backend answered 503).
+    const topic = record(hub, conversation, { token: async () => (++asked === 2 ? Promise.reject(new Error("backend 503")) : grant) });
+    await topic.subscribed.until("alice subscribed", (s) => s.length === 1);
+    const ack = await hub.publish(conversation, "message:send", { text: "after a 503" });
+    expect(ack).toMatchObject({ ok: true, offset: 1 });
+    expect(asked).toBeGreaterThanOrEqual(3);
+    await sees(bob, "after a 503");
+  });
+
   it("closing the hub rejects a publication still waiting for the connection with closed", async () => {
     const conversation = nextConversation();
     const alice = await join("lee", url1(), conversation);

@@ -513,11 +513,18 @@
     if (!chat || !text) return;
     chat.typing.stop();
     input.value = "";
+    // A message that timed out may have reached the hub with only its ack lost: sending the same
+    // text again reuses its id (the hub keeps ids 5 minutes), so it is never shown twice.
+    const retry = chat.unsent?.text === text && Date.now() - chat.unsent.at < 4 * 60_000 ? chat.unsent.id : undefined;
+    // getRandomValues works outside secure contexts too (randomUUID does not).
+    const id = retry ?? Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
     try {
       // Retried with the same id through disconnects until the hub acknowledges it: shown once.
-      await current.hub.publish(chat.topic, "message:send", { text });
+      await current.hub.publish(chat.topic, "message:send", { text }, { id });
+      chat.unsent = undefined;
       if (current.chat === chat) $("chat-error").textContent = "";
     } catch (error) {
+      chat.unsent = { text, id, at: retry ? chat.unsent.at : Date.now() };
       if (current.chat !== chat) return;
       $("chat-error").textContent = `not sent (${error.code}: ${error.message})`;
       if (!input.value) input.value = text;
