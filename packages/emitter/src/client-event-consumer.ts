@@ -38,9 +38,11 @@ export interface ConsumeClientEventsOptions {
    */
   namespaces?: readonly string[];
   /**
-   * Called once per event, awaited, in stream order within a bucket (buckets run concurrently).
-   * The event is acknowledged when it resolves; when it throws, it stays pending and is handed to
-   * a consumer of the group again after `claimAfterMs`.
+   * Called once per event, awaited, one call at a time per bucket (buckets run concurrently), in
+   * stream order for what this consumer reads. Events it claims (a dead consumer's, or its own that
+   * failed) come after what it had already read from that bucket: a handler that needs one topic's
+   * order uses the events' `offset`s. The event is acknowledged when it resolves; when it throws,
+   * it stays pending and is handed to a consumer of the group again after `claimAfterMs`.
    */
   handler: (event: ClientEvent) => Promise<void> | void;
   /** Stops consuming when aborted, like `close()`. @default none */
@@ -53,8 +55,10 @@ export interface ConsumeClientEventsOptions {
   consumer?: string;
   /**
    * How long an event may stay unacknowledged (its consumer crashed, or its handler threw) before
-   * another consumer of the group claims it; claims are attempted every `claimAfterMs / 2`. A handler
-   * slower than this may see its event handed to another consumer too.
+   * another consumer of the group claims it; claims are attempted every `claimAfterMs / 2`. A live
+   * consumer renews its hold on the events it has read and not yet handled every `claimAfterMs / 3`,
+   * so only a dead (or stalled for `claimAfterMs`) consumer's events go to another, however long a
+   * batch or a handler call takes.
    * @default 30000
    */
   claimAfterMs?: number;
@@ -101,8 +105,9 @@ const DEFAULT_CLAIM_AFTER_MS = 30_000;
 const DEFAULT_BATCH_SIZE = 100;
 /** A blocking read returns after this long without entries; `close()` interrupts it sooner. */
 const BLOCK_MS = 5_000;
-/** On Redis Cluster (polling): the pause after a round that found nothing. */
+/** On Redis Cluster (polling): the pause after a round that found nothing, doubling while idle up to the max. */
 const IDLE_POLL_MS = 50;
+const MAX_IDLE_POLL_MS = 1_000;
 const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
 
@@ -160,40 +165,74 @@ export function consumeClientEvents(
       stop.signal.addEventListener("abort", done, { once: true });
     });
 
-  const handle = async (stream: BucketStream, entries: readonly StreamEntry[], claimed: boolean) => {
-    const flight = (streamId: string) => `${stream.key}\n${streamId}`;
-    const mine = entries.filter(([streamId]) => !inFlight.has(flight(streamId)));
-    for (const [streamId] of mine) inFlight.add(flight(streamId));
-    try {
-      for (const [streamId, fields] of mine) {
-        if (stop.signal.aborted) return;
-        if (claimed) stats.claimed++;
-        // Redis 6.2's XAUTOCLAIM returns an entry trimmed away as its id without fields.
-        if (fields === null) {
-          await redis.xack(stream.key, group, streamId);
-          continue;
-        }
-        const event = parseClientEventEntry(stream.namespace, streamId, fields);
-        if (typeof event === "string") {
-          stats.malformed++;
-          report(new ClientEventConsumerError("malformed_entry", `${stream.key} ${streamId}: ${event}`, { stream: stream.key, streamId }));
-          await redis.xack(stream.key, group, streamId);
-          continue;
-        }
-        try {
-          await handler(event);
-        } catch (error) {
-          stats.failed++;
-          const message = `handler failed on ${event.id} (${stream.key} ${streamId}); retried after claimAfterMs`;
-          report(new ClientEventConsumerError("handler_failed", message, { cause: error, stream: stream.key, streamId }), event);
-          continue;
-        }
-        await redis.xack(stream.key, group, streamId);
-        stats.handled++;
-      }
-    } finally {
-      for (const [streamId] of mine) inFlight.delete(flight(streamId));
+  const flight = (stream: BucketStream, streamId: string) => `${stream.key}\n${streamId}`;
+  const handleOne = async (stream: BucketStream, streamId: string, fields: string[] | null) => {
+    // Redis 6.2's XAUTOCLAIM returns an entry trimmed away as its id without fields.
+    if (fields === null) {
+      await redis.xack(stream.key, group, streamId);
+      return;
     }
+    const event = parseClientEventEntry(stream.namespace, streamId, fields);
+    if (typeof event === "string") {
+      stats.malformed++;
+      report(new ClientEventConsumerError("malformed_entry", `${stream.key} ${streamId}: ${event}`, { stream: stream.key, streamId }));
+      await redis.xack(stream.key, group, streamId);
+      return;
+    }
+    try {
+      await handler(event);
+    } catch (error) {
+      stats.failed++;
+      const message = `handler failed on ${event.id} (${stream.key} ${streamId}); retried after claimAfterMs`;
+      report(new ClientEventConsumerError("handler_failed", message, { cause: error, stream: stream.key, streamId }), event);
+      return;
+    }
+    await redis.xack(stream.key, group, streamId);
+    stats.handled++;
+  };
+  // One lane per bucket: the read and the claim paths never run the handler on one bucket at once.
+  const lanes = new Map<string, Promise<void>>();
+  /** Queues entries on their bucket's lane; resolves once they are handled (or left pending). */
+  const handle = (stream: BucketStream, entries: readonly StreamEntry[], claimed: boolean): Promise<void> => {
+    // Entries already read or claimed and not yet handled are this process's: not queued twice.
+    const mine = entries.filter(([streamId]) => !inFlight.has(flight(stream, streamId)));
+    for (const [streamId] of mine) inFlight.add(flight(stream, streamId));
+    if (claimed) stats.claimed += mine.length;
+    const run = async () => {
+      try {
+        for (const [streamId, fields] of mine) {
+          if (stop.signal.aborted) return;
+          await handleOne(stream, streamId, fields);
+          inFlight.delete(flight(stream, streamId));
+        }
+      } finally {
+        // What was not handled (stopped, Redis failed) stays pending for a claim.
+        for (const [streamId] of mine) inFlight.delete(flight(stream, streamId));
+      }
+    };
+    const done = (lanes.get(stream.key) ?? Promise.resolve()).then(run);
+    const settled = done.catch(() => undefined);
+    lanes.set(stream.key, settled);
+    void settled.then(() => {
+      if (lanes.get(stream.key) === settled) lanes.delete(stream.key);
+    });
+    return done;
+  };
+
+  /**
+   * Keeps what this consumer read and has not handled yet claimed by it (XCLAIM with JUSTID resets
+   * an entry's idle time without counting a delivery): another consumer claims only what a dead or
+   * stuck consumer left, not the tail of a long batch.
+   */
+  const keepAlive = async () => {
+    const byStream = new Map<string, string[]>();
+    for (const key of inFlight) {
+      const cut = key.lastIndexOf("\n");
+      const ids = byStream.get(key.slice(0, cut)) ?? [];
+      ids.push(key.slice(cut + 1));
+      byStream.set(key.slice(0, cut), ids);
+    }
+    await Promise.all([...byStream].map(([key, ids]) => redis.call("XCLAIM", key, group, consumer, 0, ...ids, "JUSTID")));
   };
 
   const createGroups = () =>
@@ -219,7 +258,8 @@ export function consumeClientEvents(
         return stream ? [[stream, entries] as [BucketStream, StreamEntry[]]] : [];
       });
     }
-    return Promise.all(
+    // Each bucket on its own: one that fails (a slot moving in a failover) does not discard what the others handed out.
+    const results = await Promise.allSettled(
       streams.map(async (stream) => {
         const reply = (await redis.call("XREADGROUP", "GROUP", group, consumer, "COUNT", batchSize, "STREAMS", stream.key, ">")) as Array<
           [string, StreamEntry[]]
@@ -227,11 +267,17 @@ export function consumeClientEvents(
         return [stream, reply?.[0]?.[1] ?? []] as [BucketStream, StreamEntry[]];
       }),
     );
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
+    const batches = results.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+    if (failed && batches.every(([, entries]) => entries.length === 0)) throw failed.reason;
+    if (failed) report(new ClientEventConsumerError("redis_error", `reading client events: ${(failed.reason as Error)?.message}`));
+    return batches;
   };
 
   const readLoop = async () => {
     let groupsReady = false;
     let backoff = MIN_BACKOFF_MS;
+    let idle = IDLE_POLL_MS;
     while (!stop.signal.aborted) {
       try {
         if (!groupsReady) {
@@ -241,7 +287,12 @@ export function consumeClientEvents(
         const batches = await read();
         await Promise.all(batches.map(([stream, entries]) => handle(stream, entries, false)));
         backoff = MIN_BACKOFF_MS;
-        if (!blocking && batches.every(([, entries]) => entries.length === 0)) await sleep(IDLE_POLL_MS);
+        if (blocking) continue;
+        if (batches.some(([, entries]) => entries.length > 0)) idle = IDLE_POLL_MS;
+        else {
+          await sleep(idle);
+          idle = Math.min(idle * 2, MAX_IDLE_POLL_MS);
+        }
       } catch (error) {
         if (stop.signal.aborted) break;
         // The streams or the group may be gone (a flush, a failover): make them again.
@@ -280,10 +331,34 @@ export function consumeClientEvents(
     }
   };
 
-  const closed = Promise.all([readLoop(), claimLoop()]).then(() => {
-    blocking?.disconnect();
-    options.signal?.removeEventListener("abort", abort);
-  });
+  const keepAliveLoop = async () => {
+    for (;;) {
+      await sleep(Math.max(1, Math.floor(claimAfterMs / 3)));
+      if (stop.signal.aborted) return;
+      await keepAlive().catch((error: unknown) =>
+        report(
+          new ClientEventConsumerError("redis_error", `keeping read client events claimed: ${(error as Error)?.message}`, { cause: error }),
+        ),
+      );
+    }
+  };
+
+  /** A consumer that stopped with nothing pending leaves its group (names do not pile up across restarts). */
+  const leaveGroups = () =>
+    Promise.allSettled(
+      streams.map(async (stream) => {
+        const pending = (await redis.call("XPENDING", stream.key, group, "-", "+", 1, consumer)) as unknown[];
+        if (pending.length === 0) await redis.call("XGROUP", "DELCONSUMER", stream.key, group, consumer);
+      }),
+    );
+
+  const closed = Promise.all([readLoop(), claimLoop(), keepAliveLoop()])
+    .then(() => Promise.all([...lanes.values()]))
+    .then(() => leaveGroups())
+    .then(() => {
+      blocking?.disconnect();
+      options.signal?.removeEventListener("abort", abort);
+    });
   return {
     consumer,
     closed,

@@ -391,3 +391,85 @@ describe("consumeClientEvents on Redis Cluster", () => {
     expect(seen.events).toHaveLength(12);
   });
 });
+
+describe("consumeClientEvents under slow batches and claims (entries written as the gateways write them)", () => {
+  let server: RedisServer;
+  let redis: Redis;
+  const stream = hubKeys().clientEvents("chat", 0);
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  beforeAll(async () => {
+    server = await startRedis();
+    redis = new Redis(server.url);
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+
+  async function add(n: number, prefix: string) {
+    for (let i = 0; i < n; i++) {
+      const envelope = {
+        id: `${prefix}-${i}`,
+        type: "message:new",
+        topic: "chat:x",
+        org_id: "1",
+        sender_id: "u",
+        sender_org_id: "1",
+        ts: Date.now(),
+        data: { i },
+      };
+      await redis.xadd(stream, "*", "e", JSON.stringify(envelope), "o", String(i + 1), "p", "epoch");
+    }
+  }
+
+  it("keeps a long batch's unhandled events its own: another consumer claims none of them", async () => {
+    await redis.del(stream);
+    const hub = createHubEmitter({ redis });
+    await add(40, "a");
+    const seen = new Map<string, string[]>();
+    const handler = (who: string) => async (event: ClientEvent) => {
+      seen.set(event.id, [...(seen.get(event.id) ?? []), who]);
+      await sleep(30);
+    };
+    const a = hub.consumeClientEvents({ group: "slow", namespaces: ["chat"], consumer: "A", claimAfterMs: 300, handler: handler("A") });
+    await until("A started", () => seen.size > 0);
+    const b = hub.consumeClientEvents({ group: "slow", namespaces: ["chat"], consumer: "B", claimAfterMs: 300, handler: handler("B") });
+    await until("every event handled", () => seen.size === 40 && a.stats.handled + b.stats.handled >= 40);
+    await Promise.all([a.close(), b.close()]);
+    expect([...seen].filter(([, who]) => who.length > 1)).toEqual([]);
+    expect(((await redis.call("XPENDING", stream, "slow")) as unknown[])[0]).toBe(0);
+  });
+
+  it("never runs the handler twice at once on one bucket, claimed events included", async () => {
+    await redis.del(stream);
+    const hub = createHubEmitter({ redis });
+    await redis.xgroup("CREATE", stream, "lanes", "$", "MKSTREAM");
+    await add(5, "dead");
+    // A consumer reads them and dies without acknowledging.
+    await redis.call("XREADGROUP", "GROUP", "lanes", "dead", "COUNT", 100, "STREAMS", stream, ">");
+    await add(20, "live");
+    let running = 0;
+    let most = 0;
+    const handled: string[] = [];
+    const c = hub.consumeClientEvents({
+      group: "lanes",
+      namespaces: ["chat"],
+      claimAfterMs: 300,
+      handler: async (event) => {
+        running++;
+        most = Math.max(most, running);
+        await sleep(40);
+        handled.push(event.id);
+        running--;
+      },
+    });
+    await until("all 25 handled", () => handled.length === 25, 30_000);
+    await c.close();
+    expect(most).toBe(1);
+    expect(new Set(handled).size).toBe(25);
+    // A stopped consumer with nothing pending leaves the group; the dead one, holding nothing now, stays listed.
+    const consumers = (await redis.call("XINFO", "CONSUMERS", stream, "lanes")) as unknown[][];
+    expect(consumers.map((info) => info[1])).toEqual(["dead"]);
+  });
+});
