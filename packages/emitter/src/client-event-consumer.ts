@@ -6,7 +6,7 @@ import type { Redis } from "ioredis";
 import { type ClientEvent, parseClientEventEntry } from "./client-event.js";
 
 /** What went wrong, as `onError` is told: a handler threw, a stream entry was unreadable, Redis failed. */
-export type ClientEventConsumerErrorCode = "handler_failed" | "malformed_entry" | "redis_error";
+export type ClientEventConsumerErrorCode = "handler_failed" | "malformed_entry" | "poison_entry" | "redis_error";
 
 /** The one error type a client-event consumer reports through `onError`; `cause` holds what was thrown. */
 export class ClientEventConsumerError extends Error {
@@ -65,6 +65,13 @@ export interface ConsumeClientEventsOptions {
   /** Entries read per bucket stream per read, and claimed per claim step. @default 100 */
   batchSize?: number;
   /**
+   * How many times an event may be handed out (read, then claimed after failures or crashes) before
+   * it is given up: acknowledged without a handler call and reported to `onError` as `poison_entry`
+   * with the event, so one event whose handler always throws (or crashes its process) cannot loop
+   * through the group forever. Keep it for your own dead-letter store. @default 10
+   */
+  maxDeliveries?: number;
+  /**
    * Told about a handler that threw (with its event), a malformed entry (acknowledged and skipped;
    * never given to the handler) and Redis errors (retried with backoff). @default none
    */
@@ -81,6 +88,8 @@ export interface ClientEventConsumerStats {
   malformed: number;
   /** Pending entries this consumer claimed from the group (a crashed consumer's, or its own failed ones). */
   claimed: number;
+  /** Events given up after `maxDeliveries` (acknowledged, reported as `poison_entry`). */
+  poisoned: number;
 }
 
 /** A running consumer: `close()` (or the `signal`) stops it; `closed` settles when it has stopped. */
@@ -103,6 +112,7 @@ type StreamEntry = [id: string, fields: string[] | null];
 
 const DEFAULT_CLAIM_AFTER_MS = 30_000;
 const DEFAULT_BATCH_SIZE = 100;
+const DEFAULT_MAX_DELIVERIES = 10;
 /** A blocking read returns after this long without entries; `close()` interrupts it sooner. */
 const BLOCK_MS = 5_000;
 /** On Redis Cluster (polling): the pause after a round that found nothing, doubling while idle up to the max. */
@@ -131,7 +141,11 @@ export function consumeClientEvents(
   const streams = bucketStreams(keys, registry, options.namespaces);
   const consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomBytes(4).toString("hex")}`;
   const byKey = new Map(streams.map((stream) => [stream.key, stream]));
-  const stats: ClientEventConsumerStats = { handled: 0, failed: 0, malformed: 0, claimed: 0 };
+  const maxDeliveries = options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES;
+  if (!Number.isSafeInteger(maxDeliveries) || maxDeliveries < 1) {
+    throw new TypeError("consumeClientEvents: maxDeliveries must be a positive integer");
+  }
+  const stats: ClientEventConsumerStats = { handled: 0, failed: 0, malformed: 0, claimed: 0, poisoned: 0 };
   // Entries read or claimed and not yet handled: a claim step (their idle time passed) leaves them alone.
   const inFlight = new Set<string>();
 
@@ -304,7 +318,36 @@ export function consumeClientEvents(
     }
   };
 
+  /** Gives up the stream's pending events handed out `maxDeliveries` times already (and idle: nobody is on them). */
+  const givePoisonUp = async (stream: BucketStream) => {
+    const pending = (await redis.call("XPENDING", stream.key, group, "IDLE", claimAfterMs, "-", "+", batchSize)) as Array<
+      [id: string, owner: string, idleMs: number, deliveries: number]
+    >;
+    const poison = pending.filter(([streamId, , , deliveries]) => deliveries >= maxDeliveries && !inFlight.has(flight(stream, streamId)));
+    if (poison.length === 0) return;
+    // Claimed first (only while still idle), so a consumer that just took one keeps it.
+    const entries = (await redis.call(
+      "XCLAIM",
+      stream.key,
+      group,
+      consumer,
+      claimAfterMs,
+      ...poison.map(([streamId]) => streamId),
+    )) as StreamEntry[];
+    for (const [streamId, fields] of entries) {
+      const event = fields === null ? undefined : parseClientEventEntry(stream.namespace, streamId, fields);
+      await redis.xack(stream.key, group, streamId);
+      stats.poisoned++;
+      const message = `${stream.key} ${streamId} given up after ${maxDeliveries} deliveries (maxDeliveries)`;
+      report(
+        new ClientEventConsumerError("poison_entry", message, { stream: stream.key, streamId }),
+        typeof event === "object" ? event : undefined,
+      );
+    }
+  };
+
   const claimStream = async (stream: BucketStream) => {
+    await givePoisonUp(stream);
     let cursor = "0-0";
     do {
       const [next, entries] = (await redis.xautoclaim(stream.key, group, consumer, claimAfterMs, cursor, "COUNT", batchSize)) as [

@@ -37,7 +37,7 @@ describe("@hub/emitter types", () => {
       },
       onError: (error, event) => {
         expectTypeOf(error).toEqualTypeOf<ClientEventConsumerError>();
-        expectTypeOf(error.code).toEqualTypeOf<"handler_failed" | "malformed_entry" | "redis_error">();
+        expectTypeOf(error.code).toEqualTypeOf<"handler_failed" | "malformed_entry" | "poison_entry" | "redis_error">();
         expectTypeOf(event).toEqualTypeOf<ClientEvent | undefined>();
       },
     });

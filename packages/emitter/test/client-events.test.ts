@@ -247,6 +247,39 @@ describe("consumeClientEvents on one Redis", () => {
     expect(consumer.stats.claimed).toBeGreaterThanOrEqual(1);
   });
 
+  it("gives up an event whose handler always throws after maxDeliveries, reporting it, and goes on with the others", async () => {
+    const topic = freshTopic();
+    const chat = await joinChat(gateways, topic);
+    const seen = recorder([topic]);
+    const poisoned: Array<{ code: string; id: string | undefined }> = [];
+    let attempts = 0;
+    const { ack: poison } = await chat.send(0, "poison");
+    const consumer = hub.consumeClientEvents({
+      group: "poison",
+      claimAfterMs: 100,
+      maxDeliveries: 3,
+      handler: (event) => {
+        if (event.id === poison.id) {
+          attempts++;
+          throw new Error("always fails");
+        }
+        seen.handler(event);
+      },
+      onError: (error, event) => {
+        if (error.code === "poison_entry") poisoned.push({ code: error.code, id: event?.id });
+      },
+    });
+    const { ack: good } = await chat.send(1, "fine");
+    await seen.received(1);
+    await until("the poison event given up", () => poisoned.length === 1);
+    await caughtUp(redis, streamOf(topic), "poison");
+    await consumer.close();
+    expect(poisoned).toEqual([{ code: "poison_entry", id: poison.id }]);
+    expect(attempts).toBe(3);
+    expect(seen.events.map((e) => e.id)).toEqual([good.id]);
+    expect(consumer.stats).toMatchObject({ poisoned: 1, failed: 3 });
+  });
+
   it("stops on its AbortSignal and releases its blocking connection", async () => {
     const controller = new AbortController();
     const consumer = hub.consumeClientEvents({ group: "short-lived", handler: () => {}, signal: controller.signal });
