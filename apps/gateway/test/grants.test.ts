@@ -68,6 +68,31 @@ async function startAuthzBackend() {
 
 type Failure = { ok: false; error: { code: string; message: string } };
 
+describe("subscription tokens and the org (GRANT_TOKEN_ORG)", () => {
+  afterEach(() => closeAllClients());
+
+  it("outside production takes the contract's claims alone; with required, a token must name the user's org", async () => {
+    const topic = "chat:orgless";
+    const lenient = await startGateway();
+    const strict = await startGateway({ GRANT_TOKEN_ORG: "required" });
+    try {
+      // Issued for user 7 without an org: the same user id exists in orgs A and B.
+      const token = await subscriptionToken({ sub: "7", topic, pub: true });
+      const inA = await connectClient(lenient.url, await userToken({ sub: "7", org_id: "A" }));
+      expect(await request(inA, "subscribe", { topic, token })).toMatchObject({ ok: true });
+      const inB = await connectClient(strict.url, await userToken({ sub: "7", org_id: "B" }));
+      expect(await request(inB, "subscribe", { topic, token })).toMatchObject({
+        ok: false,
+        error: { code: "forbidden", message: expect.stringContaining("org_id") },
+      });
+      const named = await subscriptionToken({ sub: "7", topic, org_id: "B", pub: true });
+      expect(await request(inB, "subscribe", { topic, token: named })).toMatchObject({ ok: true });
+    } finally {
+      await Promise.all([lenient.stop(), strict.stop()]);
+    }
+  });
+});
+
 describe("grants from the backend (AUTHZ_URL)", () => {
   let backend: Awaited<ReturnType<typeof startAuthzBackend>>;
   let gateway: GatewayProcess;

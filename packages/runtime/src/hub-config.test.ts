@@ -74,7 +74,7 @@ describe("loadConfig defaults", () => {
       corsOrigins: "*",
       namespaces: [],
       authz: undefined,
-      grantTokenOrg: "required",
+      grantTokenOrg: "optional",
       clientPublish: { ratePerSecond: 20, burst: 40, streamLength: 100_000 },
       limits: {
         maxSubscriptionsPerSocket: 200,
@@ -236,6 +236,9 @@ describe("loadConfig defaults", () => {
     expect(config.nodeEnv).toBe("production");
     expect(config.engine).toBe("redis");
     expect(config.corsOrigins).toEqual(["https://app.example.com"]);
+    // Subscription tokens must name the org in production (tenants never share a conversation).
+    expect(config.grantTokenOrg).toBe("required");
+    expect(loadConfig({ ...PROD, GRANT_TOKEN_ORG: "optional" }, "gateway").grantTokenOrg).toBe("optional");
   });
 
   it("refuses an unknown NODE_ENV", () => {

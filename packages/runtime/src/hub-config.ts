@@ -134,9 +134,10 @@ export interface HubConfig {
   /** The backend check for topics of `authorize: "grant"` namespaces; undefined without `AUTHZ_URL`. */
   authz: AuthzSettings | undefined;
   /**
-   * `GRANT_TOKEN_ORG` (`required` | `optional`, default `required`): whether a subscription token
-   * must name the user's org (`org_id`). `optional` accepts tokens without it: only safe when user
-   * ids are unique across orgs.
+   * `GRANT_TOKEN_ORG` (`required` | `optional`): whether a subscription token must name the user's
+   * org (`org_id`). Default `required` with `NODE_ENV=production`, `optional` otherwise (the
+   * contract's claims have no org): a token without it is only safe where user ids are unique
+   * across orgs.
    */
   grantTokenOrg: "required" | "optional";
   /** Client publications (`publish`): rates and the client-event streams. */
@@ -201,7 +202,7 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
     corsOrigins: corsOrigins(env, production && role === "gateway"),
     namespaces: namespaces(env),
     authz: authz(env),
-    grantTokenOrg: oneOf(env, "GRANT_TOKEN_ORG", ["required", "optional"] as const) ?? "required",
+    grantTokenOrg: oneOf(env, "GRANT_TOKEN_ORG", ["required", "optional"] as const) ?? (production ? "required" : "optional"),
     clientPublish: {
       ratePerSecond: int(env, "CLIENT_PUBLISH_RATE", { default: 20, min: 1, max: 100_000 }),
       burst: int(env, "CLIENT_PUBLISH_BURST", { default: 40, min: 1, max: 1_000_000 }),

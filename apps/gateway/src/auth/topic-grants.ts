@@ -29,7 +29,7 @@ export interface TopicGrantsOptions {
   /**
    * Whether a subscription token must name the user's org (`org_id`). User ids are only unique
    * within an org: without it, a token for user `7` of one org would open the same conversation
-   * id in every org where a user `7` exists. @default true (`GRANT_TOKEN_ORG=required`)
+   * id in every org where a user `7` exists. @default true (`GRANT_TOKEN_ORG`: `required` in production)
    */
   requireOrg?: boolean;
   onCheck?(outcome: AuthzOutcome): void;
