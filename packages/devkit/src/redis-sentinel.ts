@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { freePort } from "./free-port.js";
+import { freeRedisPort } from "./free-port.js";
 import { type RedisServer, startRedis } from "./redis-server.js";
 import { until } from "./until.js";
 
@@ -50,7 +50,7 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
   });
   const sentinels = await Promise.all(
     Array.from({ length: options.sentinels ?? 1 }, async (_, i) => {
-      const port = await freePort();
+      const port = await freeRedisPort();
       const config = join(dir, `sentinel-${i}.conf`);
       writeFileSync(
         config,

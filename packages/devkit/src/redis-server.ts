@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { stopChild, track } from "./child-processes.js";
-import { freePort } from "./free-port.js";
+import { freeRedisPort } from "./free-port.js";
 
 export interface RedisServer {
   /** `redis://127.0.0.1:<port>`, without the password even when one is required. */
@@ -31,7 +31,7 @@ export interface RedisOptions {
  */
 export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
   for (let attempt = 1; ; attempt++) {
-    const port = options.port ?? (await freePort());
+    const port = options.port ?? (await freeRedisPort());
     try {
       return await launch(port, options);
     } catch (error) {
