@@ -53,6 +53,28 @@ export type { RequestOf } from "./request-schemas.js";
 export { isRequestName, parseRequest, REQUEST_SCHEMAS } from "./request-schemas.js";
 export type { Delivery, Route } from "./routing.js";
 export { ROUTES, Router, toEnvelope } from "./routing.js";
+export type {
+  CallEvents,
+  CallInitiateOk,
+  CallInitiateRequest,
+  CallMediaKind,
+  CallOk,
+  CallRequest,
+  CallToggleRequest,
+  HuddleCreateOk,
+  HuddleCreateRequest,
+  HuddleEvents,
+  HuddleInviteRequest,
+  HuddleJoinOk,
+  HuddleMember,
+  HuddleMessageRequest,
+  HuddleOk,
+  HuddleRaiseHandRequest,
+  HuddleRequest,
+  HuddleToggleRequest,
+  RtcRequests,
+  SignalRequest,
+} from "./rtc-protocol.js";
 export type { EventSchemaSpec } from "./schemas/catalog.js";
 export { EVENT_SCHEMAS } from "./schemas/catalog.js";
 export { IdLike, Payload, QueueSchema, Sensitive } from "./schemas/common.js";

@@ -1,5 +1,6 @@
 import type { Envelope } from "./envelope.js";
 import type { ErrorBody } from "./hub-error.js";
+import type { CallEvents, HuddleEvents, RtcRequests } from "./rtc-protocol.js";
 
 /** Where a client left off on a topic with history. */
 export interface StreamPosition {
@@ -112,7 +113,7 @@ export interface Failure {
 export type Ack<T> = (reply: T | Failure) => void;
 
 /** Events a client may send; each takes an acknowledgement callback. */
-export interface ClientToServerEvents {
+export interface ClientToServerEvents extends RtcRequests {
   subscribe: (req: SubscribeRequest, ack?: Ack<SubscribeOk>) => void;
   unsubscribe: (req: UnsubscribeRequest, ack?: Ack<UnsubscribeOk>) => void;
   "auth.refresh": (req: AuthRefreshRequest, ack?: Ack<AuthRefreshOk>) => void;
@@ -210,7 +211,7 @@ export interface ChatEvents {
 }
 
 /** Events the hub sends to clients. */
-export interface ServerToClientEvents extends FamilyEvents, ChatEvents {
+export interface ServerToClientEvents extends FamilyEvents, ChatEvents, CallEvents, HuddleEvents {
   "notification.created": (msg: Envelope<NotificationCreatedData>) => void;
   match_confirmed: (msg: Envelope<MatchData>) => void;
   match_walkover: (msg: Envelope<MatchData>) => void;

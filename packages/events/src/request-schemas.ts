@@ -4,6 +4,18 @@ import { ProtocolError, type ProtocolErrorCode } from "./hub-error.js";
 import type { RequestName } from "./protocol.js";
 import { IdLike, Payload } from "./schemas/common.js";
 import { type CompiledCheck, compile } from "./schemas/compile.js";
+import {
+  CallInitiateSchema,
+  CallRequestSchema,
+  CallToggleSchema,
+  HuddleCreateSchema,
+  HuddleInviteSchema,
+  HuddleMessageSchema,
+  HuddleRaiseHandSchema,
+  HuddleRequestSchema,
+  HuddleToggleSchema,
+  SignalSchema,
+} from "./schemas/rtc.js";
 
 /**
  * Annotates a property whose malformed value is refused with another code than `bad_request`.
@@ -81,6 +93,24 @@ export const REQUEST_SCHEMAS = {
   "inhouse.leave": InhouseRequestSchema,
   "inhouse.check_in": InhouseRequestSchema,
   publish: PublishRequestSchema,
+  "call:initiate": CallInitiateSchema,
+  "call:answer": CallRequestSchema,
+  "call:reject": CallRequestSchema,
+  "call:end": CallRequestSchema,
+  "webrtc:offer": SignalSchema,
+  "webrtc:answer": SignalSchema,
+  "webrtc:ice-candidate": SignalSchema,
+  "call:toggle-audio": CallToggleSchema,
+  "call:toggle-video": CallToggleSchema,
+  "huddle:create": HuddleCreateSchema,
+  "huddle:join": HuddleRequestSchema,
+  "huddle:leave": HuddleRequestSchema,
+  "huddle:toggle-audio": HuddleToggleSchema,
+  "huddle:toggle-video": HuddleToggleSchema,
+  "huddle:toggle-screen": HuddleToggleSchema,
+  "huddle:raise-hand": HuddleRaiseHandSchema,
+  "huddle:message": HuddleMessageSchema,
+  "huddle:invite": HuddleInviteSchema,
 } satisfies { [E in RequestName]: TSchema };
 
 /**

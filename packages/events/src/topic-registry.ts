@@ -19,8 +19,10 @@ export type NamespaceScope = "user" | "org" | "authenticated";
  * - `grant`: the scope must allow it and the user must also hold a grant for the topic, from a
  *   subscription token or the backend check (`AUTHZ_URL`). Membership of a conversation is not in
  *   a user's JWT. The topic's room, history and presence are per org, like a per-user topic's.
+ * - `member`: membership of the topic's entity decides (a huddle's participants), as the gateway's
+ *   entity runtime knows it; its room is per org too.
  */
-export type NamespaceAuthorize = "scope" | "grant";
+export type NamespaceAuthorize = "scope" | "grant" | "member";
 
 /** The client events presence announces on a namespace's topics. */
 export interface PresenceEventNames {
@@ -123,6 +125,10 @@ export const BUILTIN_NAMESPACES: readonly NamespaceSpec[] = [
     presenceEvents: { join: "user:online", leave: "user:offline" },
     clientEvents: CHAT_CLIENT_EVENTS,
   },
+  // Seed 003's calls: a user's call events and the signalling the other party relays to them.
+  { name: "webrtc", scope: "user", history: { ttlMs: 2 * MINUTE, size: 200 } },
+  // Seed 003's huddles: only participants subscribe (huddle:join does it for them).
+  { name: "huddle", scope: "authenticated", authorize: "member", history: { ttlMs: 24 * 60 * MINUTE, size: 500 } },
 ];
 
 /**

@@ -34,7 +34,7 @@ export type RoomScope = Pick<ResolvedNamespace, "name" | "scope" | "authorize" |
  * roomOf("org:42", registry.namespace("org"), "42"); // "org:42"
  */
 export function roomOf(topic: string, namespace: RoomScope, orgId: string): string {
-  const perOrg = namespace.scope === "user" || namespace.authorize === "grant";
+  const perOrg = namespace.scope === "user" || namespace.authorize !== "scope";
   const room = perOrg ? `${topic}${ORG_MARK}${escapeBraces(orgId)}` : topic;
   return namespace.streamed ? `${room}{${streamTag(namespace.name, streamBucket(room))}}` : room;
 }

@@ -21,6 +21,26 @@ export function queueBucket(name: string): number {
   return (hash >>> 0) % QUEUE_BUCKETS;
 }
 
+/**
+ * Entities of one machine of the entity runtime (calls, huddles) are spread over this many buckets,
+ * each one Redis Cluster slot (`{<kind>-b<k>}`): an entity's keys and its bucket's deadline and
+ * outbox sets, so every entity script touches one slot.
+ */
+export const ENTITY_BUCKETS = 16;
+
+/** The bucket of an entity by its id: FNV-1a (32 bits), mod `ENTITY_BUCKETS`; never changes. */
+export function entityBucket(id: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % ENTITY_BUCKETS;
+}
+
+function entityBucketKeys(prefix: string, kind: string, bucket: number): EntityBucketKeys {
+  if (!Number.isInteger(bucket) || bucket < 0 || bucket >= ENTITY_BUCKETS) throw new RangeError(`no entity bucket ${bucket}`);
+  const base = `${prefix}:ent:{${kind}-b${bucket}}`;
+  return { bucket, deadlines: `${base}:deadlines`, outboxes: `${base}:outboxes` };
+}
+
 /** Every Redis key and channel name the hub uses; nothing else builds key strings. */
 export interface HubKeys {
   readonly prefix: string;
@@ -57,6 +77,16 @@ export interface HubKeys {
   queueBucket(bucket: number): QueueBucketKeys;
   /** Channel announcing a queue has new commands (message: its name). */
   readonly queueWake: string;
+  /**
+   * Keys of one entity of the entity runtime (a call, a huddle) of machine `kind`, by its id: its
+   * state and outbox, with its bucket's deadline and outbox sets, all in the bucket's slot
+   * (`{<kind>-b<k>}`, see `entityBucket`).
+   */
+  entity(kind: string, id: string): EntityKeys;
+  /** The deadline and outbox sets of one bucket of a machine, `0 <= bucket < ENTITY_BUCKETS`. */
+  entityBucket(kind: string, bucket: number): EntityBucketKeys;
+  /** The call a user is on (a call id), in the user's slot: what `call:initiate` checks for busy. */
+  callLine(orgId: string, userId: string): string;
   /** Keys of one topic's history (by its room, see `roomOf`), in the topic's slot. */
   history(room: string): HistoryKeys;
   /**
@@ -88,6 +118,21 @@ export interface HubKeys {
   revocation(orgId: string, userId: string): string;
   /** Channel of the gateways' control messages (revoke and disconnect a user's connections), JSON. */
   readonly control: string;
+}
+
+export interface EntityBucketKeys {
+  readonly bucket: number;
+  /** Sorted set: entity id -> its deadline (epoch ms). */
+  readonly deadlines: string;
+  /** Sorted set: entity id -> when events were committed to its outbox and not yet delivered (epoch ms). */
+  readonly outboxes: string;
+}
+
+export interface EntityKeys extends EntityBucketKeys {
+  /** Hash: `state` (JSON), `version`. */
+  readonly state: string;
+  /** List of committed events not yet delivered, JSON, oldest first. */
+  readonly outbox: string;
 }
 
 export interface HistoryKeys {
@@ -226,6 +271,13 @@ export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
     },
     queueBucket: (bucket) => queueBucketKeys(prefix, bucket),
     queueWake: `${prefix}:iq-wake`,
+    entity: (kind, id) => {
+      const bucket = entityBucket(id);
+      const base = `${prefix}:ent:{${kind}-b${bucket}}`;
+      return { ...entityBucketKeys(prefix, kind, bucket), state: `${base}:${id}:s`, outbox: `${base}:${id}:o` };
+    },
+    entityBucket: (kind, bucket) => entityBucketKeys(prefix, kind, bucket),
+    callLine: (orgId, userId) => `${prefix}:user:${userTag(orgId, userId)}:line`,
     history: (room) => {
       const tag = topicTag(prefix, room);
       return { stream: `${prefix}:h:${tag}:s`, meta: `${prefix}:h:${tag}:m`, cursor: `${prefix}:h:${tag}:ack` };

@@ -1,0 +1,18 @@
+export type { Applied, EntityMetrics, EntityRuntime, EntityRuntimeOptions } from "./entity-runtime.js";
+export { createEntityRuntime } from "./entity-runtime.js";
+export type { EntityChange, EntityStore, StoredEntity } from "./entity-store.js";
+export type { EntitySweeper, EntitySweeperOptions } from "./entity-sweeper.js";
+export { startEntitySweeper } from "./entity-sweeper.js";
+export type { Decision, EntityEmission, Machine, PushKind } from "./machine.js";
+export { refuse } from "./machine.js";
+export type { Call, CallCommand, CallMedia, CallStatus } from "./machines/calls/call.js";
+export { isLive } from "./machines/calls/call.js";
+export type { CallMachineSettings } from "./machines/calls/machine.js";
+export { callMachine, callTopic } from "./machines/calls/machine.js";
+export type { Huddle, HuddleCommand, HuddleParticipant, HuddleToggle } from "./machines/huddles/huddle.js";
+export type { HuddleMachineSettings } from "./machines/huddles/machine.js";
+export { huddleMachine, huddleTopic, publicView } from "./machines/huddles/machine.js";
+export { memoryEntityStore } from "./memory-entity-store.js";
+export { redisEntityStore } from "./redis-entity-store.js";
+export type { SinkDeliveryOptions } from "./sink-delivery.js";
+export { sinkDelivery } from "./sink-delivery.js";

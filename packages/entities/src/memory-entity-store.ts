@@ -1,0 +1,90 @@
+import type { EntityStore } from "./entity-store.js";
+
+interface Entry {
+  state: string;
+  version: number;
+  /** When the state goes away (retainMs), epoch ms. */
+  expiresAt: number | null;
+}
+
+/**
+ * The entity store of the embedded engine: the same contract as the Redis one, in this process.
+ * Expired states are dropped when read.
+ */
+export function memoryEntityStore(now: () => number = Date.now): EntityStore {
+  const entities = new Map<string, Entry>();
+  const deadlines = new Map<string, Map<string, number>>();
+  const outboxes = new Map<string, string[]>();
+  const stalledSince = new Map<string, Map<string, number>>();
+  const key = (kind: string, id: string) => `${kind}\n${id}`;
+  const setOf = <V>(map: Map<string, Map<string, V>>, kind: string) => {
+    const set = map.get(kind) ?? new Map<string, V>();
+    map.set(kind, set);
+    return set;
+  };
+  const live = (kind: string, id: string) => {
+    const entry = entities.get(key(kind, id));
+    if (entry?.expiresAt != null && entry.expiresAt <= now()) {
+      entities.delete(key(kind, id));
+      return undefined;
+    }
+    return entry;
+  };
+  const earliest = (set: Map<string, number> | undefined, upTo: number, limit: number) =>
+    [...(set ?? [])]
+      .filter(([, at]) => at <= upTo)
+      .sort((a, b) => a[1] - b[1])
+      .slice(0, limit)
+      .map(([id]) => id);
+
+  return {
+    async load(kind, id) {
+      const entry = live(kind, id);
+      return entry ? { state: JSON.parse(entry.state), version: entry.version } : { state: null, version: -1 };
+    },
+    async commit(change) {
+      const k = key(change.kind, change.id);
+      const version = live(change.kind, change.id)?.version ?? -1;
+      if (version !== change.expectedVersion) return "conflict";
+      let next = version + 1;
+      if (change.state === null) {
+        entities.delete(k);
+        next = -1;
+      } else {
+        entities.set(k, { state: change.state, version: next, expiresAt: change.retainMs === null ? null : now() + change.retainMs });
+      }
+      if (change.deadline === null) setOf(deadlines, change.kind).delete(change.id);
+      else setOf(deadlines, change.kind).set(change.id, change.deadline);
+      if (change.emissions.length > 0) {
+        const box = outboxes.get(k) ?? [];
+        box.push(...change.emissions.map((e) => JSON.stringify(e)));
+        outboxes.set(k, box);
+        const stalled = setOf(stalledSince, change.kind);
+        if (!stalled.has(change.id)) stalled.set(change.id, now());
+      }
+      return next;
+    },
+    async due(kind, upTo, limit) {
+      return earliest(deadlines.get(kind), upTo, limit);
+    },
+    async stalled(kind, before, limit) {
+      return earliest(stalledSince.get(kind), before, limit);
+    },
+    async outbox(kind, id, count) {
+      return (outboxes.get(key(kind, id)) ?? []).slice(0, count);
+    },
+    async ackOutbox(kind, id, delivered) {
+      const k = key(kind, id);
+      const box = outboxes.get(k) ?? [];
+      let i = 0;
+      while (i < delivered.length && box[0] === delivered[i]) {
+        box.shift();
+        i++;
+      }
+      if (box.length === 0) {
+        outboxes.delete(k);
+        stalledSince.get(kind)?.delete(id);
+      }
+    },
+  };
+}
