@@ -1,6 +1,7 @@
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { DEFAULT_PRESENCE_EVENTS, type ParsedTopic, TopicRegistry, topicOfRoom } from "@hub/events";
+import { callMachine, createEntityRuntime, type EntityMetrics, huddleMachine, sinkDelivery, startEntitySweeper } from "@hub/entities";
+import { DEFAULT_PRESENCE_EVENTS, type ParsedTopic, ProtocolError, TopicRegistry, topicOfRoom } from "@hub/events";
 import { startQueueWorker, startReconciler } from "@hub/inhouse";
 import type { HubConfig } from "@hub/runtime";
 import { createPublisher, type DeadLetterEntry, type PublishContext, type Publisher } from "@hub/store";
@@ -21,6 +22,7 @@ import { createHttpApp } from "./http/http-app.js";
 import { inhouseRoutes } from "./http/inhouse-routes.js";
 import { metricsRoutes } from "./http/metrics-routes.js";
 import { publishRoutes } from "./http/publish-routes.js";
+import { rtcRoutes } from "./http/rtc-routes.js";
 import { serviceRateLimit } from "./http/service-rate.js";
 import { userRoutes } from "./http/user-routes.js";
 import { webhookRoutes } from "./http/webhook-routes.js";
@@ -42,6 +44,18 @@ import { type RequestHandlers, type RequestTable, serveRequests } from "./protoc
 import { type SubscriptionContext, subscribe, unsubscribe } from "./protocol/subscriptions.js";
 import { TokenBucket } from "./protocol/token-bucket.js";
 import { LiveHolds } from "./recovery/live-holds.js";
+import { callAction, endCallsOf, initiateCall, relaySignal, toggleCallMedia } from "./rtc/call-requests.js";
+import {
+  createHuddle,
+  huddleMessage,
+  inviteToHuddle,
+  isParticipant,
+  joinHuddle,
+  leaveHuddle,
+  leaveHuddlesOf,
+  toggleHuddle,
+} from "./rtc/huddle-requests.js";
+import type { RtcContext } from "./rtc/rtc-context.js";
 import { VERSION } from "./version.js";
 
 /**
@@ -174,20 +188,6 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   // connections waiting on PORT, so a node busy with a reconnect storm still answers them.
   const healthServer =
     config.healthPort === undefined ? undefined : createServer(createHttpApp({ logger, draining, routers: operatorRoutes }));
-  const app = createHttpApp({
-    logger,
-    draining,
-    routers: [
-      ...operatorRoutes,
-      publishRoutes({ health, publisher, verifier, stats, rateLimit: publishRate }),
-      ...(config.scraperApiKey ? [webhookRoutes({ health, publisher, apiKey: config.scraperApiKey, stats })] : []),
-      deadLetterRoutes({ deadLetters: stores.deadLetters, publisher, verifier, contextOf: legacyContext }),
-      inhouseRoutes({ health, commands: stores.commands, verifier, rateLimit: publishRate }),
-      userRoutes({ health, sessions: stores.userSessions, verifier }),
-      ...(config.consoleEnabled ? [consoleRoutes({ logger })] : []),
-      ...adminUi({ io, settings: config.adminUi, nodeId: config.nodeId, logger }),
-    ],
-  });
   const presence = stores.presence(io, config.nodeId, (room) => {
     return registry.namespaceOf(topicOfRoom(room))?.presenceEvents ?? DEFAULT_PRESENCE_EVENTS;
   });
@@ -199,6 +199,27 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     requireOrg: config.grantTokenOrg === "required",
     onCheck: (outcome) => metrics.authzChecks.inc({ outcome }),
   });
+  // Calls and huddles: state machines on the entity runtime, their events delivered like any event.
+  const entityMetrics: EntityMetrics = {
+    command: (kind, outcome) => metrics.entityCommands.inc({ kind, outcome }),
+    conflict: (kind) => metrics.entityCommands.inc({ kind, outcome: "conflict" }),
+    deliveryFailed: (kind) => metrics.entityCommands.inc({ kind, outcome: "delivery_failed" }),
+    deadlineFired: (kind, lateness) => metrics.entityDeadlineLateness.observe({ kind }, lateness / 1000),
+  };
+  const entityDelivery = sinkDelivery({ registry, sink: publisherSink });
+  const runtime = createEntityRuntime({ store: stores.entities, deliver: entityDelivery, logger, metrics: entityMetrics });
+  const calls = callMachine({ ringTimeoutMs: config.rtc.ringTimeoutMs });
+  const huddles = huddleMachine({ graceMs: config.rtc.huddleGraceMs });
+  // On the memory engine this process is the whole hub: it fires the deadlines too (the queue-workers do on Redis).
+  const sweeper = stores.sweepsEntities
+    ? startEntitySweeper({
+        runtime,
+        store: stores.entities,
+        machines: [calls, huddles],
+        logger,
+        sweepMs: config.rtc.sweepMs,
+      })
+    : undefined;
   const holds = new LiveHolds();
   broker.tapLive(holds);
   // Broadcasts published while this node's Redis subscription was down never reached its sockets:
@@ -231,8 +252,41 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     },
     onLeft: presenceTracking.left,
     onReplayed: topicMetrics.replayed,
+    async members(user, topic) {
+      if (!(await isParticipant(rtc, user, topic.id)))
+        throw new ProtocolError("forbidden", `only participants subscribe to ${topic.topic}`);
+    },
+  };
+  const rtc: RtcContext = {
+    runtime,
+    calls,
+    huddles,
+    lines: stores.callLines,
+    sessions: stores.userSessions,
+    grants,
+    deliver: entityDelivery,
+    join: async (socket, topic) => void (await subscribe(socket, { topic }, subscriptions)),
+    leave: async (socket, topic) => void (await unsubscribe(socket, { topic }, subscriptions)),
+    available: health.available,
+    nodeId: config.nodeId,
+    maxParticipants: config.rtc.huddleMaxParticipants,
   };
 
+  const app = createHttpApp({
+    logger,
+    draining,
+    routers: [
+      ...operatorRoutes,
+      publishRoutes({ health, publisher, verifier, stats, rateLimit: publishRate }),
+      ...(config.scraperApiKey ? [webhookRoutes({ health, publisher, apiKey: config.scraperApiKey, stats })] : []),
+      deadLetterRoutes({ deadLetters: stores.deadLetters, publisher, verifier, contextOf: legacyContext }),
+      inhouseRoutes({ health, commands: stores.commands, verifier, rateLimit: publishRate }),
+      userRoutes({ health, sessions: stores.userSessions, verifier }),
+      rtcRoutes({ health, verifier, rtc }),
+      ...(config.consoleEnabled ? [consoleRoutes({ logger })] : []),
+      ...adminUi({ io, settings: config.adminUi, nodeId: config.nodeId, logger }),
+    ],
+  });
   const http = createServer(app);
   io.attach(http);
 
@@ -286,6 +340,24 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     "inhouse.leave": (socket, req) => inhouseRequest(socket, "inhouse.leave", req, stores.commands, health.available),
     "inhouse.check_in": (socket, req) => inhouseRequest(socket, "inhouse.check_in", req, stores.commands, health.available),
     publish: (socket, req) => publish(socket, req, publications),
+    "call:initiate": (socket, req) => initiateCall(socket, req, rtc),
+    "call:answer": (socket, req) => callAction(socket, "answer", req, rtc),
+    "call:reject": (socket, req) => callAction(socket, "reject", req, rtc),
+    "call:end": (socket, req) => callAction(socket, "end", req, rtc),
+    "webrtc:offer": (socket, req) => relaySignal(socket, "webrtc:offer", req, rtc),
+    "webrtc:answer": (socket, req) => relaySignal(socket, "webrtc:answer", req, rtc),
+    "webrtc:ice-candidate": (socket, req) => relaySignal(socket, "webrtc:ice-candidate", req, rtc),
+    "call:toggle-audio": (socket, req) => toggleCallMedia(socket, "audio", req, rtc),
+    "call:toggle-video": (socket, req) => toggleCallMedia(socket, "video", req, rtc),
+    "huddle:create": (socket, req) => createHuddle(socket, req, rtc),
+    "huddle:join": (socket, req) => joinHuddle(socket, req, rtc),
+    "huddle:leave": (socket, req) => leaveHuddle(socket, req, rtc),
+    "huddle:toggle-audio": (socket, req) => toggleHuddle(socket, "audio", req.huddle_id, req.enabled, rtc),
+    "huddle:toggle-video": (socket, req) => toggleHuddle(socket, "video", req.huddle_id, req.enabled, rtc),
+    "huddle:toggle-screen": (socket, req) => toggleHuddle(socket, "screen", req.huddle_id, req.enabled, rtc),
+    "huddle:raise-hand": (socket, req) => toggleHuddle(socket, "hand", req.huddle_id, req.raised, rtc),
+    "huddle:message": (socket, req) => huddleMessage(socket, req, rtc),
+    "huddle:invite": (socket, req) => inviteToHuddle(socket, req, rtc),
   } satisfies RequestHandlers;
   const table: RequestTable = {
     handlers: requests,
@@ -306,6 +378,12 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     socket.on("disconnect", () => {
       clearTokenExpiry(socket);
       admission?.disconnected(socket);
+      endCallsOf(socket, rtc, (error, callId) =>
+        logger.warn({ err: error, call_id: callId }, "could not end the call of a closed connection"),
+      );
+      leaveHuddlesOf(socket, rtc, (error, huddleId) =>
+        logger.warn({ err: error, huddle_id: huddleId }, "could not tell a huddle that a connection closed"),
+      );
     });
     serveRequests(socket, table);
   });
@@ -333,6 +411,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       admission?.stop();
       await drainClients(io, http, logger, clientWaitMs(config.shutdownTimeoutMs));
       await queueWorker?.close();
+      await sweeper?.close();
       await presence.close();
       await leftLegacy;
       await engine.close();

@@ -142,6 +142,8 @@ export interface HubConfig {
   grantTokenOrg: "required" | "optional";
   /** Client publications (`publish`): rates and the client-event streams. */
   clientPublish: ClientPublishSettings;
+  /** Calls and huddles (docs/protocol.md "Calls", "Huddles"). */
+  rtc: RtcSettings;
   limits: LimitSettings;
   /** `SHUTDOWN_TIMEOUT_MS`, default 10000: how long a drain may take before the process exits anyway. */
   shutdownTimeoutMs: number;
@@ -154,6 +156,18 @@ export interface HubConfig {
   adminUi: AdminUiSettings | undefined;
   /** `LOG_LEVEL`, default `info`. */
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+}
+
+/** Calls and huddles. */
+export interface RtcSettings {
+  /** `CALL_RING_TIMEOUT_MS`, default 60000: how long a call rings before it is missed. */
+  ringTimeoutMs: number;
+  /** `HUDDLE_GRACE_MS`, default 10000: how long a participant whose last connection closed stays in a huddle. */
+  huddleGraceMs: number;
+  /** `HUDDLE_MAX_PARTICIPANTS`, default 50: a huddle's default and ceiling of participants. */
+  huddleMaxParticipants: number;
+  /** `ENTITY_SWEEP_MS`, default 50: how often calls' and huddles' deadlines are looked for (the most one fires late, plus the work). */
+  sweepMs: number;
 }
 
 /**
@@ -193,6 +207,12 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
     legacyChannelPattern: legacyPattern(env),
     backendApiUrl: url(env, "BACKEND_API_URL", ["http:", "https:"]) ?? url(env, "RAILS_API_URL", ["http:", "https:"]),
     checkInTimeoutMs: int(env, "CHECK_IN_TIMEOUT_MS", { default: 60_000, min: 1_000, max: 86_400_000 }),
+    rtc: {
+      ringTimeoutMs: int(env, "CALL_RING_TIMEOUT_MS", { default: 60_000, min: 1_000, max: 600_000 }),
+      huddleGraceMs: int(env, "HUDDLE_GRACE_MS", { default: 10_000, min: 0, max: 600_000 }),
+      huddleMaxParticipants: int(env, "HUDDLE_MAX_PARTICIPANTS", { default: 50, min: 2, max: 10_000 }),
+      sweepMs: int(env, "ENTITY_SWEEP_MS", { default: 50, min: 10, max: 5_000 }),
+    },
     queueLeaseTtlMs: int(env, "QUEUE_LEASE_TTL_MS", { default: 5_000, min: 500, max: 10_000 }),
     // At most 20 s: a dead gateway's users leave presence within 1.25 TTL, so under 30 s.
     presenceTtlMs: int(env, "PRESENCE_TTL_MS", { default: 12_000, min: 1_000, max: 20_000 }),

@@ -5,7 +5,7 @@ import { SignJWT } from "jose";
 import { AUTHZ_AUDIENCE, type GrantClaims, type TokenVerifier } from "./token-verifier.js";
 
 /** What a grant is for. */
-export type GrantAction = "subscribe" | "publish";
+export type GrantAction = "subscribe" | "publish" | "call";
 
 /** How one backend check ended, for metrics. */
 export type AuthzOutcome = "allow" | "deny" | "unavailable" | "cached";
@@ -17,7 +17,12 @@ export type AuthzOutcome = "allow" | "deny" | "unavailable" | "cached";
  */
 export interface TopicGrants {
   /** Resolves when the user holds a grant for the action on the topic; throws `forbidden`, `unavailable` or `rate_limited`. */
-  check(user: UserPrincipal, topic: string, action: GrantAction, token: string | undefined): Promise<void>;
+  check(user: UserPrincipal, topic: string, action: Exclude<GrantAction, "call">, token: string | undefined): Promise<void>;
+  /**
+   * Whether the backend (`AUTHZ_URL`, action `call` with `callee_id`) says the user may call
+   * `calleeId` of their org; false without `AUTHZ_URL`. Throws `unavailable` when it does not answer.
+   */
+  mayCall(user: UserPrincipal, calleeId: string): Promise<boolean>;
 }
 
 export interface TopicGrantsOptions {
@@ -87,7 +92,13 @@ export function createTopicGrants(options: TopicGrantsOptions): TopicGrants {
       response = await doFetch(settings.url, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${await serviceToken()}` },
-        body: JSON.stringify({ action, user_id: user.userId, org_id: user.orgId, topic }),
+        body: JSON.stringify({
+          action,
+          user_id: user.userId,
+          org_id: user.orgId,
+          topic,
+          ...(action === "call" ? { callee_id: topic.slice(topic.indexOf(":") + 1) } : {}),
+        }),
         signal: AbortSignal.timeout(settings.timeoutMs),
       });
     } catch {
@@ -172,6 +183,16 @@ export function createTopicGrants(options: TopicGrantsOptions): TopicGrants {
       }
       if (!authz) throw new ProtocolError("forbidden", `${topic} needs a grant: send a subscription token ({ topic, token })`);
       await backendCheck(authz, user, topic, action);
+    },
+    async mayCall(user, calleeId) {
+      if (!authz) return false;
+      try {
+        await backendCheck(authz, user, `webrtc:${calleeId}`, "call");
+        return true;
+      } catch (error) {
+        if (error instanceof ProtocolError && error.code === "forbidden") return false;
+        throw error;
+      }
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { EntityStore } from "@hub/entities";
 import type { QueueStore } from "@hub/inhouse";
 import type { EngineKind } from "@hub/runtime";
 import type { CommandQueue, DeadLetters, EventSink, History } from "@hub/store";
@@ -8,6 +9,7 @@ import type { PublishRate } from "../protection/publish-rate.js";
 import type { UserSessions } from "../protection/user-sessions.js";
 import type { HubServer } from "../protocol/hub-socket.js";
 import type { LiveTap } from "../recovery/live-holds.js";
+import type { CallLines } from "../rtc/call-lines.js";
 
 /** Redis as the engine sees it: `disabled` on the memory engine. */
 export type RedisState = "connected" | "disconnected" | "disabled";
@@ -89,6 +91,15 @@ export interface Stores {
    * the gateway runs the queue-worker's loop too); on Redis the queue-worker app opens its own.
    */
   readonly localQueues: QueueStore | undefined;
+  /** Calls' and huddles' state, deadlines and outboxes (the entity runtime's store). */
+  readonly entities: EntityStore;
+  /** Which call each user is on. */
+  readonly callLines: CallLines;
+  /**
+   * Whether this process fires the entities' deadlines: the memory engine's gateway is the whole
+   * hub; on Redis the queue-workers do.
+   */
+  readonly sweepsEntities: boolean;
 }
 
 /** Whether the shared store answers. */

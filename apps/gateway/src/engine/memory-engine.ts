@@ -1,3 +1,4 @@
+import { memoryEntityStore } from "@hub/entities";
 import { memoryQueueStore } from "@hub/inhouse";
 import { DEDUPE_WINDOW_MS, MemoryHistory, memoryDeadLetters, memoryEventSink, RecentIds } from "@hub/store";
 import type { Server } from "socket.io";
@@ -5,6 +6,7 @@ import { memoryPresence } from "../presence/memory-presence.js";
 import { memoryUserSessions } from "../protection/memory-user-sessions.js";
 import { DEFAULT_PUBLISH_RATE, memoryPublishRate, type PublishRateSettings } from "../protection/publish-rate.js";
 import type { LiveTap } from "../recovery/live-holds.js";
+import { memoryCallLines } from "../rtc/memory-call-lines.js";
 import { type BroadcastObserver, type Engine, engineHealth } from "./engine.js";
 
 export interface MemoryEngineOptions {
@@ -63,6 +65,9 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       ingestNodes: undefined,
       presence: (io, _nodeId, names) => memoryPresence(io, names),
       localQueues: queues,
+      entities: memoryEntityStore(),
+      callLines: memoryCallLines(),
+      sweepsEntities: true,
     },
     health: engineHealth(
       () => "disabled",

@@ -1,3 +1,4 @@
+import { redisEntityStore } from "@hub/entities";
 import { type ClientPublishSettings, connectRedis, isCluster, type RedisSettings } from "@hub/runtime";
 import {
   broadcastPublishedAt,
@@ -17,6 +18,7 @@ import { redisPresence } from "../presence/redis-presence.js";
 import { redisPublishRate } from "../protection/redis-publish-rate.js";
 import { redisUserSessions } from "../protection/redis-user-sessions.js";
 import type { LiveTap } from "../recovery/live-holds.js";
+import { redisCallLines } from "../rtc/redis-call-lines.js";
 import { type BroadcastObserver, type Engine, engineHealth } from "./engine.js";
 import { NodeSubscriber } from "./node-subscriber.js";
 import { nodeUrl } from "./node-url.js";
@@ -91,6 +93,9 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       presence: (_io, nodeId, names) =>
         redisPresence({ redis: pub, keys, nodeId, ttlMs: options.presenceTtlMs, pubsub: options.redis.pubsub, names, logger }),
       localQueues: undefined,
+      entities: redisEntityStore(pub, keys),
+      callLines: redisCallLines(pub, keys),
+      sweepsEntities: false,
     },
     health: engineHealth(
       () => (pub.status === "ready" && live.connected() && answering.responsive ? "connected" : "disconnected"),

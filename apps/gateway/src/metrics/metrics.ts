@@ -62,6 +62,10 @@ export interface GatewayMetrics {
   readonly clientPublications: Counter<"namespace" | "kind" | "outcome">;
   /** Grant checks against AUTHZ_URL, by outcome (`allow`, `deny`, `unavailable`, `cached`). */
   readonly authzChecks: Counter<"outcome">;
+  /** Commands of calls and huddles, by machine (`call`, `huddle`) and outcome (`applied`, `refused`, `unchanged`, `conflict`, `delivery_failed`). */
+  readonly entityCommands: Counter<"kind" | "outcome">;
+  /** How late calls' and huddles' deadlines fired (a ring timeout, a huddle's grace period), by machine. */
+  readonly entityDeadlineLateness: Histogram<"kind">;
 }
 
 /** The limits a refusal is counted under (`hub_limit_refusals_total{limit}`). */
@@ -255,6 +259,19 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
       name: "hub_authz_checks_total",
       help: "Grant checks for topics of grant namespaces against AUTHZ_URL, by outcome (allow, deny, unavailable, cached).",
       labelNames: ["outcome"],
+      registers,
+    }),
+    entityCommands: new Counter({
+      name: "hub_entity_commands_total",
+      help: "Commands of calls and huddles, by machine (call, huddle) and outcome (applied, refused, unchanged, conflict, delivery_failed).",
+      labelNames: ["kind", "outcome"],
+      registers,
+    }),
+    entityDeadlineLateness: new Histogram({
+      name: "hub_entity_deadline_lateness_seconds",
+      help: "How late calls' and huddles' deadlines fired in this process (ring timeouts, huddle grace periods), by machine.",
+      labelNames: ["kind"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
   };

@@ -30,6 +30,9 @@ export function memoryUserSessions(now: () => number = Date.now): UserSessions {
       ids.add(connectionId);
       return "admitted";
     },
+    async connected(orgId, userId) {
+      return (connections.get(userKey(orgId, userId))?.size ?? 0) > 0;
+    },
     async release({ orgId, userId, connectionId }) {
       const key = userKey(orgId, userId);
       const ids = connections.get(key);

@@ -76,6 +76,11 @@ export function redisUserSessions({ redis, subscriber, keys, logger }: RedisUser
       );
       return ADMISSIONS[code];
     },
+    async connected(orgId, userId) {
+      const expiries = await redis.hvals(keys.userConnections(orgId, userId));
+      const now = Date.now();
+      return expiries.some((expiry) => Number(expiry) > now);
+    },
     async release({ orgId, userId, connectionId }) {
       await redis.hdel(keys.userConnections(orgId, userId), connectionId);
     },

@@ -30,6 +30,8 @@ export interface UserSessions {
    * user already holds `max` connections; records it when admitted.
    */
   admit(user: UserPrincipal, connectionId: string, max: number): Promise<Admission>;
+  /** Whether the user holds a connection on any node (entries of a dead node stop counting within ENTRY_TTL_MS). */
+  connected(orgId: string, userId: string): Promise<boolean>;
   /** Forgets a connection (it closed). */
   release(user: UserConnection): Promise<void>;
   /** Keeps this node's connections counted; entries not renewed expire (a dead node's, within ENTRY_TTL_MS). */

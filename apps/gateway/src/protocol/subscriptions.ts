@@ -21,6 +21,8 @@ export interface SubscriptionContext extends CatchUpContext {
   registry: TopicRegistry;
   /** Grants on topics of `authorize: "grant"` namespaces. */
   grants: TopicGrants;
+  /** Membership of topics of `authorize: "member"` namespaces (a huddle's participants): throws `forbidden`. */
+  members(user: UserPrincipal, topic: ParsedTopic): Promise<void>;
   limits: SubscriptionLimits;
   /** Called once the socket is in the topic's room (not again for a repeated subscribe). */
   onJoined(socket: HubSocket, topic: ParsedTopic, room: string): void;
@@ -44,6 +46,7 @@ export async function subscribe(socket: HubSocket, request: RequestOf<"subscribe
   context.registry.authorize(principal, parsed);
   if (context.registry.needsGrant(principal, parsed))
     await context.grants.check(principal as UserPrincipal, parsed.topic, "subscribe", token);
+  if (principal.kind === "user" && parsed.namespace.authorize === "member") await context.members(principal, parsed);
   const room = roomFor(socket.data.principal, parsed, org_id);
   const pending = socket.data.joining?.get(room);
   if (pending && !pending.cancelled) return pending.result;

@@ -175,7 +175,7 @@ export function publicView(p: HuddleParticipant): Omit<HuddleParticipant, "conne
 
 function emit(huddle: Huddle, event: string, data: Record<string, unknown>, discriminator = ""): EntityEmission {
   return {
-    id: emissionId("huddle", huddle.id, huddle.seq, event.slice("huddle:".length), discriminator),
+    id: emissionId("huddle", huddle.id, huddle.seq, event.slice("huddle:".length).replaceAll(":", "-"), discriminator),
     org_id: huddle.org_id,
     topic: huddleTopic(huddle.id),
     event,

@@ -1,0 +1,170 @@
+import { type Call, callTopic, isLive } from "@hub/entities";
+import { type CallInitiateOk, type CallOk, ID_SEGMENT, ProtocolError, type RequestOf, type UserPrincipal, uuidv7 } from "@hub/events";
+import type { HubSocket } from "../protocol/hub-socket.js";
+import { ensureAvailable, type RtcContext, userOf } from "./rtc-context.js";
+
+/** The calls each socket initiated or answered: a party's call ends when that connection closes. */
+const socketCalls = new WeakMap<HubSocket, Set<string>>();
+/** Each socket's signalling, one message after the other: relayed in the order sent. */
+const relays = new WeakMap<HubSocket, Promise<unknown>>();
+
+/**
+ * `call:initiate { to, media, call_id? }`: rings the callee (`call:incoming` on `webrtc:{to}`) if
+ * they are of the caller's org (a connection in it, or the backend check) and on no other call;
+ * a busy callee makes the call `busy` and the caller gets `call:busy`. Repeating a call id the
+ * caller already used answers that call (an idempotent retry).
+ */
+export async function initiateCall(socket: HubSocket, request: RequestOf<"call:initiate">, context: RtcContext): Promise<CallInitiateOk> {
+  const me = userOf(socket, "calls");
+  ensureAvailable(context);
+  const to = String(request.to);
+  if (to === me.userId) throw new ProtocolError("bad_request", "a user cannot call themselves");
+  const callId = request.call_id ?? uuidv7();
+  const existing = await context.runtime.read(context.calls, callId);
+  if (existing) return retried(existing, me, to);
+  await ensureCallee(me, to, context);
+  if (await onLiveCall(me.orgId, me.userId, callId, context)) {
+    throw new ProtocolError("call_in_progress", "you are on another call; end it first");
+  }
+  const base = { call_id: callId, by: me.userId, org_id: me.orgId, to, media: request.media } as const;
+  const line = await takeLine(me.orgId, to, callId, context);
+  if (line === "busy") {
+    await context.runtime.apply(context.calls, callId, { type: "busy", ...base });
+    return { ok: true, call_id: callId, busy: true };
+  }
+  // The caller's own line: whoever calls them meanwhile gets busy (a race lost here is harmless).
+  const mine = await context.lines.read(me.orgId, me.userId);
+  await context.lines.claim(me.orgId, me.userId, mine, callId);
+  await context.runtime.apply(context.calls, callId, { type: "initiate", ...base });
+  track(socket, callId);
+  return { ok: true, call_id: callId };
+}
+
+/** `call:answer | call:reject | call:end { call_id }`. */
+export async function callAction(
+  socket: HubSocket,
+  action: "answer" | "reject" | "end",
+  { call_id }: RequestOf<"call:answer">,
+  context: RtcContext,
+): Promise<CallOk> {
+  const me = userOf(socket, "calls");
+  ensureAvailable(context);
+  const command =
+    action === "end"
+      ? { type: action, by: me.userId, org_id: me.orgId, reason: "hangup" as const }
+      : { type: action, by: me.userId, org_id: me.orgId };
+  await context.runtime.apply(context.calls, call_id, command);
+  if (action === "answer") track(socket, call_id);
+  else socketCalls.get(socket)?.delete(call_id);
+  return { ok: true, call_id };
+}
+
+/** `call:toggle-audio | call:toggle-video { call_id, enabled }`: the other party is told. */
+export async function toggleCallMedia(
+  socket: HubSocket,
+  media: "audio" | "video",
+  { call_id, enabled }: RequestOf<"call:toggle-audio">,
+  context: RtcContext,
+): Promise<CallOk> {
+  const me = userOf(socket, "calls");
+  ensureAvailable(context);
+  await context.runtime.apply(context.calls, call_id, { type: "toggle", by: me.userId, org_id: me.orgId, media, enabled });
+  return { ok: true, call_id };
+}
+
+/**
+ * `webrtc:offer | webrtc:answer | webrtc:ice-candidate { call_id, sdp?, candidate? }`: relayed to
+ * the other party of a ringing or active call, in the order this connection sent them; anyone
+ * else is refused `forbidden`.
+ */
+export function relaySignal(
+  socket: HubSocket,
+  event: "webrtc:offer" | "webrtc:answer" | "webrtc:ice-candidate",
+  request: RequestOf<"webrtc:offer">,
+  context: RtcContext,
+): Promise<CallOk> {
+  const me = userOf(socket, "signalling");
+  const previous = relays.get(socket) ?? Promise.resolve();
+  const relayed = previous.then(() => relay(me, event, request, context));
+  relays.set(
+    socket,
+    relayed.catch(() => undefined),
+  );
+  return relayed;
+}
+
+async function relay(
+  me: UserPrincipal,
+  event: "webrtc:offer" | "webrtc:answer" | "webrtc:ice-candidate",
+  { call_id, sdp, candidate }: RequestOf<"webrtc:offer">,
+  context: RtcContext,
+): Promise<CallOk> {
+  ensureAvailable(context);
+  const call = await context.runtime.read(context.calls, call_id);
+  const party = call !== null && call.org_id === me.orgId && (call.caller === me.userId || call.callee === me.userId);
+  if (!party) throw new ProtocolError("forbidden", "only the parties of a call may signal on it");
+  if (!isLive(call)) throw new ProtocolError("bad_request", `the call is ${call.status}`);
+  const other = call.caller === me.userId ? call.callee : call.caller;
+  const data: Record<string, unknown> = { call_id, from: me.userId };
+  if (sdp !== undefined) data.sdp = sdp;
+  if (candidate !== undefined) data.candidate = candidate;
+  await context.deliver({ id: uuidv7(), org_id: me.orgId, topic: callTopic(other), event, data });
+  return { ok: true, call_id };
+}
+
+/** Ends the calls this connection was a party of (it closed: a browser tab went away). */
+export function endCallsOf(socket: HubSocket, context: RtcContext, onError: (error: unknown, callId: string) => void): void {
+  const calls = socketCalls.get(socket);
+  if (!calls) return;
+  socketCalls.delete(socket);
+  const me = socket.data.principal;
+  if (me.kind !== "user") return;
+  for (const callId of calls) {
+    context.runtime
+      .apply(context.calls, callId, { type: "end", by: me.userId, org_id: me.orgId, reason: "disconnected" })
+      .catch((error: unknown) => {
+        // Already over (answered elsewhere and ended, missed): nothing to end.
+        if (!(error instanceof ProtocolError && error.code === "bad_request")) onError(error, callId);
+      });
+  }
+}
+
+/** The callee must be of the caller's org: a connection of theirs in it says so, or the backend does. */
+async function ensureCallee(me: UserPrincipal, to: string, context: RtcContext): Promise<void> {
+  if (!ID_SEGMENT.test(to)) throw new ProtocolError("bad_request", "to: not a user id");
+  if (await context.sessions.connected(me.orgId, to)) return;
+  if (await context.grants.mayCall(me, to)) return;
+  throw new ProtocolError("not_found", `no user ${to} in your org is reachable`);
+}
+
+/** Whether the user's line holds a live call other than `callId`. */
+async function onLiveCall(orgId: string, userId: string, callId: string, context: RtcContext): Promise<boolean> {
+  const current = await context.lines.read(orgId, userId);
+  if (current === null || current === callId) return false;
+  return isLive(await context.runtime.read(context.calls, current));
+}
+
+/** Puts the call on the callee's line unless a live call holds it: "busy" then. */
+async function takeLine(orgId: string, userId: string, callId: string, context: RtcContext): Promise<"taken" | "busy"> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const current = await context.lines.read(orgId, userId);
+    if (current !== null && current !== callId && isLive(await context.runtime.read(context.calls, current))) return "busy";
+    if (await context.lines.claim(orgId, userId, current, callId)) return "taken";
+  }
+  // Three calls raced for the line in a row: somebody is ringing them.
+  return "busy";
+}
+
+/** A repeated `call:initiate` of the same call: answered as the first was. */
+function retried(call: Call, me: UserPrincipal, to: string): CallInitiateOk {
+  if (call.org_id !== me.orgId || call.caller !== me.userId || call.callee !== to) {
+    throw new ProtocolError("id_conflict", "this call id is taken; leave call_id out to get a fresh one");
+  }
+  return call.status === "busy" ? { ok: true, call_id: call.id, busy: true } : { ok: true, call_id: call.id };
+}
+
+function track(socket: HubSocket, callId: string): void {
+  const calls = socketCalls.get(socket) ?? new Set<string>();
+  calls.add(callId);
+  socketCalls.set(socket, calls);
+}

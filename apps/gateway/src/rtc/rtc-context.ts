@@ -1,0 +1,45 @@
+import type { Call, CallCommand, EntityEmission, EntityRuntime, Huddle, HuddleCommand, Machine } from "@hub/entities";
+import type { UserPrincipal } from "@hub/events";
+import { ProtocolError } from "@hub/events";
+import type { TopicGrants } from "../auth/topic-grants.js";
+import type { UserSessions } from "../protection/user-sessions.js";
+import type { HubSocket } from "../protocol/hub-socket.js";
+import type { CallLines } from "./call-lines.js";
+
+/** What the call and huddle requests of one gateway work with. */
+export interface RtcContext {
+  runtime: EntityRuntime;
+  calls: Machine<Call, CallCommand>;
+  huddles: Machine<Huddle, HuddleCommand>;
+  lines: CallLines;
+  /** Whether a callee has a connection (then they are of the caller's org). */
+  sessions: UserSessions;
+  /** The backend check (`AUTHZ_URL`, action `call`) for a callee with no connection. */
+  grants: TopicGrants;
+  /** Delivers a relayed signalling message (the entity runtime's event delivery). */
+  deliver(emission: EntityEmission): Promise<void>;
+  /** Server-side subscribe and unsubscribe of a socket to a huddle's topic. */
+  join(socket: HubSocket, topic: string): Promise<void>;
+  leave(socket: HubSocket, topic: string): Promise<void>;
+  available(): boolean;
+  nodeId: string;
+  /** HUDDLE_MAX_PARTICIPANTS: a huddle's default and ceiling. */
+  maxParticipants: number;
+}
+
+/** The user a call or huddle request acts for; services use the HTTP routes. */
+export function userOf(socket: HubSocket, what: string): UserPrincipal {
+  const principal = socket.data.principal;
+  if (principal.kind !== "user") throw new ProtocolError("forbidden", `${what} act for a user; services use the HTTP routes`);
+  return principal;
+}
+
+/** Refuses a request while Redis is away (nothing can be committed). */
+export function ensureAvailable(context: RtcContext): void {
+  if (!context.available()) throw new ProtocolError("unavailable", "Redis is unreachable; retry shortly");
+}
+
+/** This connection as a huddle participant's connection: `<node>/<socket id>`. */
+export function connectionOf(context: RtcContext, socket: HubSocket): string {
+  return `${context.nodeId}/${socket.id}`;
+}
