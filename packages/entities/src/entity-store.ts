@@ -3,9 +3,20 @@ import type { EntityEmission } from "./machine.js";
 /** An entity as stored: its state (null when there is none) and its version. */
 export interface StoredEntity<S> {
   state: S | null;
-  /** -1 while there is no entity; moves by one with every committed change. */
+  /**
+   * -1 while there never was an entity (or its tombstone expired); moves by one with every committed
+   * change, a delete included: a deleted entity leaves a tombstone holding its version for
+   * `ENTITY_TOMBSTONE_MS`, so an entity created again at the same id never repeats a version and a
+   * change decided on the old one cannot commit onto the new one.
+   */
   version: number;
 }
+
+/**
+ * How long a deleted entity's version is kept (its tombstone), ms: far longer than any decision
+ * takes between its read and its commit.
+ */
+export const ENTITY_TOMBSTONE_MS = 3_600_000;
 
 /** One change of one entity, committed only on top of the version it was computed from. */
 export interface EntityChange {

@@ -1,6 +1,7 @@
 export type { Applied, EntityMetrics, EntityRuntime, EntityRuntimeOptions } from "./entity-runtime.js";
 export { createEntityRuntime } from "./entity-runtime.js";
 export type { EntityChange, EntityStore, StoredEntity } from "./entity-store.js";
+export { ENTITY_TOMBSTONE_MS } from "./entity-store.js";
 export type { EntitySweeper, EntitySweeperOptions } from "./entity-sweeper.js";
 export { startEntitySweeper } from "./entity-sweeper.js";
 export type { Decision, EntityEmission, Machine, PushKind } from "./machine.js";

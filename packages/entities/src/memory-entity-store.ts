@@ -1,7 +1,8 @@
-import type { EntityStore } from "./entity-store.js";
+import { ENTITY_TOMBSTONE_MS, type EntityStore } from "./entity-store.js";
 
 interface Entry {
-  state: string;
+  /** Null: a tombstone, the version of a deleted entity. */
+  state: string | null;
   version: number;
   /** When the state goes away (retainMs), epoch ms. */
   expiresAt: number | null;
@@ -40,7 +41,9 @@ export function memoryEntityStore(now: () => number = Date.now): EntityStore {
   return {
     async load(kind, id) {
       const entry = live(kind, id);
-      return entry ? { state: JSON.parse(entry.state), version: entry.version } : { state: null, version: -1 };
+      return entry
+        ? { state: entry.state === null ? null : JSON.parse(entry.state), version: entry.version }
+        : { state: null, version: -1 };
     },
     async commit(change) {
       const k = key(change.kind, change.id);
@@ -48,8 +51,9 @@ export function memoryEntityStore(now: () => number = Date.now): EntityStore {
       if (version !== change.expectedVersion) return "conflict";
       let next = version + 1;
       if (change.state === null) {
-        entities.delete(k);
-        next = -1;
+        // Nothing to delete: no tombstone either.
+        if (version === -1) next = -1;
+        else entities.set(k, { state: null, version: next, expiresAt: now() + ENTITY_TOMBSTONE_MS });
       } else {
         entities.set(k, { state: change.state, version: next, expiresAt: change.retainMs === null ? null : now() + change.retainMs });
       }

@@ -1,5 +1,5 @@
 import { ENTITY_BUCKETS, type HubKeys, luaCommands, type RedisClient } from "@hub/store";
-import type { EntityStore } from "./entity-store.js";
+import { ENTITY_TOMBSTONE_MS, type EntityStore } from "./entity-store.js";
 
 interface Commands {
   hubCommitEntity(...args: Array<string | number>): Promise<number>;
@@ -40,7 +40,7 @@ export function redisEntityStore(redis: RedisClient, keys: HubKeys): EntityStore
         change.expectedVersion,
         change.state ?? "",
         change.deadline ?? "",
-        change.retainMs ?? "",
+        change.state === null ? ENTITY_TOMBSTONE_MS : (change.retainMs ?? ""),
         Date.now(),
         ...change.emissions.map((e) => JSON.stringify(e)),
       );

@@ -9,9 +9,9 @@
   KEYS[4]  the sorted set of the bucket's entities with undelivered events
   ARGV[1]  the entity's id (member of both sets)
   ARGV[2]  the version the caller read (-1: no entity)
-  ARGV[3]  the new state, JSON; "" deletes the entity
+  ARGV[3]  the new state, JSON; "" deletes the entity (its version stays, as a tombstone)
   ARGV[4]  the new deadline, epoch ms; "" for none
-  ARGV[5]  how long the state is kept, ms; "" keeps it
+  ARGV[5]  how long the state is kept, ms; "" keeps it; on a delete: how long the tombstone is kept
   ARGV[6]  now, epoch ms: when the events were committed
   ARGV[7..] events to deliver after the commit, JSON, appended to the outbox
 
@@ -24,8 +24,16 @@ if version ~= tonumber(ARGV[2]) then
 end
 local next = version + 1
 if ARGV[3] == "" then
-  redis.call("DEL", KEYS[1])
-  next = -1
+  if version == -1 then
+    -- Nothing to delete: no tombstone either.
+    next = -1
+  else
+    -- A tombstone: the version stays, so an entity created again at this id never repeats a
+    -- version, and a change decided on the deleted one cannot commit onto the new one.
+    redis.call("HDEL", KEYS[1], "state")
+    redis.call("HSET", KEYS[1], "version", next)
+    redis.call("PEXPIRE", KEYS[1], ARGV[5])
+  end
 else
   redis.call("HSET", KEYS[1], "state", ARGV[3], "version", next)
   if ARGV[5] == "" then
