@@ -12,6 +12,7 @@ export type {
   LimitSettings,
   NodeEnv,
   ProcessRole,
+  PushSettings,
 } from "./hub-config.js";
 export { loadConfig, readNodeEnv } from "./hub-config.js";
 export { fillDevSecrets, MAX_LOCAL_NODES, readHubNodes, readMetricsPortIfSet } from "./launch-settings.js";

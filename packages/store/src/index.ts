@@ -31,8 +31,8 @@ export {
 export type { ClientDelivery, ClientPublication, EventKey, EventSink, Outgoing } from "./event-sink.js";
 export { DEDUPE_WINDOW_MS } from "./event-sink.js";
 export type { History, HistoryEntry, HistoryQuery, HistoryRead } from "./history.js";
-export type { HistoryKeys, HubKeys, PresenceKeys, PresenceNodeKeys, QueueBucketKeys, QueueKeys } from "./keys.js";
-export { DEFAULT_KEY_PREFIX, hubKeys, QUEUE_BUCKETS, queueBucket } from "./keys.js";
+export type { HistoryKeys, HubKeys, PresenceKeys, PresenceNodeKeys, PushBucketKeys, QueueBucketKeys, QueueKeys } from "./keys.js";
+export { DEFAULT_KEY_PREFIX, hubKeys, PUSH_BUCKETS, pushBucket, QUEUE_BUCKETS, queueBucket } from "./keys.js";
 export type { ScriptFiles } from "./lua/lua-commands.js";
 export { loadLua, luaCommands } from "./lua/lua-commands.js";
 export type { MemoryDeadLettersOptions } from "./memory-dead-letters.js";

@@ -62,6 +62,8 @@ export interface GatewayMetrics {
   readonly clientPublications: Counter<"namespace" | "kind" | "outcome">;
   /** Grant checks against AUTHZ_URL, by outcome (`allow`, `deny`, `unavailable`, `cached`). */
   readonly authzChecks: Counter<"outcome">;
+  /** Pushes for offline users (PUSH_WEBHOOK_URL), by kind and outcome (`PushOutcome`). */
+  readonly pushes: Counter<"kind" | "outcome">;
 }
 
 /** The limits a refusal is counted under (`hub_limit_refusals_total{limit}`). */
@@ -255,6 +257,12 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
       name: "hub_authz_checks_total",
       help: "Grant checks for topics of grant namespaces against AUTHZ_URL, by outcome (allow, deny, unavailable, cached).",
       labelNames: ["outcome"],
+      registers,
+    }),
+    pushes: new Counter({
+      name: "hub_push_total",
+      help: "Pushes for offline users (PUSH_WEBHOOK_URL), by kind and outcome (queued, duplicate, sent, retried, given_up, skipped_online, dropped).",
+      labelNames: ["kind", "outcome"],
       registers,
     }),
   };
