@@ -43,6 +43,9 @@ import { trackPresence } from "./protocol/presence-requests.js";
 import { type RequestHandlers, type RequestTable, serveRequests } from "./protocol/respond.js";
 import { type SubscriptionContext, subscribe, unsubscribe } from "./protocol/subscriptions.js";
 import { TokenBucket } from "./protocol/token-bucket.js";
+import { messagePushes } from "./push/message-pushes.js";
+import { notificationPushes } from "./push/notification-pushes.js";
+import { startPush } from "./push/start-push.js";
 import { LiveHolds } from "./recovery/live-holds.js";
 import { callAction, endCallsOf, initiateCall, relaySignal, toggleCallMedia } from "./rtc/call-requests.js";
 import {
@@ -119,8 +122,17 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   broker.observeBroadcasts(topicMetrics.observer);
   const stats = new IngestStats(logger, metrics);
   const publisherSink = broker.eventSink(io);
+  // Pushes for offline users (PUSH_WEBHOOK_URL): `push.offer` never waits and never throws.
+  const push = startPush({
+    settings: config.push,
+    queue: stores.push.queue,
+    sessions: stores.userSessions,
+    internalSecret: config.auth.internalSecret,
+    logger,
+    onOutcome: (kind, outcome) => metrics.pushes.inc({ kind, outcome }),
+  });
   const publisher = createPublisher({
-    sink: publisherSink,
+    sink: notificationPushes(publisherSink, push, registry),
     deadLetters: stores.deadLetters,
     topics: registry,
     onDeadLetterError: (error, { source, code, orgId, type }) => {
@@ -192,6 +204,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     return registry.namespaceOf(topicOfRoom(room))?.presenceEvents ?? DEFAULT_PRESENCE_EVENTS;
   });
   const presenceTracking = trackPresence({ presence, registry, logger });
+  const messages = messagePushes({ members: stores.push.members, presence, push, logger });
   const grants = createTopicGrants({
     verifier,
     authz: config.authz,
@@ -249,6 +262,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       // The sender's sockets are left out of its ephemeral publications by this room.
       const principal = socket.data.principal;
       if (principal.kind === "user" && hasEphemeralEvents(topic)) joinUserRoom(socket, principal);
+      if (principal.kind === "user") messages.joined(principal, topic, room);
     },
     onLeft: presenceTracking.left,
     onReplayed: topicMetrics.replayed,
@@ -326,6 +340,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     rate: stores.publishRate,
     sink: publisherSink,
     available: health.available,
+    onDelivered: messages.published,
     onPublication: (namespace, kind, outcome) => metrics.clientPublications.inc({ namespace, kind, outcome }),
   };
   // One table for every socket's requests (closures per socket and event cost memory per connection).
@@ -412,6 +427,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       await drainClients(io, http, logger, clientWaitMs(config.shutdownTimeoutMs));
       await queueWorker?.close();
       await sweeper?.close();
+      await push.close();
       await presence.close();
       await leftLegacy;
       await engine.close();

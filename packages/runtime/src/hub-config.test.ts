@@ -596,6 +596,51 @@ describe("LEGACY_MEMBERSHIP_TTL_MS", () => {
   });
 });
 
+describe("PUSH_WEBHOOK_URL", () => {
+  it("is off unless set", () => {
+    expect(loadConfig(DEV, "gateway").push).toBeUndefined();
+  });
+
+  it("reads the URL with its defaults: 5 s timeout, 24 h, 32 in flight, 1 s first retry", () => {
+    expect(loadConfig({ ...DEV, PUSH_WEBHOOK_URL: "https://api.example.com/push" }, "gateway").push).toEqual({
+      url: "https://api.example.com/push",
+      timeoutMs: 5_000,
+      maxAgeMs: 86_400_000,
+      concurrency: 32,
+      retryBaseMs: 1_000,
+    });
+  });
+
+  it("reads the settings", () => {
+    const env = {
+      ...DEV,
+      PUSH_WEBHOOK_URL: "http://b/p",
+      PUSH_TIMEOUT_MS: "800",
+      PUSH_MAX_AGE_MS: "60000",
+      PUSH_CONCURRENCY: "4",
+      PUSH_RETRY_BASE_MS: "50",
+    };
+    expect(loadConfig(env, "gateway").push).toEqual({
+      url: "http://b/p",
+      timeoutMs: 800,
+      maxAgeMs: 60_000,
+      concurrency: 4,
+      retryBaseMs: 50,
+    });
+  });
+
+  it.each([
+    ["PUSH_WEBHOOK_URL", "ftp://b/p"],
+    ["PUSH_WEBHOOK_URL", "not a url"],
+    ["PUSH_TIMEOUT_MS", "50"],
+    ["PUSH_MAX_AGE_MS", "999"],
+    ["PUSH_CONCURRENCY", "0"],
+    ["PUSH_RETRY_BASE_MS", "soon"],
+  ])("refuses %s=%j", (variable, value) => {
+    expectRefused({ ...DEV, PUSH_WEBHOOK_URL: "http://b/p", [variable]: value }, variable);
+  });
+});
+
 describe("DLQ_MAX_STREAMS_PER_SOURCE", () => {
   it("defaults to 1000 streams per producer path, for the gateway and the worker", () => {
     expect(loadConfig(DEV, "gateway").dlqMaxStreamsPerSource).toBe(1_000);

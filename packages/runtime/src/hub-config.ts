@@ -71,6 +71,20 @@ export interface AuthzSettings {
   cacheMs: number;
 }
 
+/** `PUSH_WEBHOOK_URL` and its settings: where pushes for offline users go (docs/operations.md "Push hook"). */
+export interface PushSettings {
+  /** `PUSH_WEBHOOK_URL`: POSTed `{ kind, id, user_id, org_id, topic, event, data, ts }` with a service token (audience `hub-push`). */
+  url: string;
+  /** `PUSH_TIMEOUT_MS`, default 5000: an attempt not answered within it is retried. */
+  timeoutMs: number;
+  /** `PUSH_MAX_AGE_MS`, default 86400000 (24 h): how long after the offer a push is retried before it is given up. */
+  maxAgeMs: number;
+  /** `PUSH_CONCURRENCY`, default 32: attempts in flight per gateway. */
+  concurrency: number;
+  /** `PUSH_RETRY_BASE_MS`, default 1000: the first retry's delay, doubled per attempt up to 5 minutes (with jitter). */
+  retryBaseMs: number;
+}
+
 export interface ClientPublishSettings {
   /** `CLIENT_PUBLISH_RATE`, default 20: a user's durable publications per second across every gateway (an ephemeral one costs a tenth). */
   ratePerSecond: number;
@@ -144,6 +158,8 @@ export interface HubConfig {
   clientPublish: ClientPublishSettings;
   /** Calls and huddles (docs/protocol.md "Calls", "Huddles"). */
   rtc: RtcSettings;
+  /** The push hook for offline users; undefined without `PUSH_WEBHOOK_URL`. */
+  push: PushSettings | undefined;
   limits: LimitSettings;
   /** `SHUTDOWN_TIMEOUT_MS`, default 10000: how long a drain may take before the process exits anyway. */
   shutdownTimeoutMs: number;
@@ -228,6 +244,7 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
       burst: int(env, "CLIENT_PUBLISH_BURST", { default: 40, min: 1, max: 1_000_000 }),
       streamLength: int(env, "CLIENT_EVENT_STREAM_LENGTH", { default: 100_000, min: 100, max: 100_000_000 }),
     },
+    push: push(env),
     limits: {
       maxSubscriptionsPerSocket: int(env, "MAX_SUBSCRIPTIONS_PER_SOCKET", { default: 200, min: 1, max: 100_000 }),
       subscribeRatePerSecond: int(env, "SUBSCRIBE_RATE_PER_SECOND", { default: 50, min: 1, max: 100_000 }),
@@ -384,6 +401,17 @@ function authz(env: Env): AuthzSettings | undefined {
   const timeoutMs = int(env, "AUTHZ_TIMEOUT_MS", { default: 2_000, min: 10, max: 3_500 });
   const cacheMs = int(env, "AUTHZ_CACHE_MS", { default: 30_000, min: 0, max: 86_400_000 });
   return target === undefined ? undefined : { url: target, timeoutMs, cacheMs };
+}
+
+function push(env: Env): PushSettings | undefined {
+  const target = url(env, "PUSH_WEBHOOK_URL", ["http:", "https:"]);
+  const settings = {
+    timeoutMs: int(env, "PUSH_TIMEOUT_MS", { default: 5_000, min: 100, max: 60_000 }),
+    maxAgeMs: int(env, "PUSH_MAX_AGE_MS", { default: 86_400_000, min: 1_000, max: 604_800_000 }),
+    concurrency: int(env, "PUSH_CONCURRENCY", { default: 32, min: 1, max: 1_000 }),
+    retryBaseMs: int(env, "PUSH_RETRY_BASE_MS", { default: 1_000, min: 10, max: 60_000 }),
+  };
+  return target === undefined ? undefined : { url: target, ...settings };
 }
 
 function namespaces(env: Env): NamespaceSpec[] {

@@ -12,6 +12,7 @@ export type {
   LimitSettings,
   NodeEnv,
   ProcessRole,
+  PushSettings,
   RtcSettings,
 } from "./hub-config.js";
 export { loadConfig, readNodeEnv } from "./hub-config.js";

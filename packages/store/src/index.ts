@@ -38,10 +38,20 @@ export type {
   HubKeys,
   PresenceKeys,
   PresenceNodeKeys,
+  PushBucketKeys,
   QueueBucketKeys,
   QueueKeys,
 } from "./keys.js";
-export { DEFAULT_KEY_PREFIX, ENTITY_BUCKETS, entityBucket, hubKeys, QUEUE_BUCKETS, queueBucket } from "./keys.js";
+export {
+  DEFAULT_KEY_PREFIX,
+  ENTITY_BUCKETS,
+  entityBucket,
+  hubKeys,
+  PUSH_BUCKETS,
+  pushBucket,
+  QUEUE_BUCKETS,
+  queueBucket,
+} from "./keys.js";
 export type { ScriptFiles } from "./lua/lua-commands.js";
 export { loadLua, luaCommands } from "./lua/lua-commands.js";
 export type { MemoryDeadLettersOptions } from "./memory-dead-letters.js";

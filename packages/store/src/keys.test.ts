@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hubKeys } from "./keys.js";
+import { hubKeys, PUSH_BUCKETS, pushBucket } from "./keys.js";
 
 const keys = hubKeys("hub");
 
@@ -29,5 +29,17 @@ describe("hubKeys", () => {
     expect(keys.clientEventStream("chat:c1@42{chat-b7}")).toBe("hub:ce:{chat-b7}");
     expect(keys.clientEvents("chat", 7)).toBe("hub:ce:{chat-b7}");
     expect(() => keys.clientEventStream("org:42")).toThrow(/no client-event stream/);
+  });
+
+  it("keeps each push bucket's keys in one slot, and a conversation's members in its topic's", () => {
+    const bucket = keys.pushBucket(pushBucket("42", "u-7"));
+    for (const key of [bucket.due, bucket.entries, bucket.seen('["e1","42","u-7"]')])
+      expect(key.match(/\{[^{}]*\}/)?.[0]).toMatch(/^\{push-b\d+\}$/);
+    expect(keys.pushBucket(3).due).toBe("hub:push:{push-b3}:due");
+    expect(() => keys.pushBucket(PUSH_BUCKETS)).toThrow(RangeError);
+    expect(keys.pushMembers("chat:c1@42{chat-b7}")).toBe("hub:push-members:chat:c1@42{chat-b7}");
+    // Users spread over the buckets.
+    const used = new Set(Array.from({ length: 200 }, (_, i) => pushBucket("42", `u${i}`)));
+    expect(used.size).toBe(PUSH_BUCKETS);
   });
 });

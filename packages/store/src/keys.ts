@@ -16,9 +16,25 @@ export const QUEUE_BUCKETS = 16;
  * code units, mod `QUEUE_BUCKETS`. Every process must compute the same, so it never changes.
  */
 export function queueBucket(name: string): number {
+  return fnv1a(name) % QUEUE_BUCKETS;
+}
+
+/**
+ * Pending pushes (docs/operations.md "Push hook") are spread over this many buckets, each one Redis
+ * Cluster slot (hash tag `{push-b<k>}`): its due set, its entries and its dedupe marks.
+ */
+export const PUSH_BUCKETS = 16;
+
+/** The push bucket of a user: FNV-1a of `{org}/{user}` (as in `userTag`), mod `PUSH_BUCKETS`. */
+export function pushBucket(orgId: string, userId: string): number {
+  return fnv1a(userTag(orgId, userId)) % PUSH_BUCKETS;
+}
+
+/** FNV-1a (32 bits) of a string's UTF-16 code units. Every process must compute the same, so it never changes. */
+function fnv1a(text: string): number {
   let hash = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
-  return (hash >>> 0) % QUEUE_BUCKETS;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
 }
 
 /**
@@ -118,6 +134,24 @@ export interface HubKeys {
   revocation(orgId: string, userId: string): string;
   /** Channel of the gateways' control messages (revoke and disconnect a user's connections), JSON. */
   readonly control: string;
+  /** Keys of one push bucket, `0 <= bucket < PUSH_BUCKETS` (see `pushBucket`): one slot. */
+  pushBucket(bucket: number): PushBucketKeys;
+  /**
+   * Sorted set of the users who subscribed to a conversation (a topic of a granted namespace with
+   * durable client events) with a grant, scored by their last subscribe (epoch ms): whom a chat
+   * message may be pushed to. In the topic's slot.
+   */
+  pushMembers(room: string): string;
+}
+
+/** A push bucket's keys, sharing its `{push-b<k>}` slot. */
+export interface PushBucketKeys {
+  /** Sorted set of pending pushes (entry ids) scored by their next attempt (epoch ms, Redis's clock). */
+  readonly due: string;
+  /** Hash: entry id -> the pending push (JSON). */
+  readonly entries: string;
+  /** Marks an entry id (an event id and a user) as offered, for the push's lifetime: the same push is queued once. */
+  seen(entryId: string): string;
 }
 
 export interface EntityBucketKeys {
@@ -309,5 +343,15 @@ export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
     userConnections: (orgId, userId) => `${prefix}:user:${userTag(orgId, userId)}:conn`,
     revocation: (orgId, userId) => `${prefix}:user:${userTag(orgId, userId)}:revoked`,
     control: `${prefix}:control`,
+    pushBucket: (bucket) => {
+      if (!Number.isInteger(bucket) || bucket < 0 || bucket >= PUSH_BUCKETS) throw new RangeError(`no push bucket ${bucket}`);
+      const tag = `{push-b${bucket}}`;
+      return {
+        due: `${prefix}:push:${tag}:due`,
+        entries: `${prefix}:push:${tag}:entries`,
+        seen: (entryId) => `${prefix}:push-seen:${tag}:${entryId}`,
+      };
+    },
+    pushMembers: (room) => `${prefix}:push-members:${topicTag(prefix, room)}`,
   };
 }

@@ -8,6 +8,8 @@ import type { PresenceNaming } from "../presence/presence-event.js";
 import type { PublishRate } from "../protection/publish-rate.js";
 import type { UserSessions } from "../protection/user-sessions.js";
 import type { HubServer } from "../protocol/hub-socket.js";
+import type { ConversationMembers } from "../push/conversation-members.js";
+import type { PushQueue } from "../push/push-queue.js";
 import type { LiveTap } from "../recovery/live-holds.js";
 import type { CallLines } from "../rtc/call-lines.js";
 
@@ -84,6 +86,8 @@ export interface Stores {
    * the memory engine, which ingests no legacy channel.
    */
   readonly ingestNodes: IngestNodes | undefined;
+  /** Pending pushes for offline users and the conversations' members they go to (docs/operations.md "Push hook"). */
+  readonly push: { readonly queue: PushQueue; readonly members: ConversationMembers };
   /** Cluster-wide presence for this node's sockets; `nodeId` names this node's entries, `names` what each topic's presence is announced as. */
   presence(io: HubServer, nodeId: string, names: PresenceNaming): Presence;
   /**

@@ -5,6 +5,8 @@ import type { Server } from "socket.io";
 import { memoryPresence } from "../presence/memory-presence.js";
 import { memoryUserSessions } from "../protection/memory-user-sessions.js";
 import { DEFAULT_PUBLISH_RATE, memoryPublishRate, type PublishRateSettings } from "../protection/publish-rate.js";
+import { memoryConversationMembers } from "../push/memory-conversation-members.js";
+import { memoryPushQueue } from "../push/memory-push-queue.js";
 import type { LiveTap } from "../recovery/live-holds.js";
 import { memoryCallLines } from "../rtc/memory-call-lines.js";
 import { type BroadcastObserver, type Engine, engineHealth } from "./engine.js";
@@ -63,6 +65,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       userSessions: memoryUserSessions(),
       publishRate: memoryPublishRate(options.publishRate ?? DEFAULT_PUBLISH_RATE),
       ingestNodes: undefined,
+      push: { queue: memoryPushQueue(), members: memoryConversationMembers() },
       presence: (io, _nodeId, names) => memoryPresence(io, names),
       localQueues: queues,
       entities: memoryEntityStore(),

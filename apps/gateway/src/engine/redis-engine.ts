@@ -17,6 +17,8 @@ import { redisIngestNodes } from "../ingest/redis-ingest-nodes.js";
 import { redisPresence } from "../presence/redis-presence.js";
 import { redisPublishRate } from "../protection/redis-publish-rate.js";
 import { redisUserSessions } from "../protection/redis-user-sessions.js";
+import { redisConversationMembers } from "../push/redis-conversation-members.js";
+import { redisPushQueue } from "../push/redis-push-queue.js";
 import type { LiveTap } from "../recovery/live-holds.js";
 import { redisCallLines } from "../rtc/redis-call-lines.js";
 import { type BroadcastObserver, type Engine, engineHealth } from "./engine.js";
@@ -90,6 +92,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       userSessions,
       publishRate: redisPublishRate(pub, keys, options.clientPublish),
       ingestNodes: redisIngestNodes(pub, keys),
+      push: { queue: redisPushQueue(pub, keys), members: redisConversationMembers(pub, keys) },
       presence: (_io, nodeId, names) =>
         redisPresence({ redis: pub, keys, nodeId, ttlMs: options.presenceTtlMs, pubsub: options.redis.pubsub, names, logger }),
       localQueues: undefined,

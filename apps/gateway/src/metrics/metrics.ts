@@ -66,6 +66,8 @@ export interface GatewayMetrics {
   readonly entityCommands: Counter<"kind" | "outcome">;
   /** How late calls' and huddles' deadlines fired (a ring timeout, a huddle's grace period), by machine. */
   readonly entityDeadlineLateness: Histogram<"kind">;
+  /** Pushes for offline users (PUSH_WEBHOOK_URL), by kind and outcome (`PushOutcome`). */
+  readonly pushes: Counter<"kind" | "outcome">;
 }
 
 /** The limits a refusal is counted under (`hub_limit_refusals_total{limit}`). */
@@ -272,6 +274,12 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
       help: "How late calls' and huddles' deadlines fired in this process (ring timeouts, huddle grace periods), by machine.",
       labelNames: ["kind"],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    pushes: new Counter({
+      name: "hub_push_total",
+      help: "Pushes for offline users (PUSH_WEBHOOK_URL), by kind and outcome (queued, duplicate, sent, retried, given_up, skipped_online, dropped).",
+      labelNames: ["kind", "outcome"],
       registers,
     }),
   };

@@ -40,6 +40,9 @@ export function memoryUserSessions(now: () => number = Date.now): UserSessions {
       if (ids?.size === 0) connections.delete(key);
     },
     async renew() {},
+    async online(orgId, userId) {
+      return (connections.get(userKey(orgId, userId))?.size ?? 0) > 0;
+    },
     async revoked(user) {
       const before = revokedBefore(user.orgId, user.userId);
       return before !== undefined && issuedBefore(user.issuedAt, before);

@@ -22,12 +22,14 @@ interface SessionCommands {
   ): Promise<1 | 0 | -1>;
   hubRenewConnections(connections: string, ttlMs: number, ...ids: string[]): Promise<number>;
   hubRevokeUser(revocation: string, before: number, ttlMs: number, channel: string, message: string): Promise<number>;
+  hubUserOnline(connections: string): Promise<0 | 1>;
 }
 
 const withSessionCommands = luaCommands<SessionCommands>(new URL("./lua/", import.meta.url), {
   hubAdmitConnection: "admitConnection-2",
   hubRenewConnections: "renewConnections-1",
   hubRevokeUser: "revokeUser-1",
+  hubUserOnline: "userOnline-1",
 });
 
 const ADMISSIONS: Record<1 | 0 | -1, Admission> = { 1: "admitted", 0: "too_many", [-1]: "revoked" };
@@ -94,6 +96,9 @@ export function redisUserSessions({ redis, subscriber, keys, logger }: RedisUser
       }
       // One script call per user (each touches one slot), pipelined.
       await Promise.all([...byUser].map(([key, ids]) => client.hubRenewConnections(key, ENTRY_TTL_MS, ...ids)));
+    },
+    async online(orgId, userId) {
+      return (await client.hubUserOnline(keys.userConnections(orgId, userId))) === 1;
     },
     async revoked(user) {
       const before = await redis.get(keys.revocation(user.orgId, user.userId));

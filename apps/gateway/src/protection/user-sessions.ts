@@ -36,6 +36,8 @@ export interface UserSessions {
   release(user: UserConnection): Promise<void>;
   /** Keeps this node's connections counted; entries not renewed expire (a dead node's, within ENTRY_TTL_MS). */
   renew(connections: readonly UserConnection[]): Promise<void>;
+  /** Whether the user has a live connection on any node (the push hook pushes only to users without one). */
+  online(orgId: string, userId: string): Promise<boolean>;
   /** Whether the user's token was issued before a revocation of that user. */
   revoked(user: UserPrincipal): Promise<boolean>;
   /** Refuses the user's tokens issued before `before` from now on, and tells every gateway to close those connections. */

@@ -30,6 +30,8 @@ export interface ClientPublishContext {
   sink: EventSink;
   /** Whether Redis answers (durable publications need it). */
   available(): boolean;
+  /** Told about each durable publication delivered (not a duplicate), with its room and the client event it went out as. */
+  onDelivered?(room: string, envelope: Envelope, clientEvent: string): void;
   /** Told about each publication on a declared namespace (`unknown`: of an event it does not declare). */
   onPublication(namespace: string, kind: ResolvedClientEvent["kind"] | "unknown", outcome: PublicationOutcome): void;
 }
@@ -119,6 +121,7 @@ export async function publish(socket: HubSocket, request: RequestOf<"publish">, 
       throw new ProtocolError("id_conflict", `id ${id} was used on ${parsed.topic} by another sender within 5 minutes; use a fresh one`);
     }
     context.onPublication(namespace.name, spec.kind, result.outcome);
+    if (result.outcome === "delivered") context.onDelivered?.(room, envelope, spec.deliverAs);
     return {
       ok: true,
       id,
