@@ -20,6 +20,7 @@ import { healthRoutes, type Lifecycle } from "./http/health-routes.js";
 import { createHttpApp } from "./http/http-app.js";
 import { inhouseRoutes } from "./http/inhouse-routes.js";
 import { metricsRoutes } from "./http/metrics-routes.js";
+import { presenceRoutes } from "./http/presence-routes.js";
 import { publishRoutes } from "./http/publish-routes.js";
 import { serviceRateLimit } from "./http/service-rate.js";
 import { userRoutes } from "./http/user-routes.js";
@@ -166,6 +167,9 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     metrics.limitRefusals.inc({ limit: "http_publish_rate" }),
   );
   const draining = () => lifecycle === "draining";
+  const presence = stores.presence(io, config.nodeId, (room) => {
+    return registry.namespaceOf(topicOfRoom(room))?.presenceEvents ?? DEFAULT_PRESENCE_EVENTS;
+  });
   const operatorRoutes = [
     healthRoutes({ kind: engine.kind, health, version: VERSION, nodeId: config.nodeId, lifecycle: () => lifecycle }),
     metricsRoutes(metrics),
@@ -184,14 +188,17 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       deadLetterRoutes({ deadLetters: stores.deadLetters, publisher, verifier, contextOf: legacyContext }),
       inhouseRoutes({ health, commands: stores.commands, verifier, rateLimit: publishRate }),
       userRoutes({ health, sessions: stores.userSessions, verifier }),
+      presenceRoutes({ health, presence, verifier }),
       ...(config.consoleEnabled ? [consoleRoutes({ logger })] : []),
       ...adminUi({ io, settings: config.adminUi, nodeId: config.nodeId, logger }),
     ],
   });
-  const presence = stores.presence(io, config.nodeId, (room) => {
-    return registry.namespaceOf(topicOfRoom(room))?.presenceEvents ?? DEFAULT_PRESENCE_EVENTS;
+  const presenceTracking = trackPresence({
+    presence,
+    registry,
+    logger,
+    onUpdate: (outcome) => metrics.presenceUpdates.inc({ outcome }),
   });
-  const presenceTracking = trackPresence({ presence, registry, logger });
   const grants = createTopicGrants({
     verifier,
     authz: config.authz,
@@ -282,6 +289,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     ack: (socket, req) => acknowledge(socket, req, registry, stores.history, subscriptions.available),
     "auth.refresh": (socket, req) => refreshAuth(socket, req, { verifier, sessions: stores.userSessions }),
     presence: (socket, req) => presenceTracking.request(socket, req),
+    "presence.update": (socket, req) => presenceTracking.update(socket, req),
     "inhouse.join": (socket, req) => inhouseRequest(socket, "inhouse.join", req, stores.commands, health.available),
     "inhouse.leave": (socket, req) => inhouseRequest(socket, "inhouse.leave", req, stores.commands, health.available),
     "inhouse.check_in": (socket, req) => inhouseRequest(socket, "inhouse.check_in", req, stores.commands, health.available),

@@ -26,6 +26,11 @@ export type NamespaceAuthorize = "scope" | "grant";
 export interface PresenceEventNames {
   join: string;
   leave: string;
+  /**
+   * A user's presence metadata changed (`presence.update`).
+   * @default "presence.update"
+   */
+  update?: string;
 }
 
 /** How much of a topic's past the hub keeps for recovery. */
@@ -91,7 +96,7 @@ export interface ResolvedNamespace {
 }
 
 /** What presence is announced as unless a namespace says otherwise. */
-export const DEFAULT_PRESENCE_EVENTS: PresenceEventNames = { join: "presence.join", leave: "presence.leave" };
+export const DEFAULT_PRESENCE_EVENTS: PresenceEventNames = { join: "presence.join", leave: "presence.leave", update: "presence.update" };
 
 /** Longest topic string accepted, in characters. */
 export const MAX_TOPIC_LENGTH = 256;
@@ -120,7 +125,7 @@ export const BUILTIN_NAMESPACES: readonly NamespaceSpec[] = [
     authorize: "grant",
     history: { ttlMs: 7 * 24 * 60 * MINUTE, size: 1000 },
     presence: true,
-    presenceEvents: { join: "user:online", leave: "user:offline" },
+    presenceEvents: { join: "user:online", leave: "user:offline", update: "user:presence" },
     clientEvents: CHAT_CLIENT_EVENTS,
   },
 ];

@@ -62,6 +62,8 @@ export interface GatewayMetrics {
   readonly clientPublications: Counter<"namespace" | "kind" | "outcome">;
   /** Grant checks against AUTHZ_URL, by outcome (`allow`, `deny`, `unavailable`, `cached`). */
   readonly authzChecks: Counter<"outcome">;
+  /** `presence.update` requests, by outcome (`updated`, `unchanged`, or the refusal's code). */
+  readonly presenceUpdates: Counter<"outcome">;
 }
 
 /** The limits a refusal is counted under (`hub_limit_refusals_total{limit}`). */
@@ -254,6 +256,12 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
     authzChecks: new Counter({
       name: "hub_authz_checks_total",
       help: "Grant checks for topics of grant namespaces against AUTHZ_URL, by outcome (allow, deny, unavailable, cached).",
+      labelNames: ["outcome"],
+      registers,
+    }),
+    presenceUpdates: new Counter({
+      name: "hub_presence_updates_total",
+      help: "presence.update requests, by outcome (updated, unchanged, or the refusal's code).",
       labelNames: ["outcome"],
       registers,
     }),
