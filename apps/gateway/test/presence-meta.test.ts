@@ -14,6 +14,7 @@ import type { Envelope, Failure, PresenceMetaChange, PresenceOk, PresenceUpdateO
 import { hubKeys, type RedisClient } from "@hub/store";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { metricOn } from "./gateway-metrics.js";
 import { clusterHub, type HubFixture, memoryHub, redisHub } from "./hub-fixture.js";
 
 /** Short, so a dead gateway is noticed fast; long enough that a busy test machine never misses a heartbeat. */
@@ -229,6 +230,20 @@ describe("presence metadata and queries (memory engine)", () => {
 
   metaSemantics(() => hub.gateways.map((g) => g.url));
   httpQueries(() => hub.gateways.map((g) => g.url));
+
+  it("counts presence.update outcomes in hub_presence_updates_total", async () => {
+    const gateway = hub.gateways[0] as GatewayProcess;
+    const count = (outcome: string) => metricOn(gateway, `hub_presence_updates_total{outcome="${outcome}"}`);
+    const before = { updated: await count("updated"), unchanged: await count("unchanged"), tooLarge: await count("payload_too_large") };
+    const { org, topic } = nextOrg();
+    const client = await member(gateway.url, "kate", org, topic);
+    await setMeta(client, topic, { device: "web" });
+    await setMeta(client, topic, { device: "web" });
+    await setMeta(client, topic, { x: "a".repeat(2000) });
+    expect(await count("updated")).toBe(before.updated + 1);
+    expect(await count("unchanged")).toBe(before.unchanged + 1);
+    expect(await count("payload_too_large")).toBe(before.tooLarge + 1);
+  });
 });
 
 describe("presence metadata and queries (redis engine, two gateways)", () => {
@@ -243,6 +258,36 @@ describe("presence metadata and queries (redis engine, two gateways)", () => {
 
   metaSemantics(() => hub.gateways.map((g) => g.url));
   httpQueries(() => hub.gateways.map((g) => g.url));
+
+  it("a gateway paused past the TTL records its connections' metadata and index entries again when it resumes", async () => {
+    const sleepy = await startGateway({ ...hub.redisEnv, HUB_NODE_ID: "gw-sleepy", PRESENCE_TTL_MS: String(TTL_MS) });
+    try {
+      const { org, topic } = nextOrg();
+      const survivor = hub.gateways[0]?.url as string;
+      const observer = await member(survivor, "observer", org, topic);
+      const leaves = collect(observer, "presence.leave") as Array<Envelope<PresenceMetaChange>>;
+      const sleeper = await member(sleepy.url, "liam", org, topic);
+      expect(await setMeta(sleeper, topic, { device: "desktop" })).toMatchObject({ changed: true });
+      const liamOnline = async () => (await getJson(survivor, `/api/v1/presence/liam?org_id=${org}`)).body.online;
+      await until("liam online", async () => (await liamOnline()) === true);
+
+      sleepy.child.kill("SIGSTOP");
+      try {
+        await until("liam's presence.leave", () => leaves.some((e) => e.data.user_id === "liam"), 30_000);
+        expect(await liamOnline()).toBe(false);
+      } finally {
+        sleepy.child.kill("SIGCONT");
+      }
+      const liam = await until("liam present again, with his metadata", async () => {
+        const found = (await presenceOf(observer, topic)).users.find((u) => u.user_id === "liam");
+        return found?.meta !== undefined && found;
+      });
+      expect(liam.meta).toEqual({ device: "desktop" });
+      await until("liam online again", async () => (await liamOnline()) === true);
+    } finally {
+      await sleepy.stop();
+    }
+  }, 60_000);
 
   it("a gateway killed with SIGKILL: its users leave the HTTP answers after the sweep, and its share of the indexes is gone", async () => {
     const { org, topic } = nextOrg();

@@ -289,6 +289,7 @@ export function redisPresence({ redis, keys, nodeId, ttlMs, pubsub = "classic", 
     async update(entry, meta): Promise<MetaOutcome> {
       const field = fieldOf(entry);
       if (state !== "running" || entries.get(field) !== entry) return "absent";
+      requireRedis();
       await reregistering?.catch(() => {});
       const outcome = await sendUpdate(entry, meta);
       if (outcome === -1) return "absent";
