@@ -21,6 +21,7 @@ import { healthRoutes, type Lifecycle } from "./http/health-routes.js";
 import { createHttpApp } from "./http/http-app.js";
 import { inhouseRoutes } from "./http/inhouse-routes.js";
 import { metricsRoutes } from "./http/metrics-routes.js";
+import { presenceRoutes } from "./http/presence-routes.js";
 import { publishRoutes } from "./http/publish-routes.js";
 import { rtcRoutes } from "./http/rtc-routes.js";
 import { serviceRateLimit } from "./http/service-rate.js";
@@ -192,6 +193,9 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     metrics.limitRefusals.inc({ limit: "http_publish_rate" }),
   );
   const draining = () => lifecycle === "draining";
+  const presence = stores.presence(io, config.nodeId, (room) => {
+    return registry.namespaceOf(topicOfRoom(room))?.presenceEvents ?? DEFAULT_PRESENCE_EVENTS;
+  });
   const operatorRoutes = [
     healthRoutes({ kind: engine.kind, health, version: VERSION, nodeId: config.nodeId, lifecycle: () => lifecycle }),
     metricsRoutes(metrics),
@@ -200,10 +204,12 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   // connections waiting on PORT, so a node busy with a reconnect storm still answers them.
   const healthServer =
     config.healthPort === undefined ? undefined : createServer(createHttpApp({ logger, draining, routers: operatorRoutes }));
-  const presence = stores.presence(io, config.nodeId, (room) => {
-    return registry.namespaceOf(topicOfRoom(room))?.presenceEvents ?? DEFAULT_PRESENCE_EVENTS;
+  const presenceTracking = trackPresence({
+    presence,
+    registry,
+    logger,
+    onUpdate: (outcome) => metrics.presenceUpdates.inc({ outcome }),
   });
-  const presenceTracking = trackPresence({ presence, registry, logger });
   const messages = messagePushes({ members: stores.push.members, presence, push, logger });
   const grants = createTopicGrants({
     verifier,
@@ -296,6 +302,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       deadLetterRoutes({ deadLetters: stores.deadLetters, publisher, verifier, contextOf: legacyContext }),
       inhouseRoutes({ health, commands: stores.commands, verifier, rateLimit: publishRate }),
       userRoutes({ health, sessions: stores.userSessions, verifier }),
+      presenceRoutes({ health, presence, verifier }),
       rtcRoutes({ health, verifier, rtc }),
       ...(config.consoleEnabled ? [consoleRoutes({ logger })] : []),
       ...adminUi({ io, settings: config.adminUi, nodeId: config.nodeId, logger }),
@@ -351,6 +358,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     ack: (socket, req) => acknowledge(socket, req, registry, stores.history, subscriptions.available),
     "auth.refresh": (socket, req) => refreshAuth(socket, req, { verifier, sessions: stores.userSessions }),
     presence: (socket, req) => presenceTracking.request(socket, req),
+    "presence.update": (socket, req) => presenceTracking.update(socket, req),
     "inhouse.join": (socket, req) => inhouseRequest(socket, "inhouse.join", req, stores.commands, health.available),
     "inhouse.leave": (socket, req) => inhouseRequest(socket, "inhouse.leave", req, stores.commands, health.available),
     "inhouse.check_in": (socket, req) => inhouseRequest(socket, "inhouse.check_in", req, stores.commands, health.available),

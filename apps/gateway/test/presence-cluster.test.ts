@@ -173,22 +173,24 @@ describe("presence on Redis Cluster", () => {
     await a.presence.join({ topic, userId: "u", orgId: org, connectionId: "c1" });
     await a.presence.join({ topic: `${topic}-other`, userId: "u", orgId: org, connectionId: "c1" });
     const slot = async (key: string) => Number(await a.redis.cluster("KEYSLOT", key));
+    // The user and org indexes are written after the join (nothing announces it).
+    await until("the user index", async () => (await a.redis.exists(keys.presenceUser(org, "u"))) === 1);
     const stored = await storedKeys(keys);
     const ofTopic = stored.filter((key) => key.includes(`{${keys.topicChannel(topic)}}`));
     // counts, since, the node's entries
     expect(ofTopic).toHaveLength(3);
     const topicSlot = await slot(keys.topicChannel(topic));
     for (const key of ofTopic) expect(await slot(key)).toBe(topicSlot);
-    const { counts, since, entries, fence } = keys.presence(topic);
-    for (const key of [counts, since, entries("gw-a"), fence("gw-a")]) expect(await slot(key)).toBe(topicSlot);
+    const { counts, since, entries, fence, meta } = keys.presence(topic);
+    for (const key of [counts, since, entries("gw-a"), fence("gw-a"), meta]) expect(await slot(key)).toBe(topicSlot);
 
     const ofNode = stored.filter((key) => key.includes("{gw-a}"));
-    // the registration hash and the incarnation's topics
-    expect(ofNode).toHaveLength(2);
+    // the registration hash, the incarnation's topics and its users (for the user and org indexes)
+    expect(ofNode).toHaveLength(3);
     const nodeSlot = await slot(keys.presenceNode("gw-a").registration);
     for (const key of ofNode) expect(await slot(key)).toBe(nodeSlot);
     // And the sets of topics the incarnation holds.
-    const [topics] = ofNode.filter((key) => key !== keys.presenceNode("gw-a").registration);
+    const [topics] = ofNode.filter((key) => key !== keys.presenceNode("gw-a").registration && !key.includes("}:u:"));
     expect((await a.redis.smembers(topics as string)).sort()).toEqual([topic, `${topic}-other`]);
   });
 

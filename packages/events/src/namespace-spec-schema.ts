@@ -22,7 +22,12 @@ export const NamespaceSpecSchema = Type.Object(
       ]),
     ),
     presence: Type.Optional(Type.Boolean()),
-    presenceEvents: Type.Optional(Type.Object({ join: ClientEventName, leave: ClientEventName }, { additionalProperties: false })),
+    presenceEvents: Type.Optional(
+      Type.Object(
+        { join: ClientEventName, leave: ClientEventName, update: Type.Optional(ClientEventName) },
+        { additionalProperties: false },
+      ),
+    ),
     authorize: Type.Optional(Type.Union([Type.Literal("scope"), Type.Literal("grant")])),
     clientEvents: Type.Optional(
       Type.Record(

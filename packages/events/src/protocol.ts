@@ -79,6 +79,33 @@ export interface PresenceMember {
   connections: number;
   /** When the user became present (their first connection since they last had none), epoch ms. */
   joined_at: number;
+  /**
+   * The metadata of the user's most recently updated connection on the topic (`presence.update`);
+   * absent while none of their connections set any.
+   */
+  meta?: PresenceMeta;
+}
+
+/** A connection's presence metadata on a topic: a JSON object of at most 1 KiB (`device`, `focus`, `audio`, `video`, `screen`, ...). */
+export type PresenceMeta = Record<string, unknown>;
+
+/** `presence.update { topic, meta }`: sets this connection's metadata on a topic it is present on. */
+export interface PresenceUpdateRequest {
+  topic: string;
+  meta: PresenceMeta;
+}
+
+export interface PresenceUpdateOk {
+  ok: true;
+  topic: string;
+  /** False when the metadata was already this (nothing was announced). */
+  changed: boolean;
+}
+
+/** `data` of `presence.update` (`user:presence` on chat): the user's metadata on the topic is now `meta`. */
+export interface PresenceMetaChange {
+  user_id: string;
+  meta: PresenceMeta;
 }
 
 export interface PresenceOk {
@@ -121,6 +148,8 @@ export interface ClientToServerEvents extends RtcRequests {
   ack: (req: AckRequest, ack?: Ack<AckOk>) => void;
   /** Who is on a topic of a namespace with presence, cluster-wide. */
   presence: (req: PresenceRequest, ack?: Ack<PresenceOk>) => void;
+  /** Sets this connection's metadata on a topic it is present on; members see it cluster-wide. */
+  "presence.update": (req: PresenceUpdateRequest, ack?: Ack<PresenceUpdateOk>) => void;
   /** Join an inhouse queue of one's org, as oneself; acknowledged once the command is durable. */
   "inhouse.join": (req: InhouseRequest, ack?: Ack<InhouseOk>) => void;
   "inhouse.leave": (req: InhouseRequest, ack?: Ack<InhouseOk>) => void;
@@ -208,6 +237,8 @@ export interface ChatEvents {
   "user:online": (msg: Envelope<PresenceChange>) => void;
   /** A user's last connection left the conversation. */
   "user:offline": (msg: Envelope<PresenceChange>) => void;
+  /** A user's presence metadata on the conversation changed (`presence.update` under chat's names). */
+  "user:presence": (msg: Envelope<PresenceMetaChange>) => void;
 }
 
 /** Events the hub sends to clients. */
@@ -222,6 +253,8 @@ export interface ServerToClientEvents extends FamilyEvents, ChatEvents, CallEven
   "presence.join": (msg: Envelope<PresenceChange>) => void;
   /** A user's last connection left the topic (unsubscribed, disconnected, or its gateway died). */
   "presence.leave": (msg: Envelope<PresenceChange>) => void;
+  /** A user's presence metadata on the topic changed (a connection of theirs sent `presence.update`). */
+  "presence.update": (msg: Envelope<PresenceMetaChange>) => void;
   /** A request sent without an acknowledgement callback failed. */
   error: (err: ErrorBody) => void;
   /** The token expired and no fresh one arrived: the server disconnects right after. */

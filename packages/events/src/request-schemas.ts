@@ -72,6 +72,12 @@ const AckRequestSchema = Payload({
 /** `presence { topic, org_id? }`. */
 const PresenceRequestSchema = Payload({ topic: Topic, org_id: TopicOrg });
 
+/**
+ * `presence.update { topic, meta }`: `meta` is any JSON object; its size (1 KiB serialized,
+ * `payload_too_large`) is the handler's to check.
+ */
+const PresenceUpdateRequestSchema = Payload({ topic: Topic, meta: Type.Object({}, { additionalProperties: true }) });
+
 /** `auth.refresh { token }`: an empty token is a string, refused as `token_invalid` by the handler. */
 const AuthRefreshRequestSchema = Payload({ token: Type.String() });
 
@@ -89,6 +95,7 @@ export const REQUEST_SCHEMAS = {
   "auth.refresh": AuthRefreshRequestSchema,
   ack: AckRequestSchema,
   presence: PresenceRequestSchema,
+  "presence.update": PresenceUpdateRequestSchema,
   "inhouse.join": InhouseRequestSchema,
   "inhouse.leave": InhouseRequestSchema,
   "inhouse.check_in": InhouseRequestSchema,

@@ -28,6 +28,11 @@ export type NamespaceAuthorize = "scope" | "grant" | "member";
 export interface PresenceEventNames {
   join: string;
   leave: string;
+  /**
+   * A user's presence metadata changed (`presence.update`).
+   * @default "presence.update"
+   */
+  update?: string;
 }
 
 /** How much of a topic's past the hub keeps for recovery. */
@@ -93,7 +98,7 @@ export interface ResolvedNamespace {
 }
 
 /** What presence is announced as unless a namespace says otherwise. */
-export const DEFAULT_PRESENCE_EVENTS: PresenceEventNames = { join: "presence.join", leave: "presence.leave" };
+export const DEFAULT_PRESENCE_EVENTS: PresenceEventNames = { join: "presence.join", leave: "presence.leave", update: "presence.update" };
 
 /** Longest topic string accepted, in characters. */
 export const MAX_TOPIC_LENGTH = 256;
@@ -122,7 +127,7 @@ export const BUILTIN_NAMESPACES: readonly NamespaceSpec[] = [
     authorize: "grant",
     history: { ttlMs: 7 * 24 * 60 * MINUTE, size: 1000 },
     presence: true,
-    presenceEvents: { join: "user:online", leave: "user:offline" },
+    presenceEvents: { join: "user:online", leave: "user:offline", update: "user:presence" },
     clientEvents: CHAT_CLIENT_EVENTS,
   },
   // Seed 003's calls: a user's call events and the signalling the other party relays to them.

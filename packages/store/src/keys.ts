@@ -124,6 +124,18 @@ export interface HubKeys {
    */
   readonly presenceNodes: string;
   /**
+   * Hash of the topics one user is present on, in the user's slot: `{node id}\n{incarnation}\n{room}`
+   * -> since (epoch ms), one field per node registration holding a connection of the user there.
+   * The sweep that removes a registration removes its fields (listed in `presenceNode(..).users`).
+   */
+  presenceUser(orgId: string, userId: string): string;
+  /**
+   * Sorted set of the users of an org present anywhere, in the org's slot: `{user id}\n{node
+   * id}\n{incarnation}` scored by since (epoch ms), one member per node registration holding a
+   * connection of the user. Removed with the registration, like `presenceUser`.
+   */
+  presenceOrg(orgId: string): string;
+  /**
    * Sorted set of the gateways ingesting the legacy channel, scored by their last heartbeat (epoch
    * ms): the members the legacy channel's orgs are partitioned over. One key, so one slot.
    */
@@ -188,6 +200,8 @@ export interface PresenceKeys {
   readonly since: string;
   /** Hash of one node's connections on the topic: connection id -> `{user id}\n{org id}\n{incarnation}`. */
   entries(nodeId: string): string;
+  /** Hash: connection id -> `{updated at, epoch ms}\n{user id}\n{metadata JSON}` (`presence.update`), cluster-wide. */
+  readonly meta: string;
   /**
    * The highest incarnation of one node whose entries on the topic were removed (a sweep); joins of
    * that incarnation or an older one are refused. Expires a day after the sweep.
@@ -200,6 +214,8 @@ export interface PresenceNodeKeys {
   readonly registration: string;
   /** Set of the topics (rooms) one incarnation of the node has entries on, for the sweep that removes them. */
   topics(incarnation: number): string;
+  /** Set of the users (`{org id}\n{user id}`) one incarnation has put in `presenceUser` / `presenceOrg`, for the sweep. */
+  users(incarnation: number): string;
 }
 
 /** The index keys of one queue bucket; they share the slot of the bucket's queues. */
@@ -330,14 +346,18 @@ export function hubKeys(prefix: string = DEFAULT_KEY_PREFIX): HubKeys {
         since: `${prefix}:pr:${tag}:t`,
         entries: (nodeId) => `${prefix}:pr:${tag}:e:${nodeId}`,
         fence: (nodeId) => `${prefix}:pr:${tag}:f:${nodeId}`,
+        meta: `${prefix}:pr:${tag}:meta`,
       };
     },
     // A node's keys share its id as hash tag: one slot, so one script can check and change them.
     presenceNode: (nodeId) => ({
       registration: `${prefix}:pr-node:{${nodeId}}:reg`,
       topics: (incarnation) => `${prefix}:pr-node:{${nodeId}}:t:${incarnation}`,
+      users: (incarnation) => `${prefix}:pr-node:{${nodeId}}:u:${incarnation}`,
     }),
     presenceNodes: `${prefix}:pr-nodes`,
+    presenceUser: (orgId, userId) => `${prefix}:user:${userTag(orgId, userId)}:pr`,
+    presenceOrg: (orgId) => `${prefix}:pr-org:{${escapeUserPart(orgId)}}`,
     ingestNodes: `${prefix}:ingest-nodes`,
     // The user's two keys share a hash tag: one slot, so one script can read both on Redis Cluster.
     userConnections: (orgId, userId) => `${prefix}:user:${userTag(orgId, userId)}:conn`,

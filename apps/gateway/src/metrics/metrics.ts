@@ -68,6 +68,8 @@ export interface GatewayMetrics {
   readonly entityDeadlineLateness: Histogram<"kind">;
   /** Pushes for offline users (PUSH_WEBHOOK_URL), by kind and outcome (`PushOutcome`). */
   readonly pushes: Counter<"kind" | "outcome">;
+  /** `presence.update` requests, by outcome (`updated`, `unchanged`, or the refusal's code). */
+  readonly presenceUpdates: Counter<"outcome">;
 }
 
 /** The limits a refusal is counted under (`hub_limit_refusals_total{limit}`). */
@@ -280,6 +282,12 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
       name: "hub_push_total",
       help: "Pushes for offline users (PUSH_WEBHOOK_URL), by kind and outcome (queued, duplicate, sent, retried, given_up, skipped_online, dropped).",
       labelNames: ["kind", "outcome"],
+      registers,
+    }),
+    presenceUpdates: new Counter({
+      name: "hub_presence_updates_total",
+      help: "presence.update requests, by outcome (updated, unchanged, or the refusal's code).",
+      labelNames: ["outcome"],
       registers,
     }),
   };

@@ -40,6 +40,7 @@ export interface PresenceCommands {
     entries: string,
     counts: string,
     since: string,
+    meta: string,
     connectionId: string,
     userId: string,
     ...announcement: Announcement
@@ -49,12 +50,23 @@ export interface PresenceCommands {
     fence: string,
     counts: string,
     since: string,
+    meta: string,
     incarnation: number,
     fenceTtlMs: number,
     sharded: "0" | "1",
     channel: string,
     ...userMessages: Array<string | Buffer>
   ): Promise<[status: 1 | -1, ...announced: string[]]>;
+  hubPresenceUpdate(
+    entries: string,
+    meta: string,
+    connectionId: string,
+    userId: string,
+    now: number,
+    json: string,
+    ...announcement: Announcement
+  ): Promise<-1 | 0 | 1>;
+  hubPresenceDropFields(hash: string, prefix: string): Promise<number>;
 }
 
 /** Registers the presence scripts on a client. */
@@ -65,8 +77,10 @@ export const withPresenceCommands = luaCommands<PresenceCommands>(new URL("./lua
   hubPresenceAddTopic: "addTopic-2",
   hubPresenceSeal: "seal-2",
   hubPresenceJoin: "join-4",
-  hubPresenceLeave: "leave-3",
-  hubPresenceRemoveTopic: "removeTopic-4",
+  hubPresenceLeave: "leave-4",
+  hubPresenceRemoveTopic: "removeTopic-5",
+  hubPresenceUpdate: "update-2",
+  hubPresenceDropFields: "dropFields-1",
 });
 
 /** One registration of a node in `keys.presenceNodes`: the node and the incarnation its entries are recorded under. */

@@ -1,4 +1,12 @@
-import { type Envelope, type PresenceChange, type PresenceEventNames, topicOfRoom, uuidv7 } from "@hub/events";
+import {
+  type Envelope,
+  type PresenceChange,
+  type PresenceEventNames,
+  type PresenceMeta,
+  type PresenceMetaChange,
+  topicOfRoom,
+  uuidv7,
+} from "@hub/events";
 import type { Outgoing } from "@hub/store";
 
 /**
@@ -17,10 +25,13 @@ export interface PresenceEventInput {
   orgId: string;
   /** On `presence.join`: when the user became present, epoch ms. */
   joinedAt?: number;
+  /** On `presence.update`: the user's metadata now. */
+  meta?: PresenceMeta;
 }
 
 /**
- * The broadcast of a join (`presence.join`) or a leave (`presence.leave`) to the topic's room,
+ * The broadcast of a join (`presence.join`), a leave (`presence.leave`) or a metadata change
+ * (`presence.update`) to the topic's room,
  * under its namespace's names, which are also the envelope's `type`. Presence is not part of a
  * topic's history: the envelope has no `offset` or `epoch`.
  */
@@ -31,9 +42,22 @@ export function presenceEvent({
   userId,
   orgId,
   joinedAt,
-}: PresenceEventInput): Outgoing & { envelope: Envelope<PresenceChange> } {
-  const data: PresenceChange = joinedAt === undefined ? { user_id: userId } : { user_id: userId, joined_at: joinedAt };
-  const name = names[type];
-  const envelope: Envelope<PresenceChange> = { id: uuidv7(), type: name, topic: topicOfRoom(topic), org_id: orgId, data, ts: Date.now() };
+  meta,
+}: PresenceEventInput): Outgoing & { envelope: Envelope<PresenceChange | PresenceMetaChange> } {
+  const data: PresenceChange | PresenceMetaChange =
+    meta !== undefined
+      ? { user_id: userId, meta }
+      : joinedAt === undefined
+        ? { user_id: userId }
+        : { user_id: userId, joined_at: joinedAt };
+  const name = names[type] ?? "presence.update";
+  const envelope: Envelope<PresenceChange | PresenceMetaChange> = {
+    id: uuidv7(),
+    type: name,
+    topic: topicOfRoom(topic),
+    org_id: orgId,
+    data,
+    ts: Date.now(),
+  };
   return { topic, clientEvent: name, envelope };
 }

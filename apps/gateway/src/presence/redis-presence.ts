@@ -2,7 +2,7 @@ import { type PresenceMember, ProtocolError } from "@hub/events";
 import type { PubSubWire, RedisClient } from "@hub/store";
 import { createBroadcastEncoder, type HubKeys, type Outgoing } from "@hub/store";
 import type { Logger } from "pino";
-import { byJoinTime, type Presence, type PresenceEntry } from "./presence.js";
+import { byJoinTime, latestMeta, type MetaOutcome, type Presence, type PresenceEntry } from "./presence.js";
 import {
   type Announcement,
   JOIN_OUTCOME,
@@ -12,6 +12,7 @@ import {
   withPresenceCommands,
 } from "./presence-commands.js";
 import { type PresenceNaming, presenceEvent } from "./presence-event.js";
+import { indexedOrgUsers, indexedUserTopics, presenceIndex } from "./presence-index.js";
 import { type RemovalContext, removeRegistration } from "./remove-registration.js";
 
 /**
@@ -71,6 +72,8 @@ export function redisPresence({ redis, keys, nodeId, ttlMs, pubsub = "classic", 
   const entries = new Map<string, PresenceEntry>();
   /** How many of `entries` are on each topic. */
   const perTopic = new Map<string, number>();
+  /** The metadata (JSON) of `entries` that set some: recorded again with them after a sweep. */
+  const metas = new Map<string, string>();
   /** The incarnation this node's entries are recorded under; 0 until it registered. */
   let incarnation = 0;
   /** The topics listed under `incarnation` (or being listed): resolves false when it was sealed. */
@@ -90,6 +93,8 @@ export function redisPresence({ redis, keys, nodeId, ttlMs, pubsub = "classic", 
     sweepFrom = Date.now() + ttlMs;
   };
   redis.on("ready", onReady);
+  const requireRedis = () => requireRedisOf(redis);
+  const index = presenceIndex({ client, keys, nodeId, incarnation: () => incarnation, logger });
 
   async function tick(): Promise<void> {
     try {
@@ -130,7 +135,21 @@ export function redisPresence({ redis, keys, nodeId, ttlMs, pubsub = "classic", 
     await client.hubPresenceHeartbeat(keys.presenceNodes, registrationOf({ nodeId, incarnation: next }), ttlMs, 0, "1");
     incarnation = next;
     listed = new Map();
-    await Promise.all([...entries].map(([field, entry]) => record(next, field, entry)));
+    await Promise.all(
+      [...entries].map(async ([field, entry]) => {
+        if ((await record(next, field, entry)) === JOIN_OUTCOME.swept) return;
+        // A sweep took the metadata with the entry.
+        const meta = metas.get(field);
+        if (meta !== undefined && entries.get(field) === entry) await sendUpdate(entry, meta);
+      }),
+    );
+    await index.replay();
+  }
+
+  function sendUpdate({ topic, userId, orgId, connectionId }: PresenceEntry, meta: string): Promise<-1 | 0 | 1> {
+    const { entries: entriesOf, meta: metaKey } = keys.presence(topic);
+    const event = presenceEvent({ type: "update", names: names(topic), topic, userId, orgId, meta: JSON.parse(meta) });
+    return client.hubPresenceUpdate(entriesOf(nodeId), metaKey, connectionId, userId, Date.now(), meta, ...announcement(event));
   }
 
   function reregister(): Promise<unknown> {
@@ -206,10 +225,13 @@ export function redisPresence({ redis, keys, nodeId, ttlMs, pubsub = "classic", 
   function remember(field: string, entry: PresenceEntry): void {
     entries.set(field, entry);
     perTopic.set(entry.topic, (perTopic.get(entry.topic) ?? 0) + 1);
+    index.add(entry.orgId, entry.userId, entry.topic);
   }
 
-  function forget(field: string, { topic }: PresenceEntry): void {
+  function forget(field: string, { topic, orgId, userId }: PresenceEntry): void {
     entries.delete(field);
+    metas.delete(field);
+    index.remove(orgId, userId, topic);
     const left = (perTopic.get(topic) ?? 1) - 1;
     if (left > 0) perTopic.set(topic, left);
     else perTopic.delete(topic);
@@ -259,26 +281,49 @@ export function redisPresence({ redis, keys, nodeId, ttlMs, pubsub = "classic", 
       // While starting, nothing of it is in Redis yet.
       if (state !== "running") return;
       const { topic, userId, orgId, connectionId } = known;
-      const { entries: entriesOf, counts, since } = keys.presence(topic);
+      const { entries: entriesOf, counts, since, meta } = keys.presence(topic);
       const event = presenceEvent({ type: "leave", names: names(topic), topic, userId, orgId });
-      await client.hubPresenceLeave(entriesOf(nodeId), counts, since, connectionId, userId, ...announcement(event));
+      await client.hubPresenceLeave(entriesOf(nodeId), counts, since, meta, connectionId, userId, ...announcement(event));
       await unlistIfIdle(topic);
     },
+    async update(entry, meta): Promise<MetaOutcome> {
+      const field = fieldOf(entry);
+      if (state !== "running" || entries.get(field) !== entry) return "absent";
+      requireRedis();
+      await reregistering?.catch(() => {});
+      const outcome = await sendUpdate(entry, meta);
+      if (outcome === -1) return "absent";
+      if (entries.get(field) === entry) metas.set(field, meta);
+      return outcome === 1 ? "updated" : "unchanged";
+    },
     async list(topic): Promise<PresenceMember[]> {
-      // Commands wait for Redis to come back; a query should not.
-      if (redis.status !== "ready") throw new ProtocolError("unavailable", "Redis is unreachable; retry shortly");
-      const { counts, since } = keys.presence(topic);
-      const replies = (await redis.multi().hgetall(counts).hgetall(since).exec()) ?? [];
-      const [countsReply, sinceReply] = replies.map(([error, value]) => {
+      requireRedis();
+      const { counts, since, meta } = keys.presence(topic);
+      const replies = (await redis.multi().hgetall(counts).hgetall(since).hgetall(meta).exec()) ?? [];
+      const [countsReply, sinceReply, metaReply] = replies.map(([error, value]) => {
         if (error) throw error;
         return value as Record<string, string>;
       });
-      const members = Object.entries(countsReply ?? {}).map(([userId, count]) => ({
-        user_id: userId,
-        connections: Number(count),
-        joined_at: Number(sinceReply?.[userId] ?? 0),
-      }));
+      const metasOf = new Map<string, { at: number; meta: string }[]>();
+      for (const value of Object.values(metaReply ?? {})) {
+        const [at = "0", userId = ""] = value.split("\n", 2);
+        const json = value.slice(at.length + userId.length + 2);
+        metasOf.set(userId, [...(metasOf.get(userId) ?? []), { at: Number(at), meta: json }]);
+      }
+      const members = Object.entries(countsReply ?? {}).map(([userId, count]): PresenceMember => {
+        const member = { user_id: userId, connections: Number(count), joined_at: Number(sinceReply?.[userId] ?? 0) };
+        const userMeta = latestMeta(metasOf.get(userId) ?? []);
+        return userMeta === undefined ? member : { ...member, meta: userMeta };
+      });
       return members.filter((m) => m.connections > 0).sort(byJoinTime);
+    },
+    async userTopics(orgId, userId) {
+      requireRedis();
+      return indexedUserTopics(redis, keys, orgId, userId);
+    },
+    async orgUsers(orgId, limit) {
+      requireRedis();
+      return indexedOrgUsers(redis, keys, orgId, limit);
     },
     async close() {
       if (state === "closed") return;
@@ -299,8 +344,15 @@ export function redisPresence({ redis, keys, nodeId, ttlMs, pubsub = "classic", 
       }
       entries.clear();
       perTopic.clear();
+      metas.clear();
+      index.clear();
     },
   };
+}
+
+/** Commands wait for Redis to come back; a query should not. */
+function requireRedisOf(redis: RedisClient): void {
+  if (redis.status !== "ready") throw new ProtocolError("unavailable", "Redis is unreachable; retry shortly");
 }
 
 function fieldOf({ topic, connectionId }: PresenceEntry): string {

@@ -1,6 +1,7 @@
 import type { HubKeys, Outgoing, RedisClient } from "@hub/store";
 import { type Announcement, type PresenceCommands, parseRegistration } from "./presence-commands.js";
 import { type PresenceNaming, presenceEvent } from "./presence-event.js";
+import { dropIndexedUsers } from "./presence-index.js";
 
 /**
  * How long a removed incarnation's fences (and its node's registration hash, once no incarnation of
@@ -31,8 +32,9 @@ export interface Removal {
  * that stopped, is older than `maxAgeMs`; 0: whatever it is) with every entry recorded under it, and
  * announces who left. No script can reach every topic on Redis Cluster, so it goes step by step, each
  * step one slot and safe to repeat: claim the registration (its node's heartbeats are then refused
- * and the node registers anew), seal the incarnation and read its topics, remove its entries from
- * each topic (announcing there, once), then forget its topics and the registration. A sweeper that
+ * and the node registers anew), seal the incarnation and read its topics, remove its share of the
+ * user and org indexes, remove its entries from each topic (announcing there, once), then forget its
+ * topics and the registration. A sweeper that
  * dies midway leaves the claim, which another takes over a TTL later.
  *
  * Resolves undefined when the registration was left alone (alive, claimed by another sweeper, or gone).
@@ -43,6 +45,8 @@ export async function removeRegistration(context: RemovalContext, member: string
   const { nodeId, incarnation } = parseRegistration(member);
   const node = keys.presenceNode(nodeId);
   const topics = await client.hubPresenceSeal(node.registration, node.topics(incarnation), incarnation, FENCE_TTL_MS);
+  // The indexes first: once the leaves are announced, the HTTP answers agree with them.
+  await dropIndexedUsers(client, keys, { nodeId, incarnation });
   const left = await Promise.all(topics.map((topic) => removeFromTopic(context, topic, nodeId, incarnation)));
   await client.del(node.topics(incarnation));
   await client.zrem(keys.presenceNodes, member);
@@ -56,7 +60,7 @@ async function removeFromTopic(
   nodeId: string,
   incarnation: number,
 ): Promise<number> {
-  const { entries, fence, counts, since } = keys.presence(topic);
+  const { entries, fence, counts, since, meta } = keys.presence(topic);
   for (let attempt = 1; ; attempt++) {
     // The leave of each user who may go: the script announces those whose last connection goes.
     const orgOf = new Map<string, string>();
@@ -75,6 +79,7 @@ async function removeFromTopic(
       fence(nodeId),
       counts,
       since,
+      meta,
       incarnation,
       FENCE_TTL_MS,
       sharded,

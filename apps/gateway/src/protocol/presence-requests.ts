@@ -1,4 +1,12 @@
-import { type ParsedTopic, type PresenceOk, ProtocolError, type RequestOf, type TopicRegistry } from "@hub/events";
+import {
+  type ParsedTopic,
+  type PresenceOk,
+  type PresenceUpdateOk,
+  ProtocolError,
+  type ProtocolErrorCode,
+  type RequestOf,
+  type TopicRegistry,
+} from "@hub/events";
 import type { Logger } from "pino";
 import type { Presence, PresenceEntry } from "../presence/presence.js";
 import type { HubSocket } from "./hub-socket.js";
@@ -8,7 +16,12 @@ export interface PresenceTrackingOptions {
   presence: Presence;
   registry: TopicRegistry;
   logger: Logger;
+  /** Counts each `presence.update`: `updated`, `unchanged`, or the code it was refused with. */
+  onUpdate?: (outcome: "updated" | "unchanged" | ProtocolErrorCode) => void;
 }
+
+/** The largest `presence.update` metadata, serialized (UTF-8 bytes). */
+export const MAX_PRESENCE_META_BYTES = 1024;
 
 /** The gateway's side of presence: which sockets count as present where, and the `presence` request. */
 export interface PresenceTracking {
@@ -21,6 +34,11 @@ export interface PresenceTracking {
   left(socket: HubSocket, room: string): void;
   /** Handles `presence { topic }`: who is on it, cluster-wide. Authorized like `subscribe`. */
   request(socket: HubSocket, request: RequestOf<"presence">): Promise<PresenceOk>;
+  /**
+   * Handles `presence.update { topic, meta }`: sets the socket's metadata on a topic it is present
+   * on (subscribed, as a user, in a namespace with presence).
+   */
+  update(socket: HubSocket, request: RequestOf<"presence.update">): Promise<PresenceUpdateOk>;
   /** Makes the socket leave every topic it is present on when it disconnects. */
   watch(socket: HubSocket): void;
 }
@@ -32,14 +50,40 @@ export interface PresenceTracking {
  * const tracking = trackPresence({ presence: engine.stores.presence(io, nodeId, names), registry, logger });
  * io.on("connection", (socket) => tracking.watch(socket));
  */
-export function trackPresence({ presence, registry, logger }: PresenceTrackingOptions): PresenceTracking {
+export function trackPresence({ presence, registry, logger, onUpdate }: PresenceTrackingOptions): PresenceTracking {
   /** The presence topics of each connected socket; absent once it disconnects. */
   const present = new WeakMap<HubSocket, Map<string, PresenceEntry>>();
+  /** Each entry's join, settled once recorded (or failed): an update waits for it. */
+  const joins = new WeakMap<PresenceEntry, Promise<void>>();
 
   const warnOnFailure = (promise: Promise<void>, entry: PresenceEntry, action: string) =>
     promise.catch((error: unknown) =>
       logger.warn({ err: error, org_id: entry.orgId, topic: entry.topic, socket: entry.connectionId }, `presence ${action} failed`),
     );
+
+  async function updateMeta(socket: HubSocket, { topic, meta }: RequestOf<"presence.update">): Promise<PresenceUpdateOk> {
+    const principal = socket.data.principal;
+    const parsed = registry.parse(topic);
+    if (!parsed.namespace.presence) {
+      throw new ProtocolError("bad_request", `namespace "${parsed.namespace.name}" does not track presence`);
+    }
+    if (principal.kind !== "user") throw new ProtocolError("forbidden", "only a user's connection is present on topics");
+    const json = JSON.stringify(meta);
+    const bytes = Buffer.byteLength(json);
+    if (bytes > MAX_PRESENCE_META_BYTES) {
+      throw new ProtocolError("payload_too_large", `presence metadata is ${bytes} bytes serialized; at most ${MAX_PRESENCE_META_BYTES}`);
+    }
+    const entry = present.get(socket)?.get(roomFor(principal, parsed, undefined));
+    if (!entry)
+      throw new ProtocolError(
+        "forbidden",
+        `subscribe to ${parsed.topic} first: a connection has presence metadata only where it is present`,
+      );
+    await joins.get(entry);
+    const outcome = await presence.update(entry, json);
+    if (outcome === "absent") throw new ProtocolError("unavailable", "this connection's presence is being recorded again; retry shortly");
+    return { ok: true, topic: parsed.topic, changed: outcome === "updated" };
+  }
 
   return {
     joined(socket, topic, room) {
@@ -49,7 +93,7 @@ export function trackPresence({ presence, registry, logger }: PresenceTrackingOp
       if (!topics || topics.has(room)) return;
       const entry: PresenceEntry = { topic: room, userId: principal.userId, orgId: principal.orgId, connectionId: socket.id };
       topics.set(room, entry);
-      void warnOnFailure(presence.join(entry), entry, "join");
+      joins.set(entry, warnOnFailure(presence.join(entry), entry, "join"));
     },
     left(socket, room) {
       const topics = present.get(socket);
@@ -70,6 +114,16 @@ export function trackPresence({ presence, registry, logger }: PresenceTrackingOp
         throw new ProtocolError("forbidden", `subscribe to ${parsed.topic} (with its grant) to see who is there`);
       }
       return { ok: true, topic: parsed.topic, users: await presence.list(room) };
+    },
+    async update(socket, request) {
+      try {
+        const reply = await updateMeta(socket, request);
+        onUpdate?.(reply.changed ? "updated" : "unchanged");
+        return reply;
+      } catch (error) {
+        onUpdate?.(error instanceof ProtocolError ? error.code : "internal");
+        throw error;
+      }
     },
     watch(socket) {
       present.set(socket, new Map());

@@ -17,6 +17,7 @@ const table = {
   "auth.refresh": stub<"auth.refresh">(),
   ack: stub<"ack">(),
   presence: stub<"presence">(),
+  "presence.update": stub<"presence.update">(),
   "inhouse.join": stub<"inhouse.join">(),
   "inhouse.leave": stub<"inhouse.leave">(),
   "inhouse.check_in": stub<"inhouse.check_in">(),

@@ -1,7 +1,7 @@
 --[[
   Claims a registration for removal: from here on its heartbeats are refused (heartbeat-1.lua answers
   lost) and its node registers a new incarnation, while the claimant removes the entries of this one
-  topic by topic (seal-2.lua, removeTopic-4.lua) and finally the registration itself. A claim older
+  topic by topic (seal-2.lua, removeTopic-5.lua) and finally the registration itself. A claim older
   than the TTL may be taken over: removal is safe to repeat, so a sweeper that died midway leaves
   nothing behind.
 

@@ -13,6 +13,7 @@
   KEYS[2]   the node's fence on the topic
   KEYS[3]   the topic's counts hash
   KEYS[4]   the topic's since hash
+  KEYS[5]   the topic's metadata hash (the removed connections' goes with them)
   ARGV[1]   the incarnation
   ARGV[2]   how long the fence lasts, ms
   ARGV[3]   "1": SPUBLISH, "0": PUBLISH
@@ -48,6 +49,7 @@ local result = { 1 }
 for _, entry in ipairs(doomed) do
   local connection, user = entry[1], entry[2]
   redis.call("HDEL", KEYS[1], connection)
+  redis.call("HDEL", KEYS[5], connection)
   if redis.call("HINCRBY", KEYS[3], user, -1) <= 0 then
     redis.call("HDEL", KEYS[3], user)
     redis.call("HDEL", KEYS[4], user)

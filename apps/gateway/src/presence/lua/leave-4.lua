@@ -6,6 +6,7 @@
   KEYS[1]   this node's entries on the topic
   KEYS[2]   the topic's counts hash
   KEYS[3]   the topic's since hash
+  KEYS[4]   the topic's metadata hash (the connection's goes with it)
   ARGV[1]   the connection id
   ARGV[2]   the user id
   ARGV[3]   "1": SPUBLISH, "0": PUBLISH
@@ -19,6 +20,7 @@
 if redis.call("HDEL", KEYS[1], ARGV[1]) == 0 then
   return 0
 end
+redis.call("HDEL", KEYS[4], ARGV[1])
 if redis.call("HINCRBY", KEYS[2], ARGV[2], -1) > 0 then
   return 1
 end
