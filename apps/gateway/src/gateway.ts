@@ -225,20 +225,17 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     deliveryFailed: (kind) => metrics.entityCommands.inc({ kind, outcome: "delivery_failed" }),
     deadlineFired: (kind, lateness) => metrics.entityDeadlineLateness.observe({ kind }, lateness / 1000),
   };
-  const entityDelivery = sinkDelivery({ registry, sink: publisherSink });
+  const entityDelivery = sinkDelivery({
+    registry,
+    sink: publisherSink,
+    onPush: ({ push: { kind, user_id }, org_id, event }, envelope) => push.offer({ kind, userId: user_id, orgId: org_id, envelope, event }),
+  });
   const runtime = createEntityRuntime({ store: stores.entities, deliver: entityDelivery, logger, metrics: entityMetrics });
   const calls = callMachine({ ringTimeoutMs: config.rtc.ringTimeoutMs });
   const huddles = huddleMachine({ graceMs: config.rtc.huddleGraceMs });
-  // On the memory engine this process is the whole hub: it fires the deadlines too (the queue-workers do on Redis).
-  const sweeper = stores.sweepsEntities
-    ? startEntitySweeper({
-        runtime,
-        store: stores.entities,
-        machines: [calls, huddles],
-        logger,
-        sweepMs: config.rtc.sweepMs,
-      })
-    : undefined;
+  // Every gateway sweeps the deadlines (ring timeouts, huddle grace periods): the first commit
+  // wins, so each fires once, and a gateway killed at a deadline leaves it to the others.
+  const sweeper = startEntitySweeper({ runtime, store: stores.entities, machines: [calls, huddles], logger, sweepMs: config.rtc.sweepMs });
   const holds = new LiveHolds();
   broker.tapLive(holds);
   // Broadcasts published while this node's Redis subscription was down never reached its sockets:
@@ -434,7 +431,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       admission?.stop();
       await drainClients(io, http, logger, clientWaitMs(config.shutdownTimeoutMs));
       await queueWorker?.close();
-      await sweeper?.close();
+      await sweeper.close();
       await push.close();
       await presence.close();
       await leftLegacy;

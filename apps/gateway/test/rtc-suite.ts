@@ -1,15 +1,4 @@
-import {
-  closeAllClients,
-  collect,
-  connectClient,
-  type HubClient,
-  type HubProcess,
-  nextEvent,
-  request,
-  serviceToken,
-  startWorker,
-  userToken,
-} from "@hub/devkit";
+import { closeAllClients, collect, connectClient, type HubClient, nextEvent, request, serviceToken, userToken } from "@hub/devkit";
 import type { CallInitiateOk, Envelope, HuddleCreateOk, HuddleJoinOk, SubscribeOk } from "@hub/events";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { HubFixture } from "./hub-fixture.js";
@@ -23,13 +12,12 @@ const unique = (prefix: string) => `${prefix}${Math.random().toString(36).slice(
 
 /**
  * Seed 003's calls and huddles over the hub (docs/protocol.md "Calls", "Huddles"): users on
- * different gateways, the ring timeout fired by whoever sweeps (the gateway on memory, a
- * queue-worker on Redis), signalling only between the parties. Registered once per topology.
+ * different gateways, the ring timeout fired by whichever gateway sweeps first, signalling only
+ * between the parties. Registered once per topology.
  */
 export function rtcSuite(name: string, start: () => Promise<HubFixture>): void {
   describe(`calls and huddles (${name})`, () => {
     let hub: HubFixture;
-    let worker: HubProcess | undefined;
     let first: string;
     let last: string;
 
@@ -37,11 +25,8 @@ export function rtcSuite(name: string, start: () => Promise<HubFixture>): void {
       hub = await start();
       first = hub.gateways[0]?.url as string;
       last = hub.gateways.at(-1)?.url as string;
-      // On Redis the queue-workers fire deadlines; the memory engine's gateway does it itself.
-      if (hub.engine !== "memory") worker = await startWorker({ ...hub.redisEnv, ...RTC_ENV });
     });
     afterAll(async () => {
-      await worker?.stop();
       await hub?.close();
     });
     afterEach(() => closeAllClients());

@@ -1,4 +1,3 @@
-import { callMachine, createEntityRuntime, huddleMachine, redisEntityStore, sinkDelivery, startEntitySweeper } from "@hub/entities";
 import { TopicRegistry } from "@hub/events";
 import { type QueueWorker, redisQueueStore, startQueueWorker, startReconciler } from "@hub/inhouse";
 import { connectRedis, createLogger, exitOnSignal, guardProcess, loadConfigOrExit } from "@hub/runtime";
@@ -21,12 +20,10 @@ const subscriber = connectRedis(config.redis, "worker", "wake", logger);
 
 const keys = hubKeys(config.keyPrefix);
 const store = redisQueueStore({ redis, subscriber, keys });
-const registry = new TopicRegistry(config.namespaces);
-const sink = redisEventSink(redis, keys, { pubsub: config.redis.pubsub });
 const publisher = createPublisher({
-  sink,
+  sink: redisEventSink(redis, keys, { pubsub: config.redis.pubsub }),
   deadLetters: redisDeadLetters(redis, keys, { maxStreamsPerSource: config.dlqMaxStreamsPerSource }),
-  topics: registry,
+  topics: new TopicRegistry(config.namespaces),
 });
 let worker: QueueWorker | undefined;
 const redisReady = () => ({ main: redis.status === "ready", wake: subscriber.status === "ready" });
@@ -68,20 +65,10 @@ const reconciler = startReconciler({
   onRun: metrics.reconcilerRun,
   onRefused: metrics.reconcilerRefused,
 });
-// Calls' ring timeouts and huddles' grace periods: every worker sweeps, the first commit wins.
-const entities = redisEntityStore(redis, keys);
-const sweeper = startEntitySweeper({
-  runtime: createEntityRuntime({ store: entities, deliver: sinkDelivery({ registry, sink }), logger, metrics: metrics.entities }),
-  store: entities,
-  machines: [callMachine({ ringTimeoutMs: config.rtc.ringTimeoutMs }), huddleMachine({ graceMs: config.rtc.huddleGraceMs })],
-  logger,
-  sweepMs: config.rtc.sweepMs,
-});
 logger.info({ engine: "redis", lease_ttl_ms: config.queueLeaseTtlMs, metrics_port: metricsServer.port }, "queue-worker started");
 
 exitOnSignal(logger, config.shutdownTimeoutMs, async () => {
   reconciler.stop();
-  await sweeper.close();
   await worker?.close();
   await store.close();
   await redis.quit();

@@ -1,4 +1,3 @@
-import type { EntityMetrics } from "@hub/entities";
 import { FAILURE_REASONS, type QueueWorkerMetrics, type ReconcilerRunOutcome, SNAPSHOT_REFUSALS, type SnapshotRefusal } from "@hub/inhouse";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
@@ -17,8 +16,6 @@ export interface WorkerMetrics {
   readonly registry: Registry;
   /** Hand to startQueueWorker. */
   readonly queue: Required<QueueWorkerMetrics>;
-  /** Hand to the entity sweeper (calls' and huddles' deadlines). */
-  readonly entities: Required<EntityMetrics>;
   /** Hand to startReconciler (`onRun`). */
   reconcilerRun(outcome: ReconcilerRunOutcome): void;
   /** Hand to startReconciler (`onRefused`). */
@@ -93,31 +90,12 @@ export function createWorkerMetrics(sources: WorkerMetricSources): WorkerMetrics
     registers,
   });
   for (const reason of SNAPSHOT_REFUSALS) refusedQueues.inc({ reason }, 0);
-  const entityCommands = new Counter({
-    name: "hub_entity_commands_total",
-    help: "Deadlines of calls and huddles this worker applied or failed on, by machine (call, huddle) and outcome (conflict, delivery_failed, ...).",
-    labelNames: ["kind", "outcome"],
-    registers,
-  });
-  const entityLateness = new Histogram({
-    name: "hub_entity_deadline_lateness_seconds",
-    help: "How late calls' and huddles' deadlines fired in this worker (ring timeouts, huddle grace periods), by machine.",
-    labelNames: ["kind"],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers,
-  });
   return {
     registry,
     queue: {
       commandHandled: (kind, outcome) => commands.inc({ kind, outcome }),
       deadlineFired: (latenessMs) => lateness.observe(latenessMs / 1000),
       failed: (reason) => failures.inc({ reason }),
-    },
-    entities: {
-      command: (kind, outcome) => entityCommands.inc({ kind, outcome }),
-      conflict: (kind) => entityCommands.inc({ kind, outcome: "conflict" }),
-      deliveryFailed: (kind) => entityCommands.inc({ kind, outcome: "delivery_failed" }),
-      deadlineFired: (kind, latenessMs) => entityLateness.observe({ kind }, latenessMs / 1000),
     },
     reconcilerRun: (outcome) => reconciles.inc({ outcome }),
     reconcilerRefused: (reason) => refusedQueues.inc({ reason }),

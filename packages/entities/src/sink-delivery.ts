@@ -1,4 +1,4 @@
-import { roomOf, type TopicRegistry } from "@hub/events";
+import { type Envelope, roomOf, type TopicRegistry } from "@hub/events";
 import type { EventSink } from "@hub/store";
 import type { EntityEmission } from "./machine.js";
 
@@ -6,7 +6,7 @@ export interface SinkDeliveryOptions {
   registry: TopicRegistry;
   sink: EventSink;
   /** Told about each delivered event that asks for a push when its recipient is offline. */
-  onPush?(emission: EntityEmission & { push: NonNullable<EntityEmission["push"]> }): void;
+  onPush?(emission: EntityEmission & { push: NonNullable<EntityEmission["push"]> }, envelope: Envelope): void;
 }
 
 /**
@@ -36,6 +36,6 @@ export function sinkDelivery({ registry, sink, onPush }: SinkDeliveryOptions): (
       ...(topic.namespace.history ? { history: topic.namespace.history } : {}),
     };
     const delivered = await sink.deliver({ orgId: emission.org_id, id: emission.id }, [outgoing]);
-    if (delivered && emission.push && onPush) onPush(emission as EntityEmission & { push: NonNullable<EntityEmission["push"]> });
+    if (delivered && emission.push && onPush) onPush(emission as EntityEmission & { push: NonNullable<EntityEmission["push"]> }, envelope);
   };
 }

@@ -99,11 +99,6 @@ export interface Stores {
   readonly entities: EntityStore;
   /** Which call each user is on. */
   readonly callLines: CallLines;
-  /**
-   * Whether this process fires the entities' deadlines: the memory engine's gateway is the whole
-   * hub; on Redis the queue-workers do.
-   */
-  readonly sweepsEntities: boolean;
 }
 
 /** Whether the shared store answers. */

@@ -70,7 +70,6 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       localQueues: queues,
       entities: memoryEntityStore(),
       callLines: memoryCallLines(),
-      sweepsEntities: true,
     },
     health: engineHealth(
       () => "disabled",

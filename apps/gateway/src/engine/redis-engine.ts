@@ -98,7 +98,6 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       localQueues: undefined,
       entities: redisEntityStore(pub, keys),
       callLines: redisCallLines(pub, keys),
-      sweepsEntities: false,
     },
     health: engineHealth(
       () => (pub.status === "ready" && live.connected() && answering.responsive ? "connected" : "disconnected"),
