@@ -56,7 +56,7 @@ describe("TopicRegistry built-in namespaces", () => {
         .namespaces()
         .map((n) => n.name)
         .sort(),
-    ).toEqual(["chat", "inhouse", "notifications", "org", "staff", "tournament"]);
+    ).toEqual(["chat", "huddle", "inhouse", "notifications", "org", "staff", "tournament", "webrtc"]);
     expect(registry.namespace("notifications")).toEqual({
       name: "notifications",
       scope: "user",
@@ -72,6 +72,9 @@ describe("TopicRegistry built-in namespaces", () => {
     expect(registry.namespace("inhouse")).toMatchObject({ scope: "org", history: { ttlMs: 5 * MINUTE, size: 200 } });
     expect(registry.namespace("org")).toMatchObject({ scope: "org", history: { ttlMs: 5 * MINUTE, size: 200 } });
     expect(registry.namespace("tournament")).toMatchObject({ scope: "authenticated", history: { ttlMs: 10 * MINUTE, size: 200 } });
+    // Seed 003's calls (a user's own topic) and huddles (participants only, kept per org).
+    expect(registry.namespace("webrtc")).toMatchObject({ scope: "user", history: { ttlMs: 2 * MINUTE, size: 200 } });
+    expect(registry.namespace("huddle")).toMatchObject({ scope: "authenticated", authorize: "member" });
     expect(registry.namespace("staff")).toMatchObject({ scope: "org", maxSegments: 3, history: { ttlMs: 5 * MINUTE, size: 200 } });
     expect(registry.namespace("chat")).toMatchObject({
       scope: "authenticated",
@@ -82,7 +85,7 @@ describe("TopicRegistry built-in namespaces", () => {
       streamed: true,
     });
     expect([...(registry.namespace("chat")?.clientEvents.keys() ?? [])]).toHaveLength(8);
-    expect(BUILTIN_NAMESPACES).toHaveLength(6);
+    expect(BUILTIN_NAMESPACES).toHaveLength(8);
   });
 });
 
@@ -300,7 +303,7 @@ describe("TopicRegistry extra namespaces", () => {
         .namespaces()
         .map((n) => n.name)
         .sort(),
-    ).toEqual(["chat", "dm", "inhouse", "lobby", "notifications", "org", "staff", "tournament"]);
+    ).toEqual(["chat", "dm", "huddle", "inhouse", "lobby", "notifications", "org", "staff", "tournament", "webrtc"]);
     expect(registry.namespace("lobby")).toEqual({
       name: "lobby",
       scope: "authenticated",

@@ -67,6 +67,8 @@ describe("loadConfig defaults", () => {
       legacyChannelPattern: "prostaff:events:*",
       backendApiUrl: undefined,
       checkInTimeoutMs: 60_000,
+      rtc: { ringTimeoutMs: 60_000, huddleGraceMs: 10_000, huddleMaxParticipants: 50, sweepMs: 50 },
+      push: undefined,
       queueLeaseTtlMs: 5_000,
       presenceTtlMs: 12_000,
       legacyMembershipTtlMs: 10_000,
