@@ -1,3 +1,5 @@
+export type { QueueMachine, QueueMachineOptions } from "./machine.js";
+export { queueMachine } from "./machine.js";
 export { memoryQueueStore } from "./memory-queue-store.js";
 export type { CommitResult, Lease, PendingCommand, QueueChange, QueueStore, StoredQueue } from "./queue-store.js";
 export type {

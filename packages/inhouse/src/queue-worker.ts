@@ -1,7 +1,9 @@
+import type { Decision } from "@hub/entities";
 import { COMMANDS, type Queue, type QueueCommand } from "@hub/events";
 import type { Logger } from "pino";
+import { queueMachine } from "./machine.js";
 import type { Lease, QueueStore, StoredQueue } from "./queue-store.js";
-import { type Decision, decide, type Emission, expire } from "./transitions.js";
+import type { decide, Emission, expire } from "./transitions.js";
 
 export interface QueueWorkerOptions {
   store: QueueStore;
@@ -86,6 +88,9 @@ export interface QueueWorker {
 
 const BATCH = 100;
 
+/** What the queue's machine answers. */
+type QueueDecision = Decision<Queue, Emission>;
+
 /**
  * Runs inhouse queues as actors: each queue is owned by one worker at a time (a lease in the store),
  * processes its commands in stream order, and fires its check-in deadline. Every write is fenced by
@@ -101,8 +106,11 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   const acquiring = new Set<string>();
   const stats: QueueWorkerStats = { applied: 0, refused: 0, expired: 0, failures: 0, leasesLost: 0 };
   const metrics = options.metrics ?? {};
-  const decideNext = options.transitions?.decide ?? decide;
-  const expireAt = options.transitions?.expire ?? expire;
+  // The queue's state machine, through the entity runtime's Machine interface.
+  const machine = queueMachine({
+    checkInTimeoutMs: options.checkInTimeoutMs,
+    ...(options.transitions ? { transitions: options.transitions } : {}),
+  });
   let closed = false;
   let sweeps = 0;
 
@@ -153,13 +161,14 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
    * or a corrupt queue, never a passing condition: logged, counted, and treated as "nothing to
    * expire" so that the queue's commands still run (the next run tries the deadline again).
    */
-  function expiryOf(name: string, queue: Queue | null, at: number): Decision {
+  function expiryOf(name: string, queue: Queue | null, at: number): QueueDecision {
     try {
-      return expireAt(queue, at);
+      // The machine refuses an expiry with nothing to expire (no deadline, or not passed yet).
+      return queue === null ? { ok: false, code: "bad_request", reason: "no check-in deadline" } : machine.expire(queue, at);
     } catch (error) {
       failure("expire_threw");
       logger.error({ err: error, queue: name, org_id: queue?.org_id, version: queue?.version }, "queue deadline failed");
-      return { ok: false, reason: "expire threw" };
+      return { ok: false, code: "internal", reason: "expire threw" };
     }
   }
 
@@ -200,14 +209,14 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
         // refusal: the cursor moves past it, nothing changes, nothing is emitted. Store errors are
         // not caught here: they abort the run, which is retried from the same cursor.
         let thrown: unknown;
-        let decision: Decision;
-        if (!command) decision = { ok: false, reason: "unreadable command" };
+        let decision: QueueDecision;
+        if (!command) decision = { ok: false, code: "bad_request", reason: "unreadable command" };
         else {
           try {
-            decision = decideNext(stored.queue, command, { checkInTimeoutMs: options.checkInTimeoutMs, now: now() });
+            decision = machine.decide(stored.queue, command, now());
           } catch (error) {
             thrown = error ?? new Error("thrown without a value");
-            decision = { ok: false, reason: `the state machine threw: ${(error as Error)?.message ?? String(error)}` };
+            decision = { ok: false, code: "internal", reason: `the state machine threw: ${(error as Error)?.message ?? String(error)}` };
           }
         }
         const next = await commit(h, stored, decision, cursor);
@@ -245,7 +254,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     }
     hint(name, h, stored);
     // A closed queue is done; one that was never opened (every command of it refused: a made-up id) too.
-    const finished = stored.queue === null || stored.queue.status === "closed";
+    const finished = machine.finished(stored.queue);
     if (finished && (await store.retire(h.lease, stored.cursor))) drop(h, "retired");
   }
 
@@ -253,16 +262,21 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   function expired(stored: StoredQueue): void {
     stats.expired++;
     metrics.commandHandled?.("expire", "applied");
-    const deadline = stored.queue?.check_in_deadline;
-    if (typeof deadline === "number") metrics.deadlineFired?.(Math.max(0, now() - deadline));
+    const deadline = stored.queue === null ? null : machine.deadlineOf(stored.queue);
+    if (deadline !== null) metrics.deadlineFired?.(Math.max(0, now() - deadline));
   }
 
   /** Commits a decision and publishes its events; undefined when the lease is gone. */
-  async function commit(h: Held, stored: StoredQueue, decision: Decision, cursor: string): Promise<StoredQueue | "conflict" | undefined> {
+  async function commit(
+    h: Held,
+    stored: StoredQueue,
+    decision: QueueDecision,
+    cursor: string,
+  ): Promise<StoredQueue | "conflict" | undefined> {
     const result = await store.commit(h.lease, {
       name: h.lease.name,
       expectedVersion: stored.version,
-      queue: decision.ok ? decision.queue : null,
+      queue: decision.ok ? decision.state : null,
       cursor,
       emissions: decision.ok ? decision.emissions : [],
     });
@@ -273,7 +287,8 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
     }
     if (result === "conflict") return "conflict";
     if (!(await flushOutbox(h))) return undefined;
-    return decision.ok ? { queue: decision.queue, version: decision.queue.version, cursor } : { ...stored, cursor };
+    if (!decision.ok || decision.state === null) return { ...stored, cursor };
+    return { queue: decision.state, version: decision.state.version, cursor };
   }
 
   /** Publishes what the outbox holds, in order; false when the lease was lost meanwhile. */
@@ -304,7 +319,7 @@ export function startQueueWorker(options: QueueWorkerOptions): QueueWorker {
   function hint(name: string, h: Held, stored: StoredQueue): void {
     if (h.timer) clearTimeout(h.timer);
     h.timer = undefined;
-    const deadline = stored.queue?.status === "check_in" ? stored.queue.check_in_deadline : null;
+    const deadline = stored.queue === null ? null : machine.deadlineOf(stored.queue);
     if (deadline === null) return;
     h.timer = setTimeout(() => schedule(name), Math.max(0, deadline - now()) + 5);
   }
