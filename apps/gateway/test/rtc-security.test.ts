@@ -1,0 +1,305 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { closeAllClients, collect, connectClient, type HubClient, nextEvent, request, serviceToken, until, userToken } from "@hub/devkit";
+import type { CallInitiateOk, HuddleCreateOk, SubscribeOk } from "@hub/events";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { metricSum } from "./gateway-metrics.js";
+import { type HubFixture, redisHub } from "./hub-fixture.js";
+import { type PushEndpoint, startPushEndpoint } from "./push-endpoint.js";
+
+type Failure = { ok: false; error: { code: string; message: string } };
+
+const RING_MS = 1_000;
+const unique = (prefix: string) => `${prefix}${Math.random().toString(36).slice(2, 10)}`;
+
+/** The backend behind AUTHZ_URL: allows action `call` to the callees in `callees`; `down` resets every connection. */
+async function startCallBackend() {
+  const state = { callees: new Set<string>(), down: false };
+  const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    let body = "";
+    for await (const chunk of req) body += chunk;
+    if (state.down) return void req.socket.destroy();
+    const question = JSON.parse(body) as { action: string; callee_id?: string; org_id: string };
+    const allow = question.action === "call" && state.callees.has(`${question.org_id}/${question.callee_id}`);
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ allow }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/authz`,
+    state,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * Calls and huddles under attack (docs/protocol.md "Calls", "Huddles"): tenants that share user ids,
+ * guessed ids, garbage and floods, races at the edges of each state, the HTTP routes, the backend
+ * check and the push hook. Two gateways on one Redis.
+ */
+describe("calls and huddles, hardened", () => {
+  let hub: HubFixture;
+  let backend: Awaited<ReturnType<typeof startCallBackend>>;
+  let endpoint: PushEndpoint;
+  let first: string;
+  let last: string;
+
+  beforeAll(async () => {
+    backend = await startCallBackend();
+    endpoint = await startPushEndpoint();
+    hub = await redisHub(2, {
+      CALL_RING_TIMEOUT_MS: String(RING_MS),
+      HUDDLE_GRACE_MS: "500",
+      HUDDLE_MAX_PARTICIPANTS: "3",
+      AUTHZ_URL: backend.url,
+      AUTHZ_CACHE_MS: "0",
+      AUTHZ_TIMEOUT_MS: "1000",
+      PUSH_WEBHOOK_URL: endpoint.url,
+      PUSH_RETRY_BASE_MS: "50",
+      PUSH_TIMEOUT_MS: "1000",
+    });
+    first = hub.gateways[0]?.url as string;
+    last = hub.gateways.at(-1)?.url as string;
+  });
+  afterAll(async () => {
+    closeAllClients();
+    await hub?.close();
+    await endpoint?.close();
+    await backend?.close();
+  });
+  afterEach(() => {
+    closeAllClients();
+    backend.state.down = false;
+  });
+
+  async function user(sub: string, url: string, org = "o1"): Promise<HubClient> {
+    const socket = await connectClient(url, await userToken({ sub, org_id: org }));
+    expect(await request<SubscribeOk>(socket, "subscribe", { topic: `webrtc:${sub}` })).toMatchObject({ ok: true });
+    return socket;
+  }
+
+  async function service(path: string, init: RequestInit = {}): Promise<Response> {
+    return fetch(`${first}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${await serviceToken()}`, "content-type": "application/json", ...init.headers },
+    });
+  }
+
+  const callState = async (callId: string) => (await (await service(`/api/v1/calls/${callId}`)).json()) as { status: string };
+
+  describe("tenancy", () => {
+    it("a user of o2 with the same ids learns nothing of, acts on nothing of, and hears nothing of an o1 call", async () => {
+      const [a, b] = [unique("alice"), unique("bob")];
+      const alice = await user(a, first);
+      const bob = await user(b, last);
+      // The same users in o2, each subscribed to their own webrtc topic.
+      const alice2 = await user(a, last, "o2");
+      const bob2 = await user(b, first, "o2");
+      const heard = [...collect(alice2, "call:incoming"), ...collect(bob2, "call:incoming")];
+      const heardAll = ["call:incoming", "call:answered", "webrtc:offer", "call:toggle-audio", "call:ended"].flatMap((e) => [
+        ...collect(alice2, e),
+        ...collect(bob2, e),
+      ]);
+      const incoming = nextEvent(bob, "call:incoming");
+      const call = await request<CallInitiateOk>(alice, "call:initiate", { to: b, media: "audio" });
+      await incoming;
+      for (const [event, payload] of [
+        ["call:answer", { call_id: call.call_id }],
+        ["call:reject", { call_id: call.call_id }],
+        ["call:end", { call_id: call.call_id }],
+        ["call:toggle-audio", { call_id: call.call_id, enabled: false }],
+      ] as const) {
+        expect(await request<Failure>(bob2, event, payload)).toMatchObject({ error: { code: "not_found" } });
+        expect(await request<Failure>(alice2, event, payload)).toMatchObject({ error: { code: "not_found" } });
+      }
+      for (const event of ["webrtc:offer", "webrtc:answer", "webrtc:ice-candidate"]) {
+        expect(await request<Failure>(bob2, event, { call_id: call.call_id, sdp: "x" })).toMatchObject({ error: { code: "forbidden" } });
+      }
+      // Reusing the o1 call id from o2 is refused, and creates nothing.
+      expect(await request<Failure>(alice2, "call:initiate", { to: b, media: "audio", call_id: call.call_id })).toMatchObject({
+        error: { code: "id_conflict" },
+      });
+      // Another user's webrtc topic, in either org.
+      expect(await request<Failure>(alice2, "subscribe", { topic: `webrtc:${b}` })).toMatchObject({ error: { code: "forbidden" } });
+      expect(await request<Failure>(alice, "subscribe", { topic: `webrtc:${b}` })).toMatchObject({ error: { code: "forbidden" } });
+
+      const answered = nextEvent(alice, "call:answered");
+      await request(bob, "call:answer", { call_id: call.call_id });
+      await answered;
+      const offer = nextEvent(bob, "webrtc:offer");
+      await request(alice, "webrtc:offer", { call_id: call.call_id, sdp: "v=0" });
+      await offer;
+      const ended = nextEvent(bob, "call:ended");
+      await request(alice, "call:end", { call_id: call.call_id });
+      await ended;
+      // HTTP with o2's org: no such call.
+      expect((await service(`/api/v1/calls/${call.call_id}?org_id=o2`)).status).toBe(404);
+      expect((await service(`/api/v1/calls/${call.call_id}?org_id=o1`)).status).toBe(200);
+      expect(heard).toEqual([]);
+      expect(heardAll).toEqual([]);
+    });
+
+    it("a user of o2 cannot join, act on, subscribe to or be told about an o1 huddle", async () => {
+      const conversation = unique("conv");
+      const ann = unique("ann");
+      const o1 = await connectClient(first, await userToken({ sub: ann, org_id: "o1" }));
+      const o2 = await connectClient(last, await userToken({ sub: ann, org_id: "o2" }));
+      const created = await request<HuddleCreateOk>(o1, "huddle:create", { conversation_id: conversation });
+      await request(o1, "huddle:join", { huddle_id: created.huddle_id });
+      // The same conversation id in o2 is another conversation: another huddle.
+      const theirs = await request<HuddleCreateOk>(o2, "huddle:create", { conversation_id: conversation });
+      expect(theirs).toMatchObject({ ok: true, created: true });
+      expect(theirs.huddle_id).not.toBe(created.huddle_id);
+      const heard = collect(o2, "huddle:message:new");
+      for (const [event, payload] of [
+        ["huddle:join", { huddle_id: created.huddle_id }],
+        ["huddle:leave", { huddle_id: created.huddle_id }],
+        ["huddle:toggle-screen", { huddle_id: created.huddle_id, enabled: true }],
+        ["huddle:message", { huddle_id: created.huddle_id, text: "hi" }],
+        ["huddle:invite", { huddle_id: created.huddle_id, user_ids: [ann] }],
+      ] as const) {
+        expect(await request<Failure>(o2, event, payload)).toMatchObject({ error: { code: "forbidden" } });
+      }
+      expect(await request<Failure>(o2, "subscribe", { topic: `huddle:${created.huddle_id}` })).toMatchObject({
+        error: { code: "forbidden" },
+      });
+      // A guessed id of the same conversation key: not found.
+      const guessed = `${created.huddle_id.slice(0, 22)}.AAAAAAAA`;
+      expect(await request<Failure>(o1, "huddle:join", { huddle_id: guessed })).toMatchObject({ error: { code: "not_found" } });
+      const said = nextEvent(o1, "huddle:message:new");
+      await request(o1, "huddle:message", { huddle_id: created.huddle_id, text: "o1 only" });
+      await said;
+      expect(heard).toEqual([]);
+      expect((await service(`/api/v1/huddles/${created.huddle_id}?org_id=o2`)).status).toBe(404);
+      const participants = (await (await service(`/api/v1/huddles/${created.huddle_id}`)).json()) as { participants: unknown[] };
+      expect(participants.participants).toHaveLength(1);
+    });
+  });
+
+  describe("races", () => {
+    it("one caller's two tabs initiating at once to two callees: at most one call rings, the other is call_in_progress", async () => {
+      for (let round = 0; round < 6; round++) {
+        const [a, b, c] = [unique("alice"), unique("bob"), unique("carol")];
+        const tab1 = await user(a, first);
+        const tab2 = await user(a, last);
+        await user(b, first);
+        await user(c, last);
+        const answers = await Promise.all([
+          request<CallInitiateOk | Failure>(tab1, "call:initiate", { to: b, media: "audio" }),
+          request<CallInitiateOk | Failure>(tab2, "call:initiate", { to: c, media: "audio" }),
+        ]);
+        const rung = answers.filter((x) => x.ok);
+        expect(rung, JSON.stringify(answers)).toHaveLength(1);
+        expect(answers.find((x) => !x.ok)).toMatchObject({ error: { code: "call_in_progress" } });
+      }
+    });
+
+    it("a user calling out while being called: never on two live calls", async () => {
+      for (let round = 0; round < 6; round++) {
+        const [a, b, c] = [unique("alice"), unique("bob"), unique("carol")];
+        const alice = await user(a, first);
+        await user(b, last);
+        const carol = await user(c, last);
+        const [out, inbound] = await Promise.all([
+          request<CallInitiateOk | Failure>(alice, "call:initiate", { to: b, media: "audio" }),
+          request<CallInitiateOk | Failure>(carol, "call:initiate", { to: a, media: "audio" }),
+        ]);
+        const live = [];
+        for (const answer of [out, inbound]) {
+          if (answer.ok && !answer.busy && (await callState(answer.call_id)).status === "ringing") live.push(answer.call_id);
+        }
+        expect(live.length, JSON.stringify([out, inbound])).toBeLessThanOrEqual(1);
+      }
+    });
+
+    it("two tabs of the callee answering at once: exactly one answers, the other is refused", async () => {
+      const [a, b] = [unique("alice"), unique("bob")];
+      const alice = await user(a, first);
+      const tab1 = await user(b, first);
+      const tab2 = await user(b, last);
+      const call = await request<CallInitiateOk>(alice, "call:initiate", { to: b, media: "audio" });
+      const answered = collect(alice, "call:answered");
+      const answers = await Promise.all([
+        request<{ ok: boolean }>(tab1, "call:answer", { call_id: call.call_id }),
+        request<{ ok: boolean }>(tab2, "call:answer", { call_id: call.call_id }),
+      ]);
+      expect(answers.filter((x) => x.ok)).toHaveLength(1);
+      expect(answers.find((x) => !x.ok)).toMatchObject({ error: { code: "bad_request" } });
+      await until("the caller is told", () => answered.length > 0);
+      expect((await callState(call.call_id)).status).toBe("active");
+      const ended = nextEvent(alice, "call:ended");
+      await request(tab1.connected ? tab1 : tab2, "call:end", { call_id: call.call_id });
+      await ended;
+      expect(answered).toHaveLength(1);
+    });
+
+    it("an answer sent right at the ring deadline: answered or missed, never both, as the call's state says", async () => {
+      for (let round = 0; round < 4; round++) {
+        const [a, b] = [unique("alice"), unique("bob")];
+        const alice = await user(a, first);
+        const bob = await user(b, last);
+        const seen = ["call:answered", "call:missed"].flatMap((e) => [collect(alice, e), collect(bob, e)]);
+        const call = await request<CallInitiateOk>(alice, "call:initiate", { to: b, media: "audio" });
+        const { ring_deadline } = (await (await service(`/api/v1/calls/${call.call_id}`)).json()) as { ring_deadline: number };
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, ring_deadline - Date.now() - 5 + round * 5)));
+        const answer = await request<{ ok: boolean } | Failure>(bob, "call:answer", { call_id: call.call_id });
+        const settled = await until("both parties hear the outcome", () => seen.filter((s) => s.length > 0).length >= 2 && seen);
+        const [answeredA, answeredB, missedA, missedB] = settled.map((s) => s.length);
+        const status = (await callState(call.call_id)).status;
+        if (answer.ok) {
+          expect([status, answeredA, answeredB, missedA, missedB]).toEqual(["active", 1, 1, 0, 0]);
+          await request(alice, "call:end", { call_id: call.call_id });
+        } else {
+          expect([status, answeredA, answeredB, missedA, missedB]).toEqual(["missed", 0, 0, 1, 1]);
+        }
+      }
+    });
+
+    it("end racing answer: the call ends exactly once and is completed", async () => {
+      const [a, b] = [unique("alice"), unique("bob")];
+      const alice = await user(a, first);
+      const bob = await user(b, last);
+      const call = await request<CallInitiateOk>(alice, "call:initiate", { to: b, media: "audio" });
+      const ended = collect(bob, "call:ended");
+      const [end, answer] = await Promise.all([
+        request<{ ok: boolean }>(alice, "call:end", { call_id: call.call_id }),
+        request<{ ok: boolean }>(bob, "call:answer", { call_id: call.call_id }),
+      ]);
+      expect(end.ok).toBe(true);
+      await until("bob hears the end", () => ended.length > 0);
+      expect((await callState(call.call_id)).status).toBe("completed");
+      expect(ended).toHaveLength(1);
+      // The answer either came first (then the end ended the active call) or was refused.
+      if (!answer.ok) expect(answer).toMatchObject({ error: { code: "bad_request" } });
+    });
+
+    it("two users joining the last slot at once: the cap holds; two screen shares at once: one wins", async () => {
+      const conversation = unique("conv");
+      const names = [unique("a"), unique("b"), unique("c"), unique("d")];
+      const sockets = await Promise.all(
+        names.map(async (n, i) => connectClient(i % 2 ? last : first, await userToken({ sub: n, org_id: "o1" }))),
+      );
+      const [s1, s2, s3, s4] = sockets as [HubClient, HubClient, HubClient, HubClient];
+      const { huddle_id } = await request<HuddleCreateOk>(s1, "huddle:create", { conversation_id: conversation });
+      await request(s1, "huddle:join", { huddle_id });
+      await request(s2, "huddle:join", { huddle_id });
+      const joins = await Promise.all([s3, s4].map((s) => request<{ ok: boolean } | Failure>(s, "huddle:join", { huddle_id })));
+      expect(joins.filter((j) => j.ok)).toHaveLength(1);
+      expect(joins.find((j) => !j.ok)).toMatchObject({ error: { code: "huddle_full" } });
+      const shares = await Promise.all(
+        [s1, s2].map((s) => request<{ ok: boolean } | Failure>(s, "huddle:toggle-screen", { huddle_id, enabled: true })),
+      );
+      expect(shares.filter((x) => x.ok)).toHaveLength(1);
+      expect(shares.find((x) => !x.ok)).toMatchObject({ error: { code: "screen_share_taken" } });
+      const huddle = (await (await service(`/api/v1/huddles/${huddle_id}`)).json()) as {
+        participants: { screen: boolean }[];
+        screen: string;
+      };
+      expect(huddle.participants).toHaveLength(3);
+      expect(huddle.participants.filter((p) => p.screen)).toHaveLength(1);
+    });
+  });
+});
