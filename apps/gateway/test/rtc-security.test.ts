@@ -60,6 +60,8 @@ describe("calls and huddles, hardened", () => {
       PUSH_WEBHOOK_URL: endpoint.url,
       PUSH_RETRY_BASE_MS: "50",
       PUSH_TIMEOUT_MS: "1000",
+      // The default budget (the test kit lifts it): a flood is refused past it.
+      REQUEST_RATE_PER_SECOND: "100",
     });
     first = hub.gateways[0]?.url as string;
     last = hub.gateways.at(-1)?.url as string;
@@ -300,6 +302,175 @@ describe("calls and huddles, hardened", () => {
       };
       expect(huddle.participants).toHaveLength(3);
       expect(huddle.participants.filter((p) => p.screen)).toHaveLength(1);
+    });
+  });
+
+  describe("bad input and floods", () => {
+    it("refuses malformed call and huddle requests with bad_request, and relays signals up to the message size", async () => {
+      const [a, b] = [unique("alice"), unique("bob")];
+      const alice = await user(a, first);
+      const bob = await user(b, last);
+      const bad: [string, unknown][] = [
+        ["call:initiate", {}],
+        ["call:initiate", { to: b }],
+        ["call:initiate", { to: b, media: "hologram" }],
+        ["call:initiate", { to: { $ne: 1 }, media: "audio" }],
+        ["call:initiate", { to: "x".repeat(300), media: "audio" }],
+        ["call:initiate", { to: "a/b", media: "audio" }],
+        ["call:initiate", { to: b, media: "audio", call_id: "x".repeat(65) }],
+        ["call:initiate", { to: b, media: "audio", call_id: "../../etc" }],
+        ["call:initiate", "nope"],
+        ["call:answer", {}],
+        ["call:answer", { call_id: 7 }],
+        ["call:end", { call_id: "" }],
+        ["call:toggle-audio", { call_id: "c1", enabled: "yes" }],
+        ["webrtc:offer", {}],
+        ["webrtc:offer", { call_id: ["x"] }],
+        ["huddle:create", {}],
+        ["huddle:create", { conversation_id: "c", max: 1 }],
+        ["huddle:create", { conversation_id: "c", max: 1e9 }],
+        ["huddle:join", { huddle_id: null }],
+        ["huddle:message", { huddle_id: "h", text: "" }],
+        ["huddle:message", { huddle_id: "h", text: "x".repeat(4001) }],
+        ["huddle:invite", { huddle_id: "h", user_ids: [] }],
+        ["huddle:invite", { huddle_id: "h", user_ids: Array.from({ length: 51 }, (_, i) => `u${i}`) }],
+        ["huddle:raise-hand", { huddle_id: "h", enabled: true }],
+      ];
+      for (const [event, payload] of bad) {
+        expect(await request<Failure>(alice, event, payload), `${event} ${JSON.stringify(payload).slice(0, 80)}`).toMatchObject({
+          ok: false,
+          error: { code: "bad_request" },
+        });
+      }
+      // Ids that pass the schema but name nothing.
+      expect(await request<Failure>(alice, "call:answer", { call_id: "nope" })).toMatchObject({ error: { code: "not_found" } });
+      expect(await request<Failure>(alice, "huddle:join", { huddle_id: "nope" })).toMatchObject({ error: { code: "not_found" } });
+      expect(await request<Failure>(alice, "webrtc:offer", { call_id: "nope", sdp: "x" })).toMatchObject({ error: { code: "forbidden" } });
+
+      const call = await request<CallInitiateOk>(alice, "call:initiate", { to: b, media: "video" });
+      await request(bob, "call:answer", { call_id: call.call_id });
+      const big = "a".repeat(60_000);
+      const offer = nextEvent(bob, "webrtc:offer");
+      expect(await request(alice, "webrtc:offer", { call_id: call.call_id, sdp: big })).toEqual({ ok: true, call_id: call.call_id });
+      expect(((await offer).data as { sdp: string }).sdp).toHaveLength(60_000);
+      const candidate = nextEvent(alice, "webrtc:ice-candidate");
+      await request(bob, "webrtc:ice-candidate", { call_id: call.call_id, candidate: { blob: big } });
+      expect(((await candidate).data as { candidate: { blob: string } }).candidate.blob).toHaveLength(60_000);
+      await request(alice, "call:end", { call_id: call.call_id });
+    });
+
+    it("10,000 garbage call and huddle requests from one socket: refused and counted, nothing crashes, others' calls go on", async () => {
+      const [a, b, m] = [unique("alice"), unique("bob"), unique("mallory")];
+      const alice = await user(a, first);
+      const bob = await user(b, first);
+      const mallory = await user(m, first);
+      await user(a === m ? unique("x") : unique("victim"), first);
+      const call = await request<CallInitiateOk>(alice, "call:initiate", { to: b, media: "audio" });
+      await request(bob, "call:answer", { call_id: call.call_id });
+      const rateBefore = await metricSum(hub.gateways[0] as HubFixture["gateways"][0], "hub_limit_refusals_total", 'limit="request_rate"');
+      const events = [
+        "call:initiate",
+        "call:answer",
+        "call:end",
+        "webrtc:offer",
+        "huddle:join",
+        "huddle:message",
+        "huddle:toggle-screen",
+        "call:bogus",
+      ];
+      const answers = await Promise.all(
+        Array.from({ length: 10_000 }, (_, i) => {
+          const event = events[i % events.length] as string;
+          const payload =
+            i % 3 === 0 ? { call_id: call.call_id, huddle_id: "x", text: "t", enabled: true, to: b, media: "audio" } : { junk: i };
+          return request<Failure | { ok: true }>(mallory, event, payload).catch(() => ({
+            ok: false,
+            error: { code: "timeout", message: "" },
+          }));
+        }),
+      );
+      const codes = new Map<string, number>();
+      for (const answer of answers) if (!answer.ok) codes.set(answer.error.code, (codes.get(answer.error.code) ?? 0) + 1);
+      expect(codes.get("internal"), JSON.stringify([...codes])).toBeUndefined();
+      expect(codes.get("timeout")).toBeUndefined();
+      expect(codes.get("rate_limited") ?? 0).toBeGreaterThan(8_000);
+      for (const code of codes.keys()) expect(["rate_limited", "bad_request", "forbidden", "not_found", "id_conflict"]).toContain(code);
+      const rateAfter = await metricSum(hub.gateways[0] as HubFixture["gateways"][0], "hub_limit_refusals_total", 'limit="request_rate"');
+      expect(rateAfter - rateBefore).toBeGreaterThanOrEqual(codes.get("rate_limited") ?? 0);
+      // Mallory acted on nothing of theirs: the call is untouched and still relays.
+      expect((await callState(call.call_id)).status).toBe("active");
+      const offer = nextEvent(bob, "webrtc:offer");
+      await request(alice, "webrtc:offer", { call_id: call.call_id, sdp: "v=0" });
+      expect((await offer).data).toMatchObject({ from: a });
+      expect((await fetch(`${first}/healthz`)).status).toBeLessThan(500);
+      await request(alice, "call:end", { call_id: call.call_id });
+    });
+  });
+
+  describe("huddle leave and disconnect", () => {
+    it("leaving from one tab while another tab of the same user is in the huddle: no socket hears a huddle its user is not in", async () => {
+      const conversation = unique("conv");
+      const [u, v] = [unique("ann"), unique("ben")];
+      const tab1 = await connectClient(first, await userToken({ sub: u, org_id: "o1" }));
+      const tab2 = await connectClient(last, await userToken({ sub: u, org_id: "o1" }));
+      const ben = await connectClient(first, await userToken({ sub: v, org_id: "o1" }));
+      const { huddle_id } = await request<HuddleCreateOk>(ben, "huddle:create", { conversation_id: conversation });
+      await request(ben, "huddle:join", { huddle_id });
+      await request(tab1, "huddle:join", { huddle_id });
+      await request(tab2, "huddle:join", { huddle_id });
+      const leftEvents = collect(ben, "huddle:participant:left");
+      expect(await request(tab1, "huddle:leave", { huddle_id })).toMatchObject({ ok: true });
+      const stillHearing = nextEvent(tab2, "huddle:message:new");
+      const tab1Heard = collect(tab1, "huddle:message:new");
+      const said = nextEvent(ben, "huddle:message:new");
+      await request(ben, "huddle:message", { huddle_id, text: "who is here?" });
+      await said;
+      await stillHearing;
+      // Tab 2 hears the huddle: its user must still be in it.
+      const huddle = (await (await service(`/api/v1/huddles/${huddle_id}`)).json()) as { participants: { user_id: string }[] };
+      expect(huddle.participants.map((p) => p.user_id).sort()).toEqual([u, v].sort());
+      expect(leftEvents).toEqual([]);
+      expect(tab1Heard).toEqual([]);
+      // The last tab out: the user leaves.
+      const left = nextEvent(ben, "huddle:participant:left");
+      await request(tab2, "huddle:leave", { huddle_id });
+      expect((await left).data).toEqual({ huddle_id, user_id: u });
+    });
+
+    it("a participant whose socket dies is away, then leaves after the grace period; back within it on a new socket, never leaves", async () => {
+      const conversation = unique("conv");
+      const [u, v, w] = [unique("ann"), unique("ben"), unique("cat")];
+      const ann = await connectClient(first, await userToken({ sub: u, org_id: "o1" }));
+      const ben = await connectClient(last, await userToken({ sub: v, org_id: "o1" }));
+      const cat = await connectClient(first, await userToken({ sub: w, org_id: "o1" }));
+      const { huddle_id } = await request<HuddleCreateOk>(ann, "huddle:create", { conversation_id: conversation });
+      for (const s of [ann, ben, cat]) await request(s, "huddle:join", { huddle_id });
+      const left = collect(ann, "huddle:participant:left");
+      const benLeft = nextEvent(ann, "huddle:participant:left");
+      ben.disconnect();
+      const away = await until("ben is away", async () => {
+        const h = (await (await service(`/api/v1/huddles/${huddle_id}`)).json()) as { participants: { user_id: string; away: boolean }[] };
+        return h.participants.find((p) => p.user_id === v && p.away);
+      });
+      expect(away).toMatchObject({ user_id: v, away: true });
+      expect((await benLeft).data).toEqual({ huddle_id, user_id: v });
+      // Cat's socket dies and comes back on a new socket within the grace period.
+      cat.disconnect();
+      await until("cat is away", async () => {
+        const h = (await (await service(`/api/v1/huddles/${huddle_id}`)).json()) as { participants: { user_id: string; away: boolean }[] };
+        return h.participants.some((p) => p.user_id === w && p.away);
+      });
+      const back = await connectClient(last, await userToken({ sub: w, org_id: "o1" }));
+      const rejoined = await request<{ ok: boolean; participants: { user_id: string; away: boolean }[] }>(back, "huddle:join", {
+        huddle_id,
+      });
+      expect(rejoined.participants.find((p) => p.user_id === w)).toMatchObject({ away: false });
+      // Past the grace period (500 ms): a message round trip later, cat never left.
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      const said = nextEvent(back, "huddle:message:new");
+      await request(ann, "huddle:message", { huddle_id, text: "still here?" });
+      await said;
+      expect(left.map((e) => (e.data as { user_id: string }).user_id)).toEqual([v]);
     });
   });
 });

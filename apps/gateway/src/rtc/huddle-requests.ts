@@ -65,11 +65,20 @@ export async function joinHuddle(socket: HubSocket, { huddle_id }: RequestOf<"hu
   return { ok: true, huddle_id, participants: participantsOf(state) };
 }
 
-/** `huddle:leave { huddle_id }`: leaves (the last one out ends it) and unsubscribes this socket. */
+/**
+ * `huddle:leave { huddle_id }`: this connection leaves and unsubscribes; its participant leaves with
+ * their last connection in the huddle (the last one out ends it).
+ */
 export async function leaveHuddle(socket: HubSocket, { huddle_id }: RequestOf<"huddle:leave">, context: RtcContext): Promise<HuddleOk> {
   const me = userOf(socket, "huddles");
   ensureAvailable(context);
-  await context.runtime.apply(context.huddles, entityOf(huddle_id), { type: "leave", huddle_id, by: me.userId, org_id: me.orgId });
+  await context.runtime.apply(context.huddles, entityOf(huddle_id), {
+    type: "leave",
+    huddle_id,
+    by: me.userId,
+    org_id: me.orgId,
+    connection: connectionOf(context, socket),
+  });
   socketHuddles.get(socket)?.delete(huddle_id);
   await context.leave(socket, huddleTopic(huddle_id));
   return { ok: true, huddle_id };
