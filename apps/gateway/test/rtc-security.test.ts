@@ -62,6 +62,8 @@ describe("calls and huddles, hardened", () => {
       PUSH_TIMEOUT_MS: "1000",
       // The default budget (the test kit lifts it): a flood is refused past it.
       REQUEST_RATE_PER_SECOND: "100",
+      CLIENT_PUBLISH_RATE: "20",
+      CLIENT_PUBLISH_BURST: "40",
     });
     first = hub.gateways[0]?.url as string;
     last = hub.gateways.at(-1)?.url as string;
@@ -407,6 +409,44 @@ describe("calls and huddles, hardened", () => {
     });
   });
 
+  describe("per-user limits", () => {
+    it("call:initiate from one user over several connections is charged to the user's publication rate: a busy-call flood is refused", async () => {
+      const [a, b, c] = [unique("alice"), unique("bob"), unique("mallory")];
+      const alice = await user(a, first);
+      const bob = await user(b, last);
+      const call = await request<CallInitiateOk>(alice, "call:initiate", { to: b, media: "audio" });
+      await request(bob, "call:answer", { call_id: call.call_id });
+      const tabs = await Promise.all([user(c, first), user(c, last), user(c, first)]);
+      const gateways = hub.gateways as HubFixture["gateways"];
+      const refusals = async () =>
+        (await Promise.all(gateways.map((g) => metricSum(g, "hub_limit_refusals_total", 'limit="client_publish_rate"')))).reduce(
+          (x, y) => x + y,
+        );
+      const before = await refusals();
+      const answers = await Promise.all(
+        tabs.flatMap((tab) =>
+          Array.from({ length: 50 }, () => request<CallInitiateOk | Failure>(tab, "call:initiate", { to: b, media: "audio" })),
+        ),
+      );
+      const placed = answers.filter((x) => x.ok);
+      const limited = answers.filter((x) => !x.ok && x.error.code === "rate_limited");
+      // Charged: placed (busy) and those that raced the user's own call being placed (call_in_progress).
+      const charged = answers.filter((x) => x.ok || x.error.code === "call_in_progress");
+      expect(charged.length).toBeLessThanOrEqual(70);
+      expect(placed.every((x) => x.ok && x.busy)).toBe(true);
+      expect(limited.length).toBe(150 - charged.length);
+      expect((await refusals()) - before).toBe(limited.length);
+      // A huddle invitation of 50 users fits the budget (0.1 each) once it refills.
+      const [ann] = [unique("ann")];
+      const inviter = await connectClient(first, await userToken({ sub: ann, org_id: "o1" }));
+      const { huddle_id } = await request<HuddleCreateOk>(inviter, "huddle:create", { conversation_id: unique("conv") });
+      await request(inviter, "huddle:join", { huddle_id });
+      const fifty = Array.from({ length: 50 }, (_, i) => `${ann}-${i}`);
+      expect(await request(inviter, "huddle:invite", { huddle_id, user_ids: fifty })).toMatchObject({ ok: true });
+      await request(alice, "call:end", { call_id: call.call_id });
+    });
+  });
+
   describe("huddle leave and disconnect", () => {
     it("leaving from one tab while another tab of the same user is in the huddle: no socket hears a huddle its user is not in", async () => {
       const conversation = unique("conv");
@@ -471,6 +511,136 @@ describe("calls and huddles, hardened", () => {
       await request(ann, "huddle:message", { huddle_id, text: "still here?" });
       await said;
       expect(left.map((e) => (e.data as { user_id: string }).user_id)).toEqual([v]);
+    });
+  });
+
+  describe("HTTP routes", () => {
+    it("need a service token, answer 404 for unknown or another org's ids, 400 for bad bodies; POST /huddles is idempotent", async () => {
+      const user = await userToken({ sub: "u1", org_id: "o1" });
+      const conversation = unique("conv");
+      for (const [method, path] of [
+        ["GET", "/api/v1/calls/abc"],
+        ["POST", "/api/v1/huddles"],
+        ["GET", "/api/v1/huddles/abc"],
+        ["POST", "/api/v1/huddles/abc/invite"],
+      ] as const) {
+        const body = method === "POST" ? JSON.stringify({ org_id: "o1", conversation_id: conversation, user_ids: ["u"] }) : undefined;
+        const withBody = body === undefined ? {} : { body };
+        const anonymous = await fetch(`${first}${path}`, { method, ...withBody, headers: { "content-type": "application/json" } });
+        expect(anonymous.status, `${method} ${path}`).toBe(401);
+        const asUser = await fetch(`${first}${path}`, {
+          method,
+          ...withBody,
+          headers: { "content-type": "application/json", authorization: `Bearer ${user}` },
+        });
+        expect([401, 403], `${method} ${path} as a user`).toContain(asUser.status);
+      }
+      expect((await service("/api/v1/calls/nope")).status).toBe(404);
+      expect((await service("/api/v1/calls/nope?org_id=bad%20id")).status).toBe(400);
+      expect((await service("/api/v1/huddles/nope")).status).toBe(404);
+
+      for (const body of [
+        "[]",
+        "not json",
+        JSON.stringify({ conversation_id: "c" }),
+        JSON.stringify({ org_id: "o1" }),
+        JSON.stringify({ org_id: "o1", conversation_id: "a/b" }),
+        JSON.stringify({ org_id: "o1", conversation_id: "c", max: 1 }),
+        JSON.stringify({ org_id: "o1", conversation_id: "c", max: "5" }),
+        JSON.stringify({ org_id: "o1", conversation_id: "c", created_by: {} }),
+      ]) {
+        expect((await service("/api/v1/huddles", { method: "POST", body })).status, body).toBe(400);
+      }
+      const create = () =>
+        service("/api/v1/huddles", { method: "POST", body: JSON.stringify({ org_id: "o1", conversation_id: conversation }) });
+      const [one, two] = await Promise.all([create(), create()]);
+      const bodies = [(await one.json()) as { huddle_id: string }, (await two.json()) as { huddle_id: string }];
+      expect([one.status, two.status].sort()).toEqual([200, 201]);
+      expect(bodies[0]?.huddle_id).toBe(bodies[1]?.huddle_id);
+      const huddleId = bodies[0]?.huddle_id as string;
+      // Another org's conversation of the same id: its own huddle; another org reading this one: 404.
+      const theirs = await service("/api/v1/huddles", {
+        method: "POST",
+        body: JSON.stringify({ org_id: "o2", conversation_id: conversation }),
+      });
+      expect(theirs.status).toBe(201);
+      expect(((await theirs.json()) as { huddle_id: string }).huddle_id).not.toBe(huddleId);
+      expect((await service(`/api/v1/huddles/${huddleId}?org_id=o2`)).status).toBe(404);
+
+      const invite = (id: string, body: unknown) => service(`/api/v1/huddles/${id}/invite`, { method: "POST", body: JSON.stringify(body) });
+      for (const body of [
+        { org_id: "o1" },
+        { org_id: "o1", user_ids: [] },
+        { org_id: "o1", user_ids: "u1" },
+        { org_id: "o1", user_ids: ["a/b"] },
+        { org_id: "o1", user_ids: Array.from({ length: 51 }, (_, i) => `u${i}`) },
+        { user_ids: ["u1"] },
+      ]) {
+        expect((await invite(huddleId, body)).status, JSON.stringify(body).slice(0, 60)).toBe(400);
+      }
+      expect((await invite("nope", { org_id: "o1", user_ids: ["u1"] })).status).toBe(404);
+      expect((await invite(`${huddleId.slice(0, 22)}.AAAAAAAA`, { org_id: "o1", user_ids: ["u1"] })).status).toBe(404);
+      // Another org inviting into this huddle: refused, nobody is told.
+      expect([403, 404]).toContain((await invite(huddleId, { org_id: "o2", user_ids: ["u1"] })).status);
+      expect((await invite(huddleId, { org_id: "o1", user_ids: ["u1", 42] })).status).toBe(202);
+    });
+  });
+
+  describe("backend check and push hook", () => {
+    it("AUTHZ_URL: allow rings an offline callee and pushes `call`, then `call_missed`; deny is not_found; a backend down is unavailable", async () => {
+      const [a, b] = [unique("alice"), unique("bob")];
+      const alice = await user(a, first);
+      backend.state.callees.add(`o1/${b}`);
+      const missed = nextEvent(alice, "call:missed");
+      const call = await request<CallInitiateOk>(alice, "call:initiate", { to: b, media: "video" });
+      expect(call).toMatchObject({ ok: true });
+      expect(call.busy).toBeUndefined();
+      await missed;
+      const pushed = await until("both pushes arrive", () => {
+        const kinds = endpoint.to(b).map((p) => p.kind);
+        return kinds.includes("call") && kinds.includes("call_missed") && endpoint.to(b);
+      });
+      expect(pushed.map((p) => p.kind).sort()).toEqual(["call", "call_missed"]);
+      expect(endpoint.to(a)).toEqual([]);
+      expect(await callState(call.call_id)).toMatchObject({ status: "missed" });
+
+      // The same user id in o2 is not allowed: not found; no call, no push.
+      const alice2 = await user(a, last, "o2");
+      expect(await request<Failure>(alice2, "call:initiate", { to: b, media: "audio" })).toMatchObject({ error: { code: "not_found" } });
+      expect(await request<Failure>(alice, "call:initiate", { to: unique("denied"), media: "audio" })).toMatchObject({
+        error: { code: "not_found" },
+      });
+      backend.state.down = true;
+      expect(await request<Failure>(alice, "call:initiate", { to: unique("nobody"), media: "audio" })).toMatchObject({
+        error: { code: "unavailable" },
+      });
+      backend.state.down = false;
+      // A failed check left the caller's line free.
+      const again = await request<CallInitiateOk>(alice, "call:initiate", { to: b, media: "audio" });
+      expect(again).toMatchObject({ ok: true });
+      await request(alice, "call:end", { call_id: again.call_id });
+    });
+
+    it("pushes huddle_invite to an offline invitee only, and nothing for connected callees or invitees", async () => {
+      const [a, b, c, d] = [unique("alice"), unique("bob"), unique("carol"), unique("dave")];
+      const alice = await user(a, first);
+      const bob = await user(b, last);
+      await request(bob, "subscribe", { topic: `notifications:${b}` });
+      const missed = nextEvent(bob, "call:missed");
+      await request<CallInitiateOk>(alice, "call:initiate", { to: b, media: "audio" });
+      await missed;
+      const { huddle_id } = await request<HuddleCreateOk>(alice, "huddle:create", { conversation_id: unique("conv") });
+      await request(alice, "huddle:join", { huddle_id });
+      const invited = nextEvent(bob, "huddle:invited");
+      await request(alice, "huddle:invite", { huddle_id, user_ids: [b, c] });
+      await invited;
+      const toCarol = await until("carol is pushed", () => endpoint.to(c).length > 0 && endpoint.to(c));
+      expect(toCarol.map((p) => p.kind)).toEqual(["huddle_invite"]);
+      // A push to a third offline user afterwards: the hook has caught up; bob, connected, got none.
+      await request(alice, "huddle:invite", { huddle_id, user_ids: [d] });
+      await until("dave is pushed", () => endpoint.to(d).length > 0);
+      expect(endpoint.to(b)).toEqual([]);
+      expect(endpoint.to(a)).toEqual([]);
     });
   });
 });

@@ -2,7 +2,7 @@ import { type Call, callTopic, isLive } from "@hub/entities";
 import { type CallInitiateOk, type CallOk, ID_SEGMENT, ProtocolError, type RequestOf, type UserPrincipal, uuidv7 } from "@hub/events";
 import type { HubSocket } from "../protocol/hub-socket.js";
 import { PENDING_LINE_TTL_MS, parseLine, pendingLine } from "./call-lines.js";
-import { ensureAvailable, type RtcContext, userOf } from "./rtc-context.js";
+import { chargeRate, ensureAvailable, type RtcContext, userOf } from "./rtc-context.js";
 
 /** The calls each socket initiated or answered: a party's call ends when that connection closes. */
 const socketCalls = new WeakMap<HubSocket, Set<string>>();
@@ -23,6 +23,8 @@ export async function initiateCall(socket: HubSocket, request: RequestOf<"call:i
   const callId = request.call_id ?? uuidv7();
   const existing = await context.runtime.read(context.calls, callId);
   if (existing) return retried(existing, me, to);
+  // Ringing someone is sending them an event: a flood of calls (or of busy calls) is a flood of publications.
+  await chargeRate(context, me, 1);
   await ensureCallee(me, to, context);
   // Both lines are held (pending) before the call exists: of two calls racing for a user, as
   // caller or callee, one gets the line (two tabs of one caller cannot ring two callees).

@@ -12,7 +12,10 @@ import {
 } from "@hub/events";
 import type { HubSocket } from "../protocol/hub-socket.js";
 import { conversationKey, keyOfHuddle, newHuddleId } from "./huddle-id.js";
-import { connectionOf, ensureAvailable, type RtcContext, userOf } from "./rtc-context.js";
+import { chargeRate, connectionOf, ensureAvailable, type RtcContext, userOf } from "./rtc-context.js";
+
+/** What each invitee costs of the user's client publication rate: an invitation of 50 costs 5 publications. */
+const INVITEE_COST = 0.1;
 
 /** The huddles each socket joined: its participant loses this connection when it closes. */
 const socketHuddles = new WeakMap<HubSocket, Set<string>>();
@@ -121,11 +124,13 @@ export async function huddleMessage(socket: HubSocket, request: RequestOf<"huddl
   return { ok: true, huddle_id };
 }
 
-/** `huddle:invite { huddle_id, user_ids }`: each invitee's `notifications:{user}` gets `huddle:invited`. */
+/** `huddle:invite { huddle_id, user_ids }`: each invitee's `notifications:{user}` gets `huddle:invited` (charged to the user's rate). */
 export async function inviteToHuddle(socket: HubSocket, request: RequestOf<"huddle:invite">, context: RtcContext): Promise<HuddleOk> {
   const me = userOf(socket, "huddles");
   ensureAvailable(context);
-  await invite(context, me.orgId, request.huddle_id, me.userId, request.user_ids.map(String));
+  const users = request.user_ids.map(String);
+  await chargeRate(context, me, INVITEE_COST * new Set(users).size);
+  await invite(context, me.orgId, request.huddle_id, me.userId, users);
   return { ok: true, huddle_id: request.huddle_id };
 }
 
