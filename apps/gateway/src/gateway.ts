@@ -69,6 +69,8 @@ import { VERSION } from "./version.js";
  * the balancer's health check, queued behind them, times out and takes a healthy node out of the pool.
  */
 const LISTEN_BACKLOG = 4_096;
+/** Requests charged to the user's client publication rate (counted as `client_publish_rate`). */
+const CHARGED_AS_PUBLICATIONS = new Set(["publish", "call:initiate", "huddle:invite"]);
 
 export interface GatewayOptions {
   config: HubConfig;
@@ -281,6 +283,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     lines: stores.callLines,
     sessions: stores.userSessions,
     grants,
+    rate: stores.publishRate,
     deliver: entityDelivery,
     join: async (socket, topic) => void (await subscribe(socket, { topic }, subscriptions)),
     leave: async (socket, topic) => void (await unsubscribe(socket, { topic }, subscriptions)),
@@ -385,7 +388,9 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     untimed: new Set(["subscribe"]),
     onRefused: (code, budget, event) => {
       if (code !== "rate_limited") return;
-      metrics.limitRefusals.inc({ limit: budget ? "request_rate" : event === "publish" ? "client_publish_rate" : "subscribe_rate" });
+      metrics.limitRefusals.inc({
+        limit: budget ? "request_rate" : CHARGED_AS_PUBLICATIONS.has(event) ? "client_publish_rate" : "subscribe_rate",
+      });
     },
   };
   io.on("connection", (socket: HubSocket) => {

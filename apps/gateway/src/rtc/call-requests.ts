@@ -1,7 +1,8 @@
 import { type Call, callTopic, isLive } from "@hub/entities";
 import { type CallInitiateOk, type CallOk, ID_SEGMENT, ProtocolError, type RequestOf, type UserPrincipal, uuidv7 } from "@hub/events";
 import type { HubSocket } from "../protocol/hub-socket.js";
-import { ensureAvailable, type RtcContext, userOf } from "./rtc-context.js";
+import { PENDING_LINE_TTL_MS, parseLine, pendingLine } from "./call-lines.js";
+import { chargeRate, ensureAvailable, type RtcContext, userOf } from "./rtc-context.js";
 
 /** The calls each socket initiated or answered: a party's call ends when that connection closes. */
 const socketCalls = new WeakMap<HubSocket, Set<string>>();
@@ -22,20 +23,26 @@ export async function initiateCall(socket: HubSocket, request: RequestOf<"call:i
   const callId = request.call_id ?? uuidv7();
   const existing = await context.runtime.read(context.calls, callId);
   if (existing) return retried(existing, me, to);
+  // Ringing someone is sending them an event: a flood of calls (or of busy calls) is a flood of publications.
+  await chargeRate(context, me, 1);
   await ensureCallee(me, to, context);
-  if (await onLiveCall(me.orgId, me.userId, callId, context)) {
+  // Both lines are held (pending) before the call exists: of two calls racing for a user, as
+  // caller or callee, one gets the line (two tabs of one caller cannot ring two callees).
+  const pending = pendingLine(callId);
+  if ((await takeLine(me.orgId, me.userId, callId, context)) === "busy") {
     throw new ProtocolError("call_in_progress", "you are on another call; end it first");
   }
   const base = { call_id: callId, by: me.userId, org_id: me.orgId, to, media: request.media } as const;
-  const line = await takeLine(me.orgId, to, callId, context);
-  if (line === "busy") {
-    await context.runtime.apply(context.calls, callId, { type: "busy", ...base });
-    return { ok: true, call_id: callId, busy: true };
+  let line: "taken" | "busy" = "busy";
+  try {
+    line = await takeLine(me.orgId, to, callId, context);
+    await context.runtime.apply(context.calls, callId, { type: line === "busy" ? "busy" : "initiate", ...base });
+  } finally {
+    // The call's state (or its absence, on a failure) says from now on whether it holds them.
+    await context.lines.claim(me.orgId, me.userId, pending, callId);
+    if (line === "taken") await context.lines.claim(me.orgId, to, pending, callId);
   }
-  // The caller's own line: whoever calls them meanwhile gets busy (a race lost here is harmless).
-  const mine = await context.lines.read(me.orgId, me.userId);
-  await context.lines.claim(me.orgId, me.userId, mine, callId);
-  await context.runtime.apply(context.calls, callId, { type: "initiate", ...base });
+  if (line === "busy") return { ok: true, call_id: callId, busy: true };
   track(socket, callId);
   return { ok: true, call_id: callId };
 }
@@ -137,22 +144,23 @@ async function ensureCallee(me: UserPrincipal, to: string, context: RtcContext):
   throw new ProtocolError("not_found", `no user ${to} in your org is reachable`);
 }
 
-/** Whether the user's line holds a live call other than `callId`. */
-async function onLiveCall(orgId: string, userId: string, callId: string, context: RtcContext): Promise<boolean> {
-  const current = await context.lines.read(orgId, userId);
-  if (current === null || current === callId) return false;
-  return isLive(await context.runtime.read(context.calls, current));
-}
-
-/** Puts the call on the callee's line unless a live call holds it: "busy" then. */
+/** Puts the call, pending, on the user's line unless another call holds it: "busy" then. */
 async function takeLine(orgId: string, userId: string, callId: string, context: RtcContext): Promise<"taken" | "busy"> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const current = await context.lines.read(orgId, userId);
-    if (current !== null && current !== callId && isLive(await context.runtime.read(context.calls, current))) return "busy";
-    if (await context.lines.claim(orgId, userId, current, callId)) return "taken";
+    if (current !== null && (await holds(current, callId, context))) return "busy";
+    if (await context.lines.claim(orgId, userId, current, pendingLine(callId), PENDING_LINE_TTL_MS)) return "taken";
   }
   // Three calls raced for the line in a row: somebody is ringing them.
   return "busy";
+}
+
+/** Whether a line keeps its user from another call than `callId`: a live call, or one being placed. */
+async function holds(line: string, callId: string, context: RtcContext): Promise<boolean> {
+  const { callId: id, pending } = parseLine(line);
+  if (id === callId) return false;
+  const call = await context.runtime.read(context.calls, id);
+  return call === null ? pending : isLive(call);
 }
 
 /** A repeated `call:initiate` of the same call: answered as the first was. */

@@ -12,7 +12,10 @@ import {
 } from "@hub/events";
 import type { HubSocket } from "../protocol/hub-socket.js";
 import { conversationKey, keyOfHuddle, newHuddleId } from "./huddle-id.js";
-import { connectionOf, ensureAvailable, type RtcContext, userOf } from "./rtc-context.js";
+import { chargeRate, connectionOf, ensureAvailable, type RtcContext, userOf } from "./rtc-context.js";
+
+/** What each invitee costs of the user's client publication rate: an invitation of 50 costs 5 publications. */
+const INVITEE_COST = 0.1;
 
 /** The huddles each socket joined: its participant loses this connection when it closes. */
 const socketHuddles = new WeakMap<HubSocket, Set<string>>();
@@ -65,11 +68,20 @@ export async function joinHuddle(socket: HubSocket, { huddle_id }: RequestOf<"hu
   return { ok: true, huddle_id, participants: participantsOf(state) };
 }
 
-/** `huddle:leave { huddle_id }`: leaves (the last one out ends it) and unsubscribes this socket. */
+/**
+ * `huddle:leave { huddle_id }`: this connection leaves and unsubscribes; its participant leaves with
+ * their last connection in the huddle (the last one out ends it).
+ */
 export async function leaveHuddle(socket: HubSocket, { huddle_id }: RequestOf<"huddle:leave">, context: RtcContext): Promise<HuddleOk> {
   const me = userOf(socket, "huddles");
   ensureAvailable(context);
-  await context.runtime.apply(context.huddles, entityOf(huddle_id), { type: "leave", huddle_id, by: me.userId, org_id: me.orgId });
+  await context.runtime.apply(context.huddles, entityOf(huddle_id), {
+    type: "leave",
+    huddle_id,
+    by: me.userId,
+    org_id: me.orgId,
+    connection: connectionOf(context, socket),
+  });
   socketHuddles.get(socket)?.delete(huddle_id);
   await context.leave(socket, huddleTopic(huddle_id));
   return { ok: true, huddle_id };
@@ -112,11 +124,13 @@ export async function huddleMessage(socket: HubSocket, request: RequestOf<"huddl
   return { ok: true, huddle_id };
 }
 
-/** `huddle:invite { huddle_id, user_ids }`: each invitee's `notifications:{user}` gets `huddle:invited`. */
+/** `huddle:invite { huddle_id, user_ids }`: each invitee's `notifications:{user}` gets `huddle:invited` (charged to the user's rate). */
 export async function inviteToHuddle(socket: HubSocket, request: RequestOf<"huddle:invite">, context: RtcContext): Promise<HuddleOk> {
   const me = userOf(socket, "huddles");
   ensureAvailable(context);
-  await invite(context, me.orgId, request.huddle_id, me.userId, request.user_ids.map(String));
+  const users = request.user_ids.map(String);
+  await chargeRate(context, me, INVITEE_COST * new Set(users).size);
+  await invite(context, me.orgId, request.huddle_id, me.userId, users);
   return { ok: true, huddle_id: request.huddle_id };
 }
 

@@ -8,9 +8,9 @@ export function memoryCallLines(): CallLines {
     async read(orgId, userId) {
       return lines.get(key(orgId, userId)) ?? null;
     },
-    async claim(orgId, userId, expected, callId) {
+    async claim(orgId, userId, expected, line) {
       if ((lines.get(key(orgId, userId)) ?? null) !== expected) return false;
-      lines.set(key(orgId, userId), callId);
+      lines.set(key(orgId, userId), line);
       return true;
     },
   };

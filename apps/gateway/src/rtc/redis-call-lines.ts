@@ -12,8 +12,8 @@ export function redisCallLines(redis: RedisClient, keys: HubKeys): CallLines {
   const client = withLineCommands(redis);
   return {
     read: (orgId, userId) => redis.get(keys.callLine(orgId, userId)),
-    async claim(orgId, userId, expected, callId) {
-      return (await client.hubClaimCallLine(keys.callLine(orgId, userId), expected ?? "", callId, LINE_TTL_MS)) === 1;
+    async claim(orgId, userId, expected, line, ttlMs = LINE_TTL_MS) {
+      return (await client.hubClaimCallLine(keys.callLine(orgId, userId), expected ?? "", line, ttlMs)) === 1;
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Call, CallCommand, EntityEmission, EntityRuntime, Huddle, HuddleCo
 import type { UserPrincipal } from "@hub/events";
 import { ProtocolError } from "@hub/events";
 import type { TopicGrants } from "../auth/topic-grants.js";
+import type { PublishRate } from "../protection/publish-rate.js";
 import type { UserSessions } from "../protection/user-sessions.js";
 import type { HubSocket } from "../protocol/hub-socket.js";
 import type { CallLines } from "./call-lines.js";
@@ -16,6 +17,11 @@ export interface RtcContext {
   sessions: UserSessions;
   /** The backend check (`AUTHZ_URL`, action `call`) for a callee with no connection. */
   grants: TopicGrants;
+  /**
+   * The user's client publication rate (CLIENT_PUBLISH_RATE, CLIENT_PUBLISH_BURST), cluster-wide: each call placed is an
+   * event a user sends to others, charged 1; each huddle invitee 0.1.
+   */
+  rate: PublishRate;
   /** Delivers a relayed signalling message (the entity runtime's event delivery). */
   deliver(emission: EntityEmission): Promise<void>;
   /** Server-side subscribe and unsubscribe of a socket to a huddle's topic. */
@@ -42,4 +48,12 @@ export function ensureAvailable(context: RtcContext): void {
 /** This connection as a huddle participant's connection: `<node>/<socket id>`. */
 export function connectionOf(context: RtcContext, socket: HubSocket): string {
   return `${context.nodeId}/${socket.id}`;
+}
+
+/** Charges `cost` to the user's client publication rate: `rate_limited` past it. */
+export async function chargeRate(context: RtcContext, user: UserPrincipal, cost: number): Promise<void> {
+  const decision = await context.rate.take(user.orgId, user.userId, cost);
+  if (!decision.allowed) {
+    throw new ProtocolError("rate_limited", `too many calls or invitations; retry in ${decision.retryAfterMs} ms`, decision.retryAfterMs);
+  }
 }

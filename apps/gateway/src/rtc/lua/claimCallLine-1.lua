@@ -4,7 +4,7 @@
 
   KEYS[1]  the user's line (a call id)
   ARGV[1]  what the caller read: a call id, or "" for nothing
-  ARGV[2]  the new call id
+  ARGV[2]  the new line (a call id, pending or not)
   ARGV[3]  TTL, ms
 
   Returns 1 when claimed, 0 when the line changed meanwhile.

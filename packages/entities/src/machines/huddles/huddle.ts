@@ -37,7 +37,8 @@ export type HuddleToggle = "audio" | "video" | "screen" | "hand";
 export type HuddleCommand =
   | { type: "create"; huddle_id: string; by: string | null; org_id: string; conversation_id: string; max: number }
   | { type: "join"; huddle_id: string; by: string; org_id: string; connection: string }
-  | { type: "leave"; huddle_id: string; by: string; org_id: string }
+  /** From `connection`: while the participant has another connection in the huddle, only this one leaves. */
+  | { type: "leave"; huddle_id: string; by: string; org_id: string; connection?: string }
   | { type: "toggle"; huddle_id: string; by: string; org_id: string; what: HuddleToggle; enabled: boolean }
   | { type: "message"; huddle_id: string; by: string; org_id: string; text: string; message_id: string }
   | { type: "invite"; huddle_id: string; by: string | null; org_id: string; user_ids: string[] }

@@ -146,6 +146,19 @@ describe("huddle machine: leave", () => {
     expect(emissions.every((e) => e.topic === "huddle:h1")).toBe(true);
   });
 
+  it("from one of two tabs: only that connection leaves, silently; from the last tab the participant leaves", () => {
+    const twoTabs = next(join(withUsers("alice", "bob"), "bob", "n2/tab2"));
+    const one = ok(huddles.decide(twoTabs, { type: "leave", ...base, by: "bob", connection: "n1/bob" }, T0 + 2));
+    expect(one.emissions).toEqual([]);
+    expect(participant(one.state as Huddle, "bob")).toMatchObject({ connections: ["n2/tab2"], away_since: null });
+    const last = ok(huddles.decide(one.state, { type: "leave", ...base, by: "bob", connection: "n2/tab2" }, T0 + 3));
+    expect(last.state?.participants.map((p) => p.user_id)).toEqual(["alice"]);
+    expect(last.emissions.map((e) => e.event)).toEqual(["huddle:participant:left"]);
+    // A connection that never joined leaves for the participant: they asked to go.
+    const elsewhere = ok(huddles.decide(twoTabs, { type: "leave", ...base, by: "bob", connection: "n9/other" }, T0 + 2));
+    expect(elsewhere.state?.participants.map((p) => p.user_id)).toEqual(["alice"]);
+  });
+
   it("refuses someone who is not a participant", () => {
     expect(refused(huddles.decide(withUsers("alice"), { type: "leave", ...base, by: "bob" }, T0))).toBe("forbidden");
   });

@@ -73,8 +73,14 @@ export function huddleMachine(settings: HuddleMachineSettings): Machine<Huddle, 
       if (command.type === "invite" && command.by === null) return invite(huddle, command.user_ids, null);
       if (!me) return refuse("forbidden", "not a participant of this huddle");
       switch (command.type) {
-        case "leave":
+        case "leave": {
+          // Another tab of theirs is still in it (subscribed to its topic): the participant stays with it.
+          const others = me.connections.filter((c) => c !== command.connection);
+          if (command.connection !== undefined && me.connections.includes(command.connection) && others.length > 0) {
+            return changed(update(huddle, me, { connections: others }), []);
+          }
           return leave(huddle, [me.user_id]);
+        }
         case "toggle": {
           if (command.what === "screen" && command.enabled && huddle.screen !== null && huddle.screen !== me.user_id) {
             return refuse("screen_share_taken", `${huddle.screen} is sharing their screen`);
