@@ -60,6 +60,7 @@ import {
   toggleHuddle,
 } from "./rtc/huddle-requests.js";
 import type { RtcContext } from "./rtc/rtc-context.js";
+import { rtcSweepHandler } from "./rtc/swept-users.js";
 import { VERSION } from "./version.js";
 
 /**
@@ -195,9 +196,13 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     metrics.limitRefusals.inc({ limit: "http_publish_rate" }),
   );
   const draining = () => lifecycle === "draining";
-  const presence = stores.presence(io, config.nodeId, (room) => {
-    return registry.namespaceOf(topicOfRoom(room))?.presenceEvents ?? DEFAULT_PRESENCE_EVENTS;
-  });
+  const presence = stores.presence(
+    io,
+    config.nodeId,
+    (room) => registry.namespaceOf(topicOfRoom(room))?.presenceEvents ?? DEFAULT_PRESENCE_EVENTS,
+    // A dead gateway's huddle participants and callers, told by the sweep that removed them.
+    (room, userId, orgId) => sweptUsers(room, userId, orgId),
+  );
   const operatorRoutes = [
     healthRoutes({ kind: engine.kind, health, version: VERSION, nodeId: config.nodeId, lifecycle: () => lifecycle }),
     metricsRoutes(metrics),
@@ -291,6 +296,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     nodeId: config.nodeId,
     maxParticipants: config.rtc.huddleMaxParticipants,
   };
+  const sweptUsers = rtcSweepHandler(rtc, registry, logger);
 
   const app = createHttpApp({
     logger,

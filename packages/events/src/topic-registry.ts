@@ -131,9 +131,10 @@ export const BUILTIN_NAMESPACES: readonly NamespaceSpec[] = [
     clientEvents: CHAT_CLIENT_EVENTS,
   },
   // Seed 003's calls: a user's call events and the signalling the other party relays to them.
-  { name: "webrtc", scope: "user", history: { ttlMs: 2 * MINUTE, size: 200 } },
+  // Presence on: a gateway that dies ends its users' calls when the sweep removes their presence.
+  { name: "webrtc", scope: "user", history: { ttlMs: 2 * MINUTE, size: 200 }, presence: true },
   // Seed 003's huddles: only participants subscribe (huddle:join does it for them).
-  { name: "huddle", scope: "authenticated", authorize: "member", history: { ttlMs: 7 * 24 * 60 * MINUTE, size: 500 } },
+  { name: "huddle", scope: "authenticated", authorize: "member", history: { ttlMs: 7 * 24 * 60 * MINUTE, size: 500 }, presence: true },
 ];
 
 /**

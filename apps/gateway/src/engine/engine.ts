@@ -89,7 +89,7 @@ export interface Stores {
   /** Pending pushes for offline users and the conversations' members they go to (docs/operations.md "Push hook"). */
   readonly push: { readonly queue: PushQueue; readonly members: ConversationMembers };
   /** Cluster-wide presence for this node's sockets; `nodeId` names this node's entries, `names` what each topic's presence is announced as. */
-  presence(io: HubServer, nodeId: string, names: PresenceNaming): Presence;
+  presence(io: HubServer, nodeId: string, names: PresenceNaming, onSwept?: (room: string, userId: string, orgId: string) => void): Presence;
   /**
    * The queues' state, when this process can run them: the memory engine keeps it in process (so
    * the gateway runs the queue-worker's loop too); on Redis the queue-worker app opens its own.

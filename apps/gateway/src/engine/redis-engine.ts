@@ -93,8 +93,17 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
       publishRate: redisPublishRate(pub, keys, options.clientPublish),
       ingestNodes: redisIngestNodes(pub, keys),
       push: { queue: redisPushQueue(pub, keys), members: redisConversationMembers(pub, keys) },
-      presence: (_io, nodeId, names) =>
-        redisPresence({ redis: pub, keys, nodeId, ttlMs: options.presenceTtlMs, pubsub: options.redis.pubsub, names, logger }),
+      presence: (_io, nodeId, names, onSwept) =>
+        redisPresence({
+          redis: pub,
+          keys,
+          nodeId,
+          ttlMs: options.presenceTtlMs,
+          pubsub: options.redis.pubsub,
+          names,
+          logger,
+          ...(onSwept ? { onSwept } : {}),
+        }),
       localQueues: undefined,
       entities: redisEntityStore(pub, keys),
       callLines: redisCallLines(pub, keys),

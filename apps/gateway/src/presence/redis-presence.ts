@@ -33,6 +33,11 @@ export interface RedisPresenceOptions {
   keys: HubKeys;
   /** This node's name (`HUB_NODE_ID`); a process restarted under the same name first removes what the previous one left. */
   nodeId: string;
+  /**
+   * Told about each user whose last connection on a topic went with a dead node's registration
+   * (swept), on the node that swept it: what the node's sockets could not say when it died.
+   */
+  onSwept?(room: string, userId: string, orgId: string): void;
   /** How long a node may go without a heartbeat before its entries are removed (`PRESENCE_TTL_MS`). */
   ttlMs: number;
   /**
@@ -56,7 +61,7 @@ export interface RedisPresenceOptions {
  * a new incarnation and records its entries again; fences keep late writes of the old one out.
  * Joins and leaves announce in the script that applies them.
  */
-export function redisPresence({ redis, keys, nodeId, ttlMs, pubsub = "classic", names, logger }: RedisPresenceOptions): Presence {
+export function redisPresence({ redis, keys, nodeId, ttlMs, pubsub = "classic", names, logger, onSwept }: RedisPresenceOptions): Presence {
   const client = withPresenceCommands(redis);
   const encode = createBroadcastEncoder(keys, pubsub);
   const sharded = pubsub === "sharded" ? "1" : "0";
@@ -65,7 +70,7 @@ export function redisPresence({ redis, keys, nodeId, ttlMs, pubsub = "classic", 
     if (!encoded) throw new Error("the broadcast encoder returned nothing");
     return [sharded, encoded.channel, encoded.message];
   };
-  const removal: RemovalContext = { client, keys, announcement, names };
+  const removal: RemovalContext = { client, keys, announcement, names, ...(onSwept ? { onLeft: onSwept } : {}) };
   const node = keys.presenceNode(nodeId);
 
   /** This node's connections: `{topic}\n{connection id}` -> entry. The source Redis is rebuilt from after a sweep took the node for dead. */

@@ -19,6 +19,8 @@ export interface RemovalContext {
   names: PresenceNaming;
   /** Encodes an announcement for the gateways' pub/sub mode. */
   announcement(outgoing: Outgoing): Announcement;
+  /** Told about each user whose last connection on a topic (a room) went with a removed registration. */
+  onLeft?(room: string, userId: string, orgId: string): void;
 }
 
 export interface Removal {
@@ -55,7 +57,7 @@ export async function removeRegistration(context: RemovalContext, member: string
 
 /** Removes the entries an incarnation holds on one topic; resolves with how many users left it. */
 async function removeFromTopic(
-  { client, keys, announcement, names }: RemovalContext,
+  { client, keys, announcement, names, onLeft }: RemovalContext,
   topic: string,
   nodeId: string,
   incarnation: number,
@@ -86,7 +88,10 @@ async function removeFromTopic(
       channel,
       ...messages,
     );
-    if (status === 1) return announced.length;
+    if (status === 1) {
+      for (const userId of announced) onLeft?.(topic, String(userId), orgOf.get(String(userId)) ?? "");
+      return announced.length;
+    }
     if (attempt === ATTEMPTS_PER_TOPIC) throw new Error(`presence entries of ${nodeId} on ${topic} kept changing during the sweep`);
   }
 }

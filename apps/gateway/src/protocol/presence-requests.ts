@@ -110,7 +110,10 @@ export function trackPresence({ presence, registry, logger, onUpdate }: Presence
       }
       const room = roomFor(socket.data.principal, parsed, org_id);
       // Who is in a conversation is the conversation's: a user asks only about one they are subscribed to (with its grant).
-      if (registry.needsGrant(socket.data.principal, parsed) && !socket.rooms.has(room)) {
+      const membersOnly =
+        registry.needsGrant(socket.data.principal, parsed) ||
+        (socket.data.principal.kind === "user" && parsed.namespace.authorize === "member");
+      if (membersOnly && !socket.rooms.has(room)) {
         throw new ProtocolError("forbidden", `subscribe to ${parsed.topic} (with its grant) to see who is there`);
       }
       return { ok: true, topic: parsed.topic, users: await presence.list(room) };

@@ -43,4 +43,6 @@ export type HuddleCommand =
   | { type: "message"; huddle_id: string; by: string; org_id: string; text: string; message_id: string }
   | { type: "invite"; huddle_id: string; by: string | null; org_id: string; user_ids: string[] }
   /** One of the participant's connections closed. */
-  | { type: "disconnect"; huddle_id: string; by: string; org_id: string; connection: string };
+  | { type: "disconnect"; huddle_id: string; by: string; org_id: string; connection: string }
+  /** Every connection of the participant is gone at once (their gateway died): away, as after their last disconnect. */
+  | { type: "away"; huddle_id: string; by: string; org_id: string };

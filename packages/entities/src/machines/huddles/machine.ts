@@ -53,8 +53,9 @@ export function huddleMachine(settings: HuddleMachineSettings): Machine<Huddle, 
       if (command.type === "join") {
         if (me) {
           if (me.connections.includes(command.connection)) return { ok: true, state: huddle, emissions: [], unchanged: true };
-          // Back within the grace period, or another tab: no event, the others never saw them leave.
-          return changed(update(huddle, me, { connections: [...me.connections, command.connection], away_since: null }), []);
+          // Another tab: no event. Back within the grace period: the others saw them away, now they are back.
+          const next = update(huddle, me, { connections: [...me.connections, command.connection], away_since: null });
+          return changed(next, me.away_since === null ? [] : [updated(next, me.user_id)]);
         }
         if (huddle.participants.length >= huddle.max) return refuse("huddle_full", `the huddle has ${huddle.max} participants`);
         const joined: HuddleParticipant = {
@@ -101,11 +102,11 @@ export function huddleMachine(settings: HuddleMachineSettings): Machine<Huddle, 
           if (!me.connections.includes(command.connection)) return { ok: true, state: huddle, emissions: [], unchanged: true };
           const connections = me.connections.filter((c) => c !== command.connection);
           if (connections.length > 0) return changed(update(huddle, me, { connections }), []);
-          // Gone for now: their screen share stops at once, they leave after the grace period.
-          const next = update(huddle, me, { connections, away_since: now, screen: false });
-          if (huddle.screen === me.user_id) next.screen = null;
-          return changed(next, me.screen ? [updated(next, me.user_id)] : []);
+          return away(huddle, me, now);
         }
+        case "away":
+          if (me.away_since !== null) return { ok: true, state: huddle, emissions: [], unchanged: true };
+          return away(huddle, me, now);
       }
     },
     expire(huddle, now) {
@@ -127,6 +128,13 @@ export function huddleMachine(settings: HuddleMachineSettings): Machine<Huddle, 
     },
     retainMs: () => null,
   };
+}
+
+/** The participant has no connection left: their screen share stops at once, they leave after the grace period. */
+function away(huddle: Huddle, me: HuddleParticipant, now: number): Decision<Huddle> {
+  const next = update(huddle, me, { connections: [], away_since: now, screen: false });
+  if (huddle.screen === me.user_id) next.screen = null;
+  return changed(next, me.screen ? [updated(next, me.user_id)] : []);
 }
 
 /** These participants leave; the last one out ends the huddle (its state is deleted). */
