@@ -235,7 +235,9 @@ describe("web console in a browser", () => {
     }
   });
 
-  it("a call between two tabs: one calls, the other answers, both show active; one hangs up, both show ended", { timeout: 60_000 }, async () => {
+  it("a call between two tabs: one calls, the other answers, both show active; one hangs up, both show ended", {
+    timeout: 60_000,
+  }, async () => {
     const org = `console-call-${Date.now().toString(36)}`;
     const tabs = await Promise.all(["ada", "bob"].map(async (user) => openConsole(await userToken({ sub: user, org_id: org }))));
     const [ada, bob] = tabs as [ConsolePage, ConsolePage];

@@ -93,11 +93,15 @@ async function party(gateway: GatewayProcess, user: string): Promise<Party> {
   await page.waitForFunction(() => typeof (globalThis as unknown as { HubClient?: unknown }).HubClient === "object");
   await page.addScriptTag({ content: PAGE_SCRIPT });
   const token = await userToken({ sub: user, org_id: "o1" });
-  await page.evaluate((args) => (globalThis as unknown as { peer: { start(a: unknown): Promise<void> } }).peer.start(args), { token, user });
+  await page.evaluate((args) => (globalThis as unknown as { peer: { start(a: unknown): Promise<void> } }).peer.start(args), {
+    token,
+    user,
+  });
   return { page, context, problems };
 }
 
-const snapshot = (p: Party) => p.page.evaluate(() => (globalThis as unknown as { peer: { snapshot(): Promise<Snapshot> } }).peer.snapshot());
+const snapshot = (p: Party) =>
+  p.page.evaluate(() => (globalThis as unknown as { peer: { snapshot(): Promise<Snapshot> } }).peer.snapshot());
 
 describe("a WebRTC call between two browsers, signalled through the hub", () => {
   it("connects the peers over two gateways with only the hub's signalling, and media flows both ways", { timeout: 90_000 }, async () => {

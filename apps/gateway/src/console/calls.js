@@ -44,7 +44,9 @@
     on("ended", ({ call_id, by, reason }) => ours(call_id) && finish("ended", `${reason} by ${by}`));
     on("missed", ({ call_id }) => ours(call_id) && finish("missed"));
     on("busy", ({ call_id, to }) => ours(call_id) && finish("busy", to));
-    on("toggle-audio", ({ call_id, enabled }) => ours(call_id) && ($("call-peer").textContent = enabled ? "" : `${panel.peer} muted`));
+    on("toggle-audio", ({ call_id, enabled }) => {
+      if (ours(call_id)) $("call-peer").textContent = enabled ? "" : `${panel.peer} muted`;
+    });
     // Shares hub.calls' subscription of the user's webrtc topic: "ready" once calls can reach this tab.
     panel.offs.push(
       hub.subscribe(`webrtc:${claims.sub}`, { onEvent: () => {}, onSubscribed: () => panel?.callId === undefined && setStatus("ready") }),
