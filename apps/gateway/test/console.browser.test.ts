@@ -235,6 +235,38 @@ describe("web console in a browser", () => {
     }
   });
 
+  it("a call between two tabs: one calls, the other answers, both show active; one hangs up, both show ended", {
+    timeout: 60_000,
+  }, async () => {
+    const org = `console-call-${Date.now().toString(36)}`;
+    const tabs = await Promise.all(["ada", "bob"].map(async (user) => openConsole(await userToken({ sub: user, org_id: org }))));
+    const [ada, bob] = tabs as [ConsolePage, ConsolePage];
+    const status = (page: Page, state: string) => page.locator(`#call-status[data-state="${state}"]`).waitFor();
+    try {
+      // "ready": the user's webrtc topic is subscribed, so a call can reach the tab.
+      await Promise.all([status(ada.page, "ready"), status(bob.page, "ready")]);
+      await ada.page.locator("#call-to").fill("bob");
+      await ada.page.getByRole("button", { name: "Call", exact: true }).click();
+      await status(ada.page, "ringing");
+      await status(bob.page, "incoming");
+      expect(await bob.page.locator("#call-status").textContent()).toBe("incoming · ada (audio)");
+      await bob.page.getByRole("button", { name: "Answer" }).click();
+      await Promise.all([status(ada.page, "active"), status(bob.page, "active")]);
+
+      // Muting shows on the other side.
+      await bob.page.getByRole("button", { name: "Mute" }).click();
+      await ada.page.locator("#call-peer", { hasText: "bob muted" }).waitFor();
+
+      await ada.page.getByRole("button", { name: "Hang up" }).click();
+      await Promise.all([status(ada.page, "ended"), status(bob.page, "ended")]);
+      expect(await bob.page.locator("#call-status").textContent()).toBe("ended · hangup by ada");
+      expect(await bob.page.getByRole("button", { name: "Hang up" }).isHidden()).toBe(true);
+      expect([...ada.problems, ...bob.problems]).toEqual([]);
+    } finally {
+      await Promise.all(tabs.map((tab) => tab.context.close()));
+    }
+  });
+
   it("drives an inhouse queue: join, the check-in countdown from the queue's deadline, check in", { timeout: 60_000 }, async () => {
     const org = `console-q-${Date.now().toString(36)}`;
     const worker: HubProcess = await startWorker({ REDIS_URL: redis.url, HUB_NODE_ID: "console-browser-worker" });

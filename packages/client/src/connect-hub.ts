@@ -1,9 +1,12 @@
 import type { AckRequest, PresenceMember, PublishOk } from "@hub/events";
 import { io } from "socket.io-client";
+import { Calls } from "./calls.js";
 import { HubError, isTransient } from "./hub-error.js";
+import { Huddles } from "./huddles.js";
 import { Publications } from "./publications.js";
 import { type HubSocket, type PayloadOf, type ReplyOf, type RequestName, request } from "./request.js";
-import { refreshDelay, tokenExpiry } from "./token-expiry.js";
+import { Retrier } from "./retrier.js";
+import { refreshDelay, tokenExpiry, tokenSubject } from "./token-expiry.js";
 import { TopicSubscriptions } from "./topic-subscriptions.js";
 import type { ConnectHubOptions, GetToken, Hub, HubConnectionEvents, PublishOptions, SubscribeHandlers } from "./types.js";
 import { ThrottledTyping, type TypingIndicator, type TypingOptions } from "./typing-indicator.js";
@@ -61,6 +64,11 @@ class HubConnection implements Hub {
   /** The server said the token expired: the disconnect that follows is answered at once. */
   #expired = false;
 
+  readonly #retrier: Retrier;
+  readonly #userId: string | undefined;
+  readonly calls: Calls;
+  readonly huddles: Huddles;
+
   readonly inhouse = {
     join: (queueId: string) => this.#inhouse("inhouse.join", queueId),
     leave: (queueId: string) => this.#inhouse("inhouse.leave", queueId),
@@ -106,6 +114,19 @@ class HubConnection implements Hub {
         },
       },
     });
+
+    this.#userId = options.userId;
+    this.#retrier = new Retrier({ timeoutMs: publishTimeout(options.publishTimeoutMs) });
+    const own = {
+      subscribe: (topic: string, handlers: SubscribeHandlers) => this.subscribe(topic, handlers),
+      userId: () => this.#userId ?? (this.#token === undefined ? undefined : tokenSubject(this.#token)),
+      onError: (error: HubError) => this.#emit("error", error),
+    };
+    this.calls = new Calls({ ...own, request: (event, payload) => this.#request(event, payload) }, this.#retrier);
+    this.huddles = new Huddles(
+      { ...own, request: (event, payload) => this.#request(event, payload), connection: () => this.#connection },
+      this.#retrier,
+    );
 
     // The callback form runs on every handshake, so each reconnect presents a fresh token.
     this.#socket = io(url, { forceNew: true, ...socketOptions, auth: (cb) => this.#authenticate(cb) });
@@ -193,6 +214,9 @@ class HubConnection implements Hub {
     for (const indicator of this.#typing) indicator.abandon();
     this.#typing.clear();
     this.#publications.close();
+    this.#retrier.close();
+    this.calls.close();
+    this.huddles.close();
     clearTimeout(this.#refreshTimer);
     clearTimeout(this.#reconnectTimer);
     this.#refreshTimer = undefined;
@@ -257,6 +281,8 @@ class HubConnection implements Hub {
     this.#reconnectTimer = undefined;
     this.#subscriptions.online();
     this.#publications.online();
+    this.calls.online();
+    this.huddles.online();
     this.#scheduleRefresh(this.#token === undefined ? undefined : tokenExpiry(this.#token));
     const again = this.#everConnected;
     this.#everConnected = true;

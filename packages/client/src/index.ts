@@ -1,15 +1,28 @@
 export type {
+  CallEvents,
+  CallMediaKind,
   ChatEvents,
   Envelope,
+  HuddleEvents,
+  HuddleMember,
   PresenceMember,
   ProtocolErrorCode,
   PublishOk,
   ServerToClientEvents,
   StreamPosition,
 } from "@hub/events";
+export type { CallEnvelopeOf, CallEventName, CallListener, CallStarted, HubCalls, InitiateOptions } from "./calls.js";
 export { connectHub } from "./connect-hub.js";
 export type { HubErrorCode } from "./hub-error.js";
 export { HubError } from "./hub-error.js";
+export type {
+  CreateHuddleOptions,
+  HubHuddles,
+  HuddleCreated,
+  HuddleEnvelopeOf,
+  HuddleEventName,
+  HuddleListener,
+} from "./huddles.js";
 export type {
   ClientEventName,
   ConnectHubOptions,

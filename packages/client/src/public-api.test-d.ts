@@ -3,10 +3,13 @@
 import type { Envelope, MatchData, MessageRef, PresenceChange, PresenceMember, SubscribeOk } from "@hub/events";
 import { describe, expectTypeOf, it } from "vitest";
 import {
+  type CallStarted,
   connectHub,
   type Hub,
   type HubError,
   type HubErrorCode,
+  type HuddleCreated,
+  type HuddleMember,
   type PublishOk,
   type PublishOptions,
   type SubscribeHandlers,
@@ -83,5 +86,45 @@ describe("@hub/client types", () => {
     expectTypeOf<"unknown_event">().toExtend<HubErrorCode>();
     expectTypeOf<HubError["retryAfterMs"]>().toEqualTypeOf<number | undefined>();
     expectTypeOf<"invalid_json">().not.toExtend<HubErrorCode>();
+  });
+
+  it("hub.calls: requests resolve with their results, listeners are typed by name and return their remover", () => {
+    const hub = {} as Hub;
+    expectTypeOf(hub.calls.initiate("bob", { media: "video" })).toEqualTypeOf<Promise<CallStarted>>();
+    expectTypeOf<CallStarted>().toEqualTypeOf<{ callId: string; busy: boolean }>();
+    expectTypeOf(hub.calls.initiate("bob", { media: "audio", callId: "c1" })).toEqualTypeOf<Promise<CallStarted>>();
+    // @ts-expect-error: media is audio or video
+    void hub.calls.initiate("bob", { media: "screen" });
+    expectTypeOf(hub.calls.answer("c1")).toEqualTypeOf<Promise<void>>();
+    expectTypeOf(hub.calls.toggleVideo).toEqualTypeOf<(callId: string, enabled: boolean) => Promise<void>>();
+    expectTypeOf(hub.calls.signal.iceCandidate("c1", { candidate: "x" })).toEqualTypeOf<Promise<void>>();
+    const off = hub.calls.on("incoming", (data, envelope) => {
+      expectTypeOf(data).toEqualTypeOf<{ call_id: string; from: string; media: "audio" | "video" }>();
+      expectTypeOf(envelope.data.from).toEqualTypeOf<string>();
+    });
+    expectTypeOf(off).toEqualTypeOf<() => void>();
+    hub.calls.on("ended", (data) => expectTypeOf(data.reason).toEqualTypeOf<"hangup" | "disconnected">());
+    hub.calls.on("ice-candidate", (data) => expectTypeOf(data.candidate).toEqualTypeOf<unknown>());
+    hub.calls.on("toggle-audio", (data) => expectTypeOf(data.enabled).toEqualTypeOf<boolean>());
+    // @ts-expect-error: not a call event
+    hub.calls.on("call:incoming", () => {});
+    expectTypeOf(connectHub({ url: "http://hub", getToken: () => "t", userId: "ann" })).toEqualTypeOf<Hub>();
+  });
+
+  it("hub.huddles: create, join with the participants, typed listeners", () => {
+    const hub = {} as Hub;
+    expectTypeOf(hub.huddles.create("c1", { max: 5 })).toEqualTypeOf<Promise<HuddleCreated>>();
+    expectTypeOf(hub.huddles.join("h1")).toEqualTypeOf<Promise<HuddleMember[]>>();
+    expectTypeOf(hub.huddles.toggleScreen("h1", true)).toEqualTypeOf<Promise<void>>();
+    expectTypeOf(hub.huddles.invite("h1", ["bob"])).toEqualTypeOf<Promise<void>>();
+    // @ts-expect-error: invite takes a list of user ids
+    void hub.huddles.invite("h1", "bob");
+    hub.huddles.on("huddle:participant:updated", (data) => expectTypeOf(data.participant).toEqualTypeOf<HuddleMember>());
+    hub.huddles.on("huddle:message:new", (data) => expectTypeOf(data.text).toEqualTypeOf<string>());
+    hub.huddles.on("huddle:invited", (data) => expectTypeOf(data.by).toEqualTypeOf<string | null>());
+    // @ts-expect-error: not a huddle event
+    hub.huddles.on("message:new", () => {});
+    expectTypeOf<"huddle_full">().toExtend<HubErrorCode>();
+    expectTypeOf<"screen_share_taken">().toExtend<HubErrorCode>();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MIN_REFRESH_DELAY_MS, refreshDelay, tokenExpiry } from "./token-expiry.js";
+import { MIN_REFRESH_DELAY_MS, refreshDelay, tokenExpiry, tokenSubject } from "./token-expiry.js";
 
 const b64url = (value: string) => Buffer.from(value).toString("base64url");
 const jwt = (claims: unknown) => `${b64url(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${b64url(JSON.stringify(claims))}.signature`;
@@ -42,5 +42,14 @@ describe("refreshDelay", () => {
   it("never waits less than the minimum, even for an expired token", () => {
     expect(refreshDelay(exp(-5_000), now, 30_000)).toBe(MIN_REFRESH_DELAY_MS);
     expect(refreshDelay(exp(1_200), now, 30_000)).toBe(MIN_REFRESH_DELAY_MS);
+  });
+});
+
+describe("tokenSubject", () => {
+  it("reads sub, and nothing from a token without a string sub", () => {
+    expect(tokenSubject(jwt({ sub: "u1", exp: 1 }))).toBe("u1");
+    expect(tokenSubject(jwt({ sub: 42 }))).toBeUndefined();
+    expect(tokenSubject(jwt({ sub: "" }))).toBeUndefined();
+    expect(tokenSubject("opaque-token")).toBeUndefined();
   });
 });

@@ -1,6 +1,8 @@
 import type { PresenceMember, PublishOk, ServerToClientEvents, StreamPosition } from "@hub/events";
 import type { ManagerOptions, SocketOptions } from "socket.io-client";
+import type { HubCalls } from "./calls.js";
 import type { HubError } from "./hub-error.js";
+import type { HubHuddles } from "./huddles.js";
 import type { TypingIndicator, TypingOptions } from "./typing-indicator.js";
 
 /** A token source: called for every handshake and before each expiry. */
@@ -47,6 +49,12 @@ export interface HubOptions {
    * @default 30000
    */
   publishTimeoutMs?: number;
+  /**
+   * Your user id, for your own topics that `hub.calls` (`webrtc:{user_id}`) and
+   * `hub.huddles.on("huddle:invited")` (`notifications:{user_id}`) subscribe to.
+   * @default the `sub` of the connection's token
+   */
+  userId?: string;
 }
 
 /** Options of {@link connectHub}. */
@@ -185,6 +193,10 @@ export interface Hub {
     leave(queueId: string): Promise<string>;
     checkIn(queueId: string): Promise<string>;
   };
+  /** One-to-one calls: requests, WebRTC signalling through the hub, and listeners on your `webrtc:` topic. */
+  readonly calls: HubCalls;
+  /** Huddles (group rooms): join, leave, toggles, messages; rejoined by themselves after a reconnect. */
+  readonly huddles: HubHuddles;
   /** Listens to connection events; returns the function that stops listening. */
   on<E extends keyof HubConnectionEvents>(event: E, listener: HubConnectionEvents[E]): () => void;
   /** Disconnects for good: clears every timer, sends pending automatic acks, drops every subscription. */

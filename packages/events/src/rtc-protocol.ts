@@ -1,4 +1,5 @@
 import type { Envelope } from "./envelope.js";
+import type { Ack } from "./protocol.js";
 
 /** Seed 003's calls and huddles as the socket protocol carries them (docs/protocol.md "Calls", "Huddles"). */
 
@@ -101,8 +102,6 @@ export interface HuddleOk {
   ok: true;
   huddle_id: string;
 }
-
-type Ack<T> = (reply: T | { ok: false; error: { code: string; message: string } }) => void;
 
 /** The call and huddle requests a client may send; each takes an acknowledgement callback. */
 export interface RtcRequests {

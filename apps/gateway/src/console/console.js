@@ -1,5 +1,5 @@
 // The hub's web console: sign in with a token, follow topics live, watch presence, chat in a
-// conversation, drive an inhouse queue. It runs on the @hub/client browser bundle (global
+// conversation, drive an inhouse queue, place a call (calls.js). It runs on the @hub/client browser bundle (global
 // HubClient), which resubscribes every topic from its last offset after a reconnect, so the lists
 // below neither miss nor repeat events, and retries a chat message with the same id until acknowledged.
 // Everything that comes from the hub or the token is rendered as text (textContent, attributes):
@@ -126,6 +126,7 @@
     renderSuggestions(claims, user);
     startQueuePanel(current);
     startChatPanel(current);
+    window.HubConsoleCalls?.start(hub, claims, user);
   }
 
   function signOut() {
@@ -136,6 +137,7 @@
       for (const card of current.cards.values()) card.stop();
       current.stopQueue?.();
       leaveChat(current);
+      window.HubConsoleCalls?.stop();
       clearInterval(current.countdown);
       for (const off of current.offs) off();
       current.hub.close();
