@@ -120,11 +120,13 @@ describe("huddle machine: join", () => {
     expect(ok(join(h, "alice")).unchanged).toBe(true);
   });
 
-  it("rejoining while away clears away_since with no event (even at max)", () => {
+  it("rejoining while away clears away_since and tells everyone they are back (even at max)", () => {
     const away = next(disconnect(withUsers("alice", "bob"), "bob"));
     expect(participant(away, "bob")?.away_since).toBe(T0 + 100);
     const back = ok(join({ ...away, max: 2 }, "bob", "n3/new"));
-    expect(back.emissions).toEqual([]);
+    expect(back.emissions.map((e) => [e.event, e.data])).toEqual([
+      ["huddle:participant:updated", { huddle_id: "h1", participant: expect.objectContaining({ user_id: "bob", away: false }) }],
+    ]);
     expect(participant(back.state as Huddle, "bob")).toMatchObject({ away_since: null, connections: ["n3/new"] });
   });
 });
