@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { ProtocolError, type UserPrincipal } from "@hub/events";
 import type { AuthzSettings } from "@hub/runtime";
-import { SignJWT } from "jose";
+import { hubBearer } from "./hub-bearer.js";
 import { AUTHZ_AUDIENCE, type GrantClaims, type TokenVerifier } from "./token-verifier.js";
 
 /** What a grant is for. */
@@ -52,8 +52,6 @@ const MAX_CACHED_TOKENS = 20_000;
 const MAX_CHECKS_IN_FLIGHT = 512;
 /** Backend checks in flight at most per user: one user cannot take the gateway's share. */
 const MAX_CHECKS_IN_FLIGHT_PER_USER = 16;
-/** How long the backend check's bearer token lives (one is reused until half of it is gone). */
-const SERVICE_TOKEN_TTL_S = 300;
 
 export function createTopicGrants(options: TopicGrantsOptions): TopicGrants {
   const { verifier, authz } = options;
@@ -68,22 +66,8 @@ export function createTopicGrants(options: TopicGrantsOptions): TopicGrants {
   const tokens = new Map<string, GrantClaims>();
   const inFlight = new Map<string, Promise<boolean>>();
   const inFlightByUser = new Map<string, number>();
-  const secret = new TextEncoder().encode(options.internalSecret);
-  let bearer: { token: string; renewAt: number } | undefined;
 
-  async function serviceToken(): Promise<string> {
-    if (bearer && bearer.renewAt > now()) return bearer.token;
-    const issuedAt = Math.floor(now() / 1000);
-    const token = await new SignJWT({})
-      .setProtectedHeader({ alg: "HS256" })
-      .setSubject("hub")
-      .setAudience(AUTHZ_AUDIENCE)
-      .setIssuedAt(issuedAt)
-      .setExpirationTime(issuedAt + SERVICE_TOKEN_TTL_S)
-      .sign(secret);
-    bearer = { token, renewAt: now() + (SERVICE_TOKEN_TTL_S * 1000) / 2 };
-    return token;
-  }
+  const serviceToken = hubBearer(options.internalSecret, AUTHZ_AUDIENCE, now);
 
   /** Asks the backend; true only on `200 { allow: true }`. Throws `unavailable` when it does not answer in time. */
   async function ask(settings: AuthzSettings, user: UserPrincipal, topic: string, action: GrantAction): Promise<boolean> {

@@ -1,6 +1,6 @@
 import type { PushSettings } from "@hub/runtime";
-import { SignJWT } from "jose";
 import type { Logger } from "pino";
+import { hubBearer } from "../auth/hub-bearer.js";
 import type { UserSessions } from "../protection/user-sessions.js";
 import { retryDelay } from "./push-backoff.js";
 import { PUSHED_ONLY_OFFLINE, type PushKind, type PushPayload } from "./push-payload.js";
@@ -8,8 +8,6 @@ import type { ClaimedPush, PushQueue } from "./push-queue.js";
 
 /** The audience of the service token a push is POSTed with (its subject is `hub`). */
 export const PUSH_AUDIENCE = "hub-push";
-/** How long a push's service token lives; a fresh one is signed halfway through. */
-const SERVICE_TOKEN_TTL_S = 300;
 /** How long a claim outlives an attempt's timeout: the online check and the settling step fit in it. */
 const LEASE_MARGIN_MS = 10_000;
 /** The longest a dispatcher sleeps between looks at the queue (pushes other nodes queued or put back). */
@@ -61,27 +59,13 @@ export function startPushDispatcher(options: PushDispatcherOptions): PushDispatc
   const now = options.now ?? Date.now;
   const leaseMs = settings.timeoutMs + LEASE_MARGIN_MS;
   const pollMs = Math.min(MAX_POLL_MS, settings.retryBaseMs);
-  const secret = new TextEncoder().encode(options.internalSecret);
   const stopping = new AbortController();
   const attempts = new Set<Promise<void>>();
-  let bearer: { token: string; renewAt: number } | undefined;
   let timer: NodeJS.Timeout | undefined;
   let looking = false;
   let lookAgain = false;
 
-  async function serviceToken(): Promise<string> {
-    if (bearer && bearer.renewAt > now()) return bearer.token;
-    const issuedAt = Math.floor(now() / 1000);
-    const token = await new SignJWT({})
-      .setProtectedHeader({ alg: "HS256" })
-      .setSubject("hub")
-      .setAudience(PUSH_AUDIENCE)
-      .setIssuedAt(issuedAt)
-      .setExpirationTime(issuedAt + SERVICE_TOKEN_TTL_S)
-      .sign(secret);
-    bearer = { token, renewAt: now() + (SERVICE_TOKEN_TTL_S * 1000) / 2 };
-    return token;
-  }
+  const serviceToken = hubBearer(options.internalSecret, PUSH_AUDIENCE, now);
 
   /** Whether the endpoint took the push (answered 2xx in time). */
   async function post(payload: PushPayload): Promise<boolean> {
