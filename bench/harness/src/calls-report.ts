@@ -132,7 +132,8 @@ function targets(hub: CallsResult): string[] {
       `(${fixed(answer)} ms${by(answer, ANSWER_P99_TARGET_MS)}).`,
     `Target "ring timeout lateness p99 < ${LATENESS_P99_TARGET_MS} ms": **${late < LATENESS_P99_TARGET_MS ? "met" : "missed"}** ` +
       `(${fixed(late)} ms${by(late, LATENESS_P99_TARGET_MS)}).`,
-    ...(missed ? [`What the hub spends its time on: ${findings("calls-where-a-calls-time-goes")}.`] : []),
+    `${missed ? "Why, and what" : "What"} the hub spends a call's time on (and how the figures moved from run to run on this shared machine): ` +
+      `${findings("calls-where-a-calls-time-goes")}.`,
     "",
   ];
 }
