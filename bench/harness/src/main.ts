@@ -4,6 +4,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startRedis } from "@hub/devkit";
 import { Redis } from "ioredis";
+import { CALLS_FULL, CALLS_QUICK, CALLS_SYSTEMS, type CallsResult, runCalls } from "./calls.js";
+import type { CallsReport } from "./calls-report.js";
 import { CHAT_FULL, CHAT_QUICK, CHAT_SYSTEMS, type ChatResult, runChat } from "./chat.js";
 import type { ChatReport } from "./chat-report.js";
 import { CLUSTER_SCALING_FULL, CLUSTER_SCALING_QUICK, runClusterScaling, type ScalingRun, withRedisCluster } from "./cluster-scaling.js";
@@ -67,6 +69,7 @@ const clusterScalingParams = values.full ? CLUSTER_SCALING_FULL : CLUSTER_SCALIN
 const workerParams = values.full ? WORKER_FULL : WORKER_QUICK;
 const slowConsumersParams = values.full ? SLOW_CONSUMERS_FULL : SLOW_CONSUMERS_QUICK;
 const chatParams = values.full ? CHAT_FULL : CHAT_QUICK;
+const callsParams = values.full ? CALLS_FULL : CALLS_QUICK;
 
 // Full mode's 100,000 connections need more open files than the usual limit: when this process may
 // raise it, it runs itself again under `ulimit -n` (children inherit the limit) and exits with its code.
@@ -332,6 +335,43 @@ try {
     ...(timings.chat ? { otherCores: (foreignCoreSeconds.chat ?? 0) / timings.chat } : {}),
   });
 
+  const calls: CallsResult[] = [];
+  for (const name of runs("calls") ? CALLS_SYSTEMS : []) {
+    const p = callsParams;
+    console.log(
+      `calls: ${name}: ${p.calls} calls at ${p.callRate}/s (answered, ${p.candidates} candidates each way, hung up), then ` +
+        `${p.ringing} calls at ${p.ringRate}/s left ringing with a ${p.ringTimeoutMs} ms ring timeout ...`,
+    );
+    const r = await timed("calls", () => runCalls(name, p, { url: redisServer.url, pid }));
+    calls.push(r);
+    const a = r.answered;
+    const g = r.ring;
+    const ms = (l: { p50: number; p99: number }) => `p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)}`;
+    console.log(
+      `calls: ${name}: ${a.established}/${a.connected} set up (${a.connectFailures} failed to connect), ${a.ended} ended, ` +
+        `${a.callsPerSecond.toFixed(0)} calls/s; initiate ack ${ms(a.initiateAckMs)}, incoming ${ms(a.incomingMs)}, answer round trip ` +
+        `${ms(a.answerRoundTripMs)}, ICE relay ${ms(a.iceRelayMs)}, end round trip ${ms(a.endRoundTripMs)} ms; ` +
+        `${a.cpuMicrosPerCall.toFixed(0)} µs CPU per call (net of idle ${a.netCpuMicrosPerCall.toFixed(0)}: set-up ` +
+        `${a.setupCpuMicrosPerCall.toFixed(0)}, tear-down ${a.teardownCpuMicrosPerCall.toFixed(0)}; servers ${a.serverCpuMicros.map((c) => (c / a.connected).toFixed(0)).join(" + ")}, ` +
+        `redis ${(a.redisCpuMicros / a.connected).toFixed(0)}), clients ${a.clientCoresBusy.toFixed(2)} cores; lost ${a.lost}, duplicated ${a.duplicated}, refused ${a.refused}` +
+        `${a.firstRefusal ? ` (${a.firstRefusal})` : ""}, unexpected ${JSON.stringify(a.unexpected)}`,
+    );
+    console.log(
+      `calls: ${name}: ring: ${g.missed}/${g.connected} missed at both parties; lateness p50 ${g.latenessMs.p50.toFixed(2)} ` +
+        `p99 ${g.latenessMs.p99.toFixed(2)} max ${g.latenessMs.max.toFixed(2)} ms; ${g.cpuMicrosPerCall.toFixed(0)} µs CPU per call ` +
+        `(net of idle ${g.netCpuMicrosPerCall.toFixed(0)}); ` +
+        `lost ${g.lost}, duplicated ${g.duplicated}, refused ${g.refused}${g.firstRefusal ? ` (${g.firstRefusal})` : ""}, ` +
+        `unexpected ${JSON.stringify(g.unexpected)}` +
+        (g.serverLateness
+          ? `; gateways' deadline lateness mean ${((g.serverLateness.sumSeconds / g.serverLateness.count) * 1000).toFixed(1)} ms over ${g.serverLateness.count}`
+          : ""),
+    );
+  }
+  const callsReport = (): CallsReport => ({
+    ...report("calls", calls),
+    ...(timings.calls ? { otherCores: (foreignCoreSeconds.calls ?? 0) / timings.calls } : {}),
+  });
+
   const wallSeconds = (Date.now() - began) / 1000;
   const took = `${mode}, ${Math.round(wallSeconds)} s: ${Object.entries(timings)
     .map(([k, v]) => `${k} ${Math.round(v)} s (other work ${((foreignCoreSeconds[k] ?? 0) / v).toFixed(2)} cores)`)
@@ -341,6 +381,7 @@ try {
     "slow-consumers": () => report("slow-consumers", slowConsumers),
     "cluster-scaling": clusterScalingReport,
     chat: chatReport,
+    calls: callsReport,
   };
   const [alone] = only?.size === 1 ? [...only] : [];
   const saved = values.save && alone !== undefined ? saveOne[alone] : undefined;
@@ -366,9 +407,10 @@ try {
       report("worker", workers),
       report("slow-consumers", slowConsumers),
       chatReport(),
+      callsReport(),
     ]);
     console.log(
-      `bench: wrote ${RESULTS_DIR}/{fanout,saturation,ingest,connections,many-topics,cluster-scaling,worker,slow-consumers,chat}.json and README.md (${took})`,
+      `bench: wrote ${RESULTS_DIR}/{fanout,saturation,ingest,connections,many-topics,cluster-scaling,worker,slow-consumers,chat,calls}.json and README.md (${took})`,
     );
   }
   const unclean =
@@ -379,7 +421,10 @@ try {
     manyTopics.some((r) => r.losses !== 0) ||
     clusterScaling.some((r) => r.spread.losses + r.targeted.losses !== 0 || r.connectFailures !== 0) ||
     slowConsumers.some((r) => r.healthy.losses + r.control.losses !== 0 || r.connectFailures !== 0) ||
-    chat.some((r) => r.losses !== 0 || r.connectFailures !== 0 || r.publishFailures !== 0);
+    chat.some((r) => r.losses !== 0 || r.connectFailures !== 0 || r.publishFailures !== 0) ||
+    calls.some((r) =>
+      [r.answered, r.ring].some((p) => p.lost + p.duplicated + p.refused + p.connectFailures + Object.keys(p.unexpected).length !== 0),
+    );
   if (unclean) process.exitCode = 1;
 } finally {
   redis.disconnect();

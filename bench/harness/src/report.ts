@@ -1,5 +1,6 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { calls } from "./calls-report.js";
 import { chat } from "./chat-report.js";
 import { clusterScaling } from "./cluster-scaling-report.js";
 import { connections } from "./connections-report.js";
@@ -28,9 +29,9 @@ export interface RunReport {
 type AnyScenario = Scenario<unknown, ScenarioReport<unknown>>;
 
 /** Every scenario, in the order of their sections in README.md. */
-const SCENARIOS: AnyScenario[] = [fanout, saturation, ingest, connections, manyTopics, clusterScaling, worker, slowConsumers, chat];
+const SCENARIOS: AnyScenario[] = [fanout, saturation, ingest, connections, manyTopics, clusterScaling, worker, slowConsumers, chat, calls];
 /** The glance table's order: the worker's rows, the hub's alone, come last. */
-const GLANCE: AnyScenario[] = [fanout, saturation, ingest, connections, manyTopics, clusterScaling, slowConsumers, chat, worker];
+const GLANCE: AnyScenario[] = [fanout, saturation, ingest, connections, manyTopics, clusterScaling, slowConsumers, chat, calls, worker];
 
 /** Writes `results/<scenario>.json`. */
 export async function writeScenario(dir: string, report: ScenarioReport<unknown>): Promise<void> {
@@ -86,7 +87,7 @@ function renderMarkdown(run: RunReport, reports: Map<string, ScenarioReport<unkn
     "",
     "Each scenario's headline figure for the hub and the two baselines from this run, and the ratio hub/baseline (for CPU, memory and " +
       "latency lower is better; for rates higher is better). Baselines have no queues, so the worker scenario is the hub's alone, and " +
-      "raw has no topics, so it has no many-topics figure; slow-consumers and chat compare the hub with plain only (see each section).",
+      "raw has no topics, so it has no many-topics figure; slow-consumers, chat and calls compare the hub with plain only (see each section).",
     "",
     "| scenario | figure | hub | plain | raw | hub/plain | hub/raw | target |",
     "| -------- | ------ | --: | ----: | --: | --------: | ------: | ------ |",
