@@ -240,8 +240,9 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   const runtime = createEntityRuntime({ store: stores.entities, deliver: entityDelivery, logger, metrics: entityMetrics });
   const calls = callMachine({ ringTimeoutMs: config.rtc.ringTimeoutMs });
   const huddles = huddleMachine({ graceMs: config.rtc.huddleGraceMs });
-  // Every gateway sweeps the deadlines (ring timeouts, huddle grace periods): the first commit
-  // wins, so each fires once, and a gateway killed at a deadline leaves it to the others.
+  // The gateway that commits a deadline (a ring timeout, a grace period) fires it on time; every
+  // gateway sweeps as the backstop. The first commit wins, so each fires once, and a gateway killed
+  // at a deadline leaves it to the others' sweep.
   const sweeper = startEntitySweeper({ runtime, store: stores.entities, machines: [calls, huddles], logger, sweepMs: config.rtc.sweepMs });
   const holds = new LiveHolds();
   broker.tapLive(holds);
@@ -443,6 +444,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       await drainClients(io, http, logger, clientWaitMs(config.shutdownTimeoutMs));
       await queueWorker?.close();
       await sweeper.close();
+      runtime.close();
       await push.close();
       await presence.close();
       await leftLegacy;

@@ -65,7 +65,9 @@ describe("calls and huddles of users on a gateway that dies", () => {
     const { huddle_id } = await request<HuddleCreateOk>(carol, "huddle:create", { conversation_id: "c-doomed" });
     await request(carol, "huddle:join", { huddle_id });
     await request(dave, "huddle:join", { huddle_id });
+    const sharing = nextEvent(dave, "huddle:participant:updated");
     await request(carol, "huddle:toggle-screen", { huddle_id, enabled: true });
+    expect((await sharing).data).toMatchObject({ participant: { user_id: "carol", screen: true } });
     const away = nextEvent(dave, "huddle:participant:updated");
     const left = nextEvent(dave, "huddle:participant:left");
 

@@ -1,6 +1,6 @@
 import { ProtocolError } from "@hub/events";
 import { pino } from "pino";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { createEntityRuntime, type EntityMetrics } from "./entity-runtime.js";
 import { ENTITY_TOMBSTONE_MS, type EntityChange, type EntityStore } from "./entity-store.js";
 import type { EntityEmission } from "./machine.js";
@@ -15,6 +15,12 @@ const logger = pino({ level: "silent" });
 const calls = callMachine({ ringTimeoutMs: RING, retainMs: 5_000 });
 const huddles = huddleMachine({ graceMs: 1_000 });
 const initiate: CallCommand = { type: "initiate", call_id: "c1", by: "alice", org_id: "o1", to: "bob", media: "audio" };
+
+/** Runtimes made by `setup`, closed after each test (their deadline timers run on the real clock). */
+const made: Array<{ close(): void }> = [];
+afterEach(() => {
+  for (const runtime of made.splice(0)) runtime.close();
+});
 
 /** A clock the test moves, a memory store on it, and a runtime recording what it delivers. */
 function setup(options: { store?: EntityStore; deliver?: (e: EntityEmission) => Promise<void> } = {}) {
@@ -35,6 +41,7 @@ function setup(options: { store?: EntityStore; deliver?: (e: EntityEmission) => 
       delivered.push(e);
     });
   const runtime = createEntityRuntime({ store, deliver, logger, now, metrics });
+  made.push(runtime);
   return { clock, store, runtime, delivered, counts };
 }
 
@@ -276,5 +283,37 @@ describe("memory entity store", () => {
     await runtime.apply(calls, "c1", initiate);
     clock.now += 10 * 3_600_000;
     expect((await store.load<Call>("call", "c1")).state?.status).toBe("ringing");
+  });
+});
+
+describe("entity runtime: deadline timers", () => {
+  it("fires a deadline it committed on time without any sweeper, and close() stops its timers", async () => {
+    const quick = callMachine({ ringTimeoutMs: 30 });
+    const delivered: EntityEmission[] = [];
+    let missed: () => void = () => undefined;
+    const fired = new Promise<void>((resolve) => {
+      missed = resolve;
+    });
+    const runtime = createEntityRuntime({
+      store: memoryEntityStore(),
+      logger,
+      deliver: async (e) => {
+        delivered.push(e);
+        if (e.event === "call:missed" && e.topic === "webrtc:bob") missed();
+      },
+    });
+    made.push(runtime);
+    await runtime.apply(quick, "t1", { ...initiate, call_id: "t1" });
+    await fired;
+    expect(summary(delivered)).toEqual(["call:incoming>webrtc:bob", "call:missed>webrtc:alice", "call:missed>webrtc:bob"]);
+    expect(await runtime.read(quick, "t1")).toMatchObject({ status: "missed" });
+
+    // A closed runtime sets no timers: its deadlines are left to the sweepers (nothing announces a
+    // timer that did not fire, so this waits past the deadline).
+    const other = createEntityRuntime({ store: memoryEntityStore(), logger, deliver: async () => undefined });
+    other.close();
+    await other.apply(quick, "t3", { ...initiate, call_id: "t3" });
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(await other.read(quick, "t3")).toMatchObject({ status: "ringing" });
   });
 });

@@ -51,6 +51,8 @@ export interface EntityRuntime {
   expire<S, C>(machine: Machine<S, C>, id: string): Promise<boolean>;
   /** Delivers the entity's undelivered events, in order; one flush per entity at a time in this process. */
   flush(kind: string, id: string): Promise<void>;
+  /** Clears the deadline timers; deadlines left are fired by other processes' sweepers. */
+  close(): void;
 }
 
 /** How often a command is decided again when other processes keep committing first. */
@@ -64,6 +66,35 @@ const OUTBOX_BATCH = 100;
  */
 export function createEntityRuntime({ store, deliver, logger, now = Date.now, metrics = {} }: EntityRuntimeOptions): EntityRuntime {
   const flushing = new Map<string, Promise<void>>();
+  /**
+   * A timer at the deadline of each entity this process committed last with one: the deadline fires
+   * on time here, and the sweepers of every process are the backstop when this one is gone.
+   */
+  const timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  let closed = false;
+
+  // biome-ignore lint/suspicious/noExplicitAny: a machine of any state and command type
+  function hint(machine: Machine<any, any>, id: string, state: unknown): void {
+    const key = `${machine.kind}\n${id}`;
+    const at = state === null ? null : machine.deadlineOf(state);
+    const current = timers.get(key);
+    if (current?.at === at) return;
+    if (current) {
+      clearTimeout(current.timer);
+      timers.delete(key);
+    }
+    if (at === null || closed) return;
+    const timer = setTimeout(
+      () => {
+        timers.delete(key);
+        runtime
+          .expire(machine, id)
+          .catch((error: unknown) => logger.warn({ err: error, kind: machine.kind, id }, "entity deadline failed; the sweep retries it"));
+      },
+      Math.max(0, at - now()),
+    );
+    timers.set(key, { at, timer });
+  }
 
   async function commit<S, C>(machine: Machine<S, C>, id: string, version: number, decision: Decision<S> & { ok: true }) {
     const state = decision.state;
@@ -113,6 +144,7 @@ export function createEntityRuntime({ store, deliver, logger, now = Date.now, me
           continue;
         }
         metrics.command?.(machine.kind, "applied");
+        hint(machine, id, decision.state);
         if (decision.emissions.length > 0) await runtime.flush(machine.kind, id).catch(() => undefined);
         return { state: decision.state, changed: true };
       }
@@ -126,9 +158,18 @@ export function createEntityRuntime({ store, deliver, logger, now = Date.now, me
         const { state, version } = await store.load<S>(machine.kind, id);
         const at = now();
         const deadline = state === null ? null : machine.deadlineOf(state);
-        if (deadline !== null && deadline > at) return false;
-        // A deadline left behind (the state is gone or has none now) is cleared by committing the state as it is.
-        const decision: Decision<S> = state === null || deadline === null ? { ok: true, state, emissions: [] } : machine.expire(state, at);
+        if (deadline !== null && deadline > at) {
+          hint(machine, id, state);
+          return false;
+        }
+        // Commits keep the deadline set in step with the state, so a state without a deadline was
+        // expired or changed since (a timer of an older deadline): nothing to do. A deadline left by
+        // a state that is gone is cleared by committing the absence.
+        if (state !== null && deadline === null) {
+          hint(machine, id, state);
+          return false;
+        }
+        const decision: Decision<S> = state === null ? { ok: true, state, emissions: [] } : machine.expire(state, at);
         if (!decision.ok) {
           logger.error({ kind: machine.kind, id, reason: decision.reason }, "entity deadline refused by its machine");
           return false;
@@ -138,6 +179,7 @@ export function createEntityRuntime({ store, deliver, logger, now = Date.now, me
           metrics.conflict?.(machine.kind);
           continue;
         }
+        hint(machine, id, decision.state);
         if (deadline === null) return false;
         metrics.deadlineFired?.(machine.kind, Math.max(0, at - deadline));
         if (decision.emissions.length > 0) await runtime.flush(machine.kind, id).catch(() => undefined);
@@ -161,6 +203,11 @@ export function createEntityRuntime({ store, deliver, logger, now = Date.now, me
         if (flushing.get(key) === settled) flushing.delete(key);
       });
       return next;
+    },
+    close() {
+      closed = true;
+      for (const { timer } of timers.values()) clearTimeout(timer);
+      timers.clear();
     },
   };
   return runtime;

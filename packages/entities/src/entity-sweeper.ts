@@ -9,7 +9,10 @@ export interface EntitySweeperOptions {
   // biome-ignore lint/suspicious/noExplicitAny: machines of every state and command type
   machines: ReadonlyArray<Machine<any, any>>;
   logger: Logger;
-  /** How often due deadlines are looked for: the most a deadline fires late, plus the work. @default 50 */
+  /**
+   * How often due deadlines are looked for. The process that committed a deadline fires it on time
+   * (its runtime's timer); this is the most one fires late when that process died. @default 1000
+   */
   sweepMs?: number;
   /** Events not delivered this long after their commit (their committer died) are delivered by the sweeper. @default 2000 */
   stalledAfterMs?: number;
@@ -37,17 +40,22 @@ export interface EntitySweeper {
 export function startEntitySweeper(options: EntitySweeperOptions): EntitySweeper {
   const { runtime, store, machines, logger } = options;
   const now = options.now ?? Date.now;
-  const sweepMs = options.sweepMs ?? 50;
+  const sweepMs = options.sweepMs ?? 1_000;
   const stalledAfterMs = options.stalledAfterMs ?? 2_000;
   const concurrency = options.concurrency ?? 64;
   let pass: Promise<void> | undefined;
   let closed = false;
+  /** Outboxes are looked at no more often than events count as stalled. */
+  let stalledCheckedAt = 0;
 
   async function sweep(): Promise<void> {
+    const checkStalled = now() - stalledCheckedAt >= stalledAfterMs / 2;
+    if (checkStalled) stalledCheckedAt = now();
     for (const machine of machines) {
       // Random order: processes sweeping together start on different entities.
       const due = shuffle(await store.due(machine.kind, now(), 500));
       await inParallel(due, concurrency, (id) => runtime.expire(machine, id));
+      if (!checkStalled) continue;
       const stalled = await store.stalled(machine.kind, now() - stalledAfterMs, 100);
       await inParallel(stalled, concurrency, (id) => runtime.flush(machine.kind, id));
     }

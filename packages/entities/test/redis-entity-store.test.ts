@@ -248,6 +248,8 @@ function suite(name: string, start: () => Promise<Backend>): void {
       };
       let offset = 0;
       const creator = createEntityRuntime({ store, deliver, logger, now: () => Date.now() + offset });
+      // Only the sweepers fire here: the creator's own deadline timers (on its shifted clock) are off.
+      creator.close();
       const runtimes = [store, otherStore].map((s) => createEntityRuntime({ store: s, deliver, logger }));
       const sweepers = [store, otherStore].map((s, i) =>
         startEntitySweeper({

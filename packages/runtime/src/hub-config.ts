@@ -182,7 +182,11 @@ export interface RtcSettings {
   huddleGraceMs: number;
   /** `HUDDLE_MAX_PARTICIPANTS`, default 50: a huddle's default and ceiling of participants. */
   huddleMaxParticipants: number;
-  /** `ENTITY_SWEEP_MS`, default 50: how often calls' and huddles' deadlines are looked for (the most one fires late, plus the work). */
+  /**
+   * `ENTITY_SWEEP_MS`, default 1000: how often every gateway looks for due ring timeouts and grace
+   * periods. The gateway that set a deadline fires it on time; this is the most one fires late when
+   * that gateway died.
+   */
   sweepMs: number;
 }
 
@@ -227,7 +231,7 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
       ringTimeoutMs: int(env, "CALL_RING_TIMEOUT_MS", { default: 60_000, min: 1_000, max: 600_000 }),
       huddleGraceMs: int(env, "HUDDLE_GRACE_MS", { default: 10_000, min: 0, max: 600_000 }),
       huddleMaxParticipants: int(env, "HUDDLE_MAX_PARTICIPANTS", { default: 50, min: 2, max: 10_000 }),
-      sweepMs: int(env, "ENTITY_SWEEP_MS", { default: 50, min: 10, max: 5_000 }),
+      sweepMs: int(env, "ENTITY_SWEEP_MS", { default: 1_000, min: 10, max: 10_000 }),
     },
     queueLeaseTtlMs: int(env, "QUEUE_LEASE_TTL_MS", { default: 5_000, min: 500, max: 10_000 }),
     // At most 20 s: a dead gateway's users leave presence within 1.25 TTL, so under 30 s.
