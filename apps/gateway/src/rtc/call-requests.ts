@@ -8,6 +8,14 @@ import { chargeRate, ensureAvailable, type RtcContext, userOf } from "./rtc-cont
 const socketCalls = new WeakMap<HubSocket, Set<string>>();
 /** Each socket's signalling, one message after the other: relayed in the order sent. */
 const relays = new WeakMap<HubSocket, Promise<unknown>>();
+/**
+ * The live call each socket last signalled on, for `RELAY_CACHE_MS`: a burst of ICE candidates
+ * reads the call once. Its parties never change; that it is still live may be this much stale when
+ * the other party ended it (their late candidates reach nobody who listens). Cleared by the
+ * socket's own call requests.
+ */
+const relayCache = new WeakMap<HubSocket, { call: Call; until: number }>();
+const RELAY_CACHE_MS = 1_000;
 
 /**
  * `call:initiate { to, media, call_id? }`: rings the callee (`call:incoming` on `webrtc:{to}`) if
@@ -60,6 +68,7 @@ export async function callAction(
     action === "end"
       ? { type: action, by: me.userId, org_id: me.orgId, reason: "hangup" as const }
       : { type: action, by: me.userId, org_id: me.orgId };
+  relayCache.delete(socket);
   await context.runtime.apply(context.calls, call_id, command);
   if (action === "answer") track(socket, call_id);
   else socketCalls.get(socket)?.delete(call_id);
@@ -92,7 +101,7 @@ export function relaySignal(
 ): Promise<CallOk> {
   const me = userOf(socket, "signalling");
   const previous = relays.get(socket) ?? Promise.resolve();
-  const relayed = previous.then(() => relay(me, event, request, context));
+  const relayed = previous.then(() => relay(socket, me, event, request, context));
   relays.set(
     socket,
     relayed.catch(() => undefined),
@@ -101,16 +110,20 @@ export function relaySignal(
 }
 
 async function relay(
+  socket: HubSocket,
   me: UserPrincipal,
   event: "webrtc:offer" | "webrtc:answer" | "webrtc:ice-candidate",
   { call_id, sdp, candidate }: RequestOf<"webrtc:offer">,
   context: RtcContext,
 ): Promise<CallOk> {
   ensureAvailable(context);
-  const call = await context.runtime.read(context.calls, call_id);
+  const cached = relayCache.get(socket);
+  const fresh = cached !== undefined && cached.call.id === call_id && cached.until > Date.now();
+  const call = fresh ? cached.call : await context.runtime.read(context.calls, call_id);
   const party = call !== null && call.org_id === me.orgId && (call.caller === me.userId || call.callee === me.userId);
   if (!party) throw new ProtocolError("forbidden", "only the parties of a call may signal on it");
   if (!isLive(call)) throw new ProtocolError("bad_request", `the call is ${call.status}`);
+  if (!fresh) relayCache.set(socket, { call, until: Date.now() + RELAY_CACHE_MS });
   const other = call.caller === me.userId ? call.callee : call.caller;
   const data: Record<string, unknown> = { call_id, from: me.userId };
   if (sdp !== undefined) data.sdp = sdp;
