@@ -271,6 +271,16 @@ describe("memory entity store", () => {
     expect(await store.load("thing", "t2")).toEqual({ state: null, version: -1 });
   });
 
+  it("drops expired states nobody reads again: finished calls do not pile up", async () => {
+    const { runtime, store, clock } = setup();
+    const busy = (i: number) => runtime.apply(calls, `c${i}`, { ...initiate, type: "busy", call_id: `c${i}` });
+    for (let i = 0; i < 600; i++) await busy(i);
+    clock.now += 5_000;
+    for (let i = 600; i < 1_200; i++) await busy(i);
+    // The first 600 expired, unread: only the last 600 are held.
+    expect((store as ReturnType<typeof memoryEntityStore>).size()).toBe(600);
+  });
+
   it("keeps a live call however long it rings", async () => {
     const { runtime, store, clock } = setup();
     await runtime.apply(calls, "c1", initiate);
