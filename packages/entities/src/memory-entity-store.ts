@@ -100,11 +100,8 @@ export function memoryEntityStore(now: () => number = Date.now): MemoryEntitySto
     async ackOutbox(kind, id, delivered) {
       const k = key(kind, id);
       const box = outboxes.get(k) ?? [];
-      let i = 0;
-      while (i < delivered.length && box[0] === delivered[i]) {
-        box.shift();
-        i++;
-      }
+      // In delivery order: one not at the head was dropped already (another flush acked it).
+      for (const json of delivered) if (box[0] === json) box.shift();
       if (box.length === 0) {
         outboxes.delete(k);
         stalledSince.get(kind)?.delete(id);
