@@ -37,6 +37,12 @@ export async function initiateCall(socket: HubSocket, request: RequestOf<"call:i
   try {
     line = await takeLine(me.orgId, to, callId, context);
     await context.runtime.apply(context.calls, callId, { type: line === "busy" ? "busy" : "initiate", ...base });
+  } catch (error) {
+    // A retry racing the first attempt (its ack timed out): the call the first one created answers it.
+    const created =
+      error instanceof ProtocolError && error.code === "id_conflict" ? await context.runtime.read(context.calls, callId) : null;
+    if (!created) throw error;
+    return retried(created, me, to);
   } finally {
     // The call's state (or its absence, on a failure) says from now on whether it holds them.
     await context.lines.claim(me.orgId, me.userId, pending, callId);
