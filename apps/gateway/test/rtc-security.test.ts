@@ -223,6 +223,18 @@ describe("calls and huddles, hardened", () => {
       }
     });
 
+    it("a callee whose connection closes while its call:answer is applied: the call ends, it is not left active", async () => {
+      const [a, b] = [unique("alice"), unique("bob")];
+      const alice = await user(a, first);
+      const bob = await user(b, last);
+      const { call_id } = await request<CallInitiateOk>(alice, "call:initiate", { to: b, media: "audio" });
+      const ended = nextEvent(alice, "call:ended");
+      (bob as unknown as { emit(event: string, payload: unknown, ack: () => void): void }).emit("call:answer", { call_id }, () => {});
+      bob.disconnect();
+      expect((await ended).data).toMatchObject({ call_id, by: b, reason: "disconnected" });
+      expect((await callState(call_id)).status).toBe("completed");
+    });
+
     it("a user calling out while being called: never on two live calls", async () => {
       for (let round = 0; round < 6; round++) {
         const [a, b, c] = [unique("alice"), unique("bob"), unique("carol")];

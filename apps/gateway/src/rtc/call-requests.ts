@@ -49,7 +49,7 @@ export async function initiateCall(socket: HubSocket, request: RequestOf<"call:i
     if (line === "taken") await context.lines.claim(me.orgId, to, pending, callId);
   }
   if (line === "busy") return { ok: true, call_id: callId, busy: true };
-  track(socket, callId);
+  await track(socket, me, callId, context);
   return { ok: true, call_id: callId };
 }
 
@@ -67,7 +67,7 @@ export async function callAction(
       ? { type: action, by: me.userId, org_id: me.orgId, reason: "hangup" as const }
       : { type: action, by: me.userId, org_id: me.orgId };
   await context.runtime.apply(context.calls, call_id, command);
-  if (action === "answer") track(socket, call_id);
+  if (action === "answer") await track(socket, me, call_id, context);
   else socketCalls.get(socket)?.delete(call_id);
   return { ok: true, call_id };
 }
@@ -132,13 +132,15 @@ export function endCallsOf(socket: HubSocket, context: RtcContext, onError: (err
   socketCalls.delete(socket);
   const me = socket.data.principal;
   if (me.kind !== "user") return;
-  for (const callId of calls) {
-    context.runtime
-      .apply(context.calls, callId, { type: "end", by: me.userId, org_id: me.orgId, reason: "disconnected" })
-      .catch((error: unknown) => {
-        // Already over (answered elsewhere and ended, missed): nothing to end.
-        if (!(error instanceof ProtocolError && error.code === "bad_request")) onError(error, callId);
-      });
+  for (const callId of calls) endDisconnected(me, callId, context).catch((error: unknown) => onError(error, callId));
+}
+
+/** Ends a call for a party whose connection closed; a call already over (answered elsewhere and ended, missed) is left as it is. */
+async function endDisconnected(me: UserPrincipal, callId: string, context: RtcContext): Promise<void> {
+  try {
+    await context.runtime.apply(context.calls, callId, { type: "end", by: me.userId, org_id: me.orgId, reason: "disconnected" });
+  } catch (error) {
+    if (!(error instanceof ProtocolError && error.code === "bad_request")) throw error;
   }
 }
 
@@ -177,7 +179,10 @@ function retried(call: Call, me: UserPrincipal, to: string): CallInitiateOk {
   return call.status === "busy" ? { ok: true, call_id: call.id, busy: true } : { ok: true, call_id: call.id };
 }
 
-function track(socket: HubSocket, callId: string): void {
+/** Makes the call end when this connection closes; one that closed while the request was applied ends it now. */
+async function track(socket: HubSocket, me: UserPrincipal, callId: string, context: RtcContext): Promise<void> {
+  // Its disconnect handler ran before the call was this connection's: nothing else would end it.
+  if (socket.disconnected) return endDisconnected(me, callId, context);
   const calls = socketCalls.get(socket) ?? new Set<string>();
   calls.add(callId);
   socketCalls.set(socket, calls);
