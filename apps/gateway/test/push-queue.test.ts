@@ -5,11 +5,14 @@ import { hubKeys, PUSH_BUCKETS, pushBucket } from "@hub/store";
 import { Cluster, Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { ConversationMembers } from "../src/push/conversation-members.js";
+import { memoryConversationMembers } from "../src/push/memory-conversation-members.js";
 import { memoryPushQueue } from "../src/push/memory-push-queue.js";
 import { type PushOutcome, startPushDispatcher } from "../src/push/push-dispatcher.js";
 import { createPushHook, type PushHook } from "../src/push/push-hook.js";
 import type { PendingPush, PushKind } from "../src/push/push-payload.js";
 import type { PushQueue } from "../src/push/push-queue.js";
+import { redisConversationMembers } from "../src/push/redis-conversation-members.js";
 import { redisPushQueue } from "../src/push/redis-push-queue.js";
 import { type PushEndpoint, startPushEndpoint } from "./push-endpoint.js";
 
@@ -194,5 +197,45 @@ describe.each(stores)("push hook and dispatcher (%s)", (name, open) => {
     expect(attempts).toBeGreaterThanOrEqual(2);
     expect(attempts).toBeLessThanOrEqual(5);
     expect(outcomes.filter(([, o]) => o === "retried")).toHaveLength(attempts - 1);
+  });
+});
+
+const memberStores: Array<[string, () => ConversationMembers]> = [
+  ["memory", () => memoryConversationMembers()],
+  [
+    "redis",
+    () => {
+      const client = new Redis(redis.url);
+      clients.push(client);
+      return redisConversationMembers(client, hubKeys("pm"));
+    },
+  ],
+  [
+    "cluster",
+    () => {
+      const client = new Cluster(cluster.startupNodes);
+      clients.push(client);
+      return redisConversationMembers(client, hubKeys("pm"));
+    },
+  ],
+];
+
+describe.each(memberStores)("conversation members (%s)", (_name, open) => {
+  it("keeps a member for the history window after their own last subscribe, while others keep subscribing", async () => {
+    const members = open();
+    const room = fresh("room");
+    await members.remember(room, "old", 300);
+    expect(await members.list(room)).toEqual(["old"]);
+    // Someone subscribes every probe: the conversation is alive, but "old" has not been back.
+    await until(
+      "the member who left to drop out",
+      async () => {
+        await members.remember(room, "new", 300);
+        const list = await members.list(room);
+        return !list.includes("old") && list;
+      },
+      3_000,
+    );
+    expect(await members.list(room)).toEqual(["new"]);
   });
 });

@@ -201,6 +201,40 @@ describe("calls and huddles, hardened", () => {
       }
     });
 
+    it("a call:initiate retried while the first is in flight (same call_id): both are answered with the call, which rings once", async () => {
+      for (let round = 0; round < 6; round++) {
+        const [a, b] = [unique("alice"), unique("bob")];
+        const tab1 = await user(a, first);
+        const tab2 = await user(a, last);
+        const bob = await user(b, first);
+        const incoming = collect(bob, "call:incoming");
+        const call_id = unique("call");
+        const answers = await Promise.all([
+          request<CallInitiateOk | Failure>(tab1, "call:initiate", { to: b, media: "audio", call_id }),
+          request<CallInitiateOk | Failure>(tab2, "call:initiate", { to: b, media: "audio", call_id }),
+        ]);
+        expect(answers, JSON.stringify(answers)).toEqual([
+          { ok: true, call_id },
+          { ok: true, call_id },
+        ]);
+        expect((await callState(call_id)).status).toBe("ringing");
+        await until("the call to ring", async () => incoming.length > 0);
+        expect(incoming).toHaveLength(1);
+      }
+    });
+
+    it("a callee whose connection closes while its call:answer is applied: the call ends, it is not left active", async () => {
+      const [a, b] = [unique("alice"), unique("bob")];
+      const alice = await user(a, first);
+      const bob = await user(b, last);
+      const { call_id } = await request<CallInitiateOk>(alice, "call:initiate", { to: b, media: "audio" });
+      const ended = nextEvent(alice, "call:ended");
+      (bob as unknown as { emit(event: string, payload: unknown, ack: () => void): void }).emit("call:answer", { call_id }, () => {});
+      bob.disconnect();
+      expect((await ended).data).toMatchObject({ call_id, by: b, reason: "disconnected" });
+      expect((await callState(call_id)).status).toBe("completed");
+    });
+
     it("a user calling out while being called: never on two live calls", async () => {
       for (let round = 0; round < 6; round++) {
         const [a, b, c] = [unique("alice"), unique("bob"), unique("carol")];

@@ -278,6 +278,35 @@ describe("memory entity store", () => {
     expect(await store.load("thing", "t2")).toEqual({ state: null, version: -1 });
   });
 
+  it("drops expired states nobody reads again: finished calls do not pile up", async () => {
+    const { runtime, store, clock } = setup();
+    const busy = (i: number) => runtime.apply(calls, `c${i}`, { ...initiate, type: "busy", call_id: `c${i}` });
+    for (let i = 0; i < 600; i++) await busy(i);
+    clock.now += 5_000;
+    for (let i = 600; i < 1_200; i++) await busy(i);
+    // The first 600 expired, unread: only the last 600 are held.
+    expect((store as ReturnType<typeof memoryEntityStore>).size()).toBe(600);
+  });
+
+  it("acks what it delivered when another flush acked the first of them meanwhile", async () => {
+    const store = memoryEntityStore();
+    const emission = (n: number): EntityEmission => ({ id: `e${n}`, org_id: "o1", topic: "webrtc:bob", event: "x", data: {} });
+    await store.commit({
+      kind: "thing",
+      id: "t1",
+      expectedVersion: -1,
+      state: "{}",
+      deadline: null,
+      retainMs: null,
+      emissions: [emission(1), emission(2)],
+    });
+    const read = await store.outbox("thing", "t1", 10);
+    await store.ackOutbox("thing", "t1", read.slice(0, 1));
+    await store.ackOutbox("thing", "t1", read);
+    expect(await store.outbox("thing", "t1", 10)).toEqual([]);
+    expect(await store.stalled("thing", Date.now() + 1, 10)).toEqual([]);
+  });
+
   it("keeps a live call however long it rings", async () => {
     const { runtime, store, clock } = setup();
     await runtime.apply(calls, "c1", initiate);

@@ -28,8 +28,8 @@ export interface EntitySweeper {
 }
 
 /**
- * Fires the entities' deadlines and delivers events their committer left behind. Every process
- * that runs one (queue-workers, and a gateway on the memory engine) races for the same deadlines:
+ * Fires the entities' deadlines and delivers events their committer left behind. Every gateway
+ * runs one, and they race for the same deadlines:
  * the version fence lets one commit win, so a deadline fires exactly once, and a process killed at
  * the deadline only leaves it to the others.
  *
@@ -61,10 +61,19 @@ export function startEntitySweeper(options: EntitySweeperOptions): EntitySweeper
     }
   }
 
+  // While Redis is away every tick fails: told once when it starts failing, once when it works again.
+  let failing = false;
   const timer = setInterval(() => {
     if (pass || closed) return;
     pass = sweep()
-      .catch((error: unknown) => logger.warn({ err: error }, "entity sweep failed; retried at the next tick"))
+      .then(() => {
+        if (failing) logger.info("entity sweep works again");
+        failing = false;
+      })
+      .catch((error: unknown) => {
+        if (!failing) logger.warn({ err: error }, "entity sweep failed; retried every tick until it works");
+        failing = true;
+      })
       .finally(() => {
         pass = undefined;
       });

@@ -13,6 +13,7 @@ export { callMachine, callTopic } from "./machines/calls/machine.js";
 export type { Huddle, HuddleCommand, HuddleParticipant, HuddleToggle } from "./machines/huddles/huddle.js";
 export type { HuddleMachineSettings } from "./machines/huddles/machine.js";
 export { huddleMachine, huddleTopic, publicView } from "./machines/huddles/machine.js";
+export type { MemoryEntityStore } from "./memory-entity-store.js";
 export { memoryEntityStore } from "./memory-entity-store.js";
 export { redisEntityStore } from "./redis-entity-store.js";
 export type { SinkDeliveryOptions } from "./sink-delivery.js";

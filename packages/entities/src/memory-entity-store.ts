@@ -8,12 +8,26 @@ interface Entry {
   expiresAt: number | null;
 }
 
+/** Expired states and tombstones nobody reads again are dropped every this many commits. */
+const PRUNE_EVERY = 1_000;
+
+/** The memory store: an `EntityStore`, and how many entities it holds. */
+export interface MemoryEntityStore extends EntityStore {
+  /** Entities held, tombstones and finished states not yet expired included. */
+  size(): number;
+}
+
 /**
  * The entity store of the embedded engine: the same contract as the Redis one, in this process.
- * Expired states are dropped when read.
+ * Expired states are dropped when read, and every `PRUNE_EVERY` commits (a finished call nobody
+ * reads again would stay for ever otherwise).
+ *
+ * @example
+ * const runtime = createEntityRuntime({ store: memoryEntityStore(), deliver, logger });
  */
-export function memoryEntityStore(now: () => number = Date.now): EntityStore {
+export function memoryEntityStore(now: () => number = Date.now): MemoryEntityStore {
   const entities = new Map<string, Entry>();
+  let untilPrune = PRUNE_EVERY;
   const deadlines = new Map<string, Map<string, number>>();
   const outboxes = new Map<string, string[]>();
   const stalledSince = new Map<string, Map<string, number>>();
@@ -45,7 +59,13 @@ export function memoryEntityStore(now: () => number = Date.now): EntityStore {
         ? { state: entry.state === null ? null : JSON.parse(entry.state), version: entry.version }
         : { state: null, version: -1 };
     },
+    size: () => entities.size,
     async commit(change) {
+      if (--untilPrune <= 0) {
+        untilPrune = PRUNE_EVERY;
+        const at = now();
+        for (const [k, entry] of entities) if (entry.expiresAt != null && entry.expiresAt <= at) entities.delete(k);
+      }
       const k = key(change.kind, change.id);
       const version = live(change.kind, change.id)?.version ?? -1;
       if (version !== change.expectedVersion) return "conflict";
@@ -80,11 +100,8 @@ export function memoryEntityStore(now: () => number = Date.now): EntityStore {
     async ackOutbox(kind, id, delivered) {
       const k = key(kind, id);
       const box = outboxes.get(k) ?? [];
-      let i = 0;
-      while (i < delivered.length && box[0] === delivered[i]) {
-        box.shift();
-        i++;
-      }
+      // In delivery order: one not at the head was dropped already (another flush acked it).
+      for (const json of delivered) if (box[0] === json) box.shift();
       if (box.length === 0) {
         outboxes.delete(k);
         stalledSince.get(kind)?.delete(id);

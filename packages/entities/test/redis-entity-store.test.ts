@@ -161,6 +161,16 @@ function suite(name: string, start: () => Promise<Backend>): void {
       expect(await store.stalled("thing", Date.now() + 1, 10)).toEqual([]);
     });
 
+    it("acks what it delivered when another process acked the first of them meanwhile", async () => {
+      // Two gateways flush one entity at once: one acks e1 while the other delivered e1 and e2.
+      await store.commit(change({ emissions: [emission(1), emission(2)] }));
+      const read = await store.outbox("thing", "t1", 10);
+      await otherStore.ackOutbox("thing", "t1", read.slice(0, 1));
+      await store.ackOutbox("thing", "t1", read);
+      expect(await store.outbox("thing", "t1", 10)).toEqual([]);
+      expect(await store.stalled("thing", Date.now() + 1, 10)).toEqual([]);
+    });
+
     it("keeps a state retainMs (PEXPIRE), and for good when retainMs is null", async () => {
       await store.commit(change({ retainMs: 300 }));
       const ttl = await redis.pttl(keys.entity("thing", "t1").state);

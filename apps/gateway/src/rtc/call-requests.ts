@@ -45,13 +45,19 @@ export async function initiateCall(socket: HubSocket, request: RequestOf<"call:i
   try {
     line = await takeLine(me.orgId, to, callId, context);
     await context.runtime.apply(context.calls, callId, { type: line === "busy" ? "busy" : "initiate", ...base });
+  } catch (error) {
+    // A retry racing the first attempt (its ack timed out): the call the first one created answers it.
+    const created =
+      error instanceof ProtocolError && error.code === "id_conflict" ? await context.runtime.read(context.calls, callId) : null;
+    if (!created) throw error;
+    return retried(created, me, to);
   } finally {
     // The call's state (or its absence, on a failure) says from now on whether it holds them.
     await context.lines.claim(me.orgId, me.userId, pending, callId);
     if (line === "taken") await context.lines.claim(me.orgId, to, pending, callId);
   }
   if (line === "busy") return { ok: true, call_id: callId, busy: true };
-  track(socket, callId);
+  await track(socket, me, callId, context);
   return { ok: true, call_id: callId };
 }
 
@@ -70,7 +76,7 @@ export async function callAction(
       : { type: action, by: me.userId, org_id: me.orgId };
   relayCache.delete(socket);
   await context.runtime.apply(context.calls, call_id, command);
-  if (action === "answer") track(socket, call_id);
+  if (action === "answer") await track(socket, me, call_id, context);
   else socketCalls.get(socket)?.delete(call_id);
   return { ok: true, call_id };
 }
@@ -139,13 +145,15 @@ export function endCallsOf(socket: HubSocket, context: RtcContext, onError: (err
   socketCalls.delete(socket);
   const me = socket.data.principal;
   if (me.kind !== "user") return;
-  for (const callId of calls) {
-    context.runtime
-      .apply(context.calls, callId, { type: "end", by: me.userId, org_id: me.orgId, reason: "disconnected" })
-      .catch((error: unknown) => {
-        // Already over (answered elsewhere and ended, missed): nothing to end.
-        if (!(error instanceof ProtocolError && error.code === "bad_request")) onError(error, callId);
-      });
+  for (const callId of calls) endDisconnected(me, callId, context).catch((error: unknown) => onError(error, callId));
+}
+
+/** Ends a call for a party whose connection closed; a call already over (answered elsewhere and ended, missed) is left as it is. */
+async function endDisconnected(me: UserPrincipal, callId: string, context: RtcContext): Promise<void> {
+  try {
+    await context.runtime.apply(context.calls, callId, { type: "end", by: me.userId, org_id: me.orgId, reason: "disconnected" });
+  } catch (error) {
+    if (!(error instanceof ProtocolError && error.code === "bad_request")) throw error;
   }
 }
 
@@ -184,7 +192,10 @@ function retried(call: Call, me: UserPrincipal, to: string): CallInitiateOk {
   return call.status === "busy" ? { ok: true, call_id: call.id, busy: true } : { ok: true, call_id: call.id };
 }
 
-function track(socket: HubSocket, callId: string): void {
+/** Makes the call end when this connection closes; one that closed while the request was applied ends it now. */
+async function track(socket: HubSocket, me: UserPrincipal, callId: string, context: RtcContext): Promise<void> {
+  // Its disconnect handler ran before the call was this connection's: nothing else would end it.
+  if (socket.disconnected) return endDisconnected(me, callId, context);
   const calls = socketCalls.get(socket) ?? new Set<string>();
   calls.add(callId);
   socketCalls.set(socket, calls);
