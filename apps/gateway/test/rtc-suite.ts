@@ -101,6 +101,20 @@ export function rtcSuite(name: string, start: () => Promise<HubFixture>): void {
       });
     });
 
+    it("tracks presence on webrtc topics without announcing it to their user", async () => {
+      const [a, b] = [unique("alice"), unique("bob")];
+      const alice = await user(a, first);
+      const bob = await connectClient(last, await userToken({ sub: b, org_id: "o1" }));
+      const joins = collect(bob, "presence.join");
+      await request(bob, "subscribe", { topic: `webrtc:${b}` });
+      // A join announcement would come before anything published after it on the topic.
+      const incoming = nextEvent(bob, "call:incoming");
+      await request(alice, "call:initiate", { to: b, media: "audio" });
+      await incoming;
+      expect(joins).toEqual([]);
+      expect(await request(bob, "presence", { topic: `webrtc:${b}` })).toMatchObject({ users: [{ user_id: b }] });
+    });
+
     it("misses an unanswered call after the ring timeout: both parties get call:missed once", async () => {
       const [a, b] = [unique("alice"), unique("bob")];
       const alice = await user(a, first);

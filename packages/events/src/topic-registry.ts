@@ -33,6 +33,12 @@ export interface PresenceEventNames {
    * @default "presence.update"
    */
   update?: string;
+  /**
+   * Tracked, not announced: `presence` answers and the sweep of a dead gateway's users work, no
+   * join, leave or update event is sent to the topic (a user's own `webrtc:` topic).
+   * @default false
+   */
+  silent?: boolean;
 }
 
 /** How much of a topic's past the hub keeps for recovery. */
@@ -131,8 +137,14 @@ export const BUILTIN_NAMESPACES: readonly NamespaceSpec[] = [
     clientEvents: CHAT_CLIENT_EVENTS,
   },
   // Seed 003's calls: a user's call events and the signalling the other party relays to them.
-  // Presence on: a gateway that dies ends its users' calls when the sweep removes their presence.
-  { name: "webrtc", scope: "user", history: { ttlMs: 2 * MINUTE, size: 200 }, presence: true },
+  // Presence tracked silently: a gateway that dies ends its users' calls when the sweep removes them.
+  {
+    name: "webrtc",
+    scope: "user",
+    history: { ttlMs: 2 * MINUTE, size: 200 },
+    presence: true,
+    presenceEvents: { join: "presence.join", leave: "presence.leave", silent: true },
+  },
   // Seed 003's huddles: only participants subscribe (huddle:join does it for them).
   { name: "huddle", scope: "authenticated", authorize: "member", history: { ttlMs: 7 * 24 * 60 * MINUTE, size: 500 }, presence: true },
 ];

@@ -28,6 +28,7 @@ export function memoryPresence(io: HubServer, names: PresenceNaming): Presence {
   const userTopics = new Map<string, Set<string>>();
   const announce = (input: Omit<PresenceEventInput, "names">) => {
     const { topic, clientEvent, envelope } = presenceEvent({ ...input, names: names(input.topic) });
+    if (clientEvent === "") return;
     // A namespace names its presence events (`user:online` on chat): the typed server knows the defaults.
     (io as unknown as Server).to(topic).emit(clientEvent, envelope);
   };

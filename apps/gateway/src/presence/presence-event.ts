@@ -16,7 +16,7 @@ import type { Outgoing } from "@hub/store";
 export type PresenceNaming = (room: string) => PresenceEventNames;
 
 export interface PresenceEventInput {
-  type: keyof PresenceEventNames;
+  type: "join" | "leave" | "update";
   /** The names of the topic's namespace. */
   names: PresenceEventNames;
   /** The topic's room; the envelope names the topic. */
@@ -32,8 +32,9 @@ export interface PresenceEventInput {
 /**
  * The broadcast of a join (`presence.join`), a leave (`presence.leave`) or a metadata change
  * (`presence.update`) to the topic's room,
- * under its namespace's names, which are also the envelope's `type`. Presence is not part of a
- * topic's history: the envelope has no `offset` or `epoch`.
+ * under its namespace's names, which are also the envelope's `type`; an empty `clientEvent` on a
+ * namespace whose presence is silent (nothing is sent). Presence is not part of a topic's history:
+ * the envelope has no `offset` or `epoch`.
  */
 export function presenceEvent({
   type,
@@ -50,7 +51,8 @@ export function presenceEvent({
       : joinedAt === undefined
         ? { user_id: userId }
         : { user_id: userId, joined_at: joinedAt };
-  const name = names[type] ?? "presence.update";
+  // A silent namespace's presence is tracked, not announced: no client event name.
+  const name = names.silent ? "" : (names[type] ?? "presence.update");
   const envelope: Envelope<PresenceChange | PresenceMetaChange> = {
     id: uuidv7(),
     type: name,

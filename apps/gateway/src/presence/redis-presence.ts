@@ -61,11 +61,16 @@ export interface RedisPresenceOptions {
  * a new incarnation and records its entries again; fences keep late writes of the old one out.
  * Joins and leaves announce in the script that applies them.
  */
+/** The message of an announcement a silent namespace does not make: the scripts publish nothing for it. */
+const SILENT = Buffer.alloc(0);
+
 export function redisPresence({ redis, keys, nodeId, ttlMs, pubsub = "classic", names, logger, onSwept }: RedisPresenceOptions): Presence {
   const client = withPresenceCommands(redis);
   const encode = createBroadcastEncoder(keys, pubsub);
   const sharded = pubsub === "sharded" ? "1" : "0";
   const announcement = (outgoing: Outgoing): Announcement => {
+    // A silent namespace's presence: the scripts publish nothing for an empty message.
+    if (outgoing.clientEvent === "") return [sharded, keys.topicChannel(outgoing.topic), SILENT];
     const [encoded] = encode([outgoing]);
     if (!encoded) throw new Error("the broadcast encoder returned nothing");
     return [sharded, encoded.channel, encoded.message];
