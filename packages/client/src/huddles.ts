@@ -2,7 +2,7 @@ import type { HuddleEvents, HuddleMember, PayloadOf, ReplyOf } from "@hub/events
 import { HubError, isTransient } from "./hub-error.js";
 import { callEach, OwnTopic, type OwnTopicTransport } from "./own-topic.js";
 import type { Retrier } from "./retrier.js";
-import type { HubEventArgs } from "./types.js";
+import type { HubEventArgs } from "./subscription-types.js";
 
 /** What `hub.huddles.on` listens to. */
 export type HuddleEventName = keyof HuddleEvents;

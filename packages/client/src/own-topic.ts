@@ -1,5 +1,5 @@
 import type { HubError } from "./hub-error.js";
-import type { HubEventArgs, SubscribeHandlers } from "./types.js";
+import type { HubEventArgs, SubscribeHandlers } from "./subscription-types.js";
 
 /** What an own topic needs from the connection. */
 export interface OwnTopicTransport {

@@ -131,13 +131,9 @@ export interface AuthRefreshOk {
   exp: number;
 }
 
-/** Every failed request is answered with this. */
-export interface Failure {
-  ok: false;
-  error: ErrorBody;
-}
+import type { Ack, Failure } from "./ack.js";
 
-export type Ack<T> = (reply: T | Failure) => void;
+export type { Ack, Failure } from "./ack.js";
 
 /** Events a client may send; each takes an acknowledgement callback. */
 export interface ClientToServerEvents extends RtcRequests {

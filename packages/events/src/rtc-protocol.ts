@@ -1,5 +1,5 @@
+import type { Ack } from "./ack.js";
 import type { Envelope } from "./envelope.js";
-import type { Ack } from "./protocol.js";
 
 /** Seed 003's calls and huddles as the socket protocol carries them (docs/protocol.md "Calls", "Huddles"). */
 
