@@ -238,7 +238,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     onPush: ({ push: { kind, user_id }, org_id, event }, envelope) => push.offer({ kind, userId: user_id, orgId: org_id, envelope, event }),
   });
   const runtime = createEntityRuntime({ store: stores.entities, deliver: entityDelivery, logger, metrics: entityMetrics });
-  const calls = callMachine({ ringTimeoutMs: config.rtc.ringTimeoutMs });
+  const calls = callMachine({ ringTimeoutMs: config.rtc.ringTimeoutMs, maxDurationMs: config.rtc.maxCallDurationMs });
   const huddles = huddleMachine({ graceMs: config.rtc.huddleGraceMs });
   // The gateway that commits a deadline (a ring timeout, a grace period) fires it on time; every
   // gateway sweeps as the backstop. The first commit wins, so each fires once, and a gateway killed

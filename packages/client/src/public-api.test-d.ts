@@ -103,7 +103,7 @@ describe("@hub/client types", () => {
       expectTypeOf(envelope.data.from).toEqualTypeOf<string>();
     });
     expectTypeOf(off).toEqualTypeOf<() => void>();
-    hub.calls.on("ended", (data) => expectTypeOf(data.reason).toEqualTypeOf<"hangup" | "disconnected">());
+    hub.calls.on("ended", (data) => expectTypeOf(data.reason).toEqualTypeOf<"hangup" | "disconnected" | "max_duration">());
     hub.calls.on("ice-candidate", (data) => expectTypeOf(data.candidate).toEqualTypeOf<unknown>());
     hub.calls.on("toggle-audio", (data) => expectTypeOf(data.enabled).toEqualTypeOf<boolean>());
     // @ts-expect-error: not a call event

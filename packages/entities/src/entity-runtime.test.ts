@@ -57,8 +57,8 @@ describe("entity runtime: apply", () => {
     expect(summary(delivered)).toEqual(["call:incoming>webrtc:bob", "call:answered>webrtc:alice", "call:answered>webrtc:bob"]);
     expect((await runtime.read<Call, CallCommand>(calls, "c1"))?.status).toBe("active");
     expect(await store.load("call", "c1")).toMatchObject({ version: 1 });
-    // Answered: no deadline any more, and nothing left to deliver.
-    expect(await store.due("call", Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
+    // Answered: the ring timeout is gone (the next deadline is the call's maximum duration, hours away), nothing left to deliver.
+    expect(await store.due("call", clock.now + RING, 10)).toEqual([]);
     expect(await store.outbox("call", "c1", 10)).toEqual([]);
     expect(await store.stalled("call", Number.MAX_SAFE_INTEGER, 10)).toEqual([]);
   });

@@ -131,7 +131,10 @@ export interface CallEvents {
   "call:busy": (msg: Envelope<{ call_id: string; to: string }>) => void;
   "call:answered": (msg: Envelope<{ call_id: string; by: string }>) => void;
   "call:rejected": (msg: Envelope<{ call_id: string; by: string }>) => void;
-  "call:ended": (msg: Envelope<{ call_id: string; by: string; reason: "hangup" | "disconnected"; duration_ms: number }>) => void;
+  /** `by` is null when the call reached CALL_MAX_DURATION_MS (`reason: "max_duration"`). */
+  "call:ended": (
+    msg: Envelope<{ call_id: string; by: string | null; reason: "hangup" | "disconnected" | "max_duration"; duration_ms: number }>,
+  ) => void;
   "call:missed": (msg: Envelope<{ call_id: string }>) => void;
   "call:toggle-audio": (msg: Envelope<{ call_id: string; user_id: string; enabled: boolean }>) => void;
   "call:toggle-video": (msg: Envelope<{ call_id: string; user_id: string; enabled: boolean }>) => void;

@@ -67,7 +67,7 @@ describe("loadConfig defaults", () => {
       legacyChannelPattern: "prostaff:events:*",
       backendApiUrl: undefined,
       checkInTimeoutMs: 60_000,
-      rtc: { ringTimeoutMs: 60_000, huddleGraceMs: 10_000, huddleMaxParticipants: 50, sweepMs: 1_000 },
+      rtc: { ringTimeoutMs: 60_000, maxCallDurationMs: 14_400_000, huddleGraceMs: 10_000, huddleMaxParticipants: 50, sweepMs: 1_000 },
       push: undefined,
       queueLeaseTtlMs: 5_000,
       presenceTtlMs: 12_000,

@@ -178,6 +178,8 @@ export interface HubConfig {
 export interface RtcSettings {
   /** `CALL_RING_TIMEOUT_MS`, default 60000: how long a call rings before it is missed. */
   ringTimeoutMs: number;
+  /** `CALL_MAX_DURATION_MS`, default 14400000 (4 h): an answered call ends (`max_duration`) after this. */
+  maxCallDurationMs: number;
   /** `HUDDLE_GRACE_MS`, default 10000: how long a participant whose last connection closed stays in a huddle. */
   huddleGraceMs: number;
   /** `HUDDLE_MAX_PARTICIPANTS`, default 50: a huddle's default and ceiling of participants. */
@@ -229,6 +231,7 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
     checkInTimeoutMs: int(env, "CHECK_IN_TIMEOUT_MS", { default: 60_000, min: 1_000, max: 86_400_000 }),
     rtc: {
       ringTimeoutMs: int(env, "CALL_RING_TIMEOUT_MS", { default: 60_000, min: 1_000, max: 600_000 }),
+      maxCallDurationMs: int(env, "CALL_MAX_DURATION_MS", { default: 14_400_000, min: 60_000, max: 604_800_000 }),
       huddleGraceMs: int(env, "HUDDLE_GRACE_MS", { default: 10_000, min: 0, max: 600_000 }),
       huddleMaxParticipants: int(env, "HUDDLE_MAX_PARTICIPANTS", { default: 50, min: 2, max: 10_000 }),
       sweepMs: int(env, "ENTITY_SWEEP_MS", { default: 1_000, min: 10, max: 10_000 }),

@@ -41,7 +41,7 @@
     });
     on("answered", ({ call_id }) => ours(call_id) && setStatus("active", panel.peer));
     on("rejected", ({ call_id }) => ours(call_id) && finish("rejected"));
-    on("ended", ({ call_id, by, reason }) => ours(call_id) && finish("ended", `${reason} by ${by}`));
+    on("ended", ({ call_id, by, reason }) => ours(call_id) && finish("ended", by === null ? reason : `${reason} by ${by}`));
     on("missed", ({ call_id }) => ours(call_id) && finish("missed"));
     on("busy", ({ call_id, to }) => ours(call_id) && finish("busy", to));
     on("toggle-audio", ({ call_id, enabled }) => {

@@ -20,7 +20,7 @@ export interface Call {
   ring_deadline: number | null;
   answered_at: number | null;
   ended_at: number | null;
-  /** Who ended, rejected or hung up; null for a missed call. */
+  /** Who ended, rejected or hung up; null for a missed call and one that reached its maximum duration. */
   ended_by: string | null;
   /** Each party's microphone and camera, as last toggled. */
   audio: Record<string, boolean>;

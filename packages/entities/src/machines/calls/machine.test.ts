@@ -5,7 +5,8 @@ import { callMachine } from "./machine.js";
 
 const RING = 60_000;
 const T0 = 1_000_000;
-const calls = callMachine({ ringTimeoutMs: RING, retainMs: 5_000 });
+const MAX = 3_600_000;
+const calls = callMachine({ ringTimeoutMs: RING, retainMs: 5_000, maxDurationMs: MAX });
 
 const initiate = (over: Partial<Omit<CallCommand & { type: "initiate" }, "type">> = {}): CallCommand & { type: "initiate" } => ({
   type: "initiate",
@@ -162,10 +163,24 @@ describe("call machine: ring timeout", () => {
     ]);
   });
 
-  it("refuses to expire a call that is not ringing", () => {
-    expect(refused(calls.expire(active(), T0 + RING))).toBe("bad_request");
+  it("refuses to expire a finished call", () => {
     const missed = ok(calls.expire(ringing(), T0 + RING)).state;
     expect(refused(calls.expire(missed, T0 + RING + 1))).toBe("bad_request");
+  });
+});
+
+describe("call machine: maximum duration", () => {
+  it("ends an answered call at CALL_MAX_DURATION_MS after the answer: call:ended to both, by nobody", () => {
+    const call = active();
+    expect(calls.deadlineOf(call)).toBe(T0 + 1_000 + MAX);
+    const { state, emissions } = ok(calls.expire(call, T0 + 1_000 + MAX));
+    expect(state).toMatchObject({ status: "completed", ended_by: null, ended_at: T0 + 1_000 + MAX });
+    expect(emissions.map((e) => [e.event, e.topic, e.data])).toEqual([
+      ["call:ended", "webrtc:alice", { call_id: "c1", by: null, reason: "max_duration", duration_ms: MAX }],
+      ["call:ended", "webrtc:bob", { call_id: "c1", by: null, reason: "max_duration", duration_ms: MAX }],
+    ]);
+    expect(calls.deadlineOf(state)).toBeNull();
+    expect(callMachine({ ringTimeoutMs: RING }).deadlineOf(call)).toBe(T0 + 1_000 + 14_400_000);
   });
 });
 
@@ -191,11 +206,11 @@ describe("call machine: who may act", () => {
 });
 
 describe("call machine: deadlines and retention", () => {
-  it("only a ringing call has a deadline; only a finished call is retained for a while", () => {
+  it("a ringing call's deadline is its ring timeout, an active one's its maximum duration; only a finished call is retained for a while", () => {
     const call = ringing();
     expect(calls.deadlineOf(call)).toBe(T0 + RING);
     expect(calls.retainMs(call)).toBeNull();
-    expect(calls.deadlineOf(active())).toBeNull();
+    expect(calls.deadlineOf(active())).toBe(T0 + 1_000 + MAX);
     expect(calls.retainMs(active())).toBeNull();
     for (const status of ["completed", "rejected", "missed", "busy"] as const) {
       expect(calls.deadlineOf({ ...call, status })).toBeNull();

@@ -7,6 +7,12 @@ export interface CallMachineSettings {
   ringTimeoutMs: number;
   /** How long a finished call stays readable (`GET /api/v1/calls/:id`). @default 3_600_000 */
   retainMs?: number;
+  /**
+   * How long an answered call may last (CALL_MAX_DURATION_MS): then it ends with reason
+   * `max_duration`, so a call whose end was never told (both parties vanished while Redis was
+   * away) frees its parties' lines. @default 14_400_000 (4 h)
+   */
+  maxDurationMs?: number;
 }
 
 /** The topic a user's call events go to. */
@@ -24,6 +30,7 @@ export function callTopic(userId: string): string {
  */
 export function callMachine(settings: CallMachineSettings): Machine<Call, CallCommand> {
   const retainMs = settings.retainMs ?? 3_600_000;
+  const maxDurationMs = settings.maxDurationMs ?? 14_400_000;
   return {
     kind: "call",
     decide(call, command, now) {
@@ -68,13 +75,26 @@ export function callMachine(settings: CallMachineSettings): Machine<Call, CallCo
       }
     },
     expire(call, now) {
+      if (call.status === "active") {
+        const next: Call = { ...call, status: "completed", ended_at: now, ended_by: null, seq: call.seq + 1 };
+        return {
+          ok: true,
+          state: next,
+          emissions: toBoth(next, "call:ended", { by: null, reason: "max_duration", duration_ms: maxDurationMs }),
+        };
+      }
       if (call.status !== "ringing") return refuse("bad_request", "not ringing");
       const next: Call = { ...call, status: "missed", ring_deadline: null, ended_at: now, seq: call.seq + 1 };
       const emissions = toBoth(next, "call:missed", {});
       for (const e of emissions) if (e.topic === callTopic(call.callee)) e.push = { kind: "call_missed", user_id: call.callee };
       return { ok: true, state: next, emissions };
     },
-    deadlineOf: (call) => (call.status === "ringing" ? call.ring_deadline : null),
+    deadlineOf: (call) =>
+      call.status === "ringing"
+        ? call.ring_deadline
+        : call.status === "active" && call.answered_at !== null
+          ? call.answered_at + maxDurationMs
+          : null,
     retainMs: (call) => (call.status === "ringing" || call.status === "active" ? null : retainMs),
   };
 }
