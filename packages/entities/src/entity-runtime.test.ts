@@ -337,6 +337,13 @@ describe("entity runtime: deadline timers", () => {
     expect(summary(delivered)).toEqual(["call:incoming>webrtc:bob", "call:missed>webrtc:alice", "call:missed>webrtc:bob"]);
     expect(await runtime.read(quick, "t1")).toMatchObject({ status: "missed" });
 
+    // A ringing call holds a timer; an answered one's next deadline (its maximum duration, hours
+    // away) is left to the sweep: no timer per call for hours.
+    await runtime.apply(quick, "t2", { ...initiate, call_id: "t2" });
+    expect(runtime.timers()).toBe(1);
+    await runtime.apply(quick, "t2", { type: "answer", by: "bob", org_id: "o1" });
+    expect(runtime.timers()).toBe(0);
+
     // A closed runtime sets no timers: its deadlines are left to the sweepers (nothing announces a
     // timer that did not fire, so this waits past the deadline).
     const other = createEntityRuntime({ store: memoryEntityStore(), logger, deliver: async () => undefined });

@@ -51,6 +51,8 @@ export interface EntityRuntime {
   expire<S, C>(machine: Machine<S, C>, id: string): Promise<boolean>;
   /** Delivers the entity's undelivered events, in order; one flush per entity at a time in this process. */
   flush(kind: string, id: string): Promise<void>;
+  /** How many deadline timers this process holds (deadlines due within 15 minutes it committed). */
+  timers(): number;
   /** Clears the deadline timers; deadlines left are fired by other processes' sweepers. */
   close(): void;
 }
@@ -58,6 +60,8 @@ export interface EntityRuntime {
 /** How often a command is decided again when other processes keep committing first. */
 const MAX_ATTEMPTS = 16;
 const OUTBOX_BATCH = 100;
+/** Deadlines further away than this get no timer; the sweep fires them (at most ENTITY_SWEEP_MS late). */
+const TIMER_HORIZON_MS = 15 * 60_000;
 
 /**
  * @example
@@ -67,8 +71,9 @@ const OUTBOX_BATCH = 100;
 export function createEntityRuntime({ store, deliver, logger, now = Date.now, metrics = {} }: EntityRuntimeOptions): EntityRuntime {
   const flushing = new Map<string, Promise<void>>();
   /**
-   * A timer at the deadline of each entity this process committed last with one: the deadline fires
-   * on time here, and the sweepers of every process are the backstop when this one is gone.
+   * A timer at the deadline of each entity this process committed last with one due within
+   * `TIMER_HORIZON_MS`: the deadline fires on time here, and the sweepers of every process are the
+   * backstop when this one is gone (and fire the far ones).
    */
   const timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   let closed = false;
@@ -83,7 +88,8 @@ export function createEntityRuntime({ store, deliver, logger, now = Date.now, me
       clearTimeout(current.timer);
       timers.delete(key);
     }
-    if (at === null || closed) return;
+    // Far deadlines (a call's maximum duration) are left to the sweep: no timer per call for hours.
+    if (at === null || closed || at - now() > TIMER_HORIZON_MS) return;
     const timer = setTimeout(
       () => {
         timers.delete(key);
@@ -204,6 +210,7 @@ export function createEntityRuntime({ store, deliver, logger, now = Date.now, me
       });
       return next;
     },
+    timers: () => timers.size,
     close() {
       closed = true;
       for (const { timer } of timers.values()) clearTimeout(timer);
