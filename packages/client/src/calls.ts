@@ -1,6 +1,6 @@
 import type { CallEvents, CallMediaKind, PayloadOf, ReplyOf } from "@hub/events";
 import { uuidv7 } from "@hub/events";
-import { callEach, OwnTopic, type OwnTopicTransport } from "./own-topic.js";
+import { type AnyListener, addListener, callEach, OwnTopic, type OwnTopicTransport } from "./own-topic.js";
 import type { Retrier } from "./retrier.js";
 
 /** The listener names of `hub.calls.on`, and the event of the user's `webrtc:` topic each one is. */
@@ -93,8 +93,6 @@ export interface CallsTransport extends OwnTopicTransport {
   request<E extends CallRequestName>(event: E, payload: PayloadOf<E>): Promise<ReplyOf<E>>;
 }
 
-type AnyListener = (data: unknown, envelope: unknown) => void;
-
 /** {@link HubCalls} over the connection's requests and subscriptions. */
 export class Calls implements HubCalls {
   readonly #transport: CallsTransport;
@@ -129,18 +127,7 @@ export class Calls implements HubCalls {
   toggleVideo = (callId: string, enabled: boolean) => this.#send("call:toggle-video", { call_id: callId, enabled });
 
   on<K extends CallEventName>(event: K, listener: CallListener<K>): () => void {
-    let set = this.#listeners.get(event);
-    if (!set) {
-      set = new Set();
-      this.#listeners.set(event, set);
-    }
-    // A wrapper of its own: the same function registered twice is removed once per registration.
-    const own: AnyListener = (data, envelope) => (listener as AnyListener)(data, envelope);
-    set.add(own);
-    const release = this.#topic.want();
-    return () => {
-      if (set.delete(own)) release();
-    };
+    return addListener(this.#listeners, event, listener as AnyListener, this.#topic.want());
   }
 
   /** Connected: subscribes the user's topic if it waited for the user id. */

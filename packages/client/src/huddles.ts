@@ -1,6 +1,6 @@
 import type { HuddleEvents, HuddleMember, PayloadOf, ReplyOf } from "@hub/events";
 import { HubError, isTransient } from "./hub-error.js";
-import { callEach, OwnTopic, type OwnTopicTransport } from "./own-topic.js";
+import { type AnyListener, addListener, callEach, OwnTopic, type OwnTopicTransport } from "./own-topic.js";
 import type { Retrier } from "./retrier.js";
 import type { HubEventArgs } from "./subscription-types.js";
 
@@ -91,8 +91,6 @@ interface Joined {
   rejoining: boolean;
 }
 
-type AnyListener = (data: unknown, envelope: unknown) => void;
-
 const HUDDLE_EVENTS: ReadonlySet<string> = new Set<HuddleEventName>([
   "huddle:participant:joined",
   "huddle:participant:left",
@@ -158,17 +156,7 @@ export class Huddles implements HubHuddles {
   invite = (huddleId: string, userIds: string[]) => this.#send("huddle:invite", { huddle_id: huddleId, user_ids: userIds });
 
   on<E extends HuddleEventName>(event: E, listener: HuddleListener<E>): () => void {
-    let set = this.#listeners.get(event);
-    if (!set) {
-      set = new Set();
-      this.#listeners.set(event, set);
-    }
-    const own: AnyListener = (data, envelope) => (listener as AnyListener)(data, envelope);
-    set.add(own);
-    const release = event === "huddle:invited" ? this.#invitations.want() : () => {};
-    return () => {
-      if (set.delete(own)) release();
-    };
+    return addListener(this.#listeners, event, listener as AnyListener, event === "huddle:invited" ? this.#invitations.want() : () => {});
   }
 
   joined(): string[] {

@@ -73,3 +73,21 @@ export function callEach<A extends unknown[]>(listeners: Iterable<(...args: A) =
     }
   }
 }
+
+/** A listener of a call or huddle event, as the registries keep it. */
+export type AnyListener = (data: unknown, envelope: unknown) => void;
+
+/**
+ * Adds a listener to the registry under `event` and returns its remover, which also calls `release`
+ * (once). Each registration gets a wrapper of its own: the same function registered twice is
+ * removed once per registration.
+ */
+export function addListener<K>(registry: Map<K, Set<AnyListener>>, event: K, listener: AnyListener, release: () => void): () => void {
+  const set = registry.get(event) ?? new Set<AnyListener>();
+  registry.set(event, set);
+  const own: AnyListener = (data, envelope) => listener(data, envelope);
+  set.add(own);
+  return () => {
+    if (set.delete(own)) release();
+  };
+}
