@@ -497,6 +497,8 @@ function defineSuite(engine: EngineName): void {
           { command: "join", org_id: org, queue_id: q, user_id: 7 },
         ],
       });
+      // A user's join is only for a queue that exists: wait until the worker has applied the open (and the join).
+      await w.until(String(q), atVersion(2));
       const member = await connectClient(url(hub, 1), await userToken({ sub: 8, org_id: org }));
       expect(await request(member, "inhouse.join", { queue_id: q, org_id: org })).toMatchObject({ ok: true });
       await hub.send({ command: "check_in", org_id: String(org), queue_id: String(q), user_id: "7" }, 1);
