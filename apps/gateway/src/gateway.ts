@@ -15,6 +15,7 @@ import { createTokenVerifier } from "./auth/token-verifier.js";
 import { createTopicGrants } from "./auth/topic-grants.js";
 import { clientWaitMs, drainClients } from "./drain.js";
 import type { Engine } from "./engine/engine.js";
+import { coalescingAdapter } from "./engine/write-coalescing.js";
 import { consoleRoutes } from "./http/console-routes.js";
 import { deadLetterRoutes } from "./http/dead-letter-routes.js";
 import { healthRoutes, type Lifecycle } from "./http/health-routes.js";
@@ -120,8 +121,12 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     },
   });
   const { broker, stores, health } = engine;
-  broker.attach(io);
   const metrics = createMetrics({ connections: () => io.of("/").sockets.size, redisConnections: () => health.redisConnections() });
+  const onBatches = (frames: number, events: number) => {
+    metrics.batchFrames.inc(frames);
+    metrics.batchedEvents.inc(events);
+  };
+  broker.attach(io, (base) => coalescingAdapter(base, { delayMs: config.writeDelayMs, onBatches }));
   const topicMetrics = trackTopicMetrics(io, registry, metrics);
   broker.observeBroadcasts(topicMetrics.observer);
   const stats = new IngestStats(logger, metrics);
@@ -403,7 +408,9 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   io.on("connection", (socket: HubSocket) => {
     socket.data.subscribeBucket = new TokenBucket(config.limits.subscribeRatePerSecond);
     socket.data.requestBucket = new TokenBucket(config.limits.requestRatePerSecond);
-    socket.data.resync = (socket.handshake.auth as { resync?: unknown } | undefined)?.resync === true;
+    const auth = socket.handshake.auth as { resync?: unknown; coalesce?: unknown } | undefined;
+    socket.data.resync = auth?.resync === true;
+    if (auth?.coalesce === true) socket.data.coalesce = true;
     admission?.connected(socket);
     armTokenExpiry(socket);
     presenceTracking.watch(socket);

@@ -1,4 +1,4 @@
-import type { AckRequest, PresenceMember, PublishOk } from "@hub/events";
+import { type AckRequest, BATCH_EVENT, type PresenceMember, type PublishOk } from "@hub/events";
 import { io } from "socket.io-client";
 import { Calls } from "./calls.js";
 import { HubError, isTransient } from "./hub-error.js";
@@ -44,6 +44,8 @@ class HubConnection implements Hub {
   readonly #refreshable: boolean;
   readonly #timeoutMs: number;
   readonly #refreshLeadMs: number;
+  /** Batch frames negotiated at the handshake (`auth.coalesce`). */
+  readonly #coalesce: boolean;
   readonly #reconnectDelay: { base: number; max: number };
   readonly #subscriptions: TopicSubscriptions;
   readonly #publications: Publications;
@@ -87,6 +89,7 @@ class HubConnection implements Hub {
     }
     this.#timeoutMs = options.requestTimeoutMs ?? 10_000;
     this.#refreshLeadMs = options.refreshLeadMs ?? 30_000;
+    this.#coalesce = options.coalesce ?? true;
     this.#reconnectDelay = { base: socketOptions.reconnectionDelay ?? 1_000, max: socketOptions.reconnectionDelayMax ?? 5_000 };
     this.#subscriptions = new TopicSubscriptions({
       ...(options.dedupeSize === undefined ? {} : { dedupeSize: options.dedupeSize }),
@@ -142,7 +145,7 @@ class HubConnection implements Hub {
       this.#subscriptions.resync(topics);
     });
     this.#socket.io.on("reconnect_failed", this.#onReconnectFailed);
-    this.#socket.onAny((event: string, ...args: unknown[]) => this.#subscriptions.deliver(event, args[0]));
+    this.#socket.onAny((event: string, ...args: unknown[]) => this.#onAny(event, args[0]));
   }
 
   get connected(): boolean {
@@ -254,6 +257,18 @@ class HubConnection implements Hub {
     return (await this.#request(event, { queue_id: queueId })).id;
   }
 
+  /** Every event from the server; a `batch` frame is its events in order, each handled as if it came alone. */
+  #onAny(event: string, message: unknown): void {
+    if (event !== BATCH_EVENT || !this.#coalesce) {
+      this.#subscriptions.deliver(event, message);
+      return;
+    }
+    if (!Array.isArray(message)) return;
+    for (const item of message) {
+      if (Array.isArray(item) && typeof item[0] === "string") this.#subscriptions.deliver(item[0], item[1]);
+    }
+  }
+
   #authenticate(cb: (data: object) => void): void {
     this.#tokenFailure = undefined;
     void Promise.resolve()
@@ -262,7 +277,8 @@ class HubConnection implements Hub {
         (token) => {
           this.#token = token;
           // resync: a connection that falls behind is resynced (subscribe again from history), not closed.
-          cb({ token, resync: true });
+          // coalesce: a topic's broadcasts of one server turn may come as one `batch` frame (unpacked in #onAny).
+          cb({ token, resync: true, coalesce: this.#coalesce });
         },
         (error: unknown) => {
           // The server refuses with token_missing; the refusal handler reports this cause.

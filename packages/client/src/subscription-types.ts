@@ -2,7 +2,7 @@ import type { ServerToClientEvents, StreamPosition } from "@hub/events";
 import type { HubError } from "./hub-error.js";
 
 /** Client events: everything the server sends on a topic (not `error`, not `auth.expired`). */
-export type ClientEventName = Exclude<keyof ServerToClientEvents & string, "error" | "auth.expired" | "resync">;
+export type ClientEventName = Exclude<keyof ServerToClientEvents & string, "error" | "auth.expired" | "resync" | "batch">;
 
 /** The envelope type of one client event, e.g. `Envelope<MatchData>` for `match_confirmed`. */
 export type EnvelopeOf<E extends ClientEventName> = Parameters<ServerToClientEvents[E]>[0];

@@ -43,7 +43,7 @@ interface TopicEntry {
   ackStopped: boolean;
 }
 
-const EVENTS_NOT_ON_TOPICS: ReadonlySet<string> = new Set(["error", "auth.expired", "resync"]);
+const EVENTS_NOT_ON_TOPICS: ReadonlySet<string> = new Set(["error", "auth.expired", "resync", "batch"]);
 
 /**
  * Every topic the hub is subscribed to, and what flows through them: (re)subscribing from each

@@ -56,6 +56,13 @@ export interface HubOptions {
    * @default the `sub` of the connection's token
    */
   userId?: string;
+  /**
+   * Ask the hub for batch frames: a topic's events that reach a gateway within one turn come in one
+   * WebSocket frame (fewer frames and wake-ups for both sides). Unpacked here: handlers, ordering,
+   * offsets and dedupe are the same either way.
+   * @default true
+   */
+  coalesce?: boolean;
 }
 
 /** Options of {@link connectHub}. */

@@ -29,7 +29,8 @@ let emitter: HubEmitter;
 const hubs: Hub[] = [];
 let run = 0;
 
-const startNode = () => startGateway({ REDIS_URL: redis.url, PORT: String(port), HUB_NODE_ID: "client-sdk-gw" });
+// WRITE_DELAY_MS: a burst reaches the SDK in batch frames, so every test here runs over them.
+const startNode = () => startGateway({ REDIS_URL: redis.url, PORT: String(port), HUB_NODE_ID: "client-sdk-gw", WRITE_DELAY_MS: "50" });
 const url = () => `http://127.0.0.1:${port}`;
 /** A fresh org per test, so no test sees another's history. */
 const nextOrg = () => `sdk${++run}-${Date.now().toString(36)}`;
@@ -110,6 +111,36 @@ describe("@hub/client against a real gateway", () => {
     await first.events.until("h2", (e) => e.length === 2);
     expect(first.ids()).toEqual(["h1", "h2"]);
     expect(second.ids()).toEqual(["h1"]);
+  });
+
+  it("batch frames: a burst comes in frames the SDK unpacks, every event once and in order (and with coalesce: false, single frames)", async () => {
+    const org = nextOrg();
+    const batches = async () => {
+      const text = await (await fetch(`${url()}/metrics`)).text();
+      return Number(
+        text
+          .split("\n")
+          .find((line) => line.startsWith("hub_write_batches_total "))
+          ?.split(" ")[1],
+      );
+    };
+    const coalescing = await member("u1", org);
+    const single = open({ token: await userToken({ sub: "u2", org_id: org }), coalesce: false });
+    await single.ready();
+    const topics = [record(coalescing, `org:${org}`), record(single, `org:${org}`)];
+    for (const topic of topics) await topic.subscribed.until("subscribed", (s) => s.length === 1);
+
+    const before = await batches();
+    await publishAll(range("b", 1, 40).map((id) => hire(id, org)));
+    for (const topic of topics) await topic.events.until("the burst", (e) => e.length === 40);
+    for (const topic of topics) {
+      expect(topic.ids()).toEqual(range("b", 1, 40));
+      expect(topic.events.items.map((e) => e.envelope.offset)).toEqual(range("", 1, 40).map(Number));
+    }
+    // Only the SDK that asked got batches: at most one per event, and at least one.
+    const written = (await batches()) - before;
+    expect(written).toBeGreaterThan(0);
+    expect(written).toBeLessThan(40);
   });
 
   it("a gateway restart: after reconnecting the client gets every missed event once, in order, then live ones", async () => {

@@ -52,7 +52,7 @@ export type {
   UnsubscribeOk,
   UnsubscribeRequest,
 } from "./protocol.js";
-export { EMPTY_EPOCH } from "./protocol.js";
+export { BATCH_EVENT, EMPTY_EPOCH } from "./protocol.js";
 export type { RequestOf } from "./request-schemas.js";
 export { isRequestName, parseRequest, REQUEST_SCHEMAS } from "./request-schemas.js";
 export type { Delivery, Route } from "./routing.js";

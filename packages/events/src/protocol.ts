@@ -261,7 +261,16 @@ export interface ServerToClientEvents extends FamilyEvents, ChatEvents, CallEven
    * `since` of the last event processed, to recover what was dropped from history.
    */
   resync: (info: ResyncInfo) => void;
+  /**
+   * Several broadcasts of one topic that reached the gateway within one turn (`WRITE_DELAY_MS`), as
+   * one frame, in order: only to clients that asked for it at the handshake (`auth.coalesce: true`;
+   * the client SDK does and unpacks it). Each item is what would have come alone: `[event, envelope]`.
+   */
+  batch: (events: Array<[event: string, envelope: unknown]>) => void;
 }
+
+/** The event of a batch frame (see `ServerToClientEvents.batch`). */
+export const BATCH_EVENT = "batch";
 
 /** `resync`'s argument: the topics the connection was taken off, each with its position when it was. */
 export interface ResyncInfo {

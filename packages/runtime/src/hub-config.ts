@@ -164,6 +164,12 @@ export interface HubConfig {
   /** `SHUTDOWN_TIMEOUT_MS`, default 10000: how long a drain may take before the process exits anyway. */
   shutdownTimeoutMs: number;
   /**
+   * `WRITE_DELAY_MS`, default 0: how long a topic's broadcasts wait for more before they are written;
+   * 0 writes them when the event-loop turn ends. Clients that negotiated it (the SDK does) get a
+   * topic's broadcasts of that window as one frame.
+   */
+  writeDelayMs: number;
+  /**
    * `CONSOLE_ENABLED` (`true` | `false`): whether the gateway serves the web console at `/console`.
    * Default `true` outside production, `false` with `NODE_ENV=production`.
    */
@@ -266,6 +272,7 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
       trustProxy: (oneOf(env, "TRUST_PROXY", ["true", "false"] as const) ?? "false") === "true",
     },
     shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", { default: 10_000, min: 0, max: 600_000 }),
+    writeDelayMs: int(env, "WRITE_DELAY_MS", { default: 0, min: 0, max: 1_000 }),
     // The console holds no secret (it signs in with a token the user already has), but a production
     // hub serves it only when asked to.
     consoleEnabled: (oneOf(env, "CONSOLE_ENABLED", ["true", "false"] as const) ?? (production ? "false" : "true")) === "true",

@@ -12,6 +12,7 @@ import type { ConversationMembers } from "../push/conversation-members.js";
 import type { PushQueue } from "../push/push-queue.js";
 import type { LiveTap } from "../recovery/live-holds.js";
 import type { CallLines } from "../rtc/call-lines.js";
+import type { AdapterConstructor } from "./write-coalescing.js";
 
 /** Redis as the engine sees it: `disabled` on the memory engine. */
 export type RedisState = "connected" | "disconnected" | "disabled";
@@ -35,8 +36,8 @@ export type ChannelListener = (channel: string, message: string) => void;
  * join a topic's history to its live broadcasts without a gap (the tap, the barrier, the gaps).
  */
 export interface Broker {
-  /** Joins the server to its peers (installs the adapter). */
-  attach(io: HubServer): void;
+  /** Joins the server to its peers: installs its adapter, as `decorate` makes it (write coalescing). */
+  attach(io: HubServer, decorate: (base: AdapterConstructor) => AdapterConstructor): void;
   /** Where accepted events go: deduplicated, then to every subscribed socket in the cluster. */
   eventSink(io: HubServer): EventSink;
   /** Hands this node's live broadcasts of the topics the tap wants to it, in delivery order. */

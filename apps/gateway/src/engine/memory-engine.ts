@@ -2,6 +2,7 @@ import { memoryEntityStore } from "@hub/entities";
 import { memoryQueueStore } from "@hub/inhouse";
 import { DEDUPE_WINDOW_MS, MemoryHistory, memoryDeadLetters, memoryEventSink, RecentIds } from "@hub/store";
 import type { Server } from "socket.io";
+import { Adapter } from "socket.io-adapter";
 import { memoryPresence } from "../presence/memory-presence.js";
 import { memoryUserSessions } from "../protection/memory-user-sessions.js";
 import { DEFAULT_PUBLISH_RATE, memoryPublishRate, type PublishRateSettings } from "../protection/publish-rate.js";
@@ -28,7 +29,9 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   return {
     kind: "memory",
     broker: {
-      attach() {},
+      attach(io, decorate) {
+        io.adapter(decorate(Adapter) as unknown as typeof Adapter);
+      },
       eventSink(io) {
         // A broadcast carries any client event name: the typed server does not know them all.
         const local = io as unknown as Server;

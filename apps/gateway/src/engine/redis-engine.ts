@@ -27,6 +27,7 @@ import { nodeUrl } from "./node-url.js";
 import { PublishBarrier } from "./publish-barrier.js";
 import { watchResponsiveness } from "./responsiveness.js";
 import { ShardSubscriber } from "./shard-subscriber.js";
+import type { AdapterConstructor } from "./write-coalescing.js";
 
 export interface RedisEngineOptions {
   redis: RedisSettings;
@@ -64,8 +65,8 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
   return {
     kind: "redis",
     broker: {
-      attach(io) {
-        io.adapter(live.adapter(pub));
+      attach(io, decorate) {
+        io.adapter(decorate(live.adapter(pub) as unknown as AdapterConstructor) as unknown as ReturnType<typeof createAdapter>);
       },
       eventSink: () =>
         redisEventSink(pub, keys, { pubsub: options.redis.pubsub, clientEventStreamLength: options.clientPublish.streamLength }),

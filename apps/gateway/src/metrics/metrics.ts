@@ -52,6 +52,10 @@ export interface GatewayMetrics {
   readonly recoveries: Counter<"namespace" | "recovered">;
   /** Requests, handshakes and HTTP publishes refused by a limit, by limit (LIMITS). */
   readonly limitRefusals: Counter<"limit">;
+  /** Batch frames written to connections that negotiated them (`hub_write_batches_total`). */
+  readonly batchFrames: Counter;
+  /** Events those batch frames carried (`hub_write_batched_events_total`). */
+  readonly batchedEvents: Counter;
   /** Connections past CLIENT_BUFFER_BYTES that were closed. */
   readonly slowConsumerDisconnects: Counter;
   /** Connections past CLIENT_BUFFER_BYTES whose client negotiated resync: live events stopped, `resync` sent once drained. */
@@ -134,6 +138,16 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
     registers,
   });
   for (const limit of LIMITS) limitRefusals.inc({ limit }, 0);
+  const batchFrames = new Counter({
+    name: "hub_write_batches_total",
+    help: "Frames that carried several broadcasts of one topic to one connection (clients that negotiated batch frames; WRITE_DELAY_MS).",
+    registers,
+  });
+  const batchedEvents = new Counter({
+    name: "hub_write_batched_events_total",
+    help: "Broadcasts delivered inside batch frames (divided by hub_write_batches_total: events per batch frame).",
+    registers,
+  });
   const forcedDisconnects = new Counter({
     name: "hub_forced_disconnects_total",
     help: "Connections this gateway closed on a service's request, by reason (revoked, disconnect).",
@@ -242,6 +256,8 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
       registers,
     }),
     limitRefusals,
+    batchFrames,
+    batchedEvents,
     slowConsumerDisconnects: new Counter({
       name: "hub_slow_consumer_disconnects_total",
       help: "Connections closed with reason slow_consumer: more than CLIENT_BUFFER_BYTES waited to be written to them.",

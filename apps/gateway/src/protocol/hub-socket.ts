@@ -21,6 +21,8 @@ export interface SocketData {
   joining?: Map<string, Joining>;
   /** The client negotiated `resync` (handshake `auth.resync === true`): a slow connection is resynced, not closed. */
   resync?: boolean;
+  /** The client negotiated batch frames (handshake `auth.coalesce === true`): a topic's broadcasts of one turn come as one `batch` event. */
+  coalesce?: boolean;
   /** Set while a slow connection's live events are stopped: the rooms it left, for its `resync`. */
   lagging?: string[] | undefined;
   /** The client's address (TRUST_PROXY: from X-Forwarded-For), set at handshake. */

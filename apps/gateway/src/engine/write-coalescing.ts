@@ -1,0 +1,279 @@
+import { BATCH_EVENT } from "@hub/events";
+import type { Namespace } from "socket.io";
+import type { Adapter, BroadcastOptions, Room, SocketId } from "socket.io-adapter";
+import { WebSocket } from "ws";
+
+/** An engine.io packet as a transport sends it; one object is shared by every socket of a broadcast. */
+interface EnginePacket {
+  type: "message";
+  data: string;
+  options: PacketOptions;
+}
+
+/** What Socket.IO's adapter passes along with an encoded packet (`wsPreEncodedFrame`: the WebSocket frame, made once). */
+interface PacketOptions {
+  preEncoded: true;
+  volatile?: boolean;
+  compress?: boolean;
+  wsPreEncodedFrame?: unknown;
+}
+
+/** The parts of engine.io's connection the direct write reads: its state, its packet queue and its transport. */
+interface EngineConnection {
+  readyState: string;
+  writeBuffer: unknown[];
+  transport: { name: string; writable: boolean; perMessageDeflate: unknown; send(packets: readonly EnginePacket[]): void };
+}
+
+/** The parts of a Socket.IO socket a delivery touches. */
+interface DeliverySocket {
+  conn: unknown;
+  data: { coalesce?: boolean };
+  client: { writeToEngine(encoded: readonly unknown[], opts: PacketOptions): void };
+}
+
+/** The parts of the adapter this module wraps, including the two internals `Adapter#broadcast` calls in order. */
+interface WrappedAdapter {
+  rooms: Map<Room, Set<SocketId>>;
+  sids: Map<SocketId, Set<Room>>;
+  nsp: { sockets: Map<SocketId, DeliverySocket> };
+  _encode(packet: SocketIoPacket, packetOpts: PacketOptions): unknown[];
+  apply(opts: BroadcastOptions, callback: (socket: unknown) => void): void;
+  addAll(id: SocketId, rooms: Set<Room>): Promise<void> | void;
+  del(id: SocketId, room: Room): Promise<void> | void;
+  delAll(id: SocketId): void;
+  close(): Promise<void> | void;
+}
+
+interface SocketIoPacket {
+  id?: number;
+  data?: unknown;
+}
+
+/** `ws`'s frame builder (untyped), which Socket.IO's adapter uses for the same purpose. */
+interface WsWithSender {
+  Sender: { frame(data: Buffer, options: { readOnly: boolean; mask: boolean; rsv1: boolean; opcode: number; fin: boolean }): Buffer[] };
+}
+
+/** One broadcast as the adapter encoded it. */
+interface Encoded {
+  packet: SocketIoPacket;
+  encoded: unknown[];
+  opts: PacketOptions;
+}
+
+export interface WriteCoalescingOptions {
+  /**
+   * `WRITE_DELAY_MS`: how long a room's broadcasts wait for more to the same room before they are
+   * written; 0 writes them at the end of the current event-loop turn (`setImmediate`).
+   * @default 0
+   */
+  delayMs: number;
+  /** Counts what went out: batch frames written and the events they carried (once per flush). */
+  onBatches?(frames: number, events: number): void;
+}
+
+/**
+ * Delivers a namespace's room broadcasts without Socket.IO's per-socket bookkeeping, and coalesces
+ * the broadcasts a room gets within one event-loop turn (or `delayMs`) into one WebSocket frame per
+ * connection for clients that negotiated it (`auth.coalesce === true`, which `socket.data.coalesce`
+ * holds; the client SDK does): `42["batch",[["event",{...}],["event",{...}]]]`. Other clients get
+ * one frame per event, as before.
+ *
+ * A broadcast to one room with no exceptions, no acknowledgement, not volatile and without binary
+ * parts is held per room (a list per room, nothing per socket) and written when the turn ends: each
+ * room's events are encoded once (the batch frame once too), and for each member a connection on a
+ * writable WebSocket with nothing queued gets the shared packets through its transport directly;
+ * any other (long-polling, mid-upgrade, backed up) goes through Socket.IO's own path, in order.
+ * Any other broadcast goes through the adapter unchanged.
+ *
+ * Membership is what it was when a broadcast arrived: before a socket joins or leaves a room (or
+ * disconnects), the room's held broadcasts are written. So a socket that joins a room after a
+ * catch-up (which collected the same broadcasts from the live tap) never gets them twice, and a
+ * socket that leaves still gets what arrived before it left. Order is kept per room (per topic);
+ * events of different topics within one turn may interleave differently than they arrived.
+ *
+ * Works on the adapter instance (Socket.IO's in-memory adapter and both Redis adapters deliver
+ * through `Adapter#broadcast`, which calls `_encode` and then `apply`): `_encode` notes the encoded
+ * broadcast, `apply` takes it over when it qualifies.
+ *
+ * @example
+ * const adapter = coalesceWrites(new Adapter(nsp), { delayMs: 0 });
+ */
+export function coalesceWrites<A extends Adapter>(adapter: A, options: WriteCoalescingOptions): A {
+  const target = adapter as unknown as WrappedAdapter;
+  const encode = target._encode.bind(target);
+  const apply = target.apply.bind(target);
+  const addAll = target.addAll.bind(target);
+  const del = target.del.bind(target);
+  const delAll = target.delAll.bind(target);
+  const close = target.close.bind(target);
+  const held = new Map<Room, Encoded[]>();
+  let last: Encoded | undefined;
+  let immediate: NodeJS.Immediate | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let batchFrames = 0;
+  let batchEvents = 0;
+
+  const flushAll = () => {
+    immediate = undefined;
+    timer = undefined;
+    for (const [room, list] of held) {
+      held.delete(room);
+      deliver(room, list);
+    }
+    if (batchFrames > 0) {
+      options.onBatches?.(batchFrames, batchEvents);
+      batchFrames = 0;
+      batchEvents = 0;
+    }
+  };
+  const flushRoom = (room: Room) => {
+    const list = held.get(room);
+    if (list === undefined) return;
+    held.delete(room);
+    deliver(room, list);
+  };
+
+  const deliver = (room: Room, list: Encoded[]) => {
+    const members = target.rooms.get(room);
+    if (members === undefined || members.size === 0) return;
+    const sockets = target.nsp.sockets;
+    if (list.length === 1) {
+      const one = list[0] as Encoded;
+      const shared = [enginePacket(one)];
+      for (const id of members) {
+        const socket = sockets.get(id);
+        if (socket !== undefined && !writeDirect(socket, shared)) socket.client.writeToEngine(one.encoded, one.opts);
+      }
+      return;
+    }
+    const each = list.map(enginePacket);
+    let batch: Encoded | undefined;
+    let sharedBatch: EnginePacket[] | undefined;
+    for (const id of members) {
+      const socket = sockets.get(id);
+      if (socket === undefined) continue;
+      if (socket.data.coalesce === true) {
+        batch ??= batchOf(list);
+        sharedBatch ??= [enginePacket(batch)];
+        batchFrames++;
+        batchEvents += list.length;
+        if (!writeDirect(socket, sharedBatch)) socket.client.writeToEngine(batch.encoded, batch.opts);
+      } else if (!writeDirect(socket, each)) {
+        for (const one of list) socket.client.writeToEngine(one.encoded, one.opts);
+      }
+    }
+  };
+
+  const hold = (room: Room, broadcast: Encoded) => {
+    const list = held.get(room);
+    if (list === undefined) held.set(room, [broadcast]);
+    else list.push(broadcast);
+    if (immediate !== undefined || timer !== undefined) return;
+    if (options.delayMs > 0) timer = setTimeout(flushAll, options.delayMs);
+    else immediate = setImmediate(flushAll);
+  };
+
+  target._encode = (packet, packetOpts) => {
+    const encoded = encode(packet, packetOpts);
+    last = { packet, encoded, opts: packetOpts };
+    return encoded;
+  };
+  target.apply = (opts, callback) => {
+    const broadcast = last;
+    last = undefined;
+    const room = broadcast === undefined ? undefined : singleRoom(broadcast, opts);
+    if (room === undefined) return apply(opts, callback);
+    hold(room, broadcast as Encoded);
+  };
+  target.addAll = (id, rooms) => {
+    if (held.size > 0) for (const room of rooms) flushRoom(room);
+    return addAll(id, rooms);
+  };
+  target.del = (id, room) => {
+    if (held.size > 0) flushRoom(room);
+    return del(id, room);
+  };
+  target.delAll = (id) => {
+    const rooms = target.sids.get(id);
+    if (held.size > 0 && rooms !== undefined) for (const room of rooms) flushRoom(room);
+    return delAll(id);
+  };
+  target.close = () => {
+    if (immediate !== undefined) clearImmediate(immediate);
+    if (timer !== undefined) clearTimeout(timer);
+    flushAll();
+    return close();
+  };
+  return adapter;
+}
+
+/** The one room of a broadcast this module may hold: to one room, no exceptions, no ack, not volatile, one text packet. */
+function singleRoom({ packet, encoded, opts: packetOpts }: Encoded, opts: BroadcastOptions): Room | undefined {
+  if (opts.rooms.size !== 1 || (opts.except !== undefined && opts.except.size > 0)) return undefined;
+  if (packet.id !== undefined || packetOpts.volatile || encoded.length !== 1) return undefined;
+  // An EVENT packet of the main namespace (`2[...]`): what a batch splices.
+  const text = encoded[0];
+  if (typeof text !== "string" || !text.startsWith("2[")) return undefined;
+  for (const room of opts.rooms) return room;
+  return undefined;
+}
+
+/**
+ * Writes the shared packets straight to the connection's WebSocket transport when it can take them
+ * now (open, writable, nothing queued ahead, no per-message compression); false otherwise, and the
+ * caller goes through Socket.IO's path, which queues them behind what is waiting.
+ */
+function writeDirect(socket: DeliverySocket, packets: readonly EnginePacket[]): boolean {
+  const conn = socket.conn as EngineConnection;
+  const transport = conn.transport;
+  if (conn.readyState !== "open" || conn.writeBuffer.length > 0 || !transport.writable) return false;
+  if (transport.name !== "websocket" || transport.perMessageDeflate) return false;
+  transport.send(packets);
+  return true;
+}
+
+function enginePacket({ encoded, opts }: Encoded): EnginePacket {
+  return { type: "message", data: encoded[0] as string, options: opts };
+}
+
+/**
+ * One `batch` event carrying the list's events, spliced from their encodings (`2[...]`, an EVENT
+ * packet of the main namespace) without encoding any payload again, with its WebSocket frame.
+ */
+function batchOf(list: readonly Encoded[]): Encoded {
+  let data = `2["${BATCH_EVENT}",[`;
+  for (let i = 0; i < list.length; i++) {
+    if (i > 0) data += ",";
+    data += ((list[i] as Encoded).encoded[0] as string).slice(1);
+  }
+  data += "]]";
+  const opts: PacketOptions = { preEncoded: true };
+  opts.wsPreEncodedFrame = (WebSocket as unknown as WsWithSender).Sender.frame(Buffer.from(`4${data}`), {
+    readOnly: false,
+    mask: false,
+    rsv1: false,
+    opcode: 1,
+    fin: true,
+  });
+  return { packet: {}, encoded: [data], opts };
+}
+
+/** What Socket.IO's `adapter` option takes: a class or a factory, called with `new` for each namespace. */
+export type AdapterConstructor = new (nsp: Namespace) => Adapter;
+
+/**
+ * The adapter constructor (Socket.IO's in-memory `Adapter`, or a Redis adapter's factory) whose
+ * adapters coalesce their writes.
+ *
+ * @example
+ * io.adapter(coalescingAdapter(createAdapter(pub, sub), { delayMs: 0 }));
+ */
+export function coalescingAdapter(base: AdapterConstructor, options: WriteCoalescingOptions): AdapterConstructor {
+  // Socket.IO calls it with `new`: a function, not an arrow (the object it returns is the adapter).
+  function coalescing(nsp: Namespace): Adapter {
+    return coalesceWrites(new base(nsp), options);
+  }
+  return coalescing as unknown as AdapterConstructor;
+}
