@@ -75,7 +75,8 @@ async function startHub(options: StartOptions): Promise<SystemUnderTest> {
       urls: ports.map((port) => `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`),
       httpUrls: ports.map((port) => `http://127.0.0.1:${port}`),
       serverPids: servers.map((s) => s.child.pid as number),
-      protocol: { kind: "socket.io", auth: { token }, topic: BENCH_TOPIC },
+      // coalesce: as the client SDK does by default (batch frames, see docs/protocol.md).
+      protocol: { kind: "socket.io", auth: { token, coalesce: true }, topic: BENCH_TOPIC },
       publish(payload, onId) {
         const published = emitter.publish({ type: "roster.bench", org_id: BENCH_ORG, payload: { ...payload } });
         inFlight.add(onId ? published.then((result) => onId(result.id)) : published);

@@ -92,6 +92,7 @@ describe("loadConfig defaults", () => {
         trustProxy: false,
       },
       shutdownTimeoutMs: 10_000,
+      writeDelayMs: 0,
       consoleEnabled: true,
       adminUi: undefined,
       logLevel: "info",

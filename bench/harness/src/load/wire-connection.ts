@@ -11,7 +11,7 @@ export type WireProtocol =
        * Sent in the CONNECT packet (`40{...}`); the hub reads the token from it. `userTokenOrg`: each
        * connection signs its own user token for user `u<index>` of that org (see `forConnection`).
        */
-      auth: { token: string } | { userTokenOrg: string } | undefined;
+      auth: { token: string; coalesce?: boolean } | { userTokenOrg: string } | undefined;
       /** Joined with `421["subscribe",{"topic":...}]`; the connection is ready once acknowledged. `{user}` becomes `u<index>`. */
       topic: string;
     }
@@ -81,14 +81,22 @@ export function openConnection(url: string, protocol: WireProtocol, stats: Deliv
   let lastSeq = Number.NEGATIVE_INFINITY;
   let ready = false;
 
+  // A hub batch frame (`42["batch",[[event, envelope], ...]]`, negotiated with `auth.coalesce`) carries several events: each counts.
   const record = (frame: Buffer) => {
-    const now = performance.timeOrigin + performance.now();
-    const seqAt = frame.indexOf(SEQ);
-    const sentAt = frame.indexOf(SENT);
-    if (seqAt < 0 || sentAt < 0) {
-      stats.unreadable++;
-      return;
+    let from = 0;
+    for (;;) {
+      const seqAt = frame.indexOf(SEQ, from);
+      const sentAt = frame.indexOf(SENT, from);
+      if (seqAt < 0 || sentAt < 0) {
+        if (from === 0) stats.unreadable++;
+        return;
+      }
+      recordOne(frame, seqAt, sentAt);
+      from = Math.max(seqAt, sentAt) + 1;
     }
+  };
+  const recordOne = (frame: Buffer, seqAt: number, sentAt: number) => {
+    const now = performance.timeOrigin + performance.now();
     const seq = Number.parseInt(frame.toString("latin1", seqAt + SEQ.length, seqAt + SEQ.length + 24), 10);
     const sent = Number.parseFloat(frame.toString("latin1", sentAt + SENT.length, sentAt + SENT.length + 32));
     if (!Number.isFinite(seq) || !Number.isFinite(sent)) {
