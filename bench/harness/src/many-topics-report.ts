@@ -1,5 +1,5 @@
 import type { ManyTopicsResult } from "./many-topics.js";
-import { firstError, fixed, glanceRow, hubRatios, int, notClean, perSystem, table } from "./report-format.js";
+import { firstError, fixed, glanceRow, hubRatios, int, notClean, perSystem, ratioTarget, table } from "./report-format.js";
 import type { GlanceRow, Scenario, ScenarioReport } from "./scenario-report.js";
 
 function render({ results }: ScenarioReport<ManyTopicsResult>, { params }: ManyTopicsResult): string[] {
@@ -41,7 +41,9 @@ function render({ results }: ScenarioReport<ManyTopicsResult>, { params }: ManyT
 
 function glance({ results }: ScenarioReport<ManyTopicsResult>): GlanceRow[] {
   const net = perSystem(results, (r) => r.netCpuMicrosPerEvent);
-  return [glanceRow("many-topics", "all nodes' CPU µs/event (net of idle)", net, "", (n) => fixed(n, 1))];
+  return [
+    glanceRow("many-topics", "all nodes' CPU µs/event (net of idle)", net, ratioTarget(net[0], net[1], "most", 1), (n) => fixed(n, 1)),
+  ];
 }
 
 /** A topic per user over 3 nodes, each event to one user: CPU per event on every node, net of holding the connections. */

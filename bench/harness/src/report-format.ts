@@ -48,6 +48,23 @@ export function perSystem<R extends { system: string }>(results: readonly R[], f
 }
 
 /** A glance row from the hub's, plain's and raw's figure, and the ratios between them. */
+/**
+ * A ratio target's cell: `<= 0.9x plain: **met**` (`at: "most"`) or `>= 1.5x plain: **missed**`
+ * (`at: "least"`); the bare target when a figure is missing.
+ */
+export function ratioTarget(
+  hub: number | undefined,
+  baseline: number | undefined,
+  at: "most" | "least",
+  limit: number,
+  name = "plain",
+): string {
+  const label = `${at === "most" ? "<=" : ">="} ${fixed(limit, 1)}x ${name}`;
+  const ratio = (hub ?? Number.NaN) / (baseline ?? Number.NaN);
+  if (!Number.isFinite(ratio)) return label;
+  return `${label}: **${(at === "most" ? ratio <= limit : ratio >= limit) ? "met" : "missed"}**`;
+}
+
 export function glanceRow(
   scenario: string,
   figure: string,
