@@ -8,7 +8,7 @@ const CHECK_INTERVAL_MS = 100;
 /** The parts of engine.io's socket the guard reads: its packet queue and the transport under it. */
 interface EngineConnection {
   writeBuffer: Array<{ type: string; data?: unknown }>;
-  transport?: { name?: string; socket?: { bufferedAmount?: number; terminate?: () => void } };
+  transport?: { name?: string; writable?: boolean; socket?: { bufferedAmount?: number; terminate?: () => void } };
   close(discard?: boolean): void;
   once(event: "drain", listener: () => void): void;
 }
@@ -32,7 +32,8 @@ export interface OutboundGuardOptions {
  * kernel (engine.io's packet queue plus the WebSocket's buffered amount) are measured, and a
  * connection past `maxBytes` is dealt with at once. Runs beside the delivery path, not on it: a
  * broadcast does no extra work per socket, and a healthy connection costs two property reads per
- * check. Its timer is owned: `stop()` clears it.
+ * check (its packet queue and whether its transport's last write reached the kernel). Its timer is
+ * owned: `stop()` clears it.
  *
  * Past the cap, a connection whose client negotiated resync (`auth.resync === true`, the client SDK
  * does) keeps its connection but loses its queued live events and leaves its topics, and is told
@@ -44,8 +45,10 @@ export function guardOutbound(options: OutboundGuardOptions): { stop(): void } {
   const timer = setInterval(() => {
     for (const socket of io.of("/").sockets.values()) {
       const conn = socket.conn as unknown as EngineConnection;
-      const buffered = conn.transport?.socket?.bufferedAmount ?? 0;
       const lagging = socket.data.lagging;
+      // Nothing queued and the transport's last write reached the kernel: nothing to measure (two reads).
+      if (lagging === undefined && conn.writeBuffer.length === 0 && conn.transport?.writable === true) continue;
+      const buffered = conn.transport?.socket?.bufferedAmount ?? 0;
       if (lagging) {
         if (buffered === 0 && conn.writeBuffer.length === 0) {
           socket.data.lagging = undefined;
@@ -95,7 +98,10 @@ function queuedBytes(packets: EngineConnection["writeBuffer"]): number {
   return bytes;
 }
 
-/** A Socket.IO EVENT packet of the main namespace (`42...`), which is what a broadcast queues. */
+/**
+ * A Socket.IO EVENT packet of the main namespace, which is what a broadcast queues: engine.io's
+ * queue holds Socket.IO's encoding (`2[...]`; the engine.io type `4` is added when it is written).
+ */
 function isEvent(packet: { type: string; data?: unknown }): boolean {
-  return packet.type === "message" && typeof packet.data === "string" && packet.data.startsWith("42");
+  return packet.type === "message" && typeof packet.data === "string" && packet.data.startsWith("2[");
 }
