@@ -10,7 +10,7 @@ import { Server } from "socket.io";
 import { adminUi } from "./admin/admin-ui.js";
 import { refreshAuth } from "./auth/auth-refresh.js";
 import { authenticateHandshake } from "./auth/handshake.js";
-import { armTokenExpiry, clearTokenExpiry } from "./auth/token-expiry.js";
+import { expireSocket, TokenExpiry } from "./auth/token-expiry.js";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import { createTopicGrants } from "./auth/topic-grants.js";
 import { clientWaitMs, drainClients } from "./drain.js";
@@ -72,6 +72,8 @@ import { VERSION } from "./version.js";
 const LISTEN_BACKLOG = 4_096;
 /** Requests charged to the user's client publication rate (counted as `client_publish_rate`). */
 const CHARGED_AS_PUBLICATIONS = new Set(["publish", "call:initiate", "huddle:invite"]);
+/** What `socket.handshake.auth` holds once the handshake's token is verified: the same empty object for every socket. */
+const VERIFIED_AUTH: Readonly<Record<string, never>> = Object.freeze({});
 
 export interface GatewayOptions {
   config: HubConfig;
@@ -363,7 +365,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     subscribe: (socket, req) => subscribe(socket, req, subscriptions),
     unsubscribe: (socket, req) => unsubscribe(socket, req, subscriptions),
     ack: (socket, req) => acknowledge(socket, req, registry, stores.history, subscriptions.available),
-    "auth.refresh": (socket, req) => refreshAuth(socket, req, { verifier, sessions: stores.userSessions }),
+    "auth.refresh": (socket, req) => refreshAuth(socket, req, { verifier, sessions: stores.userSessions, expiry }),
     presence: (socket, req) => presenceTracking.request(socket, req),
     "presence.update": (socket, req) => presenceTracking.update(socket, req),
     "inhouse.join": (socket, req) => inhouseRequest(socket, "inhouse.join", req, stores.commands, health.available),
@@ -400,23 +402,27 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       });
     },
   };
+  // One timer for every connection's token, not one per connection.
+  const expiry = new TokenExpiry<HubSocket>({ expOf: (socket) => socket.data.principal.exp, onExpired: expireSocket });
+  // Shared by every socket (Socket.IO calls it with the socket as `this`): no closure per connection.
+  function disconnected(this: HubSocket): void {
+    expiry.unwatch(this);
+    admission?.disconnected(this);
+    endCallsOf(this, rtc, (error, callId) => logger.warn({ err: error, call_id: callId }, "could not end the call of a closed connection"));
+    leaveHuddlesOf(this, rtc, (error, huddleId) =>
+      logger.warn({ err: error, huddle_id: huddleId }, "could not tell a huddle that a connection closed"),
+    );
+  }
   io.on("connection", (socket: HubSocket) => {
     socket.data.subscribeBucket = new TokenBucket(config.limits.subscribeRatePerSecond);
     socket.data.requestBucket = new TokenBucket(config.limits.requestRatePerSecond);
-    socket.data.resync = (socket.handshake.auth as { resync?: unknown } | undefined)?.resync === true;
+    if ((socket.handshake.auth as { resync?: unknown } | undefined)?.resync === true) socket.data.resync = true;
+    // The token is verified and its principal kept: the JWT itself is not kept per connection.
+    socket.handshake.auth = VERIFIED_AUTH;
     admission?.connected(socket);
-    armTokenExpiry(socket);
+    expiry.watch(socket);
     presenceTracking.watch(socket);
-    socket.on("disconnect", () => {
-      clearTokenExpiry(socket);
-      admission?.disconnected(socket);
-      endCallsOf(socket, rtc, (error, callId) =>
-        logger.warn({ err: error, call_id: callId }, "could not end the call of a closed connection"),
-      );
-      leaveHuddlesOf(socket, rtc, (error, huddleId) =>
-        logger.warn({ err: error, huddle_id: huddleId }, "could not tell a huddle that a connection closed"),
-      );
-    });
+    socket.on("disconnect", disconnected);
     serveRequests(socket, table);
   });
 
@@ -442,6 +448,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       outbound.stop();
       admission?.stop();
       await drainClients(io, http, logger, clientWaitMs(config.shutdownTimeoutMs));
+      expiry.close();
       await queueWorker?.close();
       await sweeper.close();
       runtime.close();

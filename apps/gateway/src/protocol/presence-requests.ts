@@ -51,9 +51,9 @@ export interface PresenceTracking {
  * io.on("connection", (socket) => tracking.watch(socket));
  */
 export function trackPresence({ presence, registry, logger, onUpdate }: PresenceTrackingOptions): PresenceTracking {
-  /** The presence topics of each connected socket; absent once it disconnects. */
+  /** The presence topics of each connected socket that is present somewhere; made on its first (memory per connection). */
   const present = new WeakMap<HubSocket, Map<string, PresenceEntry>>();
-  /** Each entry's join, settled once recorded (or failed): an update waits for it. */
+  /** Each entry's join while it is being recorded: an update waits for it. */
   const joins = new WeakMap<PresenceEntry, Promise<void>>();
 
   const warnOnFailure = (promise: Promise<void>, entry: PresenceEntry, action: string) =>
@@ -88,12 +88,20 @@ export function trackPresence({ presence, registry, logger, onUpdate }: Presence
   return {
     joined(socket, topic, room) {
       const principal = socket.data.principal;
-      if (!topic.namespace.presence || principal.kind !== "user") return;
-      const topics = present.get(socket);
-      if (!topics || topics.has(room)) return;
+      // A socket that is going away (`disconnecting` ran) must not be recorded again.
+      if (!topic.namespace.presence || principal.kind !== "user" || !socket.connected) return;
+      let topics = present.get(socket);
+      if (topics?.has(room)) return;
+      if (!topics) {
+        topics = new Map();
+        present.set(socket, topics);
+      }
       const entry: PresenceEntry = { topic: room, userId: principal.userId, orgId: principal.orgId, connectionId: socket.id };
       topics.set(room, entry);
-      joins.set(entry, warnOnFailure(presence.join(entry), entry, "join"));
+      const joined = warnOnFailure(presence.join(entry), entry, "join");
+      joins.set(entry, joined);
+      // Settled, it has nothing left to wait for: not kept per connection.
+      void joined.then(() => joins.delete(entry));
     },
     left(socket, room) {
       const topics = present.get(socket);
@@ -129,13 +137,15 @@ export function trackPresence({ presence, registry, logger, onUpdate }: Presence
       }
     },
     watch(socket) {
-      present.set(socket, new Map());
-      // "disconnecting", not "disconnect": a socket that is going away must not be recorded again.
-      socket.on("disconnecting", () => {
-        const topics = present.get(socket);
-        present.delete(socket);
-        for (const entry of topics?.values() ?? []) void warnOnFailure(presence.leave(entry), entry, "leave");
-      });
+      socket.on("disconnecting", leaveAll);
     },
   };
+
+  // Shared by every socket (`this`): a closure per socket costs memory per connection. "disconnecting",
+  // not "disconnect": right after it `socket.connected` turns false, and `joined` records nothing more.
+  function leaveAll(this: HubSocket): void {
+    const topics = present.get(this);
+    present.delete(this);
+    for (const entry of topics?.values() ?? []) void warnOnFailure(presence.leave(entry), entry, "leave");
+  }
 }
