@@ -42,6 +42,7 @@ import type { HubServer, HubSocket } from "./protocol/hub-socket.js";
 import { inhouseRequest } from "./protocol/inhouse-requests.js";
 import { trackPresence } from "./protocol/presence-requests.js";
 import { type RequestHandlers, type RequestTable, serveRequests } from "./protocol/respond.js";
+import { shedHandshake } from "./protocol/shed-handshake.js";
 import { type SubscriptionContext, subscribe, unsubscribe } from "./protocol/subscriptions.js";
 import { TokenBucket } from "./protocol/token-bucket.js";
 import { messagePushes } from "./push/message-pushes.js";
@@ -72,8 +73,6 @@ import { VERSION } from "./version.js";
 const LISTEN_BACKLOG = 4_096;
 /** Requests charged to the user's client publication rate (counted as `client_publish_rate`). */
 const CHARGED_AS_PUBLICATIONS = new Set(["publish", "call:initiate", "huddle:invite"]);
-/** What `socket.handshake.auth` holds once the handshake's token is verified: the same empty object for every socket. */
-const VERIFIED_AUTH: Readonly<Record<string, never>> = Object.freeze({});
 
 export interface GatewayOptions {
   config: HubConfig;
@@ -417,8 +416,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     socket.data.subscribeBucket = new TokenBucket(config.limits.subscribeRatePerSecond);
     socket.data.requestBucket = new TokenBucket(config.limits.requestRatePerSecond);
     if ((socket.handshake.auth as { resync?: unknown } | undefined)?.resync === true) socket.data.resync = true;
-    // The token is verified and its principal kept: the JWT itself is not kept per connection.
-    socket.handshake.auth = VERIFIED_AUTH;
+    shedHandshake(socket);
     admission?.connected(socket);
     expiry.watch(socket);
     presenceTracking.watch(socket);

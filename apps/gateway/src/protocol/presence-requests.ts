@@ -10,6 +10,7 @@ import {
 import type { Logger } from "pino";
 import type { Presence, PresenceEntry } from "../presence/presence.js";
 import type { HubSocket } from "./hub-socket.js";
+import { PresentEntries } from "./present-entries.js";
 import { roomFor } from "./topic-room.js";
 
 export interface PresenceTrackingOptions {
@@ -51,8 +52,8 @@ export interface PresenceTracking {
  * io.on("connection", (socket) => tracking.watch(socket));
  */
 export function trackPresence({ presence, registry, logger, onUpdate }: PresenceTrackingOptions): PresenceTracking {
-  /** The presence topics of each connected socket that is present somewhere; made on its first (memory per connection). */
-  const present = new WeakMap<HubSocket, Map<string, PresenceEntry>>();
+  /** The presence entries of each connected socket that is present somewhere; absent once it disconnects. */
+  const present = new PresentEntries();
   /** Each entry's join while it is being recorded: an update waits for it. */
   const joins = new WeakMap<PresenceEntry, Promise<void>>();
 
@@ -73,7 +74,7 @@ export function trackPresence({ presence, registry, logger, onUpdate }: Presence
     if (bytes > MAX_PRESENCE_META_BYTES) {
       throw new ProtocolError("payload_too_large", `presence metadata is ${bytes} bytes serialized; at most ${MAX_PRESENCE_META_BYTES}`);
     }
-    const entry = present.get(socket)?.get(roomFor(principal, parsed, undefined));
+    const entry = present.get(socket, roomFor(principal, parsed, undefined));
     if (!entry)
       throw new ProtocolError(
         "forbidden",
@@ -90,24 +91,17 @@ export function trackPresence({ presence, registry, logger, onUpdate }: Presence
       const principal = socket.data.principal;
       // A socket that is going away (`disconnecting` ran) must not be recorded again.
       if (!topic.namespace.presence || principal.kind !== "user" || !socket.connected) return;
-      let topics = present.get(socket);
-      if (topics?.has(room)) return;
-      if (!topics) {
-        topics = new Map();
-        present.set(socket, topics);
-      }
+      if (present.get(socket, room)) return;
       const entry: PresenceEntry = { topic: room, userId: principal.userId, orgId: principal.orgId, connectionId: socket.id };
-      topics.set(room, entry);
+      present.add(socket, entry);
       const joined = warnOnFailure(presence.join(entry), entry, "join");
       joins.set(entry, joined);
       // Settled, it has nothing left to wait for: not kept per connection.
       void joined.then(() => joins.delete(entry));
     },
     left(socket, room) {
-      const topics = present.get(socket);
-      const entry = topics?.get(room);
-      if (!topics || !entry) return;
-      topics.delete(room);
+      const entry = present.remove(socket, room);
+      if (!entry) return;
       void warnOnFailure(presence.leave(entry), entry, "leave");
     },
     async request(socket, { topic, org_id }) {
@@ -144,8 +138,6 @@ export function trackPresence({ presence, registry, logger, onUpdate }: Presence
   // Shared by every socket (`this`): a closure per socket costs memory per connection. "disconnecting",
   // not "disconnect": right after it `socket.connected` turns false, and `joined` records nothing more.
   function leaveAll(this: HubSocket): void {
-    const topics = present.get(this);
-    present.delete(this);
-    for (const entry of topics?.values() ?? []) void warnOnFailure(presence.leave(entry), entry, "leave");
+    for (const entry of present.takeAll(this)) void warnOnFailure(presence.leave(entry), entry, "leave");
   }
 }
