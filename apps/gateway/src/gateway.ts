@@ -10,7 +10,7 @@ import { Server } from "socket.io";
 import { adminUi } from "./admin/admin-ui.js";
 import { refreshAuth } from "./auth/auth-refresh.js";
 import { authenticateHandshake } from "./auth/handshake.js";
-import { armTokenExpiry, clearTokenExpiry } from "./auth/token-expiry.js";
+import { expireSocket, TokenExpiry } from "./auth/token-expiry.js";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import { createTopicGrants } from "./auth/topic-grants.js";
 import { clientWaitMs, drainClients } from "./drain.js";
@@ -43,6 +43,7 @@ import type { HubServer, HubSocket } from "./protocol/hub-socket.js";
 import { inhouseRequest } from "./protocol/inhouse-requests.js";
 import { trackPresence } from "./protocol/presence-requests.js";
 import { type RequestHandlers, type RequestTable, serveRequests } from "./protocol/respond.js";
+import { shedHandshake } from "./protocol/shed-handshake.js";
 import { type SubscriptionContext, subscribe, unsubscribe } from "./protocol/subscriptions.js";
 import { TokenBucket } from "./protocol/token-bucket.js";
 import { messagePushes } from "./push/message-pushes.js";
@@ -368,7 +369,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     subscribe: (socket, req) => subscribe(socket, req, subscriptions),
     unsubscribe: (socket, req) => unsubscribe(socket, req, subscriptions),
     ack: (socket, req) => acknowledge(socket, req, registry, stores.history, subscriptions.available),
-    "auth.refresh": (socket, req) => refreshAuth(socket, req, { verifier, sessions: stores.userSessions }),
+    "auth.refresh": (socket, req) => refreshAuth(socket, req, { verifier, sessions: stores.userSessions, expiry }),
     presence: (socket, req) => presenceTracking.request(socket, req),
     "presence.update": (socket, req) => presenceTracking.update(socket, req),
     "inhouse.join": (socket, req) => inhouseRequest(socket, "inhouse.join", req, stores.commands, health.available),
@@ -405,25 +406,28 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       });
     },
   };
+  // One timer for every connection's token, not one per connection.
+  const expiry = new TokenExpiry<HubSocket>({ expOf: (socket) => socket.data.principal.exp, onExpired: expireSocket });
+  // Shared by every socket (Socket.IO calls it with the socket as `this`): no closure per connection.
+  function disconnected(this: HubSocket): void {
+    expiry.unwatch(this);
+    admission?.disconnected(this);
+    endCallsOf(this, rtc, (error, callId) => logger.warn({ err: error, call_id: callId }, "could not end the call of a closed connection"));
+    leaveHuddlesOf(this, rtc, (error, huddleId) =>
+      logger.warn({ err: error, huddle_id: huddleId }, "could not tell a huddle that a connection closed"),
+    );
+  }
   io.on("connection", (socket: HubSocket) => {
     socket.data.subscribeBucket = new TokenBucket(config.limits.subscribeRatePerSecond);
     socket.data.requestBucket = new TokenBucket(config.limits.requestRatePerSecond);
     const auth = socket.handshake.auth as { resync?: unknown; coalesce?: unknown } | undefined;
-    socket.data.resync = auth?.resync === true;
+    if (auth?.resync === true) socket.data.resync = true;
     if (auth?.coalesce === true) socket.data.coalesce = true;
+    shedHandshake(socket);
     admission?.connected(socket);
-    armTokenExpiry(socket);
+    expiry.watch(socket);
     presenceTracking.watch(socket);
-    socket.on("disconnect", () => {
-      clearTokenExpiry(socket);
-      admission?.disconnected(socket);
-      endCallsOf(socket, rtc, (error, callId) =>
-        logger.warn({ err: error, call_id: callId }, "could not end the call of a closed connection"),
-      );
-      leaveHuddlesOf(socket, rtc, (error, huddleId) =>
-        logger.warn({ err: error, huddle_id: huddleId }, "could not tell a huddle that a connection closed"),
-      );
-    });
+    socket.on("disconnect", disconnected);
     serveRequests(socket, table);
   });
 
@@ -449,6 +453,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       outbound.stop();
       admission?.stop();
       await drainClients(io, http, logger, clientWaitMs(config.shutdownTimeoutMs));
+      expiry.close();
       await queueWorker?.close();
       await sweeper.close();
       runtime.close();

@@ -1,7 +1,7 @@
 import { type AuthRefreshOk, type Principal, ProtocolError, type RequestOf, subjectOf, type UserPrincipal } from "@hub/events";
 import type { UserSessions } from "../protection/user-sessions.js";
 import type { HubSocket } from "../protocol/hub-socket.js";
-import { armTokenExpiry } from "./token-expiry.js";
+import type { TokenExpiry } from "./token-expiry.js";
 import type { TokenVerifier } from "./token-verifier.js";
 
 /**
@@ -11,7 +11,7 @@ import type { TokenVerifier } from "./token-verifier.js";
 export async function refreshAuth(
   socket: HubSocket,
   { token }: RequestOf<"auth.refresh">,
-  { verifier, sessions }: { verifier: TokenVerifier; sessions: UserSessions },
+  { verifier, sessions, expiry }: { verifier: TokenVerifier; sessions: UserSessions; expiry: TokenExpiry<HubSocket> },
 ): Promise<AuthRefreshOk> {
   // The contract's auth.refresh codes have no token_missing: an empty token is not a valid one.
   if (token.trim() === "") throw new ProtocolError("token_invalid", "token is empty");
@@ -23,8 +23,10 @@ export async function refreshAuth(
   if (next.kind === "user" && (await revoked(sessions, next))) throw new ProtocolError("token_revoked", "this token was revoked");
   // The socket may have gone while the token was verified (a JWKS fetch): arm nothing then.
   if (!socket.connected) throw new ProtocolError("bad_request", "the connection closed");
+  // Out of the bucket of the old `exp` before the principal (which `exp` is read from) changes.
+  expiry.unwatch(socket);
   socket.data.principal = next;
-  armTokenExpiry(socket);
+  expiry.watch(socket);
   return { ok: true, exp: next.exp };
 }
 

@@ -71,7 +71,8 @@ export function connectionAdmission({ io, limits, sessions, logger, refused }: A
     pendingSessionsFull: () => io.engine.clientsCount - io.of("/").sockets.size >= limits.maxPendingSessions,
     byAddress(socket, next) {
       const address = clientAddress(socket.handshake.address, socket.handshake.headers, limits.trustProxy);
-      socket.data.address = address;
+      // Kept only when it is not the peer's (a proxy's X-Forwarded-For): one field less per connection.
+      if (address !== socket.handshake.address) socket.data.address = address;
       let bucket = handshakes.get(address);
       if (!bucket) {
         if (handshakes.size >= MAX_TRACKED_ADDRESSES) handshakes.clear();

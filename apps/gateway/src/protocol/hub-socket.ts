@@ -8,24 +8,25 @@ export interface Joining {
   readonly result: Promise<SubscribeOk>;
 }
 
-/** Per-connection state, set at handshake. */
+/**
+ * Per-connection state, set at handshake. Lean on purpose (memory per connection): optional fields
+ * are made on first use, and what can be per node is not here.
+ */
 export interface SocketData {
   principal: Principal;
   /** Limits subscribe (and inhouse) requests per second. */
   subscribeBucket: TokenBucket;
   /** Limits requests of any kind per second (REQUEST_RATE_PER_SECOND). */
   requestBucket: TokenBucket;
-  /** Fires when the token expires; cleared on disconnect and replaced on `auth.refresh`. */
-  expiryTimer: NodeJS.Timeout | undefined;
   /** Subscriptions to topics with history that are still replaying, by room. */
-  joining?: Map<string, Joining>;
+  joining?: Map<string, Joining> | undefined;
   /** The client negotiated `resync` (handshake `auth.resync === true`): a slow connection is resynced, not closed. */
-  resync?: boolean;
+  resync?: true;
   /** The client negotiated batch frames (handshake `auth.coalesce === true`): a topic's broadcasts of one turn come as one `batch` event. */
-  coalesce?: boolean;
+  coalesce?: true;
   /** Set while a slow connection's live events are stopped: the rooms it left, for its `resync`. */
   lagging?: string[] | undefined;
-  /** The client's address (TRUST_PROXY: from X-Forwarded-For), set at handshake. */
+  /** The client's address when it is not the peer's (`handshake.address`): TRUST_PROXY's X-Forwarded-For, set at handshake. */
   address?: string;
   /** Whether the socket joined its user's node-local room (`userRoom`), left out of its ephemeral publications. */
   inUserRoom?: boolean;

@@ -10,6 +10,7 @@ import {
 import type { Logger } from "pino";
 import type { Presence, PresenceEntry } from "../presence/presence.js";
 import type { HubSocket } from "./hub-socket.js";
+import { PresentEntries } from "./present-entries.js";
 import { roomFor } from "./topic-room.js";
 
 export interface PresenceTrackingOptions {
@@ -51,9 +52,9 @@ export interface PresenceTracking {
  * io.on("connection", (socket) => tracking.watch(socket));
  */
 export function trackPresence({ presence, registry, logger, onUpdate }: PresenceTrackingOptions): PresenceTracking {
-  /** The presence topics of each connected socket; absent once it disconnects. */
-  const present = new WeakMap<HubSocket, Map<string, PresenceEntry>>();
-  /** Each entry's join, settled once recorded (or failed): an update waits for it. */
+  /** The presence entries of each connected socket that is present somewhere; absent once it disconnects. */
+  const present = new PresentEntries();
+  /** Each entry's join while it is being recorded: an update waits for it. */
   const joins = new WeakMap<PresenceEntry, Promise<void>>();
 
   const warnOnFailure = (promise: Promise<void>, entry: PresenceEntry, action: string) =>
@@ -73,7 +74,7 @@ export function trackPresence({ presence, registry, logger, onUpdate }: Presence
     if (bytes > MAX_PRESENCE_META_BYTES) {
       throw new ProtocolError("payload_too_large", `presence metadata is ${bytes} bytes serialized; at most ${MAX_PRESENCE_META_BYTES}`);
     }
-    const entry = present.get(socket)?.get(roomFor(principal, parsed, undefined));
+    const entry = present.get(socket, roomFor(principal, parsed, undefined));
     if (!entry)
       throw new ProtocolError(
         "forbidden",
@@ -88,18 +89,19 @@ export function trackPresence({ presence, registry, logger, onUpdate }: Presence
   return {
     joined(socket, topic, room) {
       const principal = socket.data.principal;
-      if (!topic.namespace.presence || principal.kind !== "user") return;
-      const topics = present.get(socket);
-      if (!topics || topics.has(room)) return;
+      // A socket that is going away (`disconnecting` ran) must not be recorded again.
+      if (!topic.namespace.presence || principal.kind !== "user" || !socket.connected) return;
+      if (present.get(socket, room)) return;
       const entry: PresenceEntry = { topic: room, userId: principal.userId, orgId: principal.orgId, connectionId: socket.id };
-      topics.set(room, entry);
-      joins.set(entry, warnOnFailure(presence.join(entry), entry, "join"));
+      present.add(socket, entry);
+      const joined = warnOnFailure(presence.join(entry), entry, "join");
+      joins.set(entry, joined);
+      // Settled, it has nothing left to wait for: not kept per connection.
+      void joined.then(() => joins.delete(entry));
     },
     left(socket, room) {
-      const topics = present.get(socket);
-      const entry = topics?.get(room);
-      if (!topics || !entry) return;
-      topics.delete(room);
+      const entry = present.remove(socket, room);
+      if (!entry) return;
       void warnOnFailure(presence.leave(entry), entry, "leave");
     },
     async request(socket, { topic, org_id }) {
@@ -129,13 +131,13 @@ export function trackPresence({ presence, registry, logger, onUpdate }: Presence
       }
     },
     watch(socket) {
-      present.set(socket, new Map());
-      // "disconnecting", not "disconnect": a socket that is going away must not be recorded again.
-      socket.on("disconnecting", () => {
-        const topics = present.get(socket);
-        present.delete(socket);
-        for (const entry of topics?.values() ?? []) void warnOnFailure(presence.leave(entry), entry, "leave");
-      });
+      socket.on("disconnecting", leaveAll);
     },
   };
+
+  // Shared by every socket (`this`): a closure per socket costs memory per connection. "disconnecting",
+  // not "disconnect": right after it `socket.connected` turns false, and `joined` records nothing more.
+  function leaveAll(this: HubSocket): void {
+    for (const entry of present.takeAll(this)) void warnOnFailure(presence.leave(entry), entry, "leave");
+  }
 }

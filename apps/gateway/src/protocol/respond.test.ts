@@ -20,7 +20,7 @@ function echoTable() {
 
 /** A socket that serves `table`: `send` is a client's emit with an acknowledgement callback, `sendWithoutAck` one without. */
 function servedSocket(table: RequestTable) {
-  let listener: ((event: string, ...args: unknown[]) => void) | undefined;
+  let listener: ((this: unknown, event: string, ...args: unknown[]) => void) | undefined;
   const socket = {
     id: "socket-1",
     data: { principal: { kind: "user", userId: "u", orgId: "o" }, requestBucket: new TokenBucket(1_000) },
@@ -31,8 +31,9 @@ function servedSocket(table: RequestTable) {
   };
   serveRequests(socket as unknown as HubSocket, table);
   return {
-    send: (event: string, payload: unknown) => new Promise<unknown>((resolve) => listener?.(event, payload, resolve)),
-    sendWithoutAck: (event: string, payload: unknown) => listener?.(event, payload),
+    // Socket.IO calls an onAny listener with the socket as `this`.
+    send: (event: string, payload: unknown) => new Promise<unknown>((resolve) => listener?.call(socket, event, payload, resolve)),
+    sendWithoutAck: (event: string, payload: unknown) => listener?.call(socket, event, payload),
     emit: socket.emit,
   };
 }

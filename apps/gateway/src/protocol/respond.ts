@@ -42,58 +42,76 @@ const TIMED_OUT = Symbol("timed out");
  * schema (`bad_request` too) before its handler runs. Nothing a client sends can throw out of here.
  */
 export function serveRequests(socket: HubSocket, table: RequestTable): void {
-  socket.onAny((event: string, ...args: unknown[]) => {
-    const ack = typeof args.at(-1) === "function" ? (args.pop() as (reply: unknown) => void) : undefined;
-    if (!socket.data.requestBucket.take()) {
-      table.onRefused("rate_limited", true, event);
-      if (ack) ack({ ok: false, error: RATE_LIMITED });
-      else socket.emit("error", RATE_LIMITED);
-      return;
-    }
-    if (!isRequestName(event)) {
-      const body: ErrorBody = { code: "bad_request", message: `unknown event "${event}"` };
-      if (ack) ack({ ok: false, error: body });
-      else socket.emit("error", body);
-      return;
-    }
-    let result: unknown;
-    try {
-      result = handle(table.handlers, socket, event, args[0]);
-    } catch (error) {
-      fail(socket, ack, error, table, event, args[0]);
-      return;
-    }
-    if (result instanceof Promise && table.untimed.has(event)) {
-      result.then(
-        (value) => ack?.(value),
+  let listener = listeners.get(table);
+  if (!listener) {
+    listener = requestListener(table);
+    listeners.set(table, listener);
+  }
+  socket.onAny(listener);
+}
+
+/** One listener per table, shared by its sockets (a closure per socket costs memory per connection). */
+const listeners = new WeakMap<RequestTable, (this: HubSocket, event: string, ...args: unknown[]) => void>();
+
+/** The `onAny` listener serving `table`; Socket.IO calls it with the socket as `this`. */
+function requestListener(table: RequestTable) {
+  return function serve(this: HubSocket, event: string, ...args: unknown[]): void {
+    respond(this, table, event, args);
+  };
+}
+
+/** Answers one request (see `serveRequests`). */
+function respond(socket: HubSocket, table: RequestTable, event: string, args: unknown[]): void {
+  const ack = typeof args.at(-1) === "function" ? (args.pop() as (reply: unknown) => void) : undefined;
+  if (!socket.data.requestBucket.take()) {
+    table.onRefused("rate_limited", true, event);
+    if (ack) ack({ ok: false, error: RATE_LIMITED });
+    else socket.emit("error", RATE_LIMITED);
+    return;
+  }
+  if (!isRequestName(event)) {
+    const body: ErrorBody = { code: "bad_request", message: `unknown event "${event}"` };
+    if (ack) ack({ ok: false, error: body });
+    else socket.emit("error", body);
+    return;
+  }
+  let result: unknown;
+  try {
+    result = handle(table.handlers, socket, event, args[0]);
+  } catch (error) {
+    fail(socket, ack, error, table, event, args[0]);
+    return;
+  }
+  if (result instanceof Promise && table.untimed.has(event)) {
+    result.then(
+      (value) => ack?.(value),
+      (error: unknown) => fail(socket, ack, error, table, event, args[0]),
+    );
+  } else if (result instanceof Promise) {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMED_OUT), REQUEST_TIMEOUT_MS);
+    });
+    Promise.race([result, expired])
+      .then(
+        (value) => {
+          if (value !== TIMED_OUT) ack?.(value);
+          else
+            fail(
+              socket,
+              ack,
+              new ProtocolError("unavailable", "no answer in time (Redis unreachable?); send it again"),
+              table,
+              event,
+              args[0],
+            );
+        },
         (error: unknown) => fail(socket, ack, error, table, event, args[0]),
-      );
-    } else if (result instanceof Promise) {
-      let timer: NodeJS.Timeout | undefined;
-      const expired = new Promise<typeof TIMED_OUT>((resolve) => {
-        timer = setTimeout(() => resolve(TIMED_OUT), REQUEST_TIMEOUT_MS);
-      });
-      Promise.race([result, expired])
-        .then(
-          (value) => {
-            if (value !== TIMED_OUT) ack?.(value);
-            else
-              fail(
-                socket,
-                ack,
-                new ProtocolError("unavailable", "no answer in time (Redis unreachable?); send it again"),
-                table,
-                event,
-                args[0],
-              );
-          },
-          (error: unknown) => fail(socket, ack, error, table, event, args[0]),
-        )
-        .finally(() => clearTimeout(timer));
-    } else {
-      ack?.(result);
-    }
-  });
+      )
+      .finally(() => clearTimeout(timer));
+  } else {
+    ack?.(result);
+  }
 }
 
 /** Checks the request against its event's schema (throws `ProtocolError`), then runs its handler with it typed. */

@@ -71,7 +71,7 @@ export async function subscribe(socket: HubSocket, request: RequestOf<"subscribe
   const state = { cancelled: false };
   const result = catchUp(socket, { topic: parsed.topic, room }, policy, query, context, state).finally(() => {
     // A cancelled catch-up may have been replaced by a newer subscribe: leave that one alone.
-    if (socket.data.joining?.get(room) === joining) socket.data.joining.delete(room);
+    if (socket.data.joining?.get(room) === joining) forgetJoining(socket, room);
   });
   const joining: Joining = Object.assign(state, { result });
   // Made on first use: most connections never have a catch-up in flight.
@@ -95,7 +95,7 @@ export async function unsubscribe(
   const pending = socket.data.joining?.get(room);
   if (pending) {
     pending.cancelled = true;
-    socket.data.joining?.delete(room);
+    forgetJoining(socket, room);
   }
   if (socket.rooms.has(room)) {
     await socket.leave(room);
@@ -129,4 +129,10 @@ function noHistory(topic: string, since: boolean): SubscribeOk {
 function ownTopic(socket: HubSocket, topic: ParsedTopic): boolean {
   const principal = socket.data.principal;
   return principal.kind === "user" && topic.namespace.scope === "user" && topic.owner === principal.userId;
+}
+
+/** Drops the room's catch-up, and the map once empty (an idle connection keeps none). */
+function forgetJoining(socket: HubSocket, room: string): void {
+  socket.data.joining?.delete(room);
+  if (socket.data.joining?.size === 0) socket.data.joining = undefined;
 }
