@@ -40,8 +40,9 @@ interface Pending {
  * Coalesces the deliveries queued in one event-loop turn into one `publishBatch-n.lua` call per
  * hash tag (one Redis Cluster slot), at most `maxBatch` each: a producer with many publishes in
  * flight pays one script call for many of them instead of one each. Each delivery keeps its own
- * outcome (delivered or duplicate) and its own failure (the call's error, for each of its
- * deliveries). Deliveries of one tag go out in the order they were queued, on the connection of
+ * outcome (delivered or duplicate) and its own failure: the script's error for that delivery
+ * alone (a key of the wrong type), or the call's (Redis unreachable) for each delivery of the call.
+ * Deliveries of one tag go out in the order they were queued, on the connection of
  * their slot, so one caller's deliveries keep their order per topic.
  *
  * @example
@@ -86,6 +87,7 @@ export function createPublishBatcher(redis: RedisClient, options: PublishBatcher
           batch.forEach((p, i) => {
             const outcome = outcomes[i];
             if (outcome === PUBLISH_OUTCOME.delivered || outcome === PUBLISH_OUTCOME.duplicate) p.resolve(outcome);
+            else if (outcome instanceof Error) p.reject(outcome);
             else p.reject(new Error(`publishBatch-n.lua answered ${String(outcome)} for delivery ${i} of ${batch.length}`));
           });
         },

@@ -27,7 +27,8 @@
   The message holds the envelope's `offset` and `epoch` as placeholders, written here.
 
   Returns one outcome per delivery, in order: 1 delivered, 0 the id was seen on the topic within
-  the window (nothing published).
+  the window (nothing published), or an error reply for a delivery that failed after its claim
+  (a key of the wrong type), the others of the call unaffected.
 ]]
 --@include "redisTime"
 --@include "placeOffset"
@@ -41,30 +42,38 @@ local now = tostring(nowMs)
 -- Per topic index, once the call appended to its history: its epoch and top offset.
 local epochs, tops = {}, {}
 local outcomes = {}
+-- Appends delivery i's broadcast to topic t's history when it keeps one, and publishes it.
+local function deliver(t, message, offsetAt)
+  local channelAt = 5 + 3 * (t - 1)
+  if offsetAt > 0 then
+    local stream, meta = KEYS[2 * t - 1], KEYS[2 * t]
+    if not epochs[t] then
+      local head = redis.call("HMGET", meta, "epoch", "top")
+      if head[1] then
+        epochs[t], tops[t] = head[1], tonumber(head[2]) or 0
+      else
+        -- No epoch: the history is new or was lost. Whatever the stream holds belongs to no epoch.
+        redis.call("DEL", stream)
+        epochs[t], tops[t] = string.format("%08x%05x", seconds, micros) .. salt, 0
+      end
+    end
+    local offset = tops[t] + 1
+    message = placeOffset(message, offsetAt, offset, epochs[t])
+    redis.call("XADD", stream, "MAXLEN", ARGV[channelAt + 1], offset .. "-0", "m", message, "t", now)
+    tops[t] = offset
+  end
+  publishTo(sharded, ARGV[channelAt], message)
+end
 for i = 1, (#ARGV - first + 1) / 3 do
   local at = first + 3 * (i - 1)
-  local t, message, offsetAt = tonumber(ARGV[at]), ARGV[at + 1], tonumber(ARGV[at + 2])
   if redis.call("SET", KEYS[2 * topicCount + i], "1", "NX", "PX", windowMs) then
-    local channelAt = 5 + 3 * (t - 1)
-    if offsetAt > 0 then
-      local stream, meta = KEYS[2 * t - 1], KEYS[2 * t]
-      if not epochs[t] then
-        local head = redis.call("HMGET", meta, "epoch", "top")
-        if head[1] then
-          epochs[t], tops[t] = head[1], tonumber(head[2]) or 0
-        else
-          -- No epoch: the history is new or was lost. Whatever the stream holds belongs to no epoch.
-          epochs[t], tops[t] = string.format("%08x%05x", seconds, micros) .. salt, 0
-          redis.call("DEL", stream)
-        end
-      end
-      local offset = tops[t] + 1
-      tops[t] = offset
-      message = placeOffset(message, offsetAt, offset, epochs[t])
-      redis.call("XADD", stream, "MAXLEN", ARGV[channelAt + 1], offset .. "-0", "m", message, "t", now)
+    -- A failure (a key of the wrong type) is this delivery's alone: the others of the call go on.
+    local ok, failure = pcall(deliver, tonumber(ARGV[at]), ARGV[at + 1], tonumber(ARGV[at + 2]))
+    if ok then
+      outcomes[i] = 1
+    else
+      outcomes[i] = redis.error_reply(type(failure) == "table" and failure.err or tostring(failure))
     end
-    publishTo(sharded, ARGV[channelAt], message)
-    outcomes[i] = 1
   else
     outcomes[i] = 0
   end

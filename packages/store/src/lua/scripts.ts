@@ -11,12 +11,12 @@ export interface HubCommands {
   /**
    * Deliveries on the topics of one hash tag, in order (publishBatch-n.lua): the key count, each
    * topic's history stream and meta, each delivery's dedupe key, then the arguments. Answers an
-   * outcome per delivery.
+   * outcome per delivery (an Error for one that failed after its claim).
    */
   hubPublishBatch(
     numberOfKeys: number,
     ...keysThenArgs: Array<string | number | Buffer>
-  ): Promise<Array<(typeof PUBLISH_OUTCOME)[keyof typeof PUBLISH_OUTCOME]>>;
+  ): Promise<Array<(typeof PUBLISH_OUTCOME)[keyof typeof PUBLISH_OUTCOME] | Error>>;
   /** A durable client publication on one topic: dedupe key, history stream and meta, the bucket's client-event stream (publishClient-4.lua). */
   hubPublishClient(
     dedupe: string,
