@@ -34,16 +34,25 @@ interface Planned {
   duplicate?: boolean;
 }
 
-/** 300 events over 3 orgs in call order: every 7th repeats an id of its org (a duplicate), every 11th an id of another org (not one), every 50th is invalid. */
+/**
+ * 300 events over 3 orgs in call order, in runs of 20 per org (consecutive publishes on one topic
+ * share calls): every 7th repeats the id of its org's event 3 before (a duplicate), every 11th is
+ * repeated on another org (not one: ids are deduplicated per topic), every 50th is invalid.
+ */
 function plan(orgs: readonly string[]): Planned[] {
   const planned: Planned[] = [];
+  const idsOf = new Map<string, string[]>(orgs.map((org) => [org, []]));
   for (let i = 0; i < 300; i++) {
-    const org = orgs[i % orgs.length] as string;
+    const org = orgs[Math.floor(i / 20) % orgs.length] as string;
+    const ids = idsOf.get(org) as string[];
     planned.push({ event: { id: `e${i}`, type: "roster.batch_test", org_id: org, payload: { i } }, org });
-    if (i % 7 === 6)
-      planned.push({ event: { id: `e${i - 3}`, type: "roster.batch_test", org_id: org, payload: { again: i } }, org, duplicate: true });
+    ids.push(`e${i}`);
+    const earlier = ids.at(-4);
+    if (i % 7 === 6 && earlier !== undefined) {
+      planned.push({ event: { id: earlier, type: "roster.batch_test", org_id: org, payload: { again: i } }, org, duplicate: true });
+    }
     if (i % 11 === 0) {
-      const other = orgs[(i + 1) % orgs.length] as string;
+      const other = orgs[(orgs.indexOf(org) + 1) % orgs.length] as string;
       planned.push({ event: { id: `e${i}`, type: "roster.batch_test", org_id: other, payload: { elsewhere: i } }, org: other });
     }
     if (i % 50 === 49) planned.push({ event: { id: `bad${i}`, type: "roster.batch_test", org_id: org } as unknown as ProducerEvent });

@@ -32,18 +32,21 @@ type Outcome = (typeof PUBLISH_OUTCOME)[keyof typeof PUBLISH_OUTCOME];
 
 interface Pending {
   delivery: BatchedDelivery;
+  /** The hash tag of its keys: consecutive deliveries of one tag share a call. */
+  tag: string;
   resolve: (outcome: Outcome) => void;
   reject: (error: unknown) => void;
 }
 
 /**
- * Coalesces the deliveries queued in one event-loop turn into one `publishBatch-n.lua` call per
- * hash tag (one Redis Cluster slot), at most `maxBatch` each: a producer with many publishes in
- * flight pays one script call for many of them instead of one each. Each delivery keeps its own
- * outcome (delivered or duplicate) and its own failure: the script's error for that delivery
+ * Coalesces the deliveries queued in one event-loop turn into `publishBatch-n.lua` calls: each run
+ * of consecutive deliveries on topics of one hash tag (one Redis Cluster slot) is one call, at most
+ * `maxBatch` each. A producer with many publishes in flight on a topic pays one script call for
+ * many of them instead of one each. Calls go out in queue order, so one caller's deliveries keep
+ * their call order on every topic, and on one Redis across topics too (as when each was a call of
+ * its own); interleaved topics of different tags get calls of their own. Each delivery keeps its
+ * own outcome (delivered or duplicate) and its own failure: the script's error for that delivery
  * alone (a key of the wrong type), or the call's (Redis unreachable) for each delivery of the call.
- * Deliveries of one tag go out in the order they were queued, on the connection of
- * their slot, so one caller's deliveries keep their order per topic.
  *
  * @example
  * const publish = createPublishBatcher(redis, { windowMs: DEDUPE_WINDOW_MS, salt: epochSalt(), sharded: "0" });
@@ -52,15 +55,20 @@ interface Pending {
 export function createPublishBatcher(redis: RedisClient, options: PublishBatcherOptions): (delivery: BatchedDelivery) => Promise<Outcome> {
   const client = withHubCommands(redis);
   const maxBatch = options.maxBatch ?? 128;
-  let queued = new Map<string, Pending[]>();
+  let queued: Pending[] = [];
   let scheduled = false;
 
   const flush = () => {
     scheduled = false;
-    const groups = queued;
-    queued = new Map();
-    for (const pending of groups.values()) {
-      for (let from = 0; from < pending.length; from += maxBatch) send(pending.slice(from, from + maxBatch));
+    const pending = queued;
+    queued = [];
+    // Runs of consecutive deliveries of one tag, in queue order.
+    let from = 0;
+    for (let i = 1; i <= pending.length; i++) {
+      if (i === pending.length || i - from === maxBatch || pending[i]?.tag !== pending[from]?.tag) {
+        send(pending.slice(from, i));
+        from = i;
+      }
     }
   };
 
@@ -99,10 +107,7 @@ export function createPublishBatcher(redis: RedisClient, options: PublishBatcher
 
   return (delivery) =>
     new Promise<Outcome>((resolve, reject) => {
-      const tag = hashTag(delivery.stream);
-      const group = queued.get(tag);
-      if (group) group.push({ delivery, resolve, reject });
-      else queued.set(tag, [{ delivery, resolve, reject }]);
+      queued.push({ delivery, tag: hashTag(delivery.stream), resolve, reject });
       if (!scheduled) {
         scheduled = true;
         setImmediate(flush);

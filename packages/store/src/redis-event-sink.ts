@@ -24,7 +24,7 @@ export const CLIENT_EVENT_STREAM_LENGTH = 100_000;
  * Delivers through Redis: per topic, a script claims the event id on the topic, appends the event
  * to the topic's history when it keeps one (giving it the topic's next offset) and publishes its
  * broadcast, which every gateway with members of the topic hands to its local sockets. Deliveries
- * queued in one event-loop turn on topics of one slot share one script call (`createPublishBatcher`),
+ * queued in one event-loop turn, consecutive on topics of one slot, share one script call (`createPublishBatcher`),
  * each with its own outcome; each call touches one slot, so it runs on Redis Cluster. A slot's calls
  * go out on one connection in call order, so one producer's events keep their order on every topic.
  */
