@@ -172,6 +172,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     pattern: config.legacyChannelPattern,
     owns: legacyPartition?.owns ?? (() => true),
     stats,
+    maxInFlight: config.legacyMaxInFlight,
   });
   // With the memory engine this process is the whole hub: it runs the inhouse queues too.
   const queueWorker = stores.localQueues

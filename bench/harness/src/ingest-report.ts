@@ -1,11 +1,15 @@
-import { type IngestResult, LEGACY_WINDOW } from "./ingest.js";
+import { type IngestResult, isPaced, LEGACY_WINDOW } from "./ingest.js";
 import { fixed, glanceRow, int, notClean, ratio, row, table } from "./report-format.js";
 import type { GlanceRow, Scenario, ScenarioReport } from "./scenario-report.js";
 
 /** Events per second per core through the emitter path, with validation and dedupe. */
 const INGEST_TARGET = 20_000;
+/** The legacy channel's p99 at the paced rate, ms. */
+const LEGACY_P99_TARGET = 50;
 
-function render({ results }: ScenarioReport<IngestResult>, { params }: IngestResult): string[] {
+function render({ results: all }: ScenarioReport<IngestResult>, { params }: IngestResult): string[] {
+  const results = all.filter((r) => !isPaced(r.path));
+  const paced = all.filter((r) => isPaced(r.path));
   const hubPaths = results.filter((r) => r.system === "hub");
   const baselines = results.filter((r) => r.system !== "hub");
   // Each hub path against each baseline's one path: events/s, and the CPU of every process an event passes through.
@@ -48,9 +52,37 @@ function render({ results }: ScenarioReport<IngestResult>, { params }: IngestRes
       ratios,
     ),
     ...(emitter ? [emitterTarget(emitter), ""] : []),
-    ...results
+    ...(paced.length > 0 ? renderPaced(paced, params) : []),
+    ...all
       .filter((r) => r.losses !== 0 || r.publishFailures !== 0)
       .flatMap((r) => notClean(`${r.system} ${r.path}`, `losses ${r.losses}, publish failures ${r.publishFailures}`)),
+  ];
+}
+
+/** The legacy channel and its baseline (`@socket.io/redis-emitter`) at one fixed rate: latency. */
+function renderPaced(paced: IngestResult[], params: IngestResult["params"]): string[] {
+  const legacy = paced.find((r) => r.path === "legacy-paced");
+  return [
+    `At a fixed rate: ${int(params.pacedRate)} events/s for ${int(params.pacedEvents)} events (after ${int(params.warmupEvents)} ` +
+      "unmeasured at the same rate), the same subscriber; the hub through the legacy channel (`PUBLISH prostaff:events:{org}`, " +
+      "without waiting for each), plain through `@socket.io/redis-emitter`. Latency is send time to the subscriber's receipt.",
+    "",
+    ...table(
+      "| system | path | events/s | p50 ms | p99 ms | max ms | server CPU µs/event | redis CPU µs/event | losses |",
+      "| ------ | ---- | -------: | -----: | -----: | -----: | ------------------: | -----------------: | -----: |",
+      paced.map(
+        (r) =>
+          `| ${r.system} | ${r.path} | ${int(r.eventsPerSecond)} | ${fixed(r.latencyMs.p50)} | ${fixed(r.latencyMs.p99)} | ` +
+          `${fixed(r.latencyMs.max)} | ${fixed(r.serverCpuMicrosPerEvent)} | ${fixed(r.redisCpuMicrosPerEvent)} | ${int(r.losses)} |`,
+      ),
+    ),
+    ...(legacy
+      ? [
+          `Target "legacy channel p99 < ${LEGACY_P99_TARGET} ms at ${int(params.pacedRate)} events/s": ` +
+            `**${legacy.latencyMs.p99 < LEGACY_P99_TARGET && legacy.losses === 0 ? "met" : "missed"}** (${fixed(legacy.latencyMs.p99)} ms).`,
+          "",
+        ]
+      : []),
   ];
 }
 
@@ -68,6 +100,8 @@ function emitterTarget(emitter: IngestResult): string {
 function glance({ results }: ScenarioReport<IngestResult>): GlanceRow[] {
   const path = (name: string) => results.find((r) => r.path === name);
   const emitter = path("emitter");
+  const legacy = path("legacy-paced");
+  const rate = (legacy ?? results[0])?.params.pacedRate ?? 0;
   return [
     glanceRow(
       "ingest",
@@ -78,6 +112,18 @@ function glance({ results }: ScenarioReport<IngestResult>): GlanceRow[] {
         : "",
       int,
     ),
+    ...(legacy || path("plain-paced")
+      ? [
+          glanceRow(
+            "ingest",
+            `legacy channel p99 ms at ${rate / 1000}k events/s`,
+            [legacy?.latencyMs.p99, path("plain-paced")?.latencyMs.p99, undefined],
+            legacy
+              ? `< ${LEGACY_P99_TARGET} ms: **${legacy.latencyMs.p99 < LEGACY_P99_TARGET && legacy.losses === 0 ? "met" : "missed"}**`
+              : "",
+          ),
+        ]
+      : []),
   ];
 }
 

@@ -5,18 +5,25 @@ import { Emitter } from "@socket.io/redis-emitter";
 import { Redis } from "ioredis";
 import { LatencyHistogram, type LatencySummary } from "./latency-histogram.js";
 import { ClientFleet } from "./load/client-fleet.js";
-import { now, waitForFleet } from "./pacing.js";
+import { now, produceAtRate, waitForFleet } from "./pacing.js";
 import { processCpuMicros } from "./process-cpu.js";
 import { BENCH_ORG, BENCH_TOPIC, type BenchPayload, RAW_CHANNEL, type SystemName, type SystemUnderTest } from "./systems.js";
 
-/** A producer path: the hub's three, and the baselines' own producers. */
-export type IngestPath = "emitter" | "legacy" | "http" | "plain-emitter" | "raw-publish";
+/**
+ * A producer path: the hub's three, and the baselines' own producers, as fast as the producer goes;
+ * `legacy-paced` and `plain-paced` are the legacy channel and `@socket.io/redis-emitter` at a fixed
+ * rate (`pacedRate`), for latency.
+ */
+export type IngestPath = "emitter" | "legacy" | "http" | "plain-emitter" | "raw-publish" | "legacy-paced" | "plain-paced";
 
 export const PATHS_OF: Record<SystemName, IngestPath[]> = {
-  hub: ["emitter", "legacy", "http"],
-  plain: ["plain-emitter"],
+  hub: ["emitter", "legacy", "http", "legacy-paced"],
+  plain: ["plain-emitter", "plain-paced"],
   raw: ["raw-publish"],
 };
+
+/** Whether a path publishes at the fixed `pacedRate` rather than as fast as it goes. */
+export const isPaced = (path: IngestPath): boolean => path === "legacy-paced" || path === "plain-paced";
 
 export interface IngestParams {
   /** Measured events per path. */
@@ -32,6 +39,10 @@ export interface IngestParams {
   payloadBytes: number;
   /** How long after the last publish deliveries may still arrive. */
   drainMs: number;
+  /** Events per second of the paced paths (`legacy-paced`, `plain-paced`). */
+  pacedRate: number;
+  /** Measured events per paced path. */
+  pacedEvents: number;
 }
 
 export const INGEST_QUICK: IngestParams = {
@@ -42,8 +53,10 @@ export const INGEST_QUICK: IngestParams = {
   httpConcurrency: 4,
   payloadBytes: 200,
   drainMs: 20_000,
+  pacedRate: 10_000,
+  pacedEvents: 50_000,
 };
-export const INGEST_FULL: IngestParams = { ...INGEST_QUICK, events: 500_000, warmupEvents: 10_000, drainMs: 60_000 };
+export const INGEST_FULL: IngestParams = { ...INGEST_QUICK, events: 500_000, warmupEvents: 10_000, drainMs: 60_000, pacedEvents: 200_000 };
 
 export interface IngestResult {
   system: SystemName;
@@ -109,9 +122,10 @@ async function runPath(
     const cpuBefore = pids.map(processCpuMicros);
     const producerBefore = process.cpuUsage();
     const windowStart = now();
-    const failures = await producer.send(run, 0, params.events, pad);
+    const events = isPaced(path) ? params.pacedEvents : params.events;
+    const failures = await producer.send(run, 0, events, pad);
     const sentAll = now();
-    await waitForFleet(fleet, (p) => p.received >= params.events, params.drainMs, 20);
+    await waitForFleet(fleet, (p) => p.received >= events, params.drainMs, 20);
     const cpuAfter = pids.map(processCpuMicros);
     const producerCpu = process.cpuUsage(producerBefore);
     const reports = await fleet.reports();
@@ -122,24 +136,24 @@ async function runPath(
     const serverCpu = cpu.slice(0, system.serverPids.length).reduce((n, c) => n + c, 0);
     const producerMicros = producerCpu.user + producerCpu.system;
     const windowSeconds = (windowEnd - windowStart) / 1000;
-    const validatingMicros = path === "emitter" || path === "plain-emitter" ? producerMicros : serverCpu;
+    const validatingMicros = path === "emitter" || path === "plain-emitter" || path === "plain-paced" ? producerMicros : serverCpu;
     const accepted = path === "legacy" || path === "http" ? await gatewayAccepted(system.httpUrls, path) : undefined;
     return {
       system: system.name,
       path,
       params,
-      eventsPublished: params.events,
+      eventsPublished: events,
       publishFailures: failures,
       delivered: received,
-      losses: params.events - received,
+      losses: events - received,
       outOfOrder: report?.outOfOrder ?? 0,
       eventsPerSecond: received / windowSeconds,
       windowSeconds,
       latencyMs: LatencyHistogram.summarize(LatencyHistogram.merge(reports.map((r) => r.latency))),
-      serverCpuMicrosPerEvent: serverCpu / params.events,
-      redisCpuMicrosPerEvent: (cpu[system.serverPids.length] ?? 0) / params.events,
-      producerCpuMicrosPerEvent: producerMicros / params.events,
-      eventsPerValidatingCore: validatingMicros > 0 ? params.events / (validatingMicros / 1e6) : Number.NaN,
+      serverCpuMicrosPerEvent: serverCpu / events,
+      redisCpuMicrosPerEvent: (cpu[system.serverPids.length] ?? 0) / events,
+      producerCpuMicrosPerEvent: producerMicros / events,
+      eventsPerValidatingCore: validatingMicros > 0 ? events / (validatingMicros / 1e6) : Number.NaN,
       ...(accepted !== undefined ? { gatewayAccepted: accepted } : {}),
     };
   } finally {
@@ -250,6 +264,38 @@ async function createProducer(
         },
       };
     }
+    case "legacy-paced": {
+      const channel = `prostaff:events:${BENCH_ORG}`;
+      return {
+        send: (run, firstSeq, count, pad) =>
+          paced(count, params.pacedRate, firstSeq, (seq, sentAt) =>
+            redis.publish(
+              channel,
+              JSON.stringify({
+                id: id(run, seq),
+                type: "roster.bench",
+                org_id: BENCH_ORG,
+                payload: { bench_seq: seq, bench_sent: sentAt, pad },
+                published_at: Date.now(),
+              }),
+            ),
+          ),
+      };
+    }
+    case "plain-paced": {
+      const emitter = new Emitter(redis);
+      return {
+        async send(_run, firstSeq, count, pad) {
+          // redis-emitter does not wait for Redis: its commands are in flight until the PING answers.
+          const failed = await paced(count, params.pacedRate, firstSeq, (seq, sentAt) => {
+            emitter.to(BENCH_TOPIC).emit("roster.bench", { bench_seq: seq, bench_sent: sentAt, pad });
+            return Promise.resolve();
+          });
+          await redis.ping();
+          return failed;
+        },
+      };
+    }
     case "raw-publish":
       return {
         send: (_run, firstSeq, count, pad) =>
@@ -258,6 +304,26 @@ async function createProducer(
           }),
       };
   }
+}
+
+/** Sends `count` events at `rate` per second (`produceAtRate`), without waiting for each; resolves once all settled, with the number that failed. */
+async function paced(
+  count: number,
+  rate: number,
+  firstSeq: number,
+  publish: (seq: number, sentAt: number) => Promise<unknown>,
+): Promise<number> {
+  let failed = 0;
+  const settled: Array<Promise<unknown>> = [];
+  await produceAtRate(count, rate, firstSeq, (seq, sentAt) => {
+    settled.push(
+      publish(seq, sentAt).catch(() => {
+        failed++;
+      }),
+    );
+  });
+  await Promise.all(settled);
+  return failed;
 }
 
 /** Runs task(0..count-1) with at most `concurrency` in flight; resolves with the number that failed. */

@@ -186,7 +186,7 @@ try {
     for (const r of results) {
       console.log(
         `ingest: ${name} ${r.path}: ${Math.round(r.eventsPerSecond)} events/s, server ${r.serverCpuMicrosPerEvent.toFixed(1)} ` +
-          `redis ${r.redisCpuMicrosPerEvent.toFixed(1)} producer ${r.producerCpuMicrosPerEvent.toFixed(1)} µs/event, losses ${r.losses}`,
+          `redis ${r.redisCpuMicrosPerEvent.toFixed(1)} producer ${r.producerCpuMicrosPerEvent.toFixed(1)} µs/event, p99 ${r.latencyMs.p99.toFixed(1)} ms, losses ${r.losses}`,
       );
     }
   }

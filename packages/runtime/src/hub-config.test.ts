@@ -72,6 +72,7 @@ describe("loadConfig defaults", () => {
       queueLeaseTtlMs: 5_000,
       presenceTtlMs: 12_000,
       legacyMembershipTtlMs: 10_000,
+      legacyMaxInFlight: 2_000,
       dlqMaxStreamsPerSource: 1_000,
       corsOrigins: "*",
       namespaces: [],
@@ -579,6 +580,18 @@ describe("PRESENCE_TTL_MS", () => {
 
   it.each([["999"], ["20001"], ["12s"]])("refuses %s", (value) => {
     expectRefused({ ...DEV, PRESENCE_TTL_MS: value }, "PRESENCE_TTL_MS");
+  });
+});
+
+describe("LEGACY_MAX_IN_FLIGHT", () => {
+  it("defaults to 2000 and accepts 1 .. 100000", () => {
+    expect(loadConfig(DEV, "gateway").legacyMaxInFlight).toBe(2_000);
+    expect(loadConfig({ ...DEV, LEGACY_MAX_IN_FLIGHT: "1" }, "gateway").legacyMaxInFlight).toBe(1);
+    expect(loadConfig({ ...DEV, LEGACY_MAX_IN_FLIGHT: "100000" }, "gateway").legacyMaxInFlight).toBe(100_000);
+  });
+
+  it.each([["0"], ["100001"], ["many"]])("refuses %s", (value) => {
+    expectRefused({ ...DEV, LEGACY_MAX_IN_FLIGHT: value }, "LEGACY_MAX_IN_FLIGHT");
   });
 });
 

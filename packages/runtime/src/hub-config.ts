@@ -137,6 +137,12 @@ export interface HubConfig {
    */
   legacyMembershipTtlMs: number;
   /**
+   * `LEGACY_MAX_IN_FLIGHT`, default 2000: legacy-channel messages a gateway has handed on and not yet
+   * settled at most; at the bound it pauses reading the legacy subscription until half have settled
+   * (Redis holds what is published meanwhile).
+   */
+  legacyMaxInFlight: number;
+  /**
    * `DLQ_MAX_STREAMS_PER_SOURCE`, default 1000: dead-letter streams one producer path may write
    * within their lifetime; its entries for further streams go to its overflow stream.
    */
@@ -246,6 +252,7 @@ export function loadConfig(env: Env, role: ProcessRole): HubConfig {
     // At most 20 s: a dead gateway's users leave presence within 1.25 TTL, so under 30 s.
     presenceTtlMs: int(env, "PRESENCE_TTL_MS", { default: 12_000, min: 1_000, max: 20_000 }),
     legacyMembershipTtlMs: int(env, "LEGACY_MEMBERSHIP_TTL_MS", { default: 10_000, min: 1_000, max: 60_000 }),
+    legacyMaxInFlight: int(env, "LEGACY_MAX_IN_FLIGHT", { default: 2_000, min: 1, max: 100_000 }),
     dlqMaxStreamsPerSource: int(env, "DLQ_MAX_STREAMS_PER_SOURCE", { default: 1_000, min: 1, max: 100_000 }),
     // Only the gateway serves browsers.
     corsOrigins: corsOrigins(env, production && role === "gateway"),

@@ -40,7 +40,7 @@ export type PubSubWire = "classic" | "sharded";
  * `@socket.io/redis-emitter`'s wire format for the classic adapter, the sharded adapter's cluster
  * message (`{ uid, nsp, type: BROADCAST, data: { packet, opts } }`) for the sharded one, on the
  * room's channel either way. Publishing is left to the caller, so it can be done atomically with
- * the dedupe claim and the history append (lua/publish-3.lua).
+ * the dedupe claim and the history append (lua/publishBatch-n.lua, several at once).
  */
 export function createBroadcastEncoder(keys: HubKeys, wire: PubSubWire = "classic"): (outgoing: readonly Outgoing[]) => EncodedBroadcast[] {
   const captured: Array<string | Buffer> = [];

@@ -59,6 +59,7 @@ export { memoryDeadLetters } from "./memory-dead-letters.js";
 export type { LocalBroadcast } from "./memory-event-sink.js";
 export { memoryEventSink } from "./memory-event-sink.js";
 export { MemoryHistory } from "./memory-history.js";
+export { type BatchedDelivery, createPublishBatcher, type PublishBatcherOptions } from "./publish-batcher.js";
 export type { PublishContext, Publisher, PublisherOptions, PublishResult } from "./publisher.js";
 export { createPublisher, UNSERIALIZABLE_RAW } from "./publisher.js";
 export { RecentIds } from "./recent-ids.js";

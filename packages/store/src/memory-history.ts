@@ -2,7 +2,7 @@ import type { Envelope, HistoryPolicy } from "@hub/events";
 import { EMPTY_EPOCH, uuidv7 } from "@hub/events";
 import { type History, type HistoryEntry, type StoredEntry, settleRead } from "./history.js";
 
-/** How long a topic's epoch and counter outlive its last event, as in Redis (publish-3.lua). */
+/** How long a topic's epoch and counter outlive its last event, as in Redis (publishBatch-n.lua). */
 const EPOCH_GRACE_MS = 24 * 60 * 60 * 1000;
 
 interface TopicHistory {

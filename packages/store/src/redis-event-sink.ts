@@ -3,6 +3,7 @@ import { DEDUPE_WINDOW_MS, type EventSink, senderOf } from "./event-sink.js";
 import { epochSalt } from "./history.js";
 import type { HubKeys } from "./keys.js";
 import { PUBLISH_OUTCOME, withHubCommands } from "./lua/scripts.js";
+import { createPublishBatcher } from "./publish-batcher.js";
 import type { RedisClient } from "./redis-client.js";
 
 export interface RedisEventSinkOptions {
@@ -12,17 +13,20 @@ export interface RedisEventSinkOptions {
   windowMs?: number;
   /** Entries each client-event stream bucket keeps at most (approximate trim). @default CLIENT_EVENT_STREAM_LENGTH */
   clientEventStreamLength?: number;
+  /** Most deliveries per publish script call (see `createPublishBatcher`). @default 128 */
+  maxBatch?: number;
 }
 
 /** How many entries a client-event stream bucket keeps unless configured (CLIENT_EVENT_STREAM_LENGTH). */
 export const CLIENT_EVENT_STREAM_LENGTH = 100_000;
 
 /**
- * Delivers through Redis: per topic, one script call claims the event id on the topic, appends the
- * event to the topic's history when it keeps one (giving it the topic's next offset) and publishes
- * its broadcast, which every gateway with members of the topic hands to its local sockets. Each
- * call touches one topic's slot, so it runs on Redis Cluster. A topic's calls go out on one
- * connection in call order, so one producer's events keep their order on every topic.
+ * Delivers through Redis: per topic, a script claims the event id on the topic, appends the event
+ * to the topic's history when it keeps one (giving it the topic's next offset) and publishes its
+ * broadcast, which every gateway with members of the topic hands to its local sockets. Deliveries
+ * queued in one event-loop turn, consecutive on topics of one slot, share one script call (`createPublishBatcher`),
+ * each with its own outcome; each call touches one slot, so it runs on Redis Cluster. A slot's calls
+ * go out on one connection in call order, so one producer's events keep their order on every topic.
  */
 export function redisEventSink(redis: RedisClient, keys: HubKeys, options: RedisEventSinkOptions = {}): EventSink {
   const client = withHubCommands(redis);
@@ -32,26 +36,22 @@ export function redisEventSink(redis: RedisClient, keys: HubKeys, options: Redis
   const windowMs = options.windowMs ?? DEDUPE_WINDOW_MS;
   const salt = epochSalt();
   const streamLength = options.clientEventStreamLength ?? CLIENT_EVENT_STREAM_LENGTH;
+  const publish = createPublishBatcher(redis, { windowMs, salt, sharded, maxBatch: options.maxBatch ?? 128 });
   return {
     async deliver(event, outgoing) {
       const outcomes = await Promise.all(
         encode(outgoing).map(({ topic, channel, message, offsetAt, history }) => {
           const { stream, meta } = keys.history(topic);
-          const dedupe = keys.dedupe(topic, event.orgId, event.id);
-          const at = history && offsetAt !== undefined ? offsetAt + 1 : 0;
-          return client.hubPublish(
-            dedupe,
+          return publish({
+            dedupe: keys.dedupe(topic, event.orgId, event.id),
             stream,
             meta,
-            windowMs,
-            salt,
-            sharded,
             channel,
             message,
-            at,
-            history?.size ?? 0,
-            history?.ttlMs ?? 0,
-          );
+            offsetAt: history && offsetAt !== undefined ? offsetAt + 1 : 0,
+            historySize: history?.size ?? 0,
+            historyTtlMs: history?.ttlMs ?? 0,
+          });
         }),
       );
       return outcomes.some((outcome) => outcome === PUBLISH_OUTCOME.delivered);

@@ -111,10 +111,21 @@ export interface EngineHealth {
   redisConnections(): Record<string, boolean>;
 }
 
+/** Flow control of a pattern subscription's connection. */
+export interface ChannelFlow {
+  /** Stops reading the connection: Redis holds what is published meanwhile (up to its `client-output-buffer-limit pubsub`). */
+  pause(): void;
+  /** Reads on. */
+  resume(): void;
+}
+
 /** Pattern subscriptions on the shared pub/sub, for product features that listen to channels. */
 export interface Channels {
-  /** Subscribes to a channel pattern of the shared Redis; a no-op without Redis. `ready()` waits for it. */
-  subscribe(pattern: string, listener: ChannelListener): void;
+  /**
+   * Subscribes to a channel pattern of the shared Redis on a connection of its own; a no-op without
+   * Redis. `ready()` waits for it.
+   */
+  subscribe(pattern: string, listener: ChannelListener): ChannelFlow;
 }
 
 /**

@@ -78,7 +78,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       () => "disabled",
       () => ({}),
     ),
-    channels: { subscribe() {} },
+    channels: { subscribe: () => ({ pause() {}, resume() {} }) },
     async ready() {},
     async close() {},
   };

@@ -27,6 +27,7 @@ import { nodeUrl } from "./node-url.js";
 import { PublishBarrier } from "./publish-barrier.js";
 import { watchResponsiveness } from "./responsiveness.js";
 import { ShardSubscriber } from "./shard-subscriber.js";
+import { subscriberFlow } from "./subscriber-flow.js";
 import type { AdapterConstructor } from "./write-coalescing.js";
 
 export interface RedisEngineOptions {
@@ -120,11 +121,13 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
     channels: {
       subscribe(pattern, listener) {
         patterns ??= connectRedis(options.redis, "gateway", "legacy", logger);
-        patterns.on("pmessage", (_pattern: string, channel: string, message: string) => listener(channel, message));
+        const client = patterns;
+        client.on("pmessage", (_pattern: string, channel: string, message: string) => listener(channel, message));
         // ioredis re-subscribes after a reconnect.
-        patternsSubscribed = patterns
+        patternsSubscribed = client
           .psubscribe(pattern)
           .catch((error: unknown) => logger.error({ err: error, pattern }, "legacy PSUBSCRIBE failed"));
+        return subscriberFlow(client);
       },
     },
     async ready() {

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 
 /** The counters IngestStats keeps. */
-type IngestMetrics = Pick<GatewayMetrics, "ingested" | "eventsIn" | "dedupeHits" | "dropped" | "legacySkipped">;
+type IngestMetrics = Pick<GatewayMetrics, "ingested" | "eventsIn" | "dedupeHits" | "dropped" | "legacySkipped" | "legacyPaused">;
 
 /**
  * Counts what each producer path took in, by outcome and reason, and logs rejections without
@@ -29,6 +29,14 @@ export class IngestStats {
   /** Counts a legacy message left to its org's owners (LegacyPartition): not parsed here. */
   legacySkipped(): void {
     this.metrics.legacySkipped.inc();
+  }
+
+  /** Counts and logs (once per interval) a pause of the legacy subscription: `inFlight` messages reached the bound. */
+  legacyPaused(inFlight: number): void {
+    this.metrics.legacyPaused.inc();
+    this.#log("legacy", "paused", () =>
+      this.logger.warn({ source: "legacy", in_flight: inFlight }, "legacy channel paused: too many messages in flight"),
+    );
   }
 
   /**

@@ -14,7 +14,17 @@ export interface LegacyChannelOptions {
   /** Whether this node processes the messages of a channel (LegacyPartition.owns); the others are only counted. */
   owns: (channel: string) => boolean;
   stats: IngestStats;
+  /**
+   * Messages handed on (to the pipeline, the command queue or the dead-letter queue) and not yet
+   * settled at most: at the bound the node stops reading the legacy subscription, and reads on once
+   * half have settled. Redis holds what is published meanwhile.
+   * @default LEGACY_MAX_IN_FLIGHT
+   */
+  maxInFlight?: number;
 }
+
+/** How many legacy messages a node has in flight at most unless told (`LegacyChannelOptions.maxInFlight`). */
+export const LEGACY_MAX_IN_FLIGHT = 2_000;
 
 const SESSION_STARTED = "inhouse.session_started";
 
@@ -75,10 +85,40 @@ export function channelOrg(pattern: string, channel: string): string {
  * is alive does. Events without an id get one derived from their content, the same on every node.
  * Messages are handed to the pipeline in arrival order and its Redis calls go out on one
  * connection, so the first broadcast of any event follows that of every event of its org published
- * before it, while the org's owners stay the same (docs/protocol.md "Ordering").
+ * before it, while the org's owners stay the same (docs/protocol.md "Ordering"). The pipeline's
+ * deliveries queued in one event-loop turn share one Redis script call (the sink's batching).
+ *
+ * Backpressure: at most `maxInFlight` messages are in flight (handed on, not yet settled), plus
+ * what one read of the socket held. At the bound the node pauses reading its legacy subscription
+ * (counted in `hub_legacy_paused_total`, logged) rather than dropping: Redis holds what is published
+ * meanwhile in the subscriber's output buffer, and the node reads it once half have settled, in
+ * order, so a burst costs latency and nothing is lost. Only an overload longer than Redis's
+ * `client-output-buffer-limit pubsub` allows makes Redis disconnect the subscriber (ioredis
+ * reconnects and subscribes again; what was published in between is lost, and logged as the
+ * connection's error).
  */
-export function startLegacyChannel({ channels, publisher, commands, pattern, owns, stats }: LegacyChannelOptions): void {
-  channels.subscribe(pattern, (channel, message) => {
+export function startLegacyChannel(options: LegacyChannelOptions): void {
+  const { channels, publisher, commands, pattern, owns, stats } = options;
+  const maxInFlight = options.maxInFlight ?? LEGACY_MAX_IN_FLIGHT;
+  let inFlight = 0;
+  let paused = false;
+  /** Tracks one message handed on: at the bound, stops reading until half have settled. */
+  const track = (settled: Promise<unknown>) => {
+    inFlight++;
+    if (inFlight >= maxInFlight && !paused) {
+      paused = true;
+      flow.pause();
+      stats.legacyPaused(inFlight);
+    }
+    void settled.finally(() => {
+      inFlight--;
+      if (paused && inFlight <= maxInFlight / 2) {
+        paused = false;
+        flow.resume();
+      }
+    });
+  };
+  const flow = channels.subscribe(pattern, (channel, message) => {
     if (!owns(channel)) {
       stats.legacySkipped();
       return;
@@ -89,10 +129,12 @@ export function startLegacyChannel({ channels, publisher, commands, pattern, own
     if (start && "command" in start) {
       const { command } = start;
       // Every owner enqueues it; the command id makes that one command.
-      commands.enqueue([command]).then(
-        ([fresh]) => stats.record("legacy", { status: "fulfilled", value: { id: command.id, topics: [], duplicate: !fresh } }),
-        (reason: unknown) =>
-          stats.record("legacy", { status: "rejected", reason }, { org_id: command.org_id, event_type: SESSION_STARTED }),
+      track(
+        commands.enqueue([command]).then(
+          ([fresh]) => stats.record("legacy", { status: "fulfilled", value: { id: command.id, topics: [], duplicate: !fresh } }),
+          (reason: unknown) =>
+            stats.record("legacy", { status: "rejected", reason }, { org_id: command.org_id, event_type: SESSION_STARTED }),
+        ),
       );
       return;
     }
@@ -100,9 +142,11 @@ export function startLegacyChannel({ channels, publisher, commands, pattern, own
       const fingerprint = digest.toString("hex");
       // Recorded once however many owners refuse it: the same fingerprint as the pipeline's. reject
       // never fails (a failed dead-letter write goes to the publisher's onDeadLetterError).
-      void publisher
-        .reject(message, start.rejection, { source: "legacy", raw: true, channel, fingerprint })
-        .then(() => stats.record("legacy", { status: "rejected", reason: start.rejection }));
+      track(
+        publisher
+          .reject(message, start.rejection, { source: "legacy", raw: true, channel, fingerprint })
+          .then(() => stats.record("legacy", { status: "rejected", reason: start.rejection })),
+      );
       return;
     }
     const outcome = publisher.publish(message, {
@@ -113,9 +157,11 @@ export function startLegacyChannel({ channels, publisher, commands, pattern, own
       fingerprint: digest.toString("hex"),
       assignId: (event) => uuidv7From(event.publishedAt ?? 0, digest),
     });
-    outcome.then(
-      (value) => stats.record("legacy", { status: "fulfilled", value }),
-      (reason: unknown) => stats.record("legacy", { status: "rejected", reason }),
+    track(
+      outcome.then(
+        (value) => stats.record("legacy", { status: "fulfilled", value }),
+        (reason: unknown) => stats.record("legacy", { status: "rejected", reason }),
+      ),
     );
   });
 }

@@ -28,6 +28,8 @@ export interface GatewayMetrics {
   readonly dedupeHits: Counter<"source">;
   /** Legacy messages of orgs this node does not own, left unparsed to their owners. */
   readonly legacySkipped: Counter;
+  /** Times this node stopped reading the legacy channel: its messages in flight reached the bound. */
+  readonly legacyPaused: Counter;
   /** Gateways in this node's view of the legacy channel's membership (0 while it processes every org). */
   readonly legacyMembers: Gauge;
   /** Rejected input written to the dead-letter queue by this node, by producer path and code. */
@@ -210,6 +212,11 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
     legacySkipped: new Counter({
       name: "hub_legacy_skipped_total",
       help: "Legacy-channel messages of orgs this gateway does not own, left unparsed to their two owners.",
+      registers,
+    }),
+    legacyPaused: new Counter({
+      name: "hub_legacy_paused_total",
+      help: "Times this gateway stopped reading the legacy channel because its messages in flight reached the bound (it reads on once half have settled; Redis holds what arrives meanwhile).",
       registers,
     }),
     legacyMembers: new Gauge({

@@ -1,6 +1,6 @@
 import { luaCommands } from "./lua-commands.js";
 
-/** What publish-3.lua answers. */
+/** What publishBatch-n.lua answers for each delivery. */
 export const PUBLISH_OUTCOME = { duplicate: 0, delivered: 1 } as const;
 
 /** What deadLetterAdmit-1.lua answers. */
@@ -8,20 +8,15 @@ export const DEAD_LETTER_ADMISSION = { full: 0, admitted: 1 } as const;
 
 /** The storage scripts as commands of an ioredis client; each file's suffix is its KEYS count. */
 export interface HubCommands {
-  /** One event on one topic: its dedupe key, history stream and meta, then the arguments (publish-3.lua). */
-  hubPublish(
-    dedupe: string,
-    stream: string,
-    meta: string,
-    windowMs: number,
-    salt: string,
-    sharded: "0" | "1",
-    channel: string,
-    message: Buffer,
-    offsetAt: number,
-    historySize: number,
-    historyTtlMs: number,
-  ): Promise<(typeof PUBLISH_OUTCOME)[keyof typeof PUBLISH_OUTCOME]>;
+  /**
+   * Deliveries on the topics of one hash tag, in order (publishBatch-n.lua): the key count, each
+   * topic's history stream and meta, each delivery's dedupe key, then the arguments. Answers an
+   * outcome per delivery (an Error for one that failed after its claim).
+   */
+  hubPublishBatch(
+    numberOfKeys: number,
+    ...keysThenArgs: Array<string | number | Buffer>
+  ): Promise<Array<(typeof PUBLISH_OUTCOME)[keyof typeof PUBLISH_OUTCOME] | Error>>;
   /** A durable client publication on one topic: dedupe key, history stream and meta, the bucket's client-event stream (publishClient-4.lua). */
   hubPublishClient(
     dedupe: string,
@@ -88,7 +83,7 @@ export interface HubCommands {
 
 /** Registers the scripts on a client (once per client) and returns it typed with them. */
 export const withHubCommands = luaCommands<HubCommands>(new URL("./", import.meta.url), {
-  hubPublish: "publish-3",
+  hubPublishBatch: "publishBatch-n",
   hubPublishClient: "publishClient-4",
   hubReadHistory: "readHistory-3",
   hubAcknowledge: "acknowledge-2",

@@ -5,6 +5,7 @@
 -- 24 hours. A topic without an epoch (new, or its history was lost) gets a new one, ending with
 -- `salt`. Returns the message as written, the offset and the epoch.
 --@include "redisTime"
+--@include "placeOffset"
 local function appendHistory(stream, meta, message, at, salt, size, ttl)
   local GRACE_MS = 86400000
   local seconds, micros, nowMs = redisTime()
@@ -16,9 +17,7 @@ local function appendHistory(stream, meta, message, at, salt, size, ttl)
     redis.call("HSET", meta, "epoch", epoch, "top", 0)
   end
   local offset = redis.call("HINCRBY", meta, "top", 1)
-  -- float64 offset (8 bytes), then the key "epoch" and a str16 header (7 bytes), then the epoch.
-  message = string.sub(message, 1, at - 1) .. struct.pack(">d", offset) .. string.sub(message, at + 8, at + 14) .. epoch ..
-    string.sub(message, at + 31)
+  message = placeOffset(message, at, offset, epoch)
   redis.call("XADD", stream, "MAXLEN", size, offset .. "-0", "m", message, "t", nowMs)
   redis.call("PEXPIRE", stream, ttl)
   redis.call("PEXPIRE", meta, ttl + GRACE_MS)
