@@ -127,7 +127,8 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     metrics.batchFrames.inc(frames);
     metrics.batchedEvents.inc(events);
   };
-  broker.attach(io, (base) => coalescingAdapter(base, { delayMs: config.writeDelayMs, onBatches }));
+  const onError = (error: unknown, room: string) => logger.error({ err: error, room }, "could not write a topic's broadcasts");
+  broker.attach(io, (base) => coalescingAdapter(base, { delayMs: config.writeDelayMs, onBatches, onError }));
   const topicMetrics = trackTopicMetrics(io, registry, metrics);
   broker.observeBroadcasts(topicMetrics.observer);
   const stats = new IngestStats(logger, metrics);

@@ -28,7 +28,7 @@ interface EngineConnection {
 /** The parts of a Socket.IO socket a delivery touches. */
 interface DeliverySocket {
   conn: unknown;
-  data: { coalesce?: boolean };
+  data: { coalesce?: boolean; lagging?: unknown };
   client: { writeToEngine(encoded: readonly unknown[], opts: PacketOptions): void };
 }
 
@@ -36,7 +36,7 @@ interface DeliverySocket {
 interface WrappedAdapter {
   rooms: Map<Room, Set<SocketId>>;
   sids: Map<SocketId, Set<Room>>;
-  nsp: { sockets: Map<SocketId, DeliverySocket> };
+  nsp: { name: string; sockets: Map<SocketId, DeliverySocket> };
   _encode(packet: SocketIoPacket, packetOpts: PacketOptions): unknown[];
   apply(opts: BroadcastOptions, callback: (socket: unknown) => void): void;
   addAll(id: SocketId, rooms: Set<Room>): Promise<void> | void;
@@ -47,6 +47,7 @@ interface WrappedAdapter {
 
 interface SocketIoPacket {
   id?: number;
+  nsp?: string;
   data?: unknown;
 }
 
@@ -71,6 +72,8 @@ export interface WriteCoalescingOptions {
   delayMs: number;
   /** Counts what went out: batch frames written and the events they carried (once per flush). */
   onBatches?(frames: number, events: number): void;
+  /** A room's held broadcasts could not be written (the other rooms' still are). */
+  onError?(error: unknown, room: Room): void;
 }
 
 /**
@@ -95,7 +98,12 @@ export interface WriteCoalescingOptions {
  *
  * Works on the adapter instance (Socket.IO's in-memory adapter and both Redis adapters deliver
  * through `Adapter#broadcast`, which calls `_encode` and then `apply`): `_encode` notes the encoded
- * broadcast, `apply` takes it over when it qualifies.
+ * broadcast, `apply` takes it over when it qualifies. Those two are internals of socket.io-adapter,
+ * so its version and the Redis adapter's are pinned (apps/gateway/package.json) and
+ * write-coalescing.test.ts checks the pairing (acks and `fetchSockets` right after a held broadcast).
+ * A broadcast it does not hold first writes what its rooms hold, so order per room is kept. Direct
+ * writes skip engine.io's `packetCreate` / `flush` events: the admin UI's outbound packet counts
+ * leave them out.
  *
  * @example
  * const adapter = coalesceWrites(new Adapter(nsp), { delayMs: 0 });
@@ -114,13 +122,14 @@ export function coalesceWrites<A extends Adapter>(adapter: A, options: WriteCoal
   let timer: NodeJS.Timeout | undefined;
   let batchFrames = 0;
   let batchEvents = 0;
+  let closed = false;
 
   const flushAll = () => {
     immediate = undefined;
     timer = undefined;
     for (const [room, list] of held) {
       held.delete(room);
-      deliver(room, list);
+      deliverSafely(room, list);
     }
     if (batchFrames > 0) {
       options.onBatches?.(batchFrames, batchEvents);
@@ -132,9 +141,18 @@ export function coalesceWrites<A extends Adapter>(adapter: A, options: WriteCoal
     const list = held.get(room);
     if (list === undefined) return;
     held.delete(room);
-    deliver(room, list);
+    deliverSafely(room, list);
+  };
+  const deliverSafely = (room: Room, list: Encoded[]) => {
+    try {
+      deliver(room, list);
+    } catch (error) {
+      options.onError?.(error, room);
+    }
   };
 
+  // A connection the outbound guard took off its topics (`lagging`) gets nothing more: its queue was
+  // just emptied, and it recovers from history after its `resync`.
   const deliver = (room: Room, list: Encoded[]) => {
     const members = target.rooms.get(room);
     if (members === undefined || members.size === 0) return;
@@ -144,7 +162,8 @@ export function coalesceWrites<A extends Adapter>(adapter: A, options: WriteCoal
       const shared = [enginePacket(one)];
       for (const id of members) {
         const socket = sockets.get(id);
-        if (socket !== undefined && !writeDirect(socket, shared)) socket.client.writeToEngine(one.encoded, one.opts);
+        if (socket === undefined || socket.data.lagging !== undefined) continue;
+        if (!writeDirect(socket, shared)) socket.client.writeToEngine(one.encoded, one.opts);
       }
       return;
     }
@@ -153,7 +172,7 @@ export function coalesceWrites<A extends Adapter>(adapter: A, options: WriteCoal
     let sharedBatch: EnginePacket[] | undefined;
     for (const id of members) {
       const socket = sockets.get(id);
-      if (socket === undefined) continue;
+      if (socket === undefined || socket.data.lagging !== undefined) continue;
       if (socket.data.coalesce === true) {
         batch ??= batchOf(list);
         sharedBatch ??= [enginePacket(batch)];
@@ -183,9 +202,15 @@ export function coalesceWrites<A extends Adapter>(adapter: A, options: WriteCoal
   target.apply = (opts, callback) => {
     const broadcast = last;
     last = undefined;
-    const room = broadcast === undefined ? undefined : singleRoom(broadcast, opts);
-    if (room === undefined) return apply(opts, callback);
-    hold(room, broadcast as Encoded);
+    const room = broadcast === undefined || closed ? undefined : singleRoom(broadcast, target.nsp.name, opts);
+    // Nobody here (the memory engine broadcasts every topic): nothing to hold.
+    if (room !== undefined && target.rooms.has(room)) return hold(room, broadcast as Encoded);
+    // Anything else goes out now, behind what its rooms hold (or everything held, for a broadcast to all).
+    if (held.size > 0) {
+      if (opts.rooms.size === 0) flushAll();
+      else for (const each of opts.rooms) flushRoom(each);
+    }
+    apply(opts, callback);
   };
   target.addAll = (id, rooms) => {
     if (held.size > 0) for (const room of rooms) flushRoom(room);
@@ -201,6 +226,7 @@ export function coalesceWrites<A extends Adapter>(adapter: A, options: WriteCoal
     return delAll(id);
   };
   target.close = () => {
+    closed = true;
     if (immediate !== undefined) clearImmediate(immediate);
     if (timer !== undefined) clearTimeout(timer);
     flushAll();
@@ -210,8 +236,8 @@ export function coalesceWrites<A extends Adapter>(adapter: A, options: WriteCoal
 }
 
 /** The one room of a broadcast this module may hold: to one room, no exceptions, no ack, not volatile, one text packet. */
-function singleRoom({ packet, encoded, opts: packetOpts }: Encoded, opts: BroadcastOptions): Room | undefined {
-  if (opts.rooms.size !== 1 || (opts.except !== undefined && opts.except.size > 0)) return undefined;
+function singleRoom({ packet, encoded, opts: packetOpts }: Encoded, nsp: string, opts: BroadcastOptions): Room | undefined {
+  if (packet.nsp !== nsp || opts.rooms.size !== 1 || (opts.except !== undefined && opts.except.size > 0)) return undefined;
   if (packet.id !== undefined || packetOpts.volatile || encoded.length !== 1) return undefined;
   // An EVENT packet of the main namespace (`2[...]`): what a batch splices.
   const text = encoded[0];
