@@ -31,6 +31,8 @@ export interface FleetOptions {
   concurrency?: number;
   /** Source addresses (127.0.0.x) to spread the connections over. */
   localAddresses?: string[];
+  /** How long every process may take to open its share before `start` gives up. @default 120000 */
+  readyTimeoutMs?: number;
 }
 
 /** Lightweight wire-protocol clients spread over child processes. */
@@ -61,7 +63,7 @@ export class ClientFleet {
           ...(options.localAddresses ? { localAddresses: options.localAddresses } : {}),
         };
         firstIndex += count;
-        return ask(worker, { type: "start", assignment }, "ready");
+        return ask(worker, { type: "start", assignment }, "ready", options.readyTimeoutMs);
       });
       const ready = await Promise.all(answers);
       const firstError = ready.find((r) => r.firstError)?.firstError;
@@ -77,6 +79,11 @@ export class ClientFleet {
       await fleet.close();
       throw error;
     }
+  }
+
+  /** The client processes' ids (to read their memory). */
+  get pids(): number[] {
+    return this.workers.map((w) => w.pid as number);
   }
 
   /** Deliveries so far, and the client processes' CPU time (µs, summed). */
@@ -127,7 +134,12 @@ export class ClientFleet {
   }
 }
 
-function ask<T extends FromWorker["type"]>(worker: ChildProcess, message: ToWorker, answer: T): Promise<Extract<FromWorker, { type: T }>> {
+function ask<T extends FromWorker["type"]>(
+  worker: ChildProcess,
+  message: ToWorker,
+  answer: T,
+  timeoutMs = ANSWER_TIMEOUT_MS,
+): Promise<Extract<FromWorker, { type: T }>> {
   return new Promise((resolve, reject) => {
     const cleanup = () => {
       clearTimeout(timer);
@@ -145,8 +157,8 @@ function ask<T extends FromWorker["type"]>(worker: ChildProcess, message: ToWork
     };
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`client process did not answer ${message.type} within ${ANSWER_TIMEOUT_MS} ms`));
-    }, ANSWER_TIMEOUT_MS);
+      reject(new Error(`client process did not answer ${message.type} within ${timeoutMs} ms`));
+    }, timeoutMs);
     worker.on("message", onMessage);
     worker.once("exit", onExit);
     worker.send(message);
