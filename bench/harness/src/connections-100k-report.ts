@@ -4,28 +4,31 @@ import type { GlanceRow, Scenario, ScenarioReport } from "./scenario-report.js";
 
 const TARGET_CONNECTIONS = 100_000;
 
+/** "17 source addresses (127.0.0.2 to 127.0.0.18)". */
+const addresses = (list: string[] | undefined) =>
+  list?.length ? `${list.length} source addresses (${list[0]} to ${list.at(-1)})` : "127.0.0.1";
+
 function render({ results }: ScenarioReport<Connections100kResult>, { params }: Connections100kResult): string[] {
   return [
     `${int(params.connections)} idle connections over ${params.nodes} server processes on one redis-server (hub: gateways, each ` +
       "connection with its own user token; plain: Socket.IO servers joined by `@socket.io/redis-adapter`), each connected and " +
       `subscribed to one topic shared by all, opened by ${params.clientProcesses} client processes (wire-protocol clients, 50 ` +
-      `handshakes in flight each) from ${params.localAddresses?.length ?? 1} source addresses ` +
-      `(${params.localAddresses?.join(", ") ?? "127.0.0.1"}), after ${params.warmupConnections} warm-up connections that stay ` +
+      `handshakes in flight each) from ${addresses(params.localAddresses)}, after ${params.warmupConnections} warm-up connections that stay ` +
       "open. One process may open 20,000 files here, so no process holds more than 19,000 connections. Memory is summed over the " +
       `server processes, read before and ${params.settleMs / 1000} s after the last connection (VmRSS; V8 heap used from the ` +
       "hub's /metrics, the baselines' /stats; no GC forced). Then one event is published to the topic (hub: emitter SDK; " +
       "plain: `@socket.io/redis-emitter`) and each client's receipt time minus the publish time is recorded, " +
       `${params.broadcasts} times, ${params.broadcastGapMs / 1000} s apart, each until every client received it or ` +
-      `${params.broadcastTimeoutMs / 1000} s passed. The headline is the **median over the broadcasts of each broadcast's p99** ` +
+      `${params.broadcastTimeoutMs / 1000} s passed. No connection is started after ${params.connectTimeoutMs / 1000} s; the broadcasts then go to those open. The headline is the **median over the broadcasts of each broadcast's p99** ` +
       "(and of its p50). Server CPU is the server processes' time from the publish until the harness saw the last receipt " +
       "(polled every 100 ms, 10 ms ticks).",
     "",
     ...table(
-      "| system | connected | failures | dropped | connects/s | server RSS after MB | RSS KB/connection | heap KB/connection | client RSS KB/connection | other work cores |",
-      "| ------ | --------: | -------: | ------: | ---------: | ------------------: | ----------------: | -----------------: | -----------------------: | ---------------: |",
+      "| system | connected | failures | not started (time limit) | dropped | connects/s | server RSS after MB | RSS KB/connection | heap KB/connection | client RSS KB/connection | other work cores |",
+      "| ------ | --------: | -------: | -----------------------: | ------: | ---------: | ------------------: | ----------------: | -----------------: | -----------------------: | ---------------: |",
       results.map(
         (r) =>
-          `| ${r.system} | ${int(r.connected)} | ${int(r.connectFailures)} | ${int(r.dropped)} | ${int(r.connectsPerSecond)} | ` +
+          `| ${r.system} | ${int(r.connected)} | ${int(r.connectFailures)} | ${int(r.notStarted ?? 0)} | ${int(r.dropped)} | ${int(r.connectsPerSecond)} | ` +
           `${mb(r.rssAfterBytes)} | ${kb(r.rssBytesPerConnection)} | ${kb(r.heapBytesPerConnection)} | ` +
           `${kb(r.clientRssBytesPerConnection)} | ${fixed(r.otherCores)} |`,
       ),

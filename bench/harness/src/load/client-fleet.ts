@@ -31,8 +31,10 @@ export interface FleetOptions {
   concurrency?: number;
   /** Source addresses (127.0.0.x) to spread the connections over. */
   localAddresses?: string[];
-  /** How long every process may take to open its share before `start` gives up. @default 120000 */
+  /** How long every process may take to open its share before `start` gives up. @default 120000, or `deadlineMs` + 60000 */
   readyTimeoutMs?: number;
+  /** After this long no process starts another connection; those not started are counted as `skipped`. */
+  deadlineMs?: number;
 }
 
 /** Lightweight wire-protocol clients spread over child processes. */
@@ -42,8 +44,11 @@ export class ClientFleet {
   /** Forks the client processes and resolves once every connection is subscribed (or failed). */
   static async start(
     options: FleetOptions,
-  ): Promise<{ fleet: ClientFleet; connected: number; failed: number; firstError?: string; connectMs: number }> {
+  ): Promise<{ fleet: ClientFleet; connected: number; failed: number; skipped: number; firstError?: string; connectMs: number }> {
     const processes = options.processes ?? 2;
+    const deadline = options.deadlineMs === undefined ? undefined : Date.now() + options.deadlineMs;
+    // Handshakes in flight at the deadline may take up to their own timeout (30 s) to finish.
+    const readyTimeoutMs = options.readyTimeoutMs ?? (options.deadlineMs === undefined ? undefined : options.deadlineMs + 60_000);
     const workers = Array.from({ length: processes }, () => {
       const child = fork(WORKER, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
       track(child);
@@ -61,9 +66,10 @@ export class ClientFleet {
           protocol: options.protocol,
           concurrency: options.concurrency ?? 50,
           ...(options.localAddresses ? { localAddresses: options.localAddresses } : {}),
+          ...(deadline === undefined ? {} : { deadline }),
         };
         firstIndex += count;
-        return ask(worker, { type: "start", assignment }, "ready", options.readyTimeoutMs);
+        return ask(worker, { type: "start", assignment }, "ready", readyTimeoutMs);
       });
       const ready = await Promise.all(answers);
       const firstError = ready.find((r) => r.firstError)?.firstError;
@@ -71,6 +77,7 @@ export class ClientFleet {
         fleet,
         connected: ready.reduce((n, r) => n + r.connected, 0),
         failed: ready.reduce((n, r) => n + r.failed, 0),
+        skipped: ready.reduce((n, r) => n + (r.skipped ?? 0), 0),
         // The processes connect at the same time; the slowest one's time is the fleet's.
         connectMs: Math.max(...ready.map((r) => r.connectMs)),
         ...(firstError ? { firstError } : {}),

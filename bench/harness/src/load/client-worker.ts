@@ -22,7 +22,7 @@ async function start(assignment: FleetAssignment): Promise<void> {
   let firstError: string | undefined;
   const began = performance.now();
   const lane = async () => {
-    while (next < assignment.count) {
+    while (next < assignment.count && !(assignment.deadline !== undefined && Date.now() > assignment.deadline)) {
       const i = next++;
       const url = assignment.urls[(assignment.firstIndex + i) % assignment.urls.length] as string;
       try {
@@ -36,7 +36,8 @@ async function start(assignment: FleetAssignment): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: assignment.concurrency }, lane));
-  send({ type: "ready", connected: sockets.length, failed, firstError, connectMs: performance.now() - began });
+  const skipped = assignment.count - next;
+  send({ type: "ready", connected: sockets.length, failed, skipped, firstError, connectMs: performance.now() - began });
 }
 
 process.on("message", (message: ToWorker) => {
