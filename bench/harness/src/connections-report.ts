@@ -61,7 +61,8 @@ function targets({ mode, reduced }: ConnectionsReport, hub: ConnectionsResult): 
     lines.push(
       `Target "100,000 on one node": **not evaluated**: ${reduced ?? `only ${int(hub.connected)} connected`}. The harness supports it ` +
         "where the limits allow: it re-runs itself under `ulimit -n 200000` when a shell may raise the limit, adds client processes, " +
-        "and spreads clients over 127.0.0.x source addresses past one address's ephemeral port range.",
+        "and spreads clients over 127.0.0.x source addresses past one address's ephemeral port range. " +
+        "[connections-100k](#connections-100k) runs 100,000 over several server processes instead.",
     );
   }
   return [...lines, ""];

@@ -18,6 +18,14 @@ import {
   raiseOpenFileLimit,
   runConnections,
 } from "./connections.js";
+import {
+  CONNECTIONS_100K_FULL,
+  CONNECTIONS_100K_QUICK,
+  CONNECTIONS_100K_SYSTEMS,
+  type Connections100kResult,
+  connections100kPlan,
+  runConnections100k,
+} from "./connections-100k.js";
 import { type ConnectionsProfile, profileConnections } from "./connections-profile.js";
 import { type EmitterThroughputResult, runEmitterThroughput } from "./emitter-throughput.js";
 import { FANOUT_FULL, FANOUT_QUICK, type FanoutResult, runFanout } from "./fanout.js";
@@ -64,6 +72,7 @@ const fanoutParams = values.full ? FANOUT_FULL : FANOUT_QUICK;
 const saturationParams = values.full ? SATURATION_FULL : SATURATION_QUICK;
 const ingestParams = values.full ? INGEST_FULL : INGEST_QUICK;
 const connectionsParams = values.full ? CONNECTIONS_FULL : CONNECTIONS_QUICK;
+const connections100kParams = connections100kPlan(values.full ? CONNECTIONS_100K_FULL : CONNECTIONS_100K_QUICK);
 const manyTopicsParams = values.full ? MANY_TOPICS_FULL : MANY_TOPICS_QUICK;
 const clusterScalingParams = values.full ? CLUSTER_SCALING_FULL : CLUSTER_SCALING_QUICK;
 const workerParams = values.full ? WORKER_FULL : WORKER_QUICK;
@@ -84,7 +93,7 @@ const hardLimit = setTimeout(
     console.error(`bench: still running after the ${mode} limit, giving up`);
     process.exit(2);
   },
-  (values.full ? 30 : 8) * 60_000,
+  (values.full ? 40 : 10) * 60_000,
 );
 hardLimit.unref();
 
@@ -220,6 +229,32 @@ try {
             .join(", "),
       );
     }
+  }
+
+  const connections100k: Connections100kResult[] = [];
+  for (const name of runs("connections-100k") ? CONNECTIONS_100K_SYSTEMS : []) {
+    const p = connections100kParams;
+    console.log(
+      `connections-100k: ${name}: ${p.connections} idle connections over ${p.nodes} server processes, ${p.clientProcesses} client ` +
+        `processes, ${p.localAddresses?.length ?? 1} source addresses; then ${p.broadcasts} broadcasts to all ...`,
+    );
+    await redis.flushall();
+    const r = await timed("connections-100k", () => runConnections100k(name, p, redisServer.url));
+    connections100k.push(r);
+    console.log(
+      `connections-100k: ${name}: ${r.connected} connected (${r.connectFailures} failed${r.connectError ? `: ${r.connectError}` : ""}), ` +
+        `${Math.round(r.connectsPerSecond)}/s, ${(r.rssBytesPerConnection / 1024).toFixed(2)} KB RSS and ` +
+        `${(r.heapBytesPerConnection / 1024).toFixed(2)} KB heap per connection (servers), clients ` +
+        `${(r.clientRssBytesPerConnection / 1024).toFixed(2)} KB RSS per connection; broadcasts ` +
+        r.broadcasts
+          .map(
+            (b) =>
+              `${b.received}/${r.connected} p50 ${b.latencyMs.p50.toFixed(0)} p99 ${b.latencyMs.p99.toFixed(0)} max ${b.latencyMs.max.toFixed(0)} ms`,
+          )
+          .join(", ") +
+        `; median p50 ${r.medianP50Ms.toFixed(1)} p99 ${r.medianP99Ms.toFixed(1)} ms; dropped ${r.dropped}; other work ${r.otherCores.toFixed(2)} cores` +
+        (r.error ? `; ERROR: ${r.error}` : ""),
+    );
   }
 
   const manyTopics: ManyTopicsResult[] = [];
@@ -378,6 +413,7 @@ try {
     .join(", ")}`;
   // --only <scenario> --save: that scenario's results replace its own file only; the others' stay as the last full run wrote them.
   const saveOne: Record<string, () => ScenarioReport<unknown>> = {
+    "connections-100k": () => report("connections-100k", connections100k),
     "slow-consumers": () => report("slow-consumers", slowConsumers),
     "cluster-scaling": clusterScalingReport,
     chat: chatReport,
@@ -402,6 +438,7 @@ try {
         ...(plan.reduced ? { reduced: plan.reduced } : {}),
         ...(profiles.length ? { profiles } : {}),
       },
+      report("connections-100k", connections100k),
       report("many-topics", manyTopics),
       clusterScalingReport(),
       report("worker", workers),
@@ -410,7 +447,7 @@ try {
       callsReport(),
     ]);
     console.log(
-      `bench: wrote ${RESULTS_DIR}/{fanout,saturation,ingest,connections,many-topics,cluster-scaling,worker,slow-consumers,chat,calls}.json and README.md (${took})`,
+      `bench: wrote ${RESULTS_DIR}/{fanout,saturation,ingest,connections,connections-100k,many-topics,cluster-scaling,worker,slow-consumers,chat,calls}.json and README.md (${took})`,
     );
   }
   const unclean =
@@ -418,6 +455,7 @@ try {
     workers.some((w) => w.missingExpirations !== 0 || w.duplicateExpirations !== 0) ||
     ingest.some((r) => r.losses !== 0 || r.publishFailures !== 0) ||
     connections.some((r) => r.connectFailures !== 0) ||
+    connections100k.some((r) => r.error || r.connectFailures + r.dropped !== 0 || r.broadcasts.some((b) => b.lost !== 0)) ||
     manyTopics.some((r) => r.losses !== 0) ||
     clusterScaling.some((r) => r.spread.losses + r.targeted.losses !== 0 || r.connectFailures !== 0) ||
     slowConsumers.some((r) => r.healthy.losses + r.control.losses !== 0 || r.connectFailures !== 0) ||

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { calls } from "./calls-report.js";
 import { chat } from "./chat-report.js";
 import { clusterScaling } from "./cluster-scaling-report.js";
+import { connections100k } from "./connections-100k-report.js";
 import { connections } from "./connections-report.js";
 import { fanout } from "./fanout-report.js";
 import { ingest } from "./ingest-report.js";
@@ -29,9 +30,33 @@ export interface RunReport {
 type AnyScenario = Scenario<unknown, ScenarioReport<unknown>>;
 
 /** Every scenario, in the order of their sections in README.md. */
-const SCENARIOS: AnyScenario[] = [fanout, saturation, ingest, connections, manyTopics, clusterScaling, worker, slowConsumers, chat, calls];
+const SCENARIOS: AnyScenario[] = [
+  fanout,
+  saturation,
+  ingest,
+  connections,
+  connections100k,
+  manyTopics,
+  clusterScaling,
+  worker,
+  slowConsumers,
+  chat,
+  calls,
+];
 /** The glance table's order: the worker's rows, the hub's alone, come last. */
-const GLANCE: AnyScenario[] = [fanout, saturation, ingest, connections, manyTopics, clusterScaling, slowConsumers, chat, calls, worker];
+const GLANCE: AnyScenario[] = [
+  fanout,
+  saturation,
+  ingest,
+  connections,
+  connections100k,
+  manyTopics,
+  clusterScaling,
+  slowConsumers,
+  chat,
+  calls,
+  worker,
+];
 
 /** Writes `results/<scenario>.json`. */
 export async function writeScenario(dir: string, report: ScenarioReport<unknown>): Promise<void> {

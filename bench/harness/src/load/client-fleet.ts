@@ -31,6 +31,10 @@ export interface FleetOptions {
   concurrency?: number;
   /** Source addresses (127.0.0.x) to spread the connections over. */
   localAddresses?: string[];
+  /** How long every process may take to open its share before `start` gives up. @default 120000, or `deadlineMs` + 60000 */
+  readyTimeoutMs?: number;
+  /** After this long no process starts another connection; those not started are counted as `skipped`. */
+  deadlineMs?: number;
 }
 
 /** Lightweight wire-protocol clients spread over child processes. */
@@ -40,8 +44,11 @@ export class ClientFleet {
   /** Forks the client processes and resolves once every connection is subscribed (or failed). */
   static async start(
     options: FleetOptions,
-  ): Promise<{ fleet: ClientFleet; connected: number; failed: number; firstError?: string; connectMs: number }> {
+  ): Promise<{ fleet: ClientFleet; connected: number; failed: number; skipped: number; firstError?: string; connectMs: number }> {
     const processes = options.processes ?? 2;
+    const deadline = options.deadlineMs === undefined ? undefined : Date.now() + options.deadlineMs;
+    // Handshakes in flight at the deadline may take up to their own timeout (30 s) to finish.
+    const readyTimeoutMs = options.readyTimeoutMs ?? (options.deadlineMs === undefined ? undefined : options.deadlineMs + 60_000);
     const workers = Array.from({ length: processes }, () => {
       const child = fork(WORKER, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
       track(child);
@@ -59,9 +66,10 @@ export class ClientFleet {
           protocol: options.protocol,
           concurrency: options.concurrency ?? 50,
           ...(options.localAddresses ? { localAddresses: options.localAddresses } : {}),
+          ...(deadline === undefined ? {} : { deadline }),
         };
         firstIndex += count;
-        return ask(worker, { type: "start", assignment }, "ready");
+        return ask(worker, { type: "start", assignment }, "ready", readyTimeoutMs);
       });
       const ready = await Promise.all(answers);
       const firstError = ready.find((r) => r.firstError)?.firstError;
@@ -69,6 +77,7 @@ export class ClientFleet {
         fleet,
         connected: ready.reduce((n, r) => n + r.connected, 0),
         failed: ready.reduce((n, r) => n + r.failed, 0),
+        skipped: ready.reduce((n, r) => n + (r.skipped ?? 0), 0),
         // The processes connect at the same time; the slowest one's time is the fleet's.
         connectMs: Math.max(...ready.map((r) => r.connectMs)),
         ...(firstError ? { firstError } : {}),
@@ -77,6 +86,11 @@ export class ClientFleet {
       await fleet.close();
       throw error;
     }
+  }
+
+  /** The client processes' ids (to read their memory). */
+  get pids(): number[] {
+    return this.workers.map((w) => w.pid as number);
   }
 
   /** Deliveries so far, and the client processes' CPU time (µs, summed). */
@@ -127,7 +141,12 @@ export class ClientFleet {
   }
 }
 
-function ask<T extends FromWorker["type"]>(worker: ChildProcess, message: ToWorker, answer: T): Promise<Extract<FromWorker, { type: T }>> {
+function ask<T extends FromWorker["type"]>(
+  worker: ChildProcess,
+  message: ToWorker,
+  answer: T,
+  timeoutMs = ANSWER_TIMEOUT_MS,
+): Promise<Extract<FromWorker, { type: T }>> {
   return new Promise((resolve, reject) => {
     const cleanup = () => {
       clearTimeout(timer);
@@ -145,8 +164,8 @@ function ask<T extends FromWorker["type"]>(worker: ChildProcess, message: ToWork
     };
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`client process did not answer ${message.type} within ${ANSWER_TIMEOUT_MS} ms`));
-    }, ANSWER_TIMEOUT_MS);
+      reject(new Error(`client process did not answer ${message.type} within ${timeoutMs} ms`));
+    }, timeoutMs);
     worker.on("message", onMessage);
     worker.once("exit", onExit);
     worker.send(message);

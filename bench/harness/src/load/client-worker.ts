@@ -2,10 +2,15 @@
 import { performance } from "node:perf_hooks";
 import type WebSocket from "ws";
 import type { FleetAssignment, FromWorker, ToWorker } from "./fleet-messages.js";
-import { DeliveryStats, forConnection, openConnection } from "./wire-connection.js";
+import { DeliveryStats, forConnection, openConnection, resetConnection } from "./wire-connection.js";
 
 const stats = new DeliveryStats();
 const sockets: WebSocket[] = [];
+
+/** Resets every connection (no TIME_WAIT holding its source port afterwards). */
+function closeAll(): void {
+  for (const socket of sockets.splice(0)) resetConnection(socket);
+}
 
 function send(message: FromWorker): void {
   process.send?.(message);
@@ -17,7 +22,7 @@ async function start(assignment: FleetAssignment): Promise<void> {
   let firstError: string | undefined;
   const began = performance.now();
   const lane = async () => {
-    while (next < assignment.count) {
+    while (next < assignment.count && !(assignment.deadline !== undefined && Date.now() > assignment.deadline)) {
       const i = next++;
       const url = assignment.urls[(assignment.firstIndex + i) % assignment.urls.length] as string;
       try {
@@ -31,7 +36,8 @@ async function start(assignment: FleetAssignment): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: assignment.concurrency }, lane));
-  send({ type: "ready", connected: sockets.length, failed, firstError, connectMs: performance.now() - began });
+  const skipped = assignment.count - next;
+  send({ type: "ready", connected: sockets.length, failed, skipped, firstError, connectMs: performance.now() - began });
 }
 
 process.on("message", (message: ToWorker) => {
@@ -55,11 +61,16 @@ process.on("message", (message: ToWorker) => {
       send({ type: "reset-done" });
       break;
     case "close":
-      for (const socket of sockets) socket.terminate();
+      closeAll();
       process.disconnect();
       break;
   }
 });
 
-// The harness owns this process: if it goes away, so do we.
+// The harness owns this process: if it goes away, so do we. It sends SIGTERM right after "close":
+// the connections are reset either way, not closed by the kernel at exit (which would leave TIME_WAIT).
 process.on("disconnect", () => process.exit(0));
+process.once("SIGTERM", () => {
+  closeAll();
+  process.exit(0);
+});

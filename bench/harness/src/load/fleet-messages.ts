@@ -11,6 +11,8 @@ export interface FleetAssignment {
   concurrency: number;
   /** Source addresses (127.0.0.x) used in turn, past the ephemeral port range of one address. */
   localAddresses?: string[];
+  /** Epoch ms after which no further connection is started; the rest are reported as `skipped`. */
+  deadline?: number;
 }
 
 export type ToWorker =
@@ -32,7 +34,7 @@ export interface WorkerReport {
 }
 
 export type FromWorker =
-  | { type: "ready"; connected: number; failed: number; firstError: string | undefined; connectMs: number }
+  | { type: "ready"; connected: number; failed: number; skipped?: number; firstError: string | undefined; connectMs: number }
   | { type: "progress"; received: number; warmup: number; cpuMicros: number }
   | { type: "report"; report: WorkerReport }
   | { type: "reset-done" };
