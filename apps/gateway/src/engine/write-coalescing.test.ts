@@ -83,6 +83,16 @@ describe("coalesceWrites", () => {
     expect(batched.items).toEqual(["ev:m1", "ev:m2", "ev:m3"]);
   });
 
+  it("a connection in two rooms gets their broadcasts in arrival order; a run of one room's is one batch frame", async () => {
+    const both = await client("both", true);
+    const onlyR = await client("onlyR", true);
+    await (serverSockets.get("both") as ServerSocket).join("S");
+    for (const [room, m] of [["R", "r1"], ["R", "r2"], ["S", "s1"], ["R", "r3"]] as const) io.to(room).emit("ev", m);
+    await Promise.all([both.until(3), onlyR.until(2)]);
+    expect(both.items).toEqual(["batch:r1,r2", "ev:s1", "ev:r3"]);
+    expect(onlyR.items).toEqual(["batch:r1,r2", "ev:r3"]);
+  });
+
   it("a connection taken off the room as lagging gets none of what the room held when it leaves; the others do", async () => {
     const lagging = await client("lagging", true);
     const healthy = await client("healthy", true);

@@ -72,38 +72,38 @@ export interface WriteCoalescingOptions {
   delayMs: number;
   /** Counts what went out: batch frames written and the events they carried (once per flush). */
   onBatches?(frames: number, events: number): void;
-  /** A room's held broadcasts could not be written (the other rooms' still are). */
+  /** A run of a room's held broadcasts could not be written (the others still are). */
   onError?(error: unknown, room: Room): void;
 }
 
 /**
  * Delivers a namespace's room broadcasts without Socket.IO's per-socket bookkeeping, and coalesces
- * the broadcasts a room gets within one event-loop turn (or `delayMs`) into one WebSocket frame per
- * connection for clients that negotiated it (`auth.coalesce === true`, which `socket.data.coalesce`
- * holds; the client SDK does): `42["batch",[["event",{...}],["event",{...}]]]`. Other clients get
- * one frame per event, as before.
+ * consecutive broadcasts to one room within one event-loop turn (or `delayMs`) into one WebSocket
+ * frame per connection for clients that negotiated it (`auth.coalesce === true`, which
+ * `socket.data.coalesce` holds; the client SDK does):
+ * `42["batch",[["event",{...}],["event",{...}]]]`. Other clients get one frame per event, as before.
  *
- * A broadcast to one room with no exceptions, no acknowledgement, not volatile and without binary
- * parts is held per room (a list per room, nothing per socket) and written when the turn ends: each
- * room's events are encoded once (the batch frame once too), and for each member a connection on a
- * writable WebSocket with nothing queued gets the shared packets through its transport directly;
- * any other (long-polling, mid-upgrade, backed up) goes through Socket.IO's own path, in order.
- * Any other broadcast goes through the adapter unchanged.
+ * A broadcast to one room with local members, no exceptions, no acknowledgement, not volatile and
+ * without binary parts is held (runs of one room's broadcasts in arrival order; nothing per socket)
+ * and written when the turn ends: each run is encoded once (its batch frame once too), and for each
+ * member a connection on a writable WebSocket with nothing queued gets the shared packets through
+ * its transport directly; any other (long-polling, mid-upgrade, backed up) goes through Socket.IO's
+ * own path, in order. Any other broadcast goes through the adapter as before.
  *
- * Membership is what it was when a broadcast arrived: before a socket joins or leaves a room (or
- * disconnects), the room's held broadcasts are written. So a socket that joins a room after a
- * catch-up (which collected the same broadcasts from the live tap) never gets them twice, and a
- * socket that leaves still gets what arrived before it left. Order is kept per room (per topic);
- * events of different topics within one turn may interleave differently than they arrived.
+ * Every connection gets what it gets in arrival order, across rooms too: runs are written in order,
+ * and everything held is written before a broadcast that is not held, and before any socket joins or
+ * leaves a room (or disconnects). So membership is what it was when a broadcast arrived: a socket
+ * that joins a room after a catch-up (which collected the same broadcasts from the live tap) never
+ * gets them twice, and a socket that leaves still gets what arrived before it left. A connection the
+ * outbound guard took off its topics (`lagging`) gets nothing more.
  *
  * Works on the adapter instance (Socket.IO's in-memory adapter and both Redis adapters deliver
  * through `Adapter#broadcast`, which calls `_encode` and then `apply`): `_encode` notes the encoded
  * broadcast, `apply` takes it over when it qualifies. Those two are internals of socket.io-adapter,
  * so its version and the Redis adapter's are pinned (apps/gateway/package.json) and
  * write-coalescing.test.ts checks the pairing (acks and `fetchSockets` right after a held broadcast).
- * A broadcast it does not hold first writes what its rooms hold, so order per room is kept. Direct
- * writes skip engine.io's `packetCreate` / `flush` events: the admin UI's outbound packet counts
- * leave them out.
+ * Direct writes skip engine.io's `packetCreate` / `flush` events: the admin UI's outbound packet
+ * counts leave them out.
  *
  * @example
  * const adapter = coalesceWrites(new Adapter(nsp), { delayMs: 0 });
@@ -116,7 +116,8 @@ export function coalesceWrites<A extends Adapter>(adapter: A, options: WriteCoal
   const del = target.del.bind(target);
   const delAll = target.delAll.bind(target);
   const close = target.close.bind(target);
-  const held = new Map<Room, Encoded[]>();
+  // Runs of consecutive broadcasts to one room, in arrival order: A1 A2 B1 A3 is [A1 A2] [B1] [A3].
+  const held: Array<{ room: Room; list: Encoded[] }> = [];
   let last: Encoded | undefined;
   let immediate: NodeJS.Immediate | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -127,21 +128,14 @@ export function coalesceWrites<A extends Adapter>(adapter: A, options: WriteCoal
   const flushAll = () => {
     immediate = undefined;
     timer = undefined;
-    for (const [room, list] of held) {
-      held.delete(room);
-      deliverSafely(room, list);
-    }
+    // Taken whole first: a delivery that makes a socket join or leave flushes again, finding nothing.
+    const runs = held.splice(0);
+    for (const { room, list } of runs) deliverSafely(room, list);
     if (batchFrames > 0) {
       options.onBatches?.(batchFrames, batchEvents);
       batchFrames = 0;
       batchEvents = 0;
     }
-  };
-  const flushRoom = (room: Room) => {
-    const list = held.get(room);
-    if (list === undefined) return;
-    held.delete(room);
-    deliverSafely(room, list);
   };
   const deliverSafely = (room: Room, list: Encoded[]) => {
     try {
@@ -151,8 +145,7 @@ export function coalesceWrites<A extends Adapter>(adapter: A, options: WriteCoal
     }
   };
 
-  // A connection the outbound guard took off its topics (`lagging`) gets nothing more: its queue was
-  // just emptied, and it recovers from history after its `resync`.
+  // A lagging connection's queue was just emptied: it recovers from history after its `resync`.
   const deliver = (room: Room, list: Encoded[]) => {
     const members = target.rooms.get(room);
     if (members === undefined || members.size === 0) return;
@@ -186,9 +179,9 @@ export function coalesceWrites<A extends Adapter>(adapter: A, options: WriteCoal
   };
 
   const hold = (room: Room, broadcast: Encoded) => {
-    const list = held.get(room);
-    if (list === undefined) held.set(room, [broadcast]);
-    else list.push(broadcast);
+    const run = held.at(-1);
+    if (run !== undefined && run.room === room) run.list.push(broadcast);
+    else held.push({ room, list: [broadcast] });
     if (immediate !== undefined || timer !== undefined) return;
     if (options.delayMs > 0) timer = setTimeout(flushAll, options.delayMs);
     else immediate = setImmediate(flushAll);
@@ -205,24 +198,20 @@ export function coalesceWrites<A extends Adapter>(adapter: A, options: WriteCoal
     const room = broadcast === undefined || closed ? undefined : singleRoom(broadcast, target.nsp.name, opts);
     // Nobody here (the memory engine broadcasts every topic): nothing to hold.
     if (room !== undefined && target.rooms.has(room)) return hold(room, broadcast as Encoded);
-    // Anything else goes out now, behind what its rooms hold (or everything held, for a broadcast to all).
-    if (held.size > 0) {
-      if (opts.rooms.size === 0) flushAll();
-      else for (const each of opts.rooms) flushRoom(each);
-    }
+    // Anything else goes out now, behind everything held.
+    if (held.length > 0) flushAll();
     apply(opts, callback);
   };
   target.addAll = (id, rooms) => {
-    if (held.size > 0) for (const room of rooms) flushRoom(room);
+    if (held.length > 0) flushAll();
     return addAll(id, rooms);
   };
   target.del = (id, room) => {
-    if (held.size > 0) flushRoom(room);
+    if (held.length > 0) flushAll();
     return del(id, room);
   };
   target.delAll = (id) => {
-    const rooms = target.sids.get(id);
-    if (held.size > 0 && rooms !== undefined) for (const room of rooms) flushRoom(room);
+    if (held.length > 0) flushAll();
     return delAll(id);
   };
   target.close = () => {
