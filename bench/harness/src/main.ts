@@ -32,7 +32,7 @@ import { FANOUT_FULL, FANOUT_QUICK, type FanoutResult, runFanout } from "./fanou
 import { INGEST_FULL, INGEST_QUICK, type IngestResult, runIngest } from "./ingest.js";
 import { describeMachine, NoiseMeter, redisPid } from "./machine.js";
 import { MANY_TOPICS_FULL, MANY_TOPICS_QUICK, MANY_TOPICS_SYSTEMS, type ManyTopicsResult, runManyTopics } from "./many-topics.js";
-import { renderFromResults, writeReport, writeScenario } from "./report.js";
+import { mergeRunTimings, renderFromResults, writeReport, writeScenario } from "./report.js";
 import { runSaturation, SATURATION_FULL, SATURATION_QUICK, type SaturationResult } from "./saturation.js";
 import type { ScenarioReport } from "./scenario-report.js";
 import {
@@ -411,20 +411,35 @@ try {
   const took = `${mode}, ${Math.round(wallSeconds)} s: ${Object.entries(timings)
     .map(([k, v]) => `${k} ${Math.round(v)} s (other work ${((foreignCoreSeconds[k] ?? 0) / v).toFixed(2)} cores)`)
     .join(", ")}`;
-  // --only <scenario> --save: that scenario's results replace its own file only; the others' stay as the last full run wrote them.
+  // --only <scenarios> --save: those scenarios' results replace their own files only; the others' stay as the last run wrote them.
   const saveOne: Record<string, () => ScenarioReport<unknown>> = {
+    fanout: () => report("fanout", fanout),
+    saturation: () => report("saturation", saturation),
+    ingest: () => report("ingest", ingest),
+    connections: () => ({
+      ...report("connections", connections),
+      ...(plan.reduced ? { reduced: plan.reduced } : {}),
+      ...(profiles.length ? { profiles } : {}),
+    }),
     "connections-100k": () => report("connections-100k", connections100k),
+    "many-topics": () => report("many-topics", manyTopics),
     "slow-consumers": () => report("slow-consumers", slowConsumers),
     "cluster-scaling": clusterScalingReport,
     chat: chatReport,
     calls: callsReport,
   };
-  const [alone] = only?.size === 1 ? [...only] : [];
-  const saved = values.save && alone !== undefined ? saveOne[alone] : undefined;
-  if (saved) {
-    await writeScenario(RESULTS_DIR, saved());
+  // fanout runs the saturation ramp too.
+  const chosen = only ? [...only, ...(only.has("fanout") ? ["saturation"] : [])].filter((name) => saveOne[name]) : [];
+  if (values.save && chosen.length > 0) {
+    for (const name of chosen) await writeScenario(RESULTS_DIR, (saveOne[name] as () => ScenarioReport<unknown>)());
+    const ran = Object.keys(timings);
+    await mergeRunTimings(
+      RESULTS_DIR,
+      Object.fromEntries(ran.map((k) => [k, timings[k] as number])),
+      Object.fromEntries(ran.map((k) => [k, (foreignCoreSeconds[k] ?? 0) / (timings[k] ?? 1)])),
+    );
     await renderFromResults(RESULTS_DIR);
-    console.log(`bench: wrote ${RESULTS_DIR}/${alone}.json and README.md (${took})`);
+    console.log(`bench: wrote ${chosen.map((name) => `${RESULTS_DIR}/${name}.json`).join(", ")} and README.md (${took})`);
   } else if (only) {
     console.log(`bench: --only ${values.only}: no results written (${took})`);
   } else {

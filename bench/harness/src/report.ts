@@ -71,6 +71,18 @@ export async function writeReport(dir: string, run: RunReport, reports: Scenario
   await writeFile(join(dir, "README.md"), renderMarkdown(run, new Map(reports.map((r) => [r.scenario, r]))));
 }
 
+/**
+ * After a partial `--save`: the saved scenarios' wall times and other work replace theirs in `run.json`
+ * (the machine and date stay those of the last full run; each scenario's JSON carries its own).
+ */
+export async function mergeRunTimings(dir: string, timings: Record<string, number>, otherCores: Record<string, number>): Promise<void> {
+  const file = join(dir, "run.json");
+  const run: RunReport = JSON.parse(await readFile(file, "utf8"));
+  Object.assign(run.timings, timings);
+  Object.assign(run.otherCores, otherCores);
+  await writeFile(file, `${JSON.stringify(run, null, 2)}\n`);
+}
+
 /** Renders README.md again from the JSON files of the last run (after a change to a section's text). */
 export async function renderFromResults(dir: string): Promise<void> {
   const read = async (name: string) => JSON.parse(await readFile(join(dir, `${name}.json`), "utf8"));
