@@ -87,7 +87,13 @@ describe("coalesceWrites", () => {
     const both = await client("both", true);
     const onlyR = await client("onlyR", true);
     await (serverSockets.get("both") as ServerSocket).join("S");
-    for (const [room, m] of [["R", "r1"], ["R", "r2"], ["S", "s1"], ["R", "r3"]] as const) io.to(room).emit("ev", m);
+    for (const [room, m] of [
+      ["R", "r1"],
+      ["R", "r2"],
+      ["S", "s1"],
+      ["R", "r3"],
+    ] as const)
+      io.to(room).emit("ev", m);
     await Promise.all([both.until(3), onlyR.until(2)]);
     expect(both.items).toEqual(["batch:r1,r2", "ev:s1", "ev:r3"]);
     expect(onlyR.items).toEqual(["batch:r1,r2", "ev:r3"]);
