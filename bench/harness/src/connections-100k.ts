@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createHubEmitter } from "@hub/emitter";
 import { Emitter } from "@socket.io/redis-emitter";
 import { Redis } from "ioredis";
+import { FD_MARGIN, openFileLimit } from "./connections.js";
 import type { LatencySummary } from "./latency-histogram.js";
 import { ClientFleet, type FleetTotals } from "./load/client-fleet.js";
 import type { WireProtocol } from "./load/wire-connection.js";
@@ -111,14 +112,7 @@ export interface Connections100kResult {
   otherCores: number;
 }
 
-/** File descriptors a process needs beyond its connections (Redis, listeners, the runtime). */
-const FD_MARGIN = 1_000;
 const POLL_MS = 100;
-
-function openFileLimit(): number {
-  const limits = readFileSync("/proc/self/limits", "utf8");
-  return Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1] ?? Number.POSITIVE_INFINITY);
-}
 
 function ephemeralPorts(): number {
   const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);

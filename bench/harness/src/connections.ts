@@ -42,12 +42,13 @@ export interface ConnectionsResult {
 }
 
 /** File descriptors a process needs beyond its connections (Redis, listeners, the runtime). */
-const FD_MARGIN = 1_000;
+export const FD_MARGIN = 1_000;
 /** What full mode asks for when it raises the open-file limit. */
 const RAISED_LIMIT = 200_000;
 const RAISED_ENV = "BENCH_OPEN_FILES_RAISED";
 
-function openFileLimit(): number {
+/** This process's open-file limit (`Max open files` of /proc/self/limits). */
+export function openFileLimit(): number {
   const limits = readFileSync("/proc/self/limits", "utf8");
   return Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1] ?? Number.POSITIVE_INFINITY);
 }
