@@ -126,6 +126,9 @@ export function coalesceWrites<A extends Adapter>(adapter: A, options: WriteCoal
   let closed = false;
 
   const flushAll = () => {
+    // Also called early (a join, a broadcast not held): the scheduled flush is then not needed.
+    if (immediate !== undefined) clearImmediate(immediate);
+    if (timer !== undefined) clearTimeout(timer);
     immediate = undefined;
     timer = undefined;
     // Taken whole first: a delivery that makes a socket join or leave flushes again, finding nothing.
@@ -216,8 +219,6 @@ export function coalesceWrites<A extends Adapter>(adapter: A, options: WriteCoal
   };
   target.close = () => {
     closed = true;
-    if (immediate !== undefined) clearImmediate(immediate);
-    if (timer !== undefined) clearTimeout(timer);
     flushAll();
     return close();
   };
