@@ -128,7 +128,9 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     metrics.batchedEvents.inc(events);
   };
   const onError = (error: unknown, room: string) => logger.error({ err: error, room }, "could not write a topic's broadcasts");
-  broker.attach(io, (base) => coalescingAdapter(base, { delayMs: config.writeDelayMs, onBatches, onError }));
+  // The outbound guard (below) watches a connection once a broadcast had to queue behind its earlier writes.
+  const onBacklog = (socket: unknown) => outbound.watch(socket as HubSocket);
+  broker.attach(io, (base) => coalescingAdapter(base, { delayMs: config.writeDelayMs, onBatches, onError, onBacklog }));
   const topicMetrics = trackTopicMetrics(io, registry, metrics);
   broker.observeBroadcasts(topicMetrics.observer);
   const stats = new IngestStats(logger, metrics);

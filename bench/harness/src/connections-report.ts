@@ -10,7 +10,7 @@ export interface ConnectionsReport extends ScenarioReport<ConnectionsResult> {
   profiles?: ConnectionsProfile[];
 }
 
-const CONNECTION_TARGET_BYTES = 10 * 1024;
+const CONNECTION_TARGET_BYTES = 9 * 1024;
 const FINDINGS = findings("connections-where-the-memory-of-an-idle-connection-goes");
 
 function render(report: ConnectionsReport, { params }: ConnectionsResult): string[] {
@@ -53,7 +53,7 @@ function render(report: ConnectionsReport, { params }: ConnectionsResult): strin
 function targets({ mode, reduced }: ConnectionsReport, hub: ConnectionsResult): string[] {
   const met = hub.rssBytesPerConnection <= CONNECTION_TARGET_BYTES;
   const lines = [
-    `Target "<= 10 KB server memory per idle connection": **${met ? "met" : "missed"}** (${kb(hub.rssBytesPerConnection)} KB RSS per connection).` +
+    `Target "<= 9 KB server memory per idle connection": **${met ? "met" : "missed"}** (${kb(hub.rssBytesPerConnection)} KB RSS per connection).` +
       (met ? "" : " The cause is in [where the memory goes](#where-the-memory-of-an-idle-connection-goes) below."),
   ];
   if (mode === "quick") lines.push('Target "100,000 on one node": not evaluated in quick mode (`pnpm bench --full`).');
@@ -111,19 +111,19 @@ function renderProfiles(profiles: ConnectionsProfile[]): string[] {
 
 function glance(report: ConnectionsReport): GlanceRow[] {
   const hub = of(report.results, "hub");
-  const reached = report.reduced ? "not run (limits)" : "missed";
   return [
     glanceRow(
       "connections",
       "RSS KB per idle connection",
       perSystem(report.results, (r) => r.rssBytesPerConnection / 1024),
-      hub ? `<= 10 KB: **${hub.rssBytesPerConnection <= CONNECTION_TARGET_BYTES ? "met" : "missed"}**` : "<= 10 KB",
+      hub ? `<= 9 KB: **${hub.rssBytesPerConnection <= CONNECTION_TARGET_BYTES ? "met" : "missed"}**` : "<= 9 KB",
     ),
     glanceRow(
       "connections",
       "idle connections on one node",
       perSystem(report.results, (r) => r.connected),
-      report.mode === "full" ? `100,000: **${(hub?.connected ?? 0) >= 100_000 ? "met" : reached}**` : "100,000: full mode only",
+      // One process may open 20,000 files here: 100,000 run over several processes (connections-100k).
+      (hub?.connected ?? 0) >= 100_000 ? "100,000: **met**" : "100,000: see connections-100k",
       int,
     ),
   ];

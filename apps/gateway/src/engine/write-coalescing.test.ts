@@ -19,10 +19,17 @@ let io: Server;
 let url: string;
 const serverSockets = new Map<string, ServerSocket>();
 const clients: Socket[] = [];
+/** Sockets the adapter reported as queued behind earlier writes (`onBacklog`). */
+const backlogged: unknown[] = [];
 
 beforeEach(async () => {
   http = createServer();
-  io = new Server(http, { adapter: coalescingAdapter(Adapter as unknown as AdapterConstructor, { delayMs: 20 }) as never });
+  io = new Server(http, {
+    adapter: coalescingAdapter(Adapter as unknown as AdapterConstructor, {
+      delayMs: 20,
+      onBacklog: (socket) => backlogged.push(socket),
+    }) as never,
+  });
   io.on("connection", (socket) => {
     if (socket.handshake.auth.coalesce === true) socket.data.coalesce = true;
     serverSockets.set(socket.handshake.auth.name as string, socket);
@@ -35,6 +42,7 @@ beforeEach(async () => {
 afterEach(async () => {
   for (const client of clients.splice(0)) client.close();
   serverSockets.clear();
+  backlogged.length = 0;
   await new Promise<void>((resolve) => io.close(() => resolve()));
 });
 
@@ -137,5 +145,25 @@ describe("coalesceWrites", () => {
     const answers = await io.to("R").timeout(5_000).emitWithAck("ask", "q");
     expect(answers).toEqual(["yes"]);
     expect(one.items[0]).toBe("ev:held");
+  });
+
+  it("reports a socket whose delivery queued behind its earlier writes (held or not), and not one written straight", async () => {
+    const stuck = await client("stuck", true);
+    const free = await client("free", false);
+    const conn = (serverSockets.get("stuck") as ServerSocket).conn as unknown as { transport: { writable: boolean }; flush(): void };
+    // A write still in flight: engine.io queues what comes next.
+    conn.transport.writable = false;
+    io.to("R").emit("ev", "held");
+    await free.until(1);
+    io.to("R").except("nobody").emit("ev", "not held");
+    await free.until(2);
+    expect(backlogged).toEqual([serverSockets.get("stuck"), serverSockets.get("stuck")]);
+    conn.transport.writable = true;
+    conn.flush();
+    await stuck.until(2);
+    expect(stuck.items).toEqual(["ev:held", "ev:not held"]);
+    io.to("R").emit("ev", "straight");
+    await Promise.all([stuck.until(3), free.until(3)]);
+    expect(backlogged).toHaveLength(2);
   });
 });

@@ -74,6 +74,11 @@ export interface WriteCoalescingOptions {
   onBatches?(frames: number, events: number): void;
   /** A run of a room's held broadcasts could not be written (the others still are). */
   onError?(error: unknown, room: Room): void;
+  /**
+   * A broadcast's delivery to this socket was queued behind its earlier writes (engine.io's packet
+   * queue is not empty after it): the outbound guard watches it from then on.
+   */
+  onBacklog?(socket: unknown): void;
 }
 
 /**
@@ -159,7 +164,10 @@ export function coalesceWrites<A extends Adapter>(adapter: A, options: WriteCoal
       for (const id of members) {
         const socket = sockets.get(id);
         if (socket === undefined || socket.data.lagging !== undefined) continue;
-        if (!writeDirect(socket, shared)) socket.client.writeToEngine(one.encoded, one.opts);
+        if (!writeDirect(socket, shared)) {
+          socket.client.writeToEngine(one.encoded, one.opts);
+          noteBacklog(socket);
+        }
       }
       return;
     }
@@ -174,12 +182,31 @@ export function coalesceWrites<A extends Adapter>(adapter: A, options: WriteCoal
         sharedBatch ??= [enginePacket(batch)];
         batchFrames++;
         batchEvents += list.length;
-        if (!writeDirect(socket, sharedBatch)) socket.client.writeToEngine(batch.encoded, batch.opts);
+        if (!writeDirect(socket, sharedBatch)) {
+          socket.client.writeToEngine(batch.encoded, batch.opts);
+          noteBacklog(socket);
+        }
       } else if (!writeDirect(socket, each)) {
         for (const one of list) socket.client.writeToEngine(one.encoded, one.opts);
+        noteBacklog(socket);
       }
     }
   };
+  const { onBacklog } = options;
+  const noteBacklog = (socket: DeliverySocket) => {
+    if (onBacklog !== undefined && (socket.conn as EngineConnection).writeBuffer.length > 0) onBacklog(socket);
+  };
+  // Socket.IO's own path (a broadcast not held): one wrapper per broadcast, nothing per socket but the check.
+  const applyNoting = (opts: BroadcastOptions, callback: (socket: unknown) => void) =>
+    apply(
+      opts,
+      onBacklog === undefined
+        ? callback
+        : (socket) => {
+            callback(socket);
+            noteBacklog(socket as DeliverySocket);
+          },
+    );
 
   const hold = (room: Room, broadcast: Encoded) => {
     const run = held.at(-1);
@@ -203,7 +230,7 @@ export function coalesceWrites<A extends Adapter>(adapter: A, options: WriteCoal
     if (room !== undefined && target.rooms.has(room)) return hold(room, broadcast as Encoded);
     // Anything else goes out now, behind everything held.
     if (held.length > 0) flushAll();
-    apply(opts, callback);
+    applyNoting(opts, callback);
   };
   target.addAll = (id, rooms) => {
     if (held.length > 0) flushAll();

@@ -14,6 +14,7 @@ function stalled(buffered: number, resync: boolean) {
   const left: string[] = [];
   const socket = {
     id: "s1",
+    connected: true,
     rooms: new Set(["s1", "org:o1", "~u:o1:u1"]),
     data: { resync },
     conn: {
@@ -44,6 +45,8 @@ describe("guardOutbound", () => {
       onLagging: (s) => lagging.push(s),
       onDrained: () => {},
     });
+    // The broadcast path reports a delivery that queued: the next check (100 ms) measures it.
+    guard.watch(socket as unknown as HubSocket);
     vi.advanceTimersByTime(100);
     guard.stop();
     expect(lagging).toHaveLength(1);
@@ -70,5 +73,52 @@ describe("guardOutbound", () => {
     vi.advanceTimersByTime(1_000);
     guard.stop();
     expect(read).not.toHaveBeenCalled();
+  });
+
+  it("measures every connection once a second, a watched one every check, and forgets one with nothing queued", () => {
+    vi.useFakeTimers();
+    const { io, socket } = stalled(2_000_000, false);
+    let reads = 0;
+    const writeBuffer = socket.conn.writeBuffer;
+    Object.defineProperty(socket.conn, "writeBuffer", {
+      get: () => {
+        reads++;
+        return writeBuffer;
+      },
+    });
+    const closed: string[] = [];
+    const guard = guardOutbound({
+      io,
+      maxBytes: 1_048_576,
+      logger: pino({ level: "silent" }),
+      onDisconnected: () => closed.push("slow_consumer"),
+      onLagging: () => {},
+      onDrained: () => {},
+    });
+    // Not watched (its backlog came from replies, not broadcasts): untouched until the full check.
+    vi.advanceTimersByTime(900);
+    expect(reads).toBe(0);
+    vi.advanceTimersByTime(100);
+    expect(closed).toEqual(["slow_consumer"]);
+    expect(socket.conn.close).toHaveBeenCalledWith(true);
+
+    // A healthy watched connection is read at the next check, then dropped from the list.
+    const healthy = stalled(0, false);
+    healthy.socket.conn.writeBuffer.length = 0;
+    healthy.socket.conn.transport.writable = true;
+    let healthyReads = 0;
+    const queue = healthy.socket.conn.writeBuffer;
+    Object.defineProperty(healthy.socket.conn, "writeBuffer", {
+      get: () => {
+        healthyReads++;
+        return queue;
+      },
+    });
+    guard.watch(healthy.socket as unknown as HubSocket);
+    vi.advanceTimersByTime(100);
+    expect(healthyReads).toBe(1);
+    vi.advanceTimersByTime(800);
+    expect(healthyReads).toBe(1);
+    guard.stop();
   });
 });
