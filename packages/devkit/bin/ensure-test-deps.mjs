@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Makes sure the programs the test suite starts are on PATH: redis-server (integration tests),
-// haproxy (load-balancer test) and chromium (the console's browser test, driven by playwright-core;
-// `npx playwright install` cannot download browsers here). Installs them with apt-get when running as
-// root on Debian/Ubuntu; otherwise stops with one line saying how to install them.
+// haproxy (load-balancer test), chromium (the console's browser test, driven by playwright-core;
+// `npx playwright install` cannot download browsers here) and promtool (the monitoring test checks
+// infra/prometheus with it; Debian ships it in the prometheus package). Installs them with apt-get
+// when running as root on Debian/Ubuntu; otherwise stops with one line saying how to install them.
 import { execFileSync, spawnSync } from "node:child_process";
 
 const needed = [
@@ -10,6 +11,7 @@ const needed = [
   { bin: "haproxy", pkg: "haproxy" },
   // Debian's package; the browser test launches /usr/bin/chromium.
   { bin: "chromium", pkg: "chromium" },
+  { bin: "promtool", pkg: "prometheus" },
 ];
 
 const onPath = (bin) => spawnSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" }).status === 0;
@@ -37,8 +39,11 @@ try {
   console.error(`could not install ${packages.join(", ")} with apt-get; install them by hand and run the tests again`);
   process.exit(1);
 }
-// The Debian package starts a system redis on 6379; the tests start their own on free ports.
-spawnSync("sh", ["-c", "service redis-server stop || systemctl stop redis-server"], { stdio: "ignore" });
+// The Debian packages start a system redis on 6379 and a prometheus on 9090; the tests start their
+// own redis-servers on free ports and need no prometheus server.
+for (const service of ["redis-server", "prometheus"]) {
+  spawnSync("sh", ["-c", `service ${service} stop || systemctl stop ${service}`], { stdio: "ignore" });
+}
 const still = missing.filter(({ bin }) => !onPath(bin));
 if (still.length > 0) {
   console.error(`${still.map((m) => m.bin).join(", ")} still not on PATH after apt-get install`);
