@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { MAX_EVENT_BYTES, normalizeId, PublishError, type QueueCommand, uuidv7From } from "@hub/events";
 import type { CommandQueue, Publisher } from "@hub/store";
 import type { Channels } from "../engine/engine.js";
@@ -123,7 +123,8 @@ export function startLegacyChannel(options: LegacyChannelOptions): void {
       stats.legacySkipped();
       return;
     }
-    const digest = createHash("sha256").update(channel).update("\n").update(message).digest();
+    // One-shot (no Hash object per message): the same digest as hashing channel, "\n", message in turn.
+    const digest = hash("sha256", `${channel}\n${message}`, "buffer");
     const orgId = channelOrg(pattern, channel);
     const start = sessionStart(message, orgId, digest);
     if (start && "command" in start) {
