@@ -122,7 +122,11 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
     },
   });
   const { broker, stores, health } = engine;
-  const metrics = createMetrics({ connections: () => io.of("/").sockets.size, redisConnections: () => health.redisConnections() });
+  const metrics = createMetrics({
+    connections: () => io.of("/").sockets.size,
+    redisConnections: () => health.redisConnections(),
+    redisShards: () => health.shards(),
+  });
   const onBatches = (frames: number, events: number) => {
     metrics.batchFrames.inc(frames);
     metrics.batchedEvents.inc(events);

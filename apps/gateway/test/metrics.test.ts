@@ -7,12 +7,14 @@ import {
   type HubClient,
   type HubProcess,
   nextEvent,
+  type RedisCluster,
   type RedisServer,
   request,
   serviceToken,
   startFakeBackend,
   startGateway,
   startRedis,
+  startRedisCluster,
   startWorker,
   until,
   userToken,
@@ -277,6 +279,49 @@ describe("GET /metrics on a gateway and a worker", () => {
       }
       for (const secret of [org, queueId, ...eventIds, ...secrets]) expect(text).not.toContain(secret);
     }
+  });
+});
+
+describe("GET /metrics with sharded pub/sub: one series per subscriber connection", () => {
+  let redis: RedisServer;
+  let cluster: RedisCluster;
+  let single: GatewayProcess;
+  let sharded: GatewayProcess;
+
+  beforeAll(async () => {
+    [redis, cluster] = await Promise.all([startRedis(), startRedisCluster()]);
+    [single, sharded] = await Promise.all([
+      startGateway({ REDIS_URL: redis.url, HUB_PUBSUB: "sharded" }),
+      startGateway({ REDIS_CLUSTER_NODES: cluster.seeds }),
+    ]);
+  }, 60_000);
+
+  afterAll(async () => {
+    closeAllClients();
+    await Promise.allSettled([single?.stop(), sharded?.stop()]);
+    await Promise.allSettled([redis?.stop(), cluster?.stop()]);
+  });
+
+  it("counts each master's subscribed topic channels and whether its connection is ready", async () => {
+    const service = await serviceToken("metrics-test");
+    const topics = Array.from({ length: 12 }, () => `org:${fresh("shorg")}`);
+    for (const gateway of [single, sharded]) {
+      const client = await connectClient(gateway.url, service);
+      for (const topic of topics) expect(await request(client, "subscribe", { topic })).toMatchObject({ ok: true });
+    }
+    const one = await scrape(single.url);
+    expect(one.value("hub_redis_shard_connected", { shard: "single" })).toBe(1);
+    expect(one.value("hub_redis_shard_channels", { shard: "single" })).toBeGreaterThanOrEqual(topics.length);
+
+    const m = await scrape(sharded.url);
+    // Masters first as created; nothing failed over here.
+    const masters = cluster.nodes.slice(0, 3).map((node) => `127.0.0.1:${node.port}`);
+    const shards = m.samples.filter((s) => s.name === "hub_redis_shard_channels");
+    // 12 topics over 3 masters: their channels spread over more than one, and every series names a master.
+    expect(shards.length).toBeGreaterThan(1);
+    for (const { labels } of shards) expect(masters).toContain(labels.shard);
+    expect(shards.reduce((sum, s) => sum + s.value, 0)).toBeGreaterThanOrEqual(topics.length);
+    for (const { labels } of shards) expect(m.value("hub_redis_shard_connected", labels)).toBe(1);
   });
 });
 

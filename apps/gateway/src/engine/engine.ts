@@ -12,6 +12,7 @@ import type { ConversationMembers } from "../push/conversation-members.js";
 import type { PushQueue } from "../push/push-queue.js";
 import type { LiveTap } from "../recovery/live-holds.js";
 import type { CallLines } from "../rtc/call-lines.js";
+import type { ShardState } from "./shard-subscriber.js";
 import type { AdapterConstructor } from "./write-coalescing.js";
 
 /** Redis as the engine sees it: `disabled` on the memory engine. */
@@ -109,6 +110,8 @@ export interface EngineHealth {
   available(): boolean;
   /** Whether each of this node's Redis connections is ready, by role (`pub`, `sub`, ...); empty without Redis. */
   redisConnections(): Record<string, boolean>;
+  /** With sharded pub/sub, each subscriber connection (one per master of a Redis Cluster); empty otherwise. */
+  shards(): ShardState[];
 }
 
 /** Flow control of a pattern subscription's connection. */
@@ -145,6 +148,10 @@ export interface Engine {
 }
 
 /** Health of an engine from its Redis state. */
-export function engineHealth(redisState: () => RedisState, redisConnections: () => Record<string, boolean>): EngineHealth {
-  return { redisState, available: () => redisState() !== "disconnected", redisConnections };
+export function engineHealth(
+  redisState: () => RedisState,
+  redisConnections: () => Record<string, boolean>,
+  shards: () => ShardState[] = () => [],
+): EngineHealth {
+  return { redisState, available: () => redisState() !== "disconnected", redisConnections, shards };
 }

@@ -26,7 +26,7 @@ import { NodeSubscriber } from "./node-subscriber.js";
 import { nodeUrl } from "./node-url.js";
 import { PublishBarrier } from "./publish-barrier.js";
 import { watchResponsiveness } from "./responsiveness.js";
-import { ShardSubscriber } from "./shard-subscriber.js";
+import { type ShardState, ShardSubscriber } from "./shard-subscriber.js";
 import { subscriberFlow } from "./subscriber-flow.js";
 import type { AdapterConstructor } from "./write-coalescing.js";
 
@@ -117,6 +117,7 @@ export function createRedisEngine(options: RedisEngineOptions): Engine {
         sub: live.connected(),
         ...(patterns ? { legacy: patterns.status === "ready" } : {}),
       }),
+      () => live.shards?.() ?? [],
     ),
     channels: {
       subscribe(pattern, listener) {
@@ -155,6 +156,8 @@ interface LiveStream {
   /** Channels whose messages were lost, or undefined for every channel. */
   onGap(listener: (channels: readonly string[] | undefined) => void): void;
   connected(): boolean;
+  /** Sharded pub/sub's subscriber connections (see `ShardSubscriber.shards`). */
+  shards?(): ShardState[];
   ready(): Promise<void>;
   close(): void;
 }
@@ -240,6 +243,7 @@ function shardedLive(options: RedisEngineOptions, pub: RedisClient): LiveStream 
     generation: (channel) => shards.generation(channel),
     onGap: (listener) => shards.onGap(listener),
     connected: () => shards.connected(),
+    shards: () => shards.shards(),
     ready: () => shards.ready(),
     close: () => shards.close(),
   };

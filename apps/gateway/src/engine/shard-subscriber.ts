@@ -15,6 +15,15 @@ interface Home {
   supersede: ((error: Error) => void) | undefined;
 }
 
+/** What `ShardSubscriber.shards()` reports about one subscriber connection. */
+export interface ShardState {
+  /** The master's `host:port`, or `""` on a single Redis. */
+  node: string;
+  ready: boolean;
+  /** Channels subscribed on it. */
+  channels: number;
+}
+
 /** One subscriber connection: the only one on a single Redis, one per master on a Redis Cluster. */
 interface Shard {
   /** The master's `host:port`, or `""` on a single Redis. */
@@ -148,6 +157,18 @@ export class ShardSubscriber extends EventEmitter {
       carrying++;
     }
     return carrying === 0;
+  }
+
+  /**
+   * Each subscriber connection: the master it reads (`""` on a single Redis), whether it is ready,
+   * and how many channels it carries (`hub_redis_shard_*`).
+   */
+  shards(): ShardState[] {
+    return [...this.#shards.values()].map(({ node, client, channels }) => ({
+      node,
+      ready: client.status === "ready",
+      channels: channels.size,
+    }));
   }
 
   /** Resolves once every subscription made so far is in effect. */

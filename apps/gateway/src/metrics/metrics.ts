@@ -6,6 +6,8 @@ export interface MetricSources {
   connections(): number;
   /** Whether each Redis connection is ready, by role (Engine.redisConnections). */
   redisConnections(): Record<string, boolean>;
+  /** Sharded pub/sub's subscriber connections (EngineHealth.shards); empty otherwise. */
+  redisShards?(): Array<{ node: string; ready: boolean; channels: number }>;
 }
 
 /**
@@ -117,6 +119,28 @@ export function createMetrics(sources: MetricSources): GatewayMetrics {
     collect() {
       this.reset();
       for (const [role, ready] of Object.entries(sources.redisConnections())) this.set({ role }, ready ? 1 : 0);
+    },
+  });
+  // One series per subscriber connection of sharded pub/sub: a master of the cluster (`host:port`), or `single`.
+  const shardLabel = (node: string) => node || "single";
+  new Gauge({
+    name: "hub_redis_shard_connected",
+    help: "With HUB_PUBSUB=sharded: 1 while this gateway's subscriber connection to that master (shard) is ready, else 0.",
+    labelNames: ["shard"],
+    registers,
+    collect() {
+      this.reset();
+      for (const { node, ready } of sources.redisShards?.() ?? []) this.set({ shard: shardLabel(node) }, ready ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "hub_redis_shard_channels",
+    help: "With HUB_PUBSUB=sharded: topic channels this gateway has subscribed on that master (shard).",
+    labelNames: ["shard"],
+    registers,
+    collect() {
+      this.reset();
+      for (const { node, channels } of sources.redisShards?.() ?? []) this.set({ shard: shardLabel(node) }, channels);
     },
   });
   const dropped = new Counter({
