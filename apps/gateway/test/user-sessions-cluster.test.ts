@@ -1,7 +1,7 @@
-import { type RedisCluster, startRedisCluster, until } from "@hub/devkit";
+import { type RedisCluster, type RedisServer, startRedis, startRedisCluster, until } from "@hub/devkit";
 import type { UserPrincipal } from "@hub/events";
 import { hubKeys } from "@hub/store";
-import { Cluster } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisUserSessions } from "../src/protection/redis-user-sessions.js";
@@ -118,5 +118,57 @@ describe("user sessions on Redis Cluster", () => {
     await until("both gateways to hear the disconnect", async () =>
       gateways.every((g) => g.seen.some((m) => m.kind === "disconnect" && m.orgId === "42" && m.userId === "u-disconnect")),
     );
+  });
+});
+
+/**
+ * The renewal every gateway runs every 20 s for all its users' connections, in one go: one script
+ * call per slot on a Cluster, per 200 users on one Redis. Each kept entry's expiry and each hash's
+ * TTL move; a released connection is not brought back.
+ */
+describe("renewing many users' connections at once", () => {
+  let single: RedisServer;
+  const own: Redis[] = [];
+
+  beforeAll(async () => {
+    single = await startRedis();
+  });
+
+  afterAll(async () => {
+    await Promise.all(own.map((client) => client.quit()));
+    await single?.stop();
+  });
+
+  async function renewsInBulk(sessions: UserSessions, redis: Redis | Cluster, prefix: string): Promise<void> {
+    const users = Array.from({ length: 450 }, (_, i) => ({ orgId: `${prefix}o${i % 7}`, userId: `${prefix}u${i}` }));
+    const now = Math.floor(Date.now() / 1000);
+    for (const { orgId, userId } of users) {
+      expect(await sessions.admit(user(orgId, userId, now), "c1", 5)).toBe("admitted");
+      expect(await sessions.admit(user(orgId, userId, now), "c2", 5)).toBe("admitted");
+      await sessions.release({ orgId, userId, connectionId: "c2" });
+      const key = keys.userConnections(orgId, userId);
+      // Old entries: a renewal must move both the entry and the hash's TTL.
+      await redis.hset(key, "c1", "1");
+      await redis.pexpire(key, 5_000);
+    }
+    await sessions.renew(users.flatMap(({ orgId, userId }) => ["c1", "c2"].map((connectionId) => ({ orgId, userId, connectionId }))));
+    for (const { orgId, userId } of users) {
+      const key = keys.userConnections(orgId, userId);
+      expect(await redis.hkeys(key)).toEqual(["c1"]);
+      expect(Number(await redis.hget(key, "c1"))).toBeGreaterThan(Date.now());
+      expect(await redis.pttl(key)).toBeGreaterThan(5_000);
+    }
+  }
+
+  it("on one Redis, in calls of at most 200 users", async () => {
+    const redis = new Redis(single.url);
+    const subscriber = new Redis(single.url);
+    own.push(redis, subscriber);
+    const sessions = redisUserSessions({ redis, subscriber, keys, logger: pino({ level: "silent" }) });
+    await renewsInBulk(sessions, redis, "single-");
+  });
+
+  it("on a Redis Cluster, one call per slot", async () => {
+    await renewsInBulk(gateway(0).sessions, clients[0] as Cluster, "cluster-");
   });
 });

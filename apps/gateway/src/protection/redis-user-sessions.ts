@@ -1,5 +1,7 @@
+import { isCluster } from "@hub/runtime";
 import type { RedisClient } from "@hub/store";
 import { type HubKeys, luaCommands } from "@hub/store";
+import calculateSlot from "cluster-key-slot";
 import type { Logger } from "pino";
 import {
   type Admission,
@@ -20,14 +22,15 @@ interface SessionCommands {
     max: number,
     ttlMs: number,
   ): Promise<1 | 0 | -1>;
-  hubRenewConnections(connections: string, ttlMs: number, ...ids: string[]): Promise<number>;
+  /** `renewConnections-n`: the key count, the keys, the TTL, each key's id count, then the ids. */
+  hubRenewConnections(numberOfKeys: number, ...args: Array<string | number>): Promise<number>;
   hubRevokeUser(revocation: string, before: number, ttlMs: number, channel: string, message: string): Promise<number>;
   hubUserOnline(connections: string): Promise<0 | 1>;
 }
 
 const withSessionCommands = luaCommands<SessionCommands>(new URL("./lua/", import.meta.url), {
   hubAdmitConnection: "admitConnection-2",
-  hubRenewConnections: "renewConnections-1",
+  hubRenewConnections: "renewConnections-n",
   hubRevokeUser: "revokeUser-1",
   hubUserOnline: "userOnline-1",
 });
@@ -94,8 +97,9 @@ export function redisUserSessions({ redis, subscriber, keys, logger }: RedisUser
         if (ids) ids.push(connectionId);
         else byUser.set(key, [connectionId]);
       }
-      // One script call per user (each touches one slot), pipelined.
-      await Promise.all([...byUser].map(([key, ids]) => client.hubRenewConnections(key, ENTRY_TTL_MS, ...ids)));
+      // One script call per group of users in one slot (every user on one Redis), pipelined.
+      const calls = renewalCalls(byUser, isCluster(redis));
+      await Promise.all(calls.map((users) => client.hubRenewConnections(...renewalArgs(users))));
     },
     async online(orgId, userId) {
       return (await client.hubUserOnline(keys.userConnections(orgId, userId))) === 1;
@@ -116,4 +120,34 @@ export function redisUserSessions({ redis, subscriber, keys, logger }: RedisUser
       listeners.push(listener);
     },
   };
+}
+
+/** At most this many users' hashes per renewal script call. */
+const USERS_PER_RENEWAL = 200;
+
+/** Users' connection hashes grouped for one script call each: by slot on a Redis Cluster, in chunks. */
+function renewalCalls(byUser: Map<string, string[]>, cluster: boolean): Array<Array<[string, string[]]>> {
+  const groups = new Map<number, Array<[string, string[]]>>();
+  for (const entry of byUser) {
+    const slot = cluster ? calculateSlot(entry[0]) : 0;
+    const group = groups.get(slot);
+    if (group) group.push(entry);
+    else groups.set(slot, [entry]);
+  }
+  const calls: Array<Array<[string, string[]]>> = [];
+  for (const group of groups.values()) {
+    for (let i = 0; i < group.length; i += USERS_PER_RENEWAL) calls.push(group.slice(i, i + USERS_PER_RENEWAL));
+  }
+  return calls;
+}
+
+/** `renewConnections-n`'s arguments for one call. */
+function renewalArgs(users: Array<[string, string[]]>): [number, ...Array<string | number>] {
+  return [
+    users.length,
+    ...users.map(([key]) => key),
+    ENTRY_TTL_MS,
+    ...users.map(([, ids]) => ids.length),
+    ...users.flatMap(([, ids]) => ids),
+  ];
 }
