@@ -17,7 +17,17 @@ type Operation = {
 const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
   Object.entries(methods).map(([method, op]) => ({ path, method, op: op as Operation })),
 );
-const operation = (method: string, path: string) => operations.find((o) => o.method === method && o.path === path)?.op;
+function operation(method: string, path: string): Operation {
+  const found = operations.find((o) => o.method === method && o.path === path);
+  if (found === undefined) throw new Error(`${method} ${path} is not documented`);
+  return found.op;
+}
+
+type ErrorSchema = { properties?: { error?: { properties: { code: { enum: string[] } } } } };
+/** The error codes `op` documents under `status`; undefined when that answer is not an error. */
+function errorCodes(op: Operation, status: string): string[] | undefined {
+  return (op.responses[status]?.content["application/json"]?.schema as ErrorSchema | undefined)?.properties?.error?.properties.code.enum;
+}
 
 describe("the gateway's OpenAPI document", () => {
   it("is a valid OpenAPI 3.1 document", async () => {
@@ -36,7 +46,7 @@ describe("the gateway's OpenAPI document", () => {
   it("has one operation per route spec, with a unique operationId", () => {
     expect(operations).toHaveLength(GATEWAY_ROUTES.length);
     expect(new Set(operations.map((o) => o.op.operationId)).size).toBe(operations.length);
-    for (const route of GATEWAY_ROUTES) expect(operation(route.method, openApiPath(route.path))?.operationId).toBe(route.operationId);
+    for (const route of GATEWAY_ROUTES) expect(operation(route.method, openApiPath(route.path)).operationId).toBe(route.operationId);
   });
 
   it("declares the three security schemes, and each route names its own", () => {
@@ -46,19 +56,19 @@ describe("the gateway's OpenAPI document", () => {
       userToken: { type: "http", scheme: "bearer" },
       scraperApiKey: { type: "apiKey", name: "X-Api-Key" },
     });
-    expect(operation("post", "/api/v1/events")?.security).toEqual([{ serviceToken: [] }]);
-    expect(operation("post", "/events/notify")?.security).toEqual([{ scraperApiKey: [] }]);
-    expect(operation("get", "/health")?.security).toEqual([]);
-    expect(operation("get", "/openapi.json")?.security).toEqual([]);
+    expect(operation("post", "/api/v1/events").security).toEqual([{ serviceToken: [] }]);
+    expect(operation("post", "/events/notify").security).toEqual([{ scraperApiKey: [] }]);
+    expect(operation("get", "/health").security).toEqual([]);
+    expect(operation("get", "/openapi.json").security).toEqual([]);
   });
 
   it("documents path and query parameters from the routes' schemas", () => {
-    expect(operation("get", "/api/v1/dlq/{stream}/entries")?.parameters).toEqual([
+    expect(operation("get", "/api/v1/dlq/{stream}/entries").parameters).toEqual([
       expect.objectContaining({ name: "stream", in: "path", required: true }),
       expect.objectContaining({ name: "after", in: "query", required: false }),
       expect.objectContaining({ name: "count", in: "query", required: false }),
     ]);
-    expect(operation("get", "/api/v1/presence")?.parameters).toEqual([
+    expect(operation("get", "/api/v1/presence").parameters).toEqual([
       expect.objectContaining({ name: "org_id", in: "query", required: true }),
       expect.objectContaining({ name: "limit", in: "query", required: false }),
     ]);
@@ -66,29 +76,22 @@ describe("the gateway's OpenAPI document", () => {
 
   it("answers every error of a route with the error envelope, its codes under their own status", () => {
     for (const { path, method, op } of operations) {
-      for (const [status, response] of Object.entries(op.responses)) {
-        const schema = response.content["application/json"]?.schema as
-          | { properties?: { error?: { properties: { code: { enum: string[] } } } } }
-          | undefined;
-        const codes = schema?.properties?.error?.properties.code.enum;
-        if (codes === undefined) continue;
-        for (const code of codes)
+      for (const status of Object.keys(op.responses)) {
+        for (const code of errorCodes(op, status) ?? []) {
           expect(ERROR_CODES[code as keyof typeof ERROR_CODES].status, `${method} ${path} ${code}`).toBe(Number(status));
+        }
       }
     }
-    const publish = operation("post", "/api/v1/events")?.responses;
-    const codesAt = (status: string) =>
-      (publish?.[status]?.content["application/json"]?.schema as { properties: { error: { properties: { code: { enum: string[] } } } } })
-        .properties.error.properties.code.enum;
-    expect(codesAt("400")).toEqual(expect.arrayContaining(["invalid_json", "invalid_event", "unknown_type", "bad_request"]));
-    expect(codesAt("401")).toEqual(["unauthorized"]);
-    expect(codesAt("429")).toEqual(["rate_limited"]);
-    expect(codesAt("413")).toEqual(["payload_too_large"]);
+    const publish = operation("post", "/api/v1/events");
+    expect(errorCodes(publish, "400")).toEqual(expect.arrayContaining(["invalid_json", "invalid_event", "unknown_type", "bad_request"]));
+    expect(errorCodes(publish, "401")).toEqual(["unauthorized"]);
+    expect(errorCodes(publish, "429")).toEqual(["rate_limited"]);
+    expect(errorCodes(publish, "413")).toEqual(["payload_too_large"]);
   });
 
   it("documents the request bodies the routes validate", () => {
-    const body = (op: Operation | undefined) =>
-      (op?.requestBody as { content: { "application/json": { schema: { properties?: Record<string, unknown>; anyOf?: unknown[] } } } })
+    const body = (op: Operation) =>
+      (op.requestBody as { content: { "application/json": { schema: { properties?: Record<string, unknown>; anyOf?: unknown[] } } } })
         .content["application/json"].schema;
     expect(body(operation("post", "/api/v1/users/{user_id}/revoke")).properties).toHaveProperty("before");
     expect(body(operation("post", "/api/v1/huddles")).properties).toHaveProperty("conversation_id");
