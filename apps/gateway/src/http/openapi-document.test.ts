@@ -96,5 +96,9 @@ describe("the gateway's OpenAPI document", () => {
     expect(body(operation("post", "/api/v1/users/{user_id}/revoke")).properties).toHaveProperty("before");
     expect(body(operation("post", "/api/v1/huddles")).properties).toHaveProperty("conversation_id");
     expect(body(operation("post", "/api/v1/events")).anyOf).toHaveLength(2);
+    const required = (op: Operation) => (op.requestBody as { required: boolean }).required;
+    expect(required(operation("post", "/api/v1/users/{user_id}/revoke"))).toBe(true);
+    expect(required(operation("post", "/api/v1/events"))).toBe(true);
+    expect(required(operation("post", "/api/v1/dlq/{stream}/replay"))).toBe(false);
   });
 });

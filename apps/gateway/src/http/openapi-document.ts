@@ -92,7 +92,8 @@ function operation(route: RouteSpec): Record<string, unknown> {
     ...(route.body
       ? {
           requestBody: {
-            required: route.bodyCheckedBy !== undefined,
+            // An empty body reads as `{}`: a body is required when its schema requires a property.
+            required: route.bodyCheckedBy !== undefined || ((route.body as { required?: string[] }).required?.length ?? 0) > 0,
             ...(route.bodyCheckedBy ? { description: `Checked by ${route.bodyCheckedBy}.` } : {}),
             content: { "application/json": { schema: json(route.body) } },
           },
