@@ -18,12 +18,15 @@ import type { Engine } from "./engine/engine.js";
 import { coalescingAdapter } from "./engine/write-coalescing.js";
 import { consoleRoutes } from "./http/console-routes.js";
 import { deadLetterRoutes } from "./http/dead-letter-routes.js";
+import { gatewayOpenApi } from "./http/gateway-routes.js";
 import { healthRoutes, type Lifecycle } from "./http/health-routes.js";
 import { createHttpApp } from "./http/http-app.js";
 import { inhouseRoutes } from "./http/inhouse-routes.js";
 import { metricsRoutes } from "./http/metrics-routes.js";
+import { openApiRoutes } from "./http/openapi-routes.js";
 import { presenceRoutes } from "./http/presence-routes.js";
 import { publishRoutes } from "./http/publish-routes.js";
+import { type RegisteredRoute, registeredRoutes } from "./http/registered-routes.js";
 import { rtcRoutes } from "./http/rtc-routes.js";
 import { serviceRateLimit } from "./http/service-rate.js";
 import { userRoutes } from "./http/user-routes.js";
@@ -91,6 +94,8 @@ export interface Gateway {
   listen(): Promise<AddressInfo>;
   /** Where the health listener (HEALTH_PORT) is bound, once listening; undefined without one. */
   healthAddress(): AddressInfo | undefined;
+  /** The HTTP routes this node registered on PORT (`/openapi.json` documents them). */
+  routes(): RegisteredRoute[];
   /** Resolves once the engine is joined to the cluster; `/health/ready` turns 200 then. */
   ready(): Promise<void>;
   /** Stops accepting, disconnects clients, closes the engine. */
@@ -313,22 +318,20 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
   };
   const sweptUsers = rtcSweepHandler(rtc, registry, logger);
 
-  const app = createHttpApp({
-    logger,
-    draining,
-    routers: [
-      ...operatorRoutes,
-      publishRoutes({ health, publisher, verifier, stats, rateLimit: publishRate }),
-      ...(config.scraperApiKey ? [webhookRoutes({ health, publisher, apiKey: config.scraperApiKey, stats })] : []),
-      deadLetterRoutes({ deadLetters: stores.deadLetters, publisher, verifier, contextOf: legacyContext }),
-      inhouseRoutes({ health, commands: stores.commands, verifier, rateLimit: publishRate }),
-      userRoutes({ health, sessions: stores.userSessions, verifier }),
-      presenceRoutes({ health, presence, verifier }),
-      rtcRoutes({ health, verifier, rtc }),
-      ...(config.consoleEnabled ? [consoleRoutes({ logger })] : []),
-      ...adminUi({ io, settings: config.adminUi, nodeId: config.nodeId, logger }),
-    ],
-  });
+  const routers = [
+    ...operatorRoutes,
+    openApiRoutes(gatewayOpenApi(VERSION)),
+    publishRoutes({ health, publisher, verifier, stats, rateLimit: publishRate }),
+    ...(config.scraperApiKey ? [webhookRoutes({ health, publisher, apiKey: config.scraperApiKey, stats })] : []),
+    deadLetterRoutes({ deadLetters: stores.deadLetters, publisher, verifier, contextOf: legacyContext }),
+    inhouseRoutes({ health, commands: stores.commands, verifier, rateLimit: publishRate }),
+    userRoutes({ health, sessions: stores.userSessions, verifier }),
+    presenceRoutes({ health, presence, verifier }),
+    rtcRoutes({ health, verifier, rtc }),
+    ...(config.consoleEnabled ? [consoleRoutes({ logger })] : []),
+    ...adminUi({ io, settings: config.adminUi, nodeId: config.nodeId, logger }),
+  ];
+  const app = createHttpApp({ logger, draining, routers });
   const http = createServer(app);
   io.attach(http);
 
@@ -449,6 +452,7 @@ export function createGateway({ config, engine, logger }: GatewayOptions): Gatew
       return address;
     },
     healthAddress: () => (healthServer?.listening ? (healthServer.address() as AddressInfo) : undefined),
+    routes: () => registeredRoutes(routers),
     async ready() {
       await engine.ready();
       if (lifecycle === "starting") lifecycle = "serving";

@@ -4,6 +4,7 @@ import { instrument } from "@socket.io/admin-ui";
 import express, { type Response, Router } from "express";
 import type { Logger } from "pino";
 import type { Server } from "socket.io";
+import type { RouteSpec } from "../http/route-spec.js";
 import type { HubServer } from "../protocol/hub-socket.js";
 import { adminAuthentication, adminBcrypt } from "./admin-auth.js";
 
@@ -12,6 +13,19 @@ const ADMIN_NAMESPACE = "/admin";
 
 /** Where the gateway serves the UI's front end: the static build the package ships in ui/dist. */
 const ADMIN_UI_PATH = "/admin-ui";
+
+/** The UI's page, as registered and as `/openapi.json` describes it (its assets are served beside it). */
+export const ADMIN_UI_ROUTE = {
+  method: "get",
+  path: `${ADMIN_UI_PATH}/`,
+  operationId: "adminUiPage",
+  tag: "pages",
+  summary: "The Socket.IO admin UI (read-only), which signs in on the `/admin` namespace",
+  description: "Served while ADMIN_UI=basic.",
+  security: "none",
+  responses: { 200: { description: "The page", contentType: "text/html" } },
+  errors: ["not_found"],
+} as const satisfies RouteSpec;
 
 const PACKAGE = import.meta.resolve("@socket.io/admin-ui");
 const UI_DIR = fileURLToPath(new URL("../ui/dist/", PACKAGE));

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import express, { type Response, Router } from "express";
 import type { Logger } from "pino";
 import { HttpError } from "./http-error.js";
+import type { RouteSpec } from "./route-spec.js";
 
 /** The page, its script and its stylesheet (apps/gateway/src/console/). */
 const STATIC_DIR = fileURLToPath(new URL("../console/", import.meta.url));
@@ -25,6 +26,34 @@ const HEADERS = {
   "Cache-Control": "no-cache",
 };
 
+const CONSOLE_NOTE = "Served while CONSOLE_ENABLED is true (the default outside production).";
+
+/** The console's routes, as registered and as `/openapi.json` describes them (its other files are served beside the page). */
+export const CONSOLE_ROUTES = {
+  page: {
+    method: "get",
+    path: "/console/",
+    operationId: "consolePage",
+    tag: "pages",
+    summary: "The web console (docs/console.md); its script and stylesheet are served beside it",
+    description: CONSOLE_NOTE,
+    security: "none",
+    responses: { 200: { description: "The page", contentType: "text/html" } },
+    errors: ["not_found"],
+  },
+  bundle: {
+    method: "get",
+    path: "/console/hub-client.js",
+    operationId: "consoleClientBundle",
+    tag: "pages",
+    summary: "The @hub/client browser bundle (IIFE, global `HubClient`)",
+    description: CONSOLE_NOTE,
+    security: "none",
+    responses: { 200: { description: "The bundle", contentType: "text/javascript" } },
+    errors: ["unavailable"],
+  },
+} as const satisfies Record<string, RouteSpec>;
+
 export interface ConsoleOptions {
   logger: Logger;
   /**
@@ -44,7 +73,7 @@ export function consoleRoutes({ logger, bundlePath = CLIENT_BUNDLE }: ConsoleOpt
   const router = Router();
   const secure = (res: Response) => res.set(HEADERS);
 
-  router.get("/console/hub-client.js", (_req, res, next) => {
+  router.get(CONSOLE_ROUTES.bundle.path, (_req, res, next) => {
     // Checked on every request, so building the bundle after the gateway started is enough.
     if (!existsSync(bundlePath)) return next(new HttpError("unavailable", `the client bundle is not built: ${BUILD_HINT}`));
     secure(res)
@@ -54,7 +83,7 @@ export function consoleRoutes({ logger, bundlePath = CLIENT_BUNDLE }: ConsoleOpt
       .sendFile(bundlePath, { cacheControl: false, dotfiles: "allow" }, (error) => error && next(error));
   });
   router.use(
-    "/console",
+    CONSOLE_ROUTES.page.path.slice(0, -1),
     express.static(STATIC_DIR, {
       index: "index.html",
       // `/console` -> `/console/`, so the page's relative URLs work behind a path prefix too.

@@ -1,5 +1,6 @@
-import { PublishError } from "@hub/events";
+import { errorCodesOn, ProducerEnvelopeSchema, PublishError } from "@hub/events";
 import type { IngestSource, Publisher, PublishResult } from "@hub/store";
+import { Type } from "@sinclair/typebox";
 import { type RequestHandler, Router } from "express";
 import type { TokenVerifier } from "../auth/token-verifier.js";
 import type { EngineHealth } from "../engine/engine.js";
@@ -7,10 +8,34 @@ import type { IngestStats } from "../ingest/ingest-stats.js";
 import { engineAvailable } from "./engine-available.js";
 import { HttpError } from "./http-error.js";
 import { bodyOf, textBody } from "./json-body.js";
+import type { RouteSpec } from "./route-spec.js";
 import { serviceOnly } from "./service-auth.js";
 
 /** Most events one `POST /api/v1/events` may carry. */
 export const MAX_BATCH = 500;
+
+/** What the publish pipeline may refuse an event with, and the routes in front of it. */
+export const PUBLISH_ERRORS = [...errorCodesOn("publish"), "bad_request", "unavailable", "internal"] as const;
+
+/** `POST /api/v1/events`, as registered and as `/openapi.json` describes it. */
+export const PUBLISH_ROUTE = {
+  method: "post",
+  path: "/api/v1/events",
+  operationId: "publishEvents",
+  tag: "publishing",
+  summary: "Publish one event or a batch",
+  description:
+    "A body with a `type` is one event. Each event's `payload` is checked against the schema of its type and version; " +
+    "input that is refused is recorded in the dead-letter queue. The same `id` within 5 minutes is delivered once.",
+  security: "service",
+  body: Type.Union([
+    ProducerEnvelopeSchema,
+    Type.Object({ events: Type.Array(ProducerEnvelopeSchema, { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: true }),
+  ]),
+  bodyCheckedBy: "the publish pipeline (@hub/events ProducerEnvelopeSchema, then the type's schema)",
+  responses: { 202: { description: "Accepted: the events' ids, in order", schema: Type.Object({ ids: Type.Array(Type.String()) }) } },
+  errors: [...PUBLISH_ERRORS, "unauthorized", "forbidden", "rate_limited"],
+} as const satisfies RouteSpec;
 
 export interface PublishRoutesOptions {
   /** Whether Redis answers: requests are refused `503 unavailable` while it does not. */
@@ -26,7 +51,7 @@ export interface PublishRoutesOptions {
 export function publishRoutes({ health, publisher, verifier, stats, rateLimit }: PublishRoutesOptions): Router {
   const router = Router();
 
-  router.post("/api/v1/events", serviceOnly(verifier), rateLimit, engineAvailable(health), textBody, async (req, res) => {
+  router.post(PUBLISH_ROUTE.path, serviceOnly(verifier), rateLimit, engineAvailable(health), textBody, async (req, res) => {
     const body = bodyOf(req.body);
     // Text that is not JSON goes through the pipeline too: refused as invalid_json, dead-lettered.
     const json = "json" in body ? body.json : undefined;
