@@ -244,3 +244,33 @@ describe("the schema check", () => {
     expect(() => validateManifest({ apiVersion: "v1", kind: "Pod", metadata: { name: "x" } })).toThrow(/no schema for v1\/Pod/);
   });
 });
+
+describe("infra/k8s/README.md", () => {
+  const readme = readFileSync(join(REPO_ROOT, "infra", "k8s", "README.md"), "utf8");
+
+  it("names every file, every hub-config key, every variable and secret key the Deployments set, every Ingress annotation", () => {
+    const files = readdirSync(join(REPO_ROOT, "infra", "k8s"), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".yaml"));
+    expect(files.length).toBeGreaterThan(10);
+    // The tree lists each file under its directory: the file name and each directory must appear.
+    const missingFiles = files.filter((f) => !f.split("/").every((part) => readme.includes(part.endsWith(".yaml") ? part : `${part}/`)));
+    expect(missingFiles).toEqual([]);
+    const configKeys = new Set<string>();
+    const envKeys = new Set<string>();
+    const annotations = new Set<string>();
+    for (const { manifests } of CASES) {
+      const all = manifests();
+      for (const map of all.filter((m) => m.kind === "ConfigMap")) for (const key of Object.keys(map.data ?? {})) configKeys.add(key);
+      for (const deployment of [gatewayOf(all), workerOf(all)]) {
+        for (const item of container(deployment).env as { name: string; valueFrom?: { secretKeyRef?: { key: string } } }[]) {
+          envKeys.add(item.valueFrom?.secretKeyRef?.key ?? item.name);
+        }
+      }
+      for (const ingress of all.filter((m) => m.kind === "Ingress"))
+        for (const key of Object.keys(ingress.metadata.annotations ?? {})) annotations.add(key);
+    }
+    expect(annotations.size).toBeGreaterThan(0);
+    const undocumented = [...configKeys, ...envKeys].filter((key) => !readme.includes(`| \`${key}\``));
+    expect(undocumented).toEqual([]);
+    expect([...annotations].filter((a) => !readme.includes(`| \`${a}\``))).toEqual([]);
+  });
+});
