@@ -8,7 +8,16 @@ import { join } from "node:path";
 import { REPO_ROOT } from "@hub/devkit";
 import { loadConfig, type ProcessRole } from "@hub/runtime";
 import { describe, expect, it } from "vitest";
-import { containerEnv, type EnvSources, find, type Manifest, render, renderWithComponents, validateManifest } from "./k8s-manifests.js";
+import {
+  containerEnv,
+  type EnvSources,
+  find,
+  K8S_DIR,
+  type Manifest,
+  render,
+  renderWithComponents,
+  validateManifest,
+} from "./k8s-manifests.js";
 
 const OVERLAYS = ["single", "sentinel", "cluster"] as const;
 const COMPONENTS = ["components/ingress-nginx", "components/service-monitor"];
@@ -245,11 +254,19 @@ describe("the schema check", () => {
   });
 });
 
+describe("infra/k8s", () => {
+  it("has no overlay or component this test leaves out", () => {
+    const dirs = (group: string) => readdirSync(join(K8S_DIR, group)).map((name) => `${group}/${name}`);
+    expect(dirs("overlays").sort()).toEqual(OVERLAYS.map((o) => `overlays/${o}`).sort());
+    expect(dirs("components").sort()).toEqual([...COMPONENTS].sort());
+  });
+});
+
 describe("infra/k8s/README.md", () => {
-  const readme = readFileSync(join(REPO_ROOT, "infra", "k8s", "README.md"), "utf8");
+  const readme = readFileSync(join(K8S_DIR, "README.md"), "utf8");
 
   it("names every file, every hub-config key, every variable and secret key the Deployments set, every Ingress annotation", () => {
-    const files = readdirSync(join(REPO_ROOT, "infra", "k8s"), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".yaml"));
+    const files = readdirSync(K8S_DIR, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".yaml"));
     expect(files.length).toBeGreaterThan(10);
     // The tree lists each file under its directory: the file name and each directory must appear.
     const missingFiles = files.filter((f) => !f.split("/").every((part) => readme.includes(part.endsWith(".yaml") ? part : `${part}/`)));
