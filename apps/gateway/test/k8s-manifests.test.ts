@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { REPO_ROOT } from "@hub/devkit";
 import { loadConfig, type ProcessRole } from "@hub/runtime";
 import { describe, expect, it } from "vitest";
+import { unknownFields } from "./k8s-known-fields.js";
 import {
   containerEnv,
   type EnvSources,
@@ -289,5 +290,20 @@ describe("infra/k8s/README.md", () => {
     const undocumented = [...configKeys, ...envKeys].filter((key) => !readme.includes(`| \`${key}\``));
     expect(undocumented).toEqual([]);
     expect([...annotations].filter((a) => !readme.includes(`| \`${a}\``))).toEqual([]);
+  });
+});
+
+describe("fields the schemas do not know", () => {
+  it("are none in any rendered manifest, and a misspelt one is caught", () => {
+    const all = CASES.flatMap((c) => c.manifests());
+    const misspelt = structuredClone(gatewayOf(render("overlays/single")));
+    const probe = container(misspelt).readinessProbe;
+    delete container(misspelt).readinessProbe;
+    container(misspelt).readinesProbe = probe;
+    // The compiled schemas accept it: only the field check sees it.
+    expect(() => validateManifest(misspelt)).not.toThrow();
+    expect(unknownFields([...all, misspelt])).toEqual([
+      expect.stringMatching(/^Deployment\/hub-gateway: .*'"readinesProbe"' does not exist in type 'IContainer'/),
+    ]);
   });
 });
