@@ -3,7 +3,8 @@
 // Kubernetes schemas, and what the manifests promise checked against the code: probe paths and
 // ports, the grace period over SHUTDOWN_TIMEOUT_MS, selectors, the autoscaler's target, and an
 // environment the hub's own config parser accepts. No cluster.
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "@hub/devkit";
 import { loadConfig, type ProcessRole } from "@hub/runtime";
@@ -305,5 +306,33 @@ describe("fields the schemas do not know", () => {
     expect(unknownFields([...all, misspelt])).toEqual([
       expect.stringMatching(/^Deployment\/hub-gateway: .*'"readinesProbe"' does not exist in type 'IContainer'/),
     ]);
+  });
+});
+
+describe("the README's example overlay", () => {
+  it("renders, sets the image, the Redis and the host, and matches the schemas", () => {
+    const readme = readFileSync(join(K8S_DIR, "README.md"), "utf8");
+    const block = /```yaml\n# my-hub\/kustomization\.yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    // The layout the example assumes: this repository as event-hub/ beside my-hub/.
+    const dir = mkdtempSync(join(tmpdir(), "hub-k8s-example-"));
+    try {
+      symlinkSync(REPO_ROOT, join(dir, "event-hub"));
+      mkdirSync(join(dir, "my-hub"));
+      writeFileSync(join(dir, "my-hub", "kustomization.yaml"), block as string);
+      const all = render(join(dir, "my-hub"));
+      for (const manifest of all) validateManifest(manifest);
+      expect(unknownFields(all)).toEqual([]);
+      for (const deployment of [gatewayOf(all), workerOf(all)]) expect(container(deployment).image).toBe("ghcr.io/acme/event-hub:1.4.0");
+      expect(find(all, "Ingress", "hub-gateway").spec.rules[0].host).toBe("hub.acme.com");
+      const config = loadConfig(containerEnv(all, gatewayOf(all), SOURCES), "gateway");
+      expect(config.redis?.target).toMatchObject({ kind: "sentinel", name: "hub" });
+      expect(config.corsOrigins).toEqual(["https://app.acme.com"]);
+      expect(all.every((m) => (m as { metadata: { namespace?: string } }).metadata.namespace === "event-hub")).toBe(true);
+    } finally {
+      // The link first, so removing the directory can never reach into the repository.
+      rmSync(join(dir, "event-hub"), { force: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
