@@ -228,9 +228,22 @@ describe.each(CASES.filter((c) => c.withComponents))("$name", ({ manifests }) =>
     const all = manifests();
     const ingress = find(all, "Ingress", "hub-gateway");
     expect(ingress.metadata.annotations?.["nginx.ingress.kubernetes.io/affinity"]).toBe("cookie");
-    const backend = ingress.spec.rules[0].http.paths[0].backend.service;
-    const service = find(all, "Service", backend.name);
-    expect((service.spec.ports as { name: string }[]).map((p) => p.name)).toContain(backend.port.name);
+    const paths = ingress.spec.rules[0].http.paths as {
+      path: string;
+      pathType: string;
+      backend: { service: { name: string; port: { name: string } } };
+    }[];
+    for (const { backend } of paths) {
+      const service = find(all, "Service", backend.service.name);
+      expect(matches(service.spec.selector, podLabels(gatewayOf(all)))).toBe(true);
+      const port = (service.spec.ports as { name: string; targetPort: string }[]).find((p) => p.name === backend.service.port.name);
+      expect(port && portNumber(gatewayOf(all), port.targetPort)).toBe(4000);
+    }
+    // Kubernetes' Prefix match: whole path elements.
+    const routed = (path: string) =>
+      paths.some((p) => p.pathType === "Prefix" && (path === p.path || path.startsWith(p.path.endsWith("/") ? p.path : `${p.path}/`)));
+    for (const path of ["/socket.io/", "/api/v1/events", "/api/v1/presence/u1", "/events/notify"]) expect(routed(path), path).toBe(true);
+    for (const path of ["/metrics", "/health", "/health/ready", "/console"]) expect(routed(path), path).toBe(false);
     for (const [monitor, target] of [
       ["hub-gateway", "hub-gateway"],
       ["hub-queue-worker", "hub-queue-worker"],
