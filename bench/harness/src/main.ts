@@ -438,6 +438,7 @@ try {
       RESULTS_DIR,
       Object.fromEntries(ran.map((k) => [k, timings[k] as number])),
       Object.fromEntries(ran.map((k) => [k, (foreignCoreSeconds[k] ?? 0) / (timings[k] ?? 1)])),
+      { date: machine.date, mode, loadAverage: machine.loadAverage },
     );
     await renderFromResults(RESULTS_DIR);
     console.log(`bench: wrote ${chosen.map((name) => `${RESULTS_DIR}/${name}.json`).join(", ")} and README.md (${took})`);
