@@ -4,11 +4,14 @@ import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import {
+  CHROMIUM_ARGS,
+  CHROMIUM_PATH,
   freePort,
   type GatewayProcess,
   type HubProcess,
   REPO_ROOT,
   type RedisServer,
+  requireChromium,
   startGateway,
   startRedis,
   startWorker,
@@ -25,15 +28,6 @@ import { CLIENT_BUNDLE } from "../src/http/console-routes.js";
 // packages/devkit/bin/ensure-test-deps.mjs) driven by playwright-core, against a gateway on Redis that
 // the test stops and starts again on the same port.
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--no-first-run",
-];
 const SCREENSHOT = join(REPO_ROOT, "test-results", "console.browser.png");
 /** Bound of each wait on the page; the machine may be busy with other suites. */
 const WAIT_MS = 20_000;
@@ -59,15 +53,13 @@ async function ensureClientBundle(): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: run 'node packages/devkit/bin/ensure-test-deps.mjs' as root, or 'apt-get install chromium'`);
-  }
+  requireChromium();
   const bundle = ensureClientBundle();
   redis = await startRedis();
   port = await freePort();
   [gateway, browser] = await Promise.all([
     startNode(),
-    chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 30_000 }),
+    chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS], headless: true, timeout: 30_000 }),
     bundle,
   ]);
   producer = new Redis(redis.url);

@@ -2,7 +2,18 @@ import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { type GatewayProcess, REPO_ROOT, type RedisServer, startGateway, startRedis, userToken } from "@hub/devkit";
+import {
+  CHROMIUM_ARGS,
+  CHROMIUM_MEDIA_ARGS,
+  CHROMIUM_PATH,
+  type GatewayProcess,
+  REPO_ROOT,
+  type RedisServer,
+  requireChromium,
+  startGateway,
+  startRedis,
+  userToken,
+} from "@hub/devkit";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLIENT_BUNDLE } from "../src/http/console-routes.js";
@@ -11,17 +22,6 @@ import { CLIENT_BUNDLE } from "../src/http/console-routes.js";
 // redis-server: the offer, the answer and every ICE candidate go through the hub (hub.calls), media
 // from Chromium's fake camera and microphone flows peer to peer over loopback.
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--no-first-run",
-  "--use-fake-ui-for-media-stream",
-  "--use-fake-device-for-media-stream",
-];
 /** Bound of each wait on the pages; the machine may be busy with other suites. */
 const WAIT_MS = 30_000;
 const PAGE_SCRIPT = readFileSync(new URL("./webrtc-page.js", import.meta.url), "utf8");
@@ -42,15 +42,13 @@ async function ensureClientBundle(): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: run 'node packages/devkit/bin/ensure-test-deps.mjs' as root, or 'apt-get install chromium'`);
-  }
+  requireChromium();
   const bundle = ensureClientBundle();
   redis = await startRedis();
   const env = { REDIS_URL: redis.url };
   [gateways, browser] = await Promise.all([
     Promise.all([startGateway({ ...env, HUB_NODE_ID: "webrtc-gw-1" }), startGateway({ ...env, HUB_NODE_ID: "webrtc-gw-2" })]),
-    chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 30_000 }),
+    chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, ...CHROMIUM_MEDIA_ARGS], headless: true, timeout: 30_000 }),
     bundle,
   ]);
 }, 90_000);

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, REPO_ROOT } from "@hub/devkit";
+import { CHROMIUM_ARGS, CHROMIUM_PATH, freePort, REPO_ROOT, requireChromium } from "@hub/devkit";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 
@@ -16,15 +16,6 @@ const DOC = readFileSync(join(REPO_ROOT, "docs", "getting-started.md"), "utf8");
 const HEADING = "## Five minutes to a chat between two browser tabs";
 /** The Done-when of issue 17: a newcomer reaches the chat in under five minutes. */
 const BUDGET_MS = 5 * 60_000;
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--no-first-run",
-];
 /** Bound of each wait on a page. */
 const WAIT_MS = 30_000;
 /** The buttons the page tells the reader to press, by their names on the console. */
@@ -161,15 +152,13 @@ describe("docs/getting-started.md", () => {
   it("a newcomer reaches a chat between two browser tabs in under five minutes, with the page's commands", {
     timeout: BUDGET_MS,
   }, async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: run 'node packages/devkit/bin/ensure-test-deps.mjs' as root, or 'apt-get install chromium'`);
-    }
+    requireChromium();
     const started = performance.now();
     const port = await freePort();
     const [script = ""] = blocks("sh quickstart");
     // A fresh shell's environment (no NODE_ENV=test, no secrets of this process): PATH and HOME only.
     terminal = new Terminal(script, { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", PORT: String(port) });
-    const launched = chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 60_000 });
+    const launched = chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS], headless: true, timeout: 60_000 });
     const up = terminal.waitFor(() => (terminal?.stderr ?? "").includes("Ctrl-C stops it."), "the hub printed its banner");
     browser = await launched;
     await up;

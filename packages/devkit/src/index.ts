@@ -1,4 +1,5 @@
 export { stopChild, track } from "./child-processes.js";
+export { CHROMIUM_ARGS, CHROMIUM_MEDIA_ARGS, CHROMIUM_PATH, requireChromium } from "./chromium.js";
 export type { FakeBackend, FakeBackendOptions } from "./fake-backend.js";
 export { startFakeBackend } from "./fake-backend.js";
 export { freePort, freePortRange } from "./free-port.js";
